@@ -1,0 +1,20 @@
+package scrape
+
+import "time"
+
+// Result is what one scrape of one source yields.
+type Result struct {
+	Source   string        // source name from the config
+	URL      string        // target URL without credentials
+	Start    time.Time     // when the request was sent
+	Duration time.Duration // fetch + parse
+	Bytes    int64         // body bytes read (after decompression)
+	// Unchanged is true when the target answered 304 Not Modified or the
+	// body was byte-identical to the previous one: nothing was parsed and
+	// Samples holds the previous scrape's samples, re-stamped with this
+	// scrape's time where the exposition gave no timestamp, so dedupe can
+	// skip them and still send its resend_after heartbeat.
+	Unchanged bool
+	Samples   []Sample
+	Err       error // nil on success; on error Samples is nil
+}

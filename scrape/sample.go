@@ -1,0 +1,209 @@
+// Package scrape owns the normalized event model (Sample, Labels, Kind), the
+// scrape targets (http, https, unix://) with their auth, TLS and limits, and
+// the parsing of Prometheus text, OpenMetrics text and protobuf expositions
+// into samples. It imports nothing else of promfwd.
+package scrape
+
+import (
+	"math"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Kind says what role a sample plays in its metric family.
+type Kind uint8
+
+// Sample kinds. Histogram and summary families expand into several kinds; a
+// gauge histogram uses the histogram kinds with Meta.Type == TypeGaugeHistogram.
+const (
+	KindUntyped Kind = iota
+	KindCounter
+	KindGauge
+	KindHistogramBucket
+	KindHistogramSum
+	KindHistogramCount
+	KindSummaryQuantile
+	KindSummarySum
+	KindSummaryCount
+	KindInfo
+	KindStateSet
+)
+
+var kindNames = [...]string{
+	KindUntyped:         "untyped",
+	KindCounter:         "counter",
+	KindGauge:           "gauge",
+	KindHistogramBucket: "histogram_bucket",
+	KindHistogramSum:    "histogram_sum",
+	KindHistogramCount:  "histogram_count",
+	KindSummaryQuantile: "summary_quantile",
+	KindSummarySum:      "summary_sum",
+	KindSummaryCount:    "summary_count",
+	KindInfo:            "info",
+	KindStateSet:        "stateset",
+}
+
+// String returns the kind's stable lower-case name (used in JSON output).
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// IsCumulative reports whether the sample's value only grows between resets
+// (counters, histogram/summary _count and _sum, histogram buckets), which is
+// what delta-based sinks need to know.
+func (k Kind) IsCumulative() bool {
+	switch k {
+	case KindCounter, KindHistogramBucket, KindHistogramSum, KindHistogramCount, KindSummarySum, KindSummaryCount:
+		return true
+	}
+	return false
+}
+
+// Type is a metric family's declared type (# TYPE).
+type Type uint8
+
+// Family types as declared by the exposition.
+const (
+	TypeUnknown Type = iota
+	TypeCounter
+	TypeGauge
+	TypeHistogram
+	TypeGaugeHistogram
+	TypeSummary
+	TypeInfo
+	TypeStateSet
+)
+
+var typeNames = [...]string{"unknown", "counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset"}
+
+func (t Type) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return "unknown"
+}
+
+// Meta is shared by every sample of one metric family in one scrape. Samples
+// point at it, so help and unit text is stored once per family, not per sample.
+type Meta struct {
+	Family string // family name as declared (# TYPE name), e.g. "http_requests" in OpenMetrics
+	Type   Type
+	Help   string
+	Unit   string
+}
+
+// Label is one name/value pair. __name__ is never stored in Labels.
+type Label struct {
+	Name, Value string
+}
+
+// Labels is sorted by Name, byte-wise, with unique names.
+type Labels []Label
+
+// Get returns the value of the named label, or "".
+func (ls Labels) Get(name string) string {
+	for _, l := range ls {
+		if l.Name == name {
+			return l.Value
+		}
+	}
+	return ""
+}
+
+// String renders labels as {a="1",b="2"} for logs and tests.
+func (ls Labels) String() string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, l := range ls {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(l.Name)
+		b.WriteString(`="`)
+		b.WriteString(l.Value)
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Sample is one data point with its full identity.
+type Sample struct {
+	Name        string // full sample name, e.g. "http_request_duration_seconds_bucket"
+	Labels      Labels // sorted, without __name__
+	Value       float64
+	TimestampMs int64 // exposition timestamp if present, else scrape time
+	Kind        Kind
+	ExplicitTS  bool   // the exposition carried a timestamp for this sample
+	Meta        *Meta  // family metadata; nil only for samples built by hand in tests
+	Hash        uint64 // SeriesHash(Name, Labels), set by the scraper
+}
+
+// SeriesHash is the 64-bit identity of a series, used for dedupe and sharding.
+// It is stable across processes and releases (xxhash64 of name and labels).
+func SeriesHash(name string, ls Labels) uint64 {
+	var sep = []byte{0xff}
+	d := xxhash.New()
+	_, _ = d.WriteString(name)
+	_, _ = d.Write(sep)
+	for _, l := range ls {
+		_, _ = d.WriteString(l.Name)
+		_, _ = d.Write(sep)
+		_, _ = d.WriteString(l.Value)
+		_, _ = d.Write(sep)
+	}
+	return d.Sum64()
+}
+
+// StaleNaN is the bit pattern Prometheus uses as a staleness marker.
+const StaleNaN uint64 = 0x7ff0000000000002
+
+// IsStaleNaN reports whether v is the Prometheus staleness marker.
+func IsStaleNaN(v float64) bool { return math.Float64bits(v) == StaleNaN }
+
+// GroupEnd returns the end (exclusive) of the group that starts at samples[i]:
+// the samples of one histogram or summary series (same family, same labels
+// apart from le / quantile) that must travel in one sink request. For any other
+// kind the group is the single sample. Samples of a group are contiguous in
+// exposition order, which every parser in this package preserves.
+func GroupEnd(samples []Sample, i int) int {
+	s := &samples[i]
+	if s.Meta == nil {
+		return i + 1
+	}
+	switch s.Meta.Type {
+	case TypeHistogram, TypeGaugeHistogram, TypeSummary:
+	default:
+		return i + 1
+	}
+	j := i + 1
+	for j < len(samples) && samples[j].Meta == s.Meta && sameGroupLabels(s.Labels, samples[j].Labels) {
+		j++
+	}
+	return j
+}
+
+// sameGroupLabels compares label sets ignoring "le" and "quantile".
+func sameGroupLabels(a, b Labels) bool {
+	i, j := 0, 0
+	for {
+		for i < len(a) && (a[i].Name == "le" || a[i].Name == "quantile") {
+			i++
+		}
+		for j < len(b) && (b[j].Name == "le" || b[j].Name == "quantile") {
+			j++
+		}
+		if i == len(a) || j == len(b) {
+			return i == len(a) && j == len(b)
+		}
+		if a[i] != b[j] {
+			return false
+		}
+		i++
+		j++
+	}
+}

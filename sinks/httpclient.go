@@ -1,0 +1,203 @@
+package sinks
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	commoncfg "github.com/prometheus/common/config"
+	"go.uber.org/zap"
+)
+
+// ClientOptions configures the retrying HTTP client every HTTP sink uses.
+type ClientOptions struct {
+	Logger *zap.Logger // scoped with the sink's name by the caller
+	TLS    commoncfg.TLSConfig
+	// Timeout bounds one attempt (connect, send, read the answer). Default 30s.
+	Timeout time.Duration
+	// RetryWaitMin / RetryWaitMax bound the exponential backoff (defaults
+	// 500ms and 60s). A server's Retry-After may exceed RetryWaitMax, up
+	// to MaxServerDelay.
+	RetryWaitMin, RetryWaitMax time.Duration
+	// CheckRetry decides per answer whether to try again. Nil means
+	// DefaultCheckRetry.
+	CheckRetry retryablehttp.CheckRetry
+	// Health, if set, observes every answer (401/403 mark it unhealthy,
+	// 2xx healthy again).
+	Health *Health
+	// OnRetry is called once per retried attempt (for the retries counter).
+	OnRetry func()
+}
+
+// MaxServerDelay caps a server-requested delay so a bogus Retry-After cannot
+// park a sink for days.
+const MaxServerDelay = 10 * time.Minute
+
+// NewHTTPClient builds the single retry layer for a sink: retries continue
+// until the answer is final or the request's context ends, so a long outage
+// keeps the request (and everything queued behind it) instead of losing it.
+// Backoff is exponential with jitter, and honours Retry-After and
+// X-RateLimit-Reset. The last answer is passed through unchanged so the sink
+// can classify it.
+func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
+	tlsCfg, err := commoncfg.NewTLSConfig(&o.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("sinks: tls config: %w", err)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.RetryWaitMin <= 0 {
+		o.RetryWaitMin = 500 * time.Millisecond
+	}
+	if o.RetryWaitMax <= 0 {
+		o.RetryWaitMax = 60 * time.Second
+	}
+	check := o.CheckRetry
+	if check == nil {
+		check = DefaultCheckRetry
+	}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsCfg,
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	if tlsCfg == nil {
+		transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	c := retryablehttp.NewClient()
+	c.HTTPClient = &http.Client{Transport: transport, Timeout: o.Timeout}
+	c.Logger = nil // the sink logs outcomes itself; retryablehttp would log URLs
+	c.RetryWaitMin = o.RetryWaitMin
+	c.RetryWaitMax = o.RetryWaitMax
+	c.RetryMax = math.MaxInt32
+	c.Backoff = Backoff
+	c.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	c.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, attempt int) {
+		if attempt > 0 && o.OnRetry != nil {
+			o.OnRetry()
+		}
+	}
+	log := o.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	c.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if o.Health != nil {
+			o.Health.Observe(resp, err)
+		}
+		retry, cerr := check(ctx, resp, err)
+		if retry {
+			// One line per failed attempt at debug; the runner logs
+			// sustained failure at warn, rate-limited.
+			log.Debug("attempt failed, will retry", zap.Int("status", statusOf(resp)), zap.Error(redactURLError(err)))
+		}
+		return retry, cerr
+	}
+	return c, nil
+}
+
+func statusOf(resp *http.Response) int {
+	if resp == nil {
+		return 0
+	}
+	return resp.StatusCode
+}
+
+// DefaultCheckRetry retries network errors, 408, 429, 5xx (but 501) and
+// 401/403 (credentials may be rotated; the data stays queued meanwhile). It
+// stops when ctx ends.
+func DefaultCheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		return true, nil
+	}
+	switch c := resp.StatusCode; {
+	case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests,
+		c == http.StatusUnauthorized, c == http.StatusForbidden:
+		return true, nil
+	case c == http.StatusNotImplemented:
+		return false, nil
+	case c >= 500:
+		return true, nil
+	}
+	return false, nil
+}
+
+// Backoff is exponential (min * 2^attempt, capped at max) with equal jitter,
+// raised to the server's Retry-After or X-RateLimit-Reset when one is given.
+func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	d := max
+	if attempt < 30 {
+		if e := min << uint(attempt); e > 0 && e < max {
+			d = e
+		}
+	}
+	d = d/2 + rand.N(d/2+1)
+	if s := ServerDelay(resp, time.Now()); s > d {
+		d = s
+	}
+	return d
+}
+
+// ServerDelay reads Retry-After (seconds or HTTP date) or, failing that,
+// X-RateLimit-Reset (seconds) from a 429 or 503 answer; 0 when absent.
+func ServerDelay(resp *http.Response, now time.Time) time.Duration {
+	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
+		return 0
+	}
+	var d time.Duration
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
+			d = time.Duration(n * float64(time.Second))
+		} else if t, err := http.ParseTime(v); err == nil {
+			d = t.Sub(now)
+		}
+	} else if v := resp.Header.Get("X-RateLimit-Reset"); v != "" {
+		if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
+			d = time.Duration(n * float64(time.Second))
+		}
+	}
+	if d < 0 {
+		return 0
+	}
+	if d > MaxServerDelay {
+		return MaxServerDelay
+	}
+	return d
+}
+
+// redactURLError strips the URL from *url.Error-like errors, so a token
+// carried in a query string can never reach a log line.
+func redactURLError(err error) error {
+	if err == nil {
+		return nil
+	}
+	type unwrapper interface{ Unwrap() error }
+	var ue interface {
+		error
+		unwrapper
+		Timeout() bool
+	}
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}

@@ -1,0 +1,31 @@
+// Package kvlog adapts a zap logger to the (msg, keysAndValues...) logger
+// interfaces of go-retryablehttp (LeveledLogger) and gocron (Logger), so both
+// libraries log through the one logger built in main.
+package kvlog
+
+import "go.uber.org/zap"
+
+// Logger satisfies retryablehttp.LeveledLogger and gocron.Logger.
+type Logger struct {
+	s *zap.SugaredLogger
+}
+
+// New wraps l. A nil l yields a no-op logger.
+func New(l *zap.Logger) Logger {
+	if l == nil {
+		l = zap.NewNop()
+	}
+	return Logger{s: l.WithOptions(zap.AddCallerSkip(1)).Sugar()}
+}
+
+// Debug logs at debug level.
+func (l Logger) Debug(msg string, kv ...any) { l.s.Debugw(msg, kv...) }
+
+// Info logs at info level.
+func (l Logger) Info(msg string, kv ...any) { l.s.Infow(msg, kv...) }
+
+// Warn logs at warn level.
+func (l Logger) Warn(msg string, kv ...any) { l.s.Warnw(msg, kv...) }
+
+// Error logs at error level.
+func (l Logger) Error(msg string, kv ...any) { l.s.Errorw(msg, kv...) }

@@ -1,0 +1,13 @@
+package sinks
+
+import "go.uber.org/zap"
+
+// Settings is what every sink constructor receives besides its own config:
+// `New(cfg Config, set sinks.Settings) (*Sink, error)`.
+type Settings struct {
+	Name      string      // the sink's name from the config; a metric label
+	Logger    *zap.Logger // already scoped with zap.String("sink", Name)
+	UserAgent string      // "promfwd/<version>"
+	Health    *Health     // shared with the Runner; pass to ClientOptions.Health
+	OnRetry   func()      // pass to ClientOptions.OnRetry; may be nil
+}

@@ -1,0 +1,100 @@
+// Package sinks owns the Sink contract and the delivery machinery shared by
+// every destination: batching, the bounded per-sink queue, retry through
+// go-retryablehttp with backoff and Retry-After, and the classification of
+// failures into retryable and permanent. Each destination lives in its own
+// subpackage (sinks/hec, sinks/datadog, sinks/remotewrite, sinks/stdout) and
+// imports scrape for the model, never forwarder.
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/promfwd/promfwd/scrape"
+)
+
+// Request is one encoded wire request, ready to send as-is. It is encoded
+// once and retried byte-for-byte; queues (memory and disk) hold Requests.
+type Request struct {
+	Body []byte
+	// Samples is how many scraped samples this request carries; used for
+	// sent/dropped accounting.
+	Samples int
+	// Shard routes the request to one sender when a sink sends in parallel;
+	// requests of one shard are sent in order. Sinks that need per-series
+	// order (remote-write) derive it from the series hash.
+	Shard uint32
+}
+
+// Encoded is the result of encoding a batch of samples.
+type Encoded struct {
+	Requests []Request
+	// Dropped counts samples the destination cannot represent (NaN/Inf for
+	// HEC and Datadog); they are counted as dropped{reason="unrepresentable"}.
+	Dropped int
+}
+
+// Sink is one destination. Encode is called from one goroutine at a time;
+// Send may be called concurrently for requests of different shards.
+type Sink interface {
+	// Encode turns samples into requests. It never splits a histogram or
+	// summary group (see scrape.GroupEnd) across requests and keeps every
+	// request within the destination's documented limits.
+	Encode(samples []scrape.Sample) (Encoded, error)
+	// Send delivers one request, retrying through the shared retrying HTTP
+	// client until it succeeds, fails permanently, or ctx ends. A nil error
+	// means delivered. A *PermanentError means the destination rejected it
+	// for good (drop and count). Any other error means it was not delivered
+	// and may be tried again later (the request stays queued).
+	Send(ctx context.Context, req Request) error
+	// Close releases resources (idle connections, pollers).
+	Close() error
+}
+
+// Starter is implemented by sinks that run background work (a health probe,
+// an acknowledgement poller). Start must not block; the work stops when ctx ends.
+type Starter interface {
+	Start(ctx context.Context)
+}
+
+// PermanentError marks a failure that retrying cannot fix: the destination
+// rejected the data (HTTP 400-class). The request is dropped and counted.
+type PermanentError struct {
+	Status int    // HTTP status, 0 if not an HTTP answer
+	Reason string // the receiver's own explanation, safe to log
+	Err    error
+}
+
+func (e *PermanentError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("permanent failure (status %d): %s: %v", e.Status, e.Reason, e.Err)
+	}
+	return fmt.Sprintf("permanent failure (status %d): %s", e.Status, e.Reason)
+}
+
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// IsPermanent reports whether err (or anything it wraps) is a *PermanentError.
+func IsPermanent(err error) bool {
+	var pe *PermanentError
+	return errors.As(err, &pe)
+}
+
+// ThrottledError carries a server-requested delay (Retry-After,
+// X-RateLimit-Reset). The retry layer waits max(backoff, Delay).
+type ThrottledError struct {
+	Delay time.Duration
+	Err   error
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("throttled for %s: %v", e.Delay, e.Err)
+}
+
+func (e *ThrottledError) Unwrap() error { return e.Err }
+
+// ErrUnauthorized is wrapped by Send errors when the destination refuses the
+// credentials (401/403). The sink is marked unhealthy and the data stays queued.
+var ErrUnauthorized = errors.New("destination refused the credentials")
