@@ -15,6 +15,10 @@ type Result struct {
 	// scrape's time where the exposition gave no timestamp, so dedupe can
 	// skip them and still send its resend_after heartbeat.
 	Unchanged bool
-	Samples   []Sample
-	Err       error // nil on success; on error Samples is nil
+	// MaxAge is how long the target says its answer stays fresh
+	// (Cache-Control max-age, less the Age header); 0 when it gave none or
+	// forbade caching. The scheduler may stretch the next scrape up to it.
+	MaxAge  time.Duration
+	Samples []Sample
+	Err     error // nil on success; on error Samples is nil
 }

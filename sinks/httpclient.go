@@ -35,6 +35,9 @@ type ClientOptions struct {
 	Health *Health
 	// OnRetry is called once per retried attempt (for the retries counter).
 	OnRetry func()
+	// Backoff computes the wait before each retry. Nil means Backoff. Tests
+	// (the sinktest kit) wrap it to observe Retry-After without waiting.
+	Backoff retryablehttp.Backoff
 }
 
 // MaxServerDelay caps a server-requested delay so a bogus Retry-After cannot
@@ -65,6 +68,10 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 	if check == nil {
 		check = DefaultCheckRetry
 	}
+	backoff := o.Backoff
+	if backoff == nil {
+		backoff = Backoff
+	}
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -84,7 +91,7 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 	c.RetryWaitMin = o.RetryWaitMin
 	c.RetryWaitMax = o.RetryWaitMax
 	c.RetryMax = math.MaxInt32
-	c.Backoff = Backoff
+	c.Backoff = backoff
 	c.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	c.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, attempt int) {
 		if attempt > 0 && o.OnRetry != nil {
@@ -95,15 +102,22 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	// Send keeps retrying inside the client during an outage, so the runner
+	// never sees those failures: warn here, at most once per minute.
+	warn := newLogLimiter(time.Minute, time.Now)
 	c.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		if o.Health != nil {
 			o.Health.Observe(resp, err)
 		}
 		retry, cerr := check(ctx, resp, err)
 		if retry {
-			// One line per failed attempt at debug; the runner logs
-			// sustained failure at warn, rate-limited.
-			log.Debug("attempt failed, will retry", zap.Int("status", statusOf(resp)), zap.Error(redactURLError(err)))
+			rerr := redactURLError(err)
+			log.Debug("attempt failed, will retry", zap.Int("status", statusOf(resp)), zap.Error(rerr))
+			if ok, suppressed := warn.allow(); ok {
+				log.Warn("destination failing, retrying",
+					zap.Int("status", statusOf(resp)), zap.Error(rerr),
+					zap.Int("suppressed_failures", suppressed))
+			}
 		}
 		return retry, cerr
 	}
@@ -139,14 +153,17 @@ func DefaultCheckRetry(ctx context.Context, resp *http.Response, err error) (boo
 	return false, nil
 }
 
-// Backoff is exponential (min * 2^attempt, capped at max) with equal jitter,
+// Backoff is exponential (lo * 2^attempt, capped at hi) with equal jitter,
 // raised to the server's Retry-After or X-RateLimit-Reset when one is given.
-func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-	d := max
-	if attempt < 30 {
-		if e := min << uint(attempt); e > 0 && e < max {
-			d = e
+func Backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+	hi = max(hi, 0)
+	d := min(max(lo, 0), hi)
+	for i := 0; i < attempt && d > 0 && d < hi; i++ {
+		if d > hi/2 {
+			d = hi // doubling would pass the cap (or overflow)
+			break
 		}
+		d *= 2
 	}
 	d = d/2 + rand.N(d/2+1)
 	if s := ServerDelay(resp, time.Now()); s > d {
@@ -156,30 +173,40 @@ func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Dura
 }
 
 // ServerDelay reads Retry-After (seconds or HTTP date) or, failing that,
-// X-RateLimit-Reset (seconds) from a 429 or 503 answer; 0 when absent.
+// X-RateLimit-Reset (seconds) from a 429 or 503 answer; 0 when absent. The
+// result is capped at MaxServerDelay.
 func ServerDelay(resp *http.Response, now time.Time) time.Duration {
 	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
 		return 0
 	}
-	var d time.Duration
+	d, ok := time.Duration(0), false
 	if v := resp.Header.Get("Retry-After"); v != "" {
-		if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
-			d = time.Duration(n * float64(time.Second))
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			d, ok = secondsDelay(n)
 		} else if t, err := http.ParseTime(v); err == nil {
-			d = t.Sub(now)
-		}
-	} else if v := resp.Header.Get("X-RateLimit-Reset"); v != "" {
-		if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
-			d = time.Duration(n * float64(time.Second))
+			d, ok = t.Sub(now), true
 		}
 	}
-	if d < 0 {
-		return 0
+	if !ok {
+		if v := resp.Header.Get("X-RateLimit-Reset"); v != "" {
+			if n, err := strconv.ParseFloat(v, 64); err == nil {
+				d, _ = secondsDelay(n)
+			}
+		}
 	}
-	if d > MaxServerDelay {
-		return MaxServerDelay
+	return min(max(d, 0), MaxServerDelay)
+}
+
+// secondsDelay converts a header's seconds, rejecting NaN and negatives and
+// capping before the conversion so huge or infinite values cannot overflow.
+func secondsDelay(n float64) (time.Duration, bool) {
+	if math.IsNaN(n) || n < 0 {
+		return 0, false
 	}
-	return d
+	if n >= MaxServerDelay.Seconds() {
+		return MaxServerDelay, true
+	}
+	return time.Duration(n * float64(time.Second)), true
 }
 
 // redactURLError strips the URL from *url.Error-like errors, so a token

@@ -41,7 +41,8 @@ type Encoded struct {
 type Sink interface {
 	// Encode turns samples into requests. It never splits a histogram or
 	// summary group (see scrape.GroupEnd) across requests and keeps every
-	// request within the destination's documented limits.
+	// request within the destination's documented limits. Encode must not
+	// retain the samples slice after it returns: the Runner reuses it.
 	Encode(samples []scrape.Sample) (Encoded, error)
 	// Send delivers one request, retrying through the shared retrying HTTP
 	// client until it succeeds, fails permanently, or ctx ends. A nil error

@@ -1,0 +1,223 @@
+// Command promfwd scrapes Prometheus/OpenMetrics endpoints on a schedule and
+// pushes every sample to Splunk HEC, Datadog, Prometheus remote-write or
+// stdout. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/promfwd/promfwd/configs"
+	"github.com/promfwd/promfwd/forwarder"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+const usage = `usage: promfwd <command> [flags]
+
+commands:
+  run     [-config FILE]            run the service (no -config: embedded quickstart)
+  check   -config FILE              validate and print the effective config (secrets redacted)
+  once    -config FILE [-sink NAME] scrape every source once and show what each sink would receive
+  version                           print the version
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	fs := flag.NewFlagSet("promfwd "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "config file (YAML)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "auto", "json, console, or auto (console on a terminal)")
+	only := fs.String("sink", "", "once: show only this sink")
+	switch cmd {
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "promfwd", version())
+		return 0
+	case "run", "check", "once":
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "promfwd: unknown command %q\n%s", cmd, usage)
+		return 2
+	}
+	if err := fs.Parse(rest); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "promfwd %s: unexpected arguments %v\n", cmd, fs.Args())
+		return 2
+	}
+	if (cmd == "check" || cmd == "once") && *configFile == "" {
+		fmt.Fprintf(stderr, "promfwd %s: -config is required\n", cmd)
+		return 2
+	}
+	cfg, err := loadConfig(*configFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "promfwd %s: %v\n", cmd, err)
+		return 1
+	}
+	if cmd == "check" {
+		out, err := cfg.Redacted()
+		if err != nil {
+			fmt.Fprintf(stderr, "promfwd check: %v\n", err)
+			return 1
+		}
+		_, _ = stdout.Write(out)
+		return 0
+	}
+	log, err := newLogger(*logLevel, *logFormat, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "promfwd %s: %v\n", cmd, err)
+		return 2
+	}
+	defer func() { _ = log.Sync() }()
+	opts := forwarder.Options{Logger: log, Version: version()}
+	if cmd == "once" {
+		cfg.Server.Listen = ""
+		f, err := forwarder.New(cfg, opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "promfwd once: %v\n", err)
+			return 1
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := f.Once(ctx, stdout, *only); err != nil {
+			fmt.Fprintf(stderr, "promfwd once: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	return serve(cfg, *configFile, opts)
+}
+
+// serve runs the service until SIGINT/SIGTERM; SIGHUP re-reads the config.
+func serve(cfg *forwarder.Config, file string, opts forwarder.Options) int {
+	log := opts.Logger
+	if file == "" {
+		log.Info("no -config given: running the embedded quickstart (self-metrics to stdout)")
+	}
+	f, err := forwarder.New(cfg, opts)
+	if err != nil {
+		log.Error("start failed", zap.Error(err))
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				reload(f, file, log)
+			}
+		}
+	}()
+	if err := f.Run(ctx, nil); err != nil {
+		log.Error("promfwd stopped", zap.Error(err))
+		return 1
+	}
+	return 0
+}
+
+func reload(f *forwarder.Forwarder, file string, log *zap.Logger) {
+	cfg, err := loadConfig(file)
+	if err != nil {
+		log.Error("reload: config rejected, keeping the running one", zap.Error(err))
+		return
+	}
+	if err := f.Reload(cfg); err != nil {
+		log.Error("reload failed, keeping the running config", zap.Error(err))
+	}
+}
+
+func loadConfig(file string) (*forwarder.Config, error) {
+	if file == "" {
+		return forwarder.Load(configs.QuickstartName, configs.Quickstart())
+	}
+	return forwarder.LoadFile(file)
+}
+
+func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
+	var lvl zapcore.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	switch format {
+	case "json":
+		enc = zapcore.NewJSONEncoder(encCfg)
+	case "console":
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	case "auto":
+		if isTerminal(w) {
+			encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+			enc = zapcore.NewConsoleEncoder(encCfg)
+		} else {
+			enc = zapcore.NewJSONEncoder(encCfg)
+		}
+	default:
+		return nil, errors.New("-log-format: want json, console or auto")
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), lvl)), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// version is the module version, or the VCS revision for a source build.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	switch {
+	case rev == "":
+		return "dev"
+	case dirty:
+		return rev + "-dirty"
+	}
+	return rev
+}

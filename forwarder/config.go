@@ -1,0 +1,201 @@
+package forwarder
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole promfwd configuration file after loading: defaults
+// filled, environment expanded, validated.
+type Config struct {
+	// DataDir holds the disk queues and dedupe state; "" keeps them in memory only.
+	DataDir string `yaml:"data_dir"`
+	// ShutdownTimeout bounds the flush of queues on SIGTERM.
+	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout"`
+	Server          ServerConfig   `yaml:"server"`
+	Global          GlobalConfig   `yaml:"global"`
+	Dedupe          DedupeConfig   `yaml:"dedupe"`
+	Sources         []SourceConfig `yaml:"sources"`
+	Sinks           []SinkConfig   `yaml:"sinks"`
+	// File is the path (or name) the config was loaded from.
+	File string `yaml:"-"`
+}
+
+// ServerConfig is the self-metrics, /healthz and /readyz HTTP server.
+type ServerConfig struct {
+	// Listen is host:port; "" disables the server.
+	Listen string `yaml:"listen"`
+}
+
+// GlobalConfig holds defaults for every source.
+type GlobalConfig struct {
+	ScrapeInterval time.Duration `yaml:"scrape_interval"`
+	ScrapeTimeout  time.Duration `yaml:"scrape_timeout"`
+}
+
+// DedupeConfig controls the skipping of unchanged values.
+type DedupeConfig struct {
+	Enabled bool `yaml:"enabled"`
+	// ResendAfter is the heartbeat: an unchanged value is sent again once
+	// this long has passed. Keep it under Prometheus' 5m staleness.
+	ResendAfter time.Duration `yaml:"resend_after"`
+}
+
+// Defaults, next to the structs they fill.
+const (
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultListen          = "127.0.0.1:9465"
+	DefaultScrapeInterval  = 60 * time.Second
+	DefaultScrapeTimeout   = 10 * time.Second
+	DefaultResendAfter     = 4 * time.Minute
+	DefaultBodyBytes       = 64 << 20
+	DefaultUnixMetricsPath = "/metrics"
+)
+
+// defaultConfig is what a file starts from before decoding; per-source
+// defaults that depend on global come in (*Config).fillDefaults.
+func defaultConfig() Config {
+	return Config{
+		ShutdownTimeout: DefaultShutdownTimeout,
+		Server:          ServerConfig{Listen: DefaultListen},
+		Global:          GlobalConfig{ScrapeInterval: DefaultScrapeInterval, ScrapeTimeout: DefaultScrapeTimeout},
+		Dedupe:          DedupeConfig{Enabled: true, ResendAfter: DefaultResendAfter},
+	}
+}
+
+// LoadFile reads and loads the config file at path.
+func LoadFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Load(path, data)
+}
+
+// Load parses, expands ${VAR} references from the process environment,
+// decodes strictly, fills defaults and validates. name appears in every error
+// message and in Config.File. Errors are *ConfigError when they concern the
+// file's content.
+func Load(name string, data []byte) (*Config, error) {
+	return load(name, data, os.LookupEnv)
+}
+
+func load(name string, data []byte, lookup lookupFunc) (*Config, error) {
+	d := &decoder{file: name, tainted: map[*yaml.Node]bool{}}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &ConfigError{File: name, Msg: "empty config: at least one source and one sink are required"}
+		}
+		return nil, parseError(name, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &ConfigError{File: name, Line: extra.Line, Column: extra.Column, Msg: "more than one YAML document"}
+	}
+	if err := d.expandEnv(&doc, "", lookup); err != nil {
+		return nil, err
+	}
+	cfg := defaultConfig()
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if err := d.decode(root, reflect.ValueOf(&cfg).Elem(), ""); err != nil {
+		return nil, err
+	}
+	cfg.File = name
+	cfg.fillDefaults()
+	if err := cfg.validate(d, root); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// fillDefaults applies defaults that depend on other settings.
+func (c *Config) fillDefaults() {
+	for i := range c.Sources {
+		c.Sources[i].fillDefaults(c.Global)
+	}
+}
+
+// Redacted renders the effective config (defaults filled) as YAML. Every
+// secret (tokens, passwords, keys, header values) prints as <secret>, so the
+// output is safe to log or show in `promfwd check`.
+func (c *Config) Redacted() ([]byte, error) {
+	n, err := encodeValue(reflect.ValueOf(c).Elem())
+	if err != nil {
+		return nil, fmt.Errorf("config: render: %w", err)
+	}
+	escapeDollars(n)
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(n); err != nil {
+		return nil, fmt.Errorf("config: render: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("config: render: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// HasSecrets reports whether any secret is set inline in the config (as
+// opposed to read from a file), i.e. whether Redacted() loses information.
+func (c *Config) HasSecrets() bool {
+	return hasSecret(reflect.ValueOf(c).Elem())
+}
+
+func hasSecret(v reflect.Value) bool {
+	if v.Type() == secretType {
+		return v.String() != ""
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return !v.IsNil() && hasSecret(v.Elem())
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() && hasSecret(v.Field(i)) {
+				return true
+			}
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			if hasSecret(v.MapIndex(k)) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if hasSecret(v.Index(i)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// parseError turns yaml.v3's "yaml: line 3: mapping values are not allowed
+// in this context" into a positioned *ConfigError.
+func parseError(file string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := &ConfigError{File: file}
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		num, after, found := strings.Cut(rest, ": ")
+		if n, convErr := strconv.Atoi(num); found && convErr == nil {
+			e.Line, msg = n, after
+		}
+	}
+	e.Msg = "invalid YAML: " + msg
+	return e
+}

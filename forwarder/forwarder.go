@@ -1,0 +1,313 @@
+// Package forwarder owns the running service: the config file model and its
+// validation, the scheduler (one gocron job per source), dedupe of unchanged
+// values, stale markers, fan-out to per-sink runners, the self-metrics and
+// health server, and reload. It imports scrape and sinks; nothing imports it
+// but cmd/promfwd.
+package forwarder
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/kvlog"
+)
+
+// Options are the forwarder's dependencies.
+type Options struct {
+	Logger  *zap.Logger
+	Clock   clockwork.Clock // nil: real clock
+	Version string          // for User-Agent: promfwd/<version>
+}
+
+// Forwarder runs sources on a schedule and pushes their samples to sinks.
+type Forwarder struct {
+	log       *zap.Logger
+	clock     clockwork.Clock
+	userAgent string
+	reg       *prometheus.Registry
+	sm        *sourceMetrics
+	skm       *sinks.Metrics
+
+	mu      sync.Mutex // guards everything below during reloads
+	cfg     *Config
+	sinks   map[string]*sinkState
+	sources map[string]*sourceJob
+	sched   gocron.Scheduler
+	srv     *server
+	life    context.Context // lives until shutdown completes: runners retry under it
+	retired sync.WaitGroup  // runners replaced by a reload, still draining
+}
+
+type sourceJob struct {
+	src *source
+	job uuid.UUID
+}
+
+// sinkState is one running sink: the destination, its delivery runner and
+// its dedupe memory.
+type sinkState struct {
+	name   string
+	cfg    SinkConfig
+	sink   sinks.Sink
+	runner *sinks.Runner
+	dedupe *Dedupe
+	health *sinks.Health
+}
+
+// New builds every sink and source of cfg. Nothing runs until Run.
+func New(cfg *Config, opts Options) (*Forwarder, error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	reg := newRegistry()
+	f := &Forwarder{
+		log:       opts.Logger,
+		clock:     opts.Clock,
+		userAgent: "promfwd/" + opts.Version,
+		reg:       reg,
+		sm:        newSourceMetrics(reg),
+		skm:       sinks.NewMetrics(reg),
+		cfg:       cfg,
+		sinks:     map[string]*sinkState{},
+		sources:   map[string]*sourceJob{},
+	}
+	for _, sc := range cfg.Sinks {
+		st, err := f.buildSink(sc, cfg)
+		if err != nil {
+			f.closeAll()
+			return nil, err
+		}
+		f.sinks[sc.Name] = st
+	}
+	for _, sc := range cfg.Sources {
+		src, err := f.buildSource(sc)
+		if err != nil {
+			f.closeAll()
+			return nil, err
+		}
+		f.sources[sc.Name] = &sourceJob{src: src}
+	}
+	return f, nil
+}
+
+// Registry is the self-metrics registry (tests read it).
+func (f *Forwarder) Registry() *prometheus.Registry { return f.reg }
+
+func (f *Forwarder) buildSink(sc SinkConfig, cfg *Config) (*sinkState, error) {
+	log := f.log.With(zap.String("sink", sc.Name))
+	set := f.skm.Settings(sc.Name, log, f.userAgent)
+	s, err := BuildSink(sc, set)
+	if err != nil {
+		return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
+	}
+	resend := time.Duration(0)
+	if cfg.Dedupe.Enabled {
+		resend = cfg.Dedupe.ResendAfter
+	}
+	if sc.ResendAfter != nil {
+		resend = *sc.ResendAfter
+	}
+	return &sinkState{
+		name:   sc.Name,
+		cfg:    sc,
+		sink:   s,
+		runner: sinks.NewRunner(s, sc.Runner, set, f.skm),
+		dedupe: NewDedupe(resend, f.clock),
+		health: set.Health,
+	}, nil
+}
+
+func (f *Forwarder) buildSource(sc SourceConfig) (*source, error) {
+	tc, err := sc.TargetConfig(f.userAgent)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+	}
+	t, err := scrape.NewTarget(tc)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+	}
+	keep := &nameFilter{memo: map[string]bool{}}
+	for _, r := range sc.MetricRelabel {
+		keep.rules = append(keep.rules, nameRule{keep: r.Action == "keep", re: r.Regexp()})
+	}
+	src := &source{
+		name:   sc.Name,
+		cfg:    sc,
+		target: t,
+		keep:   keep,
+		stale:  newStaleness(),
+		log:    f.log.With(zap.String("source", sc.Name)),
+	}
+	src.setRoutes(f.routesFor(sc))
+	return src, nil
+}
+
+// routesFor resolves a source's sinks (all sinks when it names none).
+func (f *Forwarder) routesFor(sc SourceConfig) []*sinkState {
+	var out []*sinkState
+	if len(sc.Sinks) == 0 {
+		for _, c := range f.cfg.Sinks {
+			out = append(out, f.sinks[c.Name])
+		}
+		return out
+	}
+	for _, n := range sc.Sinks {
+		if st, ok := f.sinks[n]; ok {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+func (f *Forwarder) closeAll() {
+	for _, st := range f.sinks {
+		_ = st.sink.Close()
+	}
+	for _, sj := range f.sources {
+		sj.src.target.Close()
+	}
+}
+
+// Run serves self-metrics, starts the sinks and the scheduler, and blocks
+// until ctx ends; then it shuts down in order: stop scraping, drain the sink
+// queues for up to shutdown_timeout, account for what is left, close sinks.
+// ready, if not nil, is called once everything is running (systemd READY).
+func (f *Forwarder) Run(ctx context.Context, ready func()) error {
+	life, cancelLife := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelLife()
+	f.mu.Lock()
+	f.life = life
+	if f.cfg.Server.Listen != "" {
+		srv, err := listen(f.cfg.Server.Listen, f.reg, f.notReady, f.log)
+		if err != nil {
+			f.mu.Unlock()
+			f.closeAll()
+			return err
+		}
+		f.srv = srv
+		go srv.serve()
+		f.log.Info("self-metrics listening", zap.String("url", "http://"+srv.Addr()+"/metrics"))
+	}
+	sched, err := gocron.NewScheduler(
+		gocron.WithClock(f.clock),
+		gocron.WithLogger(kvlog.New(f.log.Named("scheduler"))),
+		gocron.WithStopTimeout(f.cfg.ShutdownTimeout),
+	)
+	if err != nil {
+		f.mu.Unlock()
+		f.closeAll()
+		return fmt.Errorf("forwarder: scheduler: %w", err)
+	}
+	f.sched = sched
+	for _, st := range f.sinks {
+		st.runner.Start(life)
+	}
+	for _, sj := range f.sources {
+		if err := f.schedule(sj); err != nil {
+			f.mu.Unlock()
+			_ = sched.Shutdown()
+			f.closeAll()
+			return err
+		}
+	}
+	sched.Start()
+	f.mu.Unlock()
+	f.log.Info("promfwd running", zap.Int("sources", len(f.sources)), zap.Int("sinks", len(f.sinks)))
+	if ready != nil {
+		ready()
+	}
+
+	<-ctx.Done()
+	f.shutdown()
+	return nil
+}
+
+func (f *Forwarder) schedule(sj *sourceJob) error {
+	src := sj.src
+	interval := src.cfg.Interval
+	start := gocron.WithStartImmediately()
+	if off := startOffset(src.name, interval); off > 0 {
+		start = gocron.WithStartDateTime(f.clock.Now().Add(off))
+	}
+	job, err := f.sched.NewJob(
+		gocron.DurationJob(interval),
+		gocron.NewTask(func(ctx context.Context) { f.scrapeOnce(ctx, src) }),
+		gocron.WithName(src.name),
+		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		gocron.WithStartAt(start),
+	)
+	if err != nil {
+		return fmt.Errorf("forwarder: schedule source %s: %w", src.name, err)
+	}
+	sj.job = job.ID()
+	return nil
+}
+
+func (f *Forwarder) shutdown() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log.Info("shutting down: stopping scrapes")
+	if err := f.sched.Shutdown(); err != nil {
+		f.log.Warn("scheduler did not stop cleanly", zap.Error(err))
+	}
+	deadline, cancel := context.WithTimeout(context.Background(), f.cfg.ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, st := range f.sinks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.stopSink(deadline, st)
+		}()
+	}
+	wg.Wait()
+	f.retired.Wait()
+	for _, sj := range f.sources {
+		sj.src.target.Close()
+	}
+	if f.srv != nil {
+		f.srv.shutdown(deadline)
+	}
+	f.log.Info("shutdown complete")
+}
+
+// stopSink drains one sink within ctx and accounts for what could not be
+// delivered in time.
+func (f *Forwarder) stopSink(ctx context.Context, st *sinkState) {
+	st.runner.Discard(st.runner.Stop(ctx))
+	if err := st.sink.Close(); err != nil {
+		f.log.Warn("close sink", zap.String("sink", st.name), zap.Error(err))
+	}
+}
+
+// notReady lists what keeps the service from being ready.
+func (f *Forwarder) notReady() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	if f.sched == nil {
+		out = append(out, "scheduler not started")
+	}
+	for name, st := range f.sinks {
+		if ok, reason, _ := st.health.Status(); !ok {
+			out = append(out, fmt.Sprintf("sink %s unhealthy: %s", name, reason))
+		}
+	}
+	return out
+}

@@ -1,0 +1,153 @@
+package forwarder
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"net"
+	"regexp"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/promfwd/promfwd/scrape"
+)
+
+// source is one configured scrape target with the state its job keeps
+// between runs. The scheduler never overlaps runs of one source, so the
+// fields below mu are touched by one goroutine at a time; mu only guards
+// the routing, which a reload may swap.
+type source struct {
+	name   string
+	cfg    SourceConfig
+	target *scrape.Target
+	keep   *nameFilter
+	stale  *staleness
+	log    *zap.Logger
+
+	mu    sync.Mutex
+	sinks []*sinkState
+
+	freshUntil time.Time       // Cache-Control max-age of the last answer
+	last       []scrape.Sample // last delivered samples (for max-age reuse)
+	failing    bool
+	lastErrLog time.Time
+}
+
+func (s *source) routes() []*sinkState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sinks
+}
+
+func (s *source) setRoutes(r []*sinkState) {
+	s.mu.Lock()
+	s.sinks = r
+	s.mu.Unlock()
+}
+
+// nameFilter applies metric_relabel keep/drop rules to metric names,
+// remembering each decision: names are interned by the parser, so after the
+// first scrape a decision is one map lookup instead of a regex match.
+type nameFilter struct {
+	rules []nameRule
+	memo  map[string]bool
+}
+
+type nameRule struct {
+	keep bool
+	re   *regexp.Regexp
+}
+
+func (f *nameFilter) keepName(name string) bool {
+	if f == nil || len(f.rules) == 0 {
+		return true
+	}
+	if k, ok := f.memo[name]; ok {
+		return k
+	}
+	k := true
+	for _, r := range f.rules {
+		if r.re.MatchString(name) != r.keep {
+			k = false
+			break
+		}
+	}
+	if len(f.memo) > 1<<16 { // bound the memo against unbounded name churn
+		clear(f.memo)
+	}
+	f.memo[name] = k
+	return k
+}
+
+// apply returns the samples whose name the rules keep, copying only when
+// something is dropped. Rules match the sample name (h_bucket, h_sum), as
+// Prometheus' metric_relabel_configs on __name__ do.
+func (f *nameFilter) apply(in []scrape.Sample) (out []scrape.Sample, dropped int) {
+	if f == nil || len(f.rules) == 0 {
+		return in, 0
+	}
+	for i := range in {
+		name := in[i].Name
+		if !f.keepName(name) {
+			if out == nil {
+				out = make([]scrape.Sample, i, len(in))
+				copy(out, in[:i])
+			}
+			dropped++
+			continue
+		}
+		if out != nil {
+			out = append(out, in[i])
+		}
+	}
+	if out == nil {
+		return in, 0
+	}
+	return out, dropped
+}
+
+// startOffset spreads sources over time so they don't all fire together; it
+// is derived from the source name, so it is stable across restarts. It is
+// kept within a minute: a 60-minute Docker Scout interval should not mean
+// waiting up to an hour for the first scrape.
+func startOffset(name string, interval time.Duration) time.Duration {
+	window := min(interval, time.Minute)
+	if window <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(name))
+	return time.Duration(h.Sum64() % uint64(window))
+}
+
+// errorReason classifies a scrape error for the errors metric.
+func errorReason(err error) string {
+	var pe *scrape.ParseError
+	var le *scrape.LimitError
+	var ne net.Error
+	switch {
+	case errors.As(err, &le):
+		return "limit"
+	case errors.As(err, &pe):
+		return "parse"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	default:
+		return "fetch"
+	}
+}
+
+// restamp copies samples, giving those without an exposition timestamp the
+// time nowMs.
+func restamp(in []scrape.Sample, nowMs int64) []scrape.Sample {
+	out := make([]scrape.Sample, len(in))
+	copy(out, in)
+	for i := range out {
+		if !out[i].ExplicitTS {
+			out[i].TimestampMs = nowMs
+		}
+	}
+	return out
+}

@@ -1,0 +1,65 @@
+package scrape
+
+import (
+	"mime"
+	"strconv"
+	"strings"
+)
+
+// Format is an exposition format understood by Parser.
+type Format uint8
+
+// Exposition formats, chosen per response by FormatFromContentType.
+const (
+	FormatText        Format = iota // Prometheus text 0.0.4 (and quoted UTF-8 names)
+	FormatOpenMetrics               // OpenMetrics 1.0 text (0.0.1 is parsed the same way)
+	FormatProtobuf                  // length-delimited io.prometheus.client.MetricFamily
+)
+
+// String returns the format's short name as used in errors and logs.
+func (f Format) String() string {
+	switch f {
+	case FormatText:
+		return "text"
+	case FormatOpenMetrics:
+		return "openmetrics"
+	case FormatProtobuf:
+		return "protobuf"
+	}
+	return "format(" + strconv.Itoa(int(f)) + ")"
+}
+
+// AcceptHeader is the Accept value a scrape sends: protobuf first, then
+// OpenMetrics 1.0.0 and 0.0.1, then text 0.0.4, then anything, with q-values
+// laid out the way Prometheus builds its own header.
+const AcceptHeader = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6," +
+	"application/openmetrics-text;version=1.0.0;q=0.5," +
+	"application/openmetrics-text;version=0.0.1;q=0.4," +
+	"text/plain;version=0.0.4;q=0.3," +
+	"*/*;q=0.2"
+
+// FormatFromContentType picks the parser for a response Content-Type:
+// delimited MetricFamily protobuf, OpenMetrics text 1.0.0 or 0.0.1 (or with no
+// version), and Prometheus text for anything else, including an empty or
+// malformed header, as Prometheus falls back to text.
+func FormatFromContentType(contentType string) Format {
+	if strings.TrimSpace(contentType) == "" {
+		return FormatText
+	}
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return FormatText
+	}
+	switch mediaType {
+	case "application/vnd.google.protobuf":
+		if params["proto"] == "io.prometheus.client.MetricFamily" && params["encoding"] == "delimited" {
+			return FormatProtobuf
+		}
+	case "application/openmetrics-text":
+		switch params["version"] {
+		case "", "1.0.0", "0.0.1":
+			return FormatOpenMetrics
+		}
+	}
+	return FormatText
+}

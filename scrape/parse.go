@@ -1,0 +1,385 @@
+package scrape
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Limits bounds what one scrape may yield; exceeding any of them fails the
+// whole scrape with a *LimitError. Zero means unlimited.
+type Limits struct {
+	MaxSamples       int // samples per scrape (skipped _created lines do not count)
+	MaxLabels        int // labels per sample, target labels and the metric name included (as Prometheus' label_limit)
+	MaxLabelNameLen  int // bytes per label name
+	MaxLabelValueLen int // bytes per label value; the metric name counts as a value (as Prometheus)
+}
+
+// ParseOptions are the per-scrape inputs of Parse.
+type ParseOptions struct {
+	// NowMs is the timestamp (ms since epoch) of samples the exposition
+	// gives no timestamp for.
+	NowMs int64
+	// TargetLabels are added to every sample; sorted by name. On conflict the
+	// target label wins and the exposed one is renamed "exported_<name>"
+	// (repeatedly prefixed until unique), as Prometheus does with
+	// honor_labels: false. A target label with an empty value adds nothing
+	// but still pushes a same-named exposed label aside.
+	TargetLabels Labels
+	Limits       Limits
+}
+
+// ParseError is a malformed exposition. Line is 1-based; for protobuf it is
+// the 1-based number of the length-delimited MetricFamily message.
+type ParseError struct {
+	Format Format
+	Line   int
+	Msg    string
+}
+
+// Error renders as "parse text line 12: msg" ("parse protobuf message 3: msg").
+func (e *ParseError) Error() string {
+	unit := "line"
+	if e.Format == FormatProtobuf {
+		unit = "message"
+	}
+	return fmt.Sprintf("parse %s %s %d: %s", e.Format, unit, e.Line, e.Msg)
+}
+
+// LimitError says which limit a scrape exceeded. Limit is one of "sample",
+// "label", "label name length", "label value length".
+type LimitError struct {
+	Limit string
+	Max   int
+}
+
+// Error renders as "sample limit 1000 exceeded".
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s limit %d exceeded", e.Limit, e.Max)
+}
+
+// metaMinKeep is the metadata cache size below which it is never pruned.
+const metaMinKeep = 256
+
+// arenaChunk is the label arena chunk size used when the previous scrape's
+// label count is unknown or exceeded.
+const arenaChunk = 4096
+
+// Parser turns expositions into samples. It is used by one source and is not
+// safe for concurrent use. It interns metric names, label names and values
+// and reuses unchanged family metadata across scrapes, so a steady exposition
+// allocates almost nothing per sample; the intern table is rebuilt from the
+// last scrape's strings whenever it grows well past them.
+type Parser struct {
+	strs        interner
+	metas       map[string]metaSlot
+	metasUsed   int
+	lastSamples int // samples of the last successful scrape, to pre-size the next
+	lastLabels  int // labels of the last successful scrape
+
+	// State of the Parse in progress; cleared by finish.
+	format  Format
+	line    int
+	opt     ParseOptions
+	out     []Sample
+	arena   []Label // current chunk; samples' Labels are sub-slices of it
+	nLabels int
+	lbuf    []Label // exposed labels of the sample being parsed
+	pbBase  []Label // protobuf: labels shared by the samples of one Metric
+	scratch []byte  // unescaping and name building; consumed at once by interning
+	fam     family
+}
+
+// metaSlot caches a family's Meta across scrapes. gen is the interner
+// generation that last handed it out, so one Meta never serves two families
+// of the same scrape (GroupEnd compares Meta pointers).
+type metaSlot struct {
+	m   *Meta
+	gen uint32
+}
+
+// family is the metric family being parsed. Its Meta is built at its first
+// sample, once HELP, TYPE and UNIT have all been seen.
+type family struct {
+	name                      string
+	typ                       Type
+	hasType, hasHelp, hasUnit bool
+	help                      []byte
+	unit                      string
+	meta                      *Meta
+	samples                   bool // a sample of this family has been seen
+}
+
+// NewParser returns a Parser with empty intern tables.
+func NewParser() *Parser {
+	return &Parser{metas: make(map[string]metaSlot)}
+}
+
+// Parse parses one exposition body in format f. It returns the samples in
+// exposition order, each histogram or summary series' samples contiguous (so
+// GroupEnd works), with Kind, Meta (one *Meta per family and scrape; an
+// unchanged family reuses the previous scrape's immutable Meta), Labels
+// sorted and unique, Hash = SeriesHash(Name, Labels) and ExplicitTS set when
+// the exposition had a timestamp. Labels with empty values are dropped, as
+// Prometheus treats them as absent; le and quantile values are normalised to
+// the OpenMetrics float form ("1" -> "1.0") so a series keeps its identity
+// whichever format the target answers in. The returned slice and its labels
+// belong to the caller: later calls never touch them.
+//
+// Errors are *ParseError for a malformed body and *LimitError for an
+// exceeded limit; either way no samples are returned.
+func (p *Parser) Parse(f Format, body []byte, opt ParseOptions) ([]Sample, error) {
+	p.begin(f, body, opt)
+	var err error
+	switch f {
+	case FormatText:
+		err = p.parseText(body, false)
+	case FormatOpenMetrics:
+		err = p.parseText(body, true)
+	case FormatProtobuf:
+		err = p.parseProtobuf(body)
+	default:
+		err = fmt.Errorf("parse: unknown format %d", f)
+	}
+	out := p.out
+	p.finish(err == nil)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
+	if p.metas == nil {
+		p.metas = make(map[string]metaSlot)
+	}
+	p.strs.begin()
+	p.metasUsed = 0
+	p.format, p.line, p.opt = f, 0, opt
+	p.nLabels = 0
+	p.fam = family{help: p.fam.help[:0]}
+
+	n := p.lastSamples
+	if n > 0 {
+		n += n/16 + 16 // room to grow a little without doubling
+	} else if f == FormatProtobuf {
+		n = len(body)/64 + 16
+	} else {
+		n = bytes.Count(body, []byte{'\n'}) + 1
+	}
+	if opt.Limits.MaxSamples > 0 && n > opt.Limits.MaxSamples {
+		n = opt.Limits.MaxSamples
+	}
+	p.out = make([]Sample, 0, n)
+	if p.lastLabels > 0 {
+		p.arena = make([]Label, 0, p.lastLabels+p.lastLabels/16+64)
+	} else {
+		p.arena = nil
+	}
+}
+
+// finish drops every reference to the caller's data and prunes the tables.
+func (p *Parser) finish(ok bool) {
+	if ok {
+		p.lastSamples, p.lastLabels = len(p.out), p.nLabels
+	}
+	p.out, p.arena, p.opt = nil, nil, ParseOptions{}
+	clear(p.lbuf)
+	clear(p.pbBase)
+	p.fam = family{help: p.fam.help[:0]}
+	p.strs.end()
+	if len(p.metas) > 2*p.metasUsed+metaMinKeep {
+		keep := make(map[string]metaSlot, p.metasUsed)
+		for k, s := range p.metas {
+			if s.gen == p.strs.gen {
+				keep[k] = s
+			}
+		}
+		p.metas = keep
+	}
+}
+
+// errorf returns a *ParseError at the current line.
+func (p *Parser) errorf(format string, args ...any) error {
+	return &ParseError{Format: p.format, Line: p.line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// newFamily starts a family; its type stays unknown until a TYPE line.
+func (p *Parser) newFamily(name string) {
+	p.fam = family{name: name, help: p.fam.help[:0]}
+}
+
+// familyMeta returns the current family's Meta, reusing the cached one when
+// nothing changed since an earlier scrape.
+func (p *Parser) familyMeta() *Meta {
+	f := &p.fam
+	if f.meta != nil {
+		return f.meta
+	}
+	gen := p.strs.gen
+	slot, ok := p.metas[f.name]
+	if ok && slot.gen != gen && slot.m.Type == f.typ && slot.m.Unit == f.unit && slot.m.Help == string(f.help) {
+		slot.gen = gen
+		p.metas[f.name] = slot
+		p.metasUsed++
+		f.meta = slot.m
+		return f.meta
+	}
+	f.meta = &Meta{Family: f.name, Type: f.typ, Help: string(f.help), Unit: f.unit}
+	if !ok || slot.gen != gen {
+		p.metas[f.name] = metaSlot{m: f.meta, gen: gen}
+		p.metasUsed++
+	}
+	return f.meta
+}
+
+// intern returns the shared copy of b, or a ParseError naming what when b is
+// not valid UTF-8.
+func (p *Parser) intern(b []byte, what string) (string, error) {
+	s, ok := p.strs.bytes(b)
+	if !ok {
+		return "", p.errorf("invalid UTF-8 in %s", what)
+	}
+	return s, nil
+}
+
+// emit appends a sample of the current family whose exposed labels are in
+// p.lbuf (which it reorders).
+func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool) error {
+	lim := &p.opt.Limits
+	if lim.MaxSamples > 0 && len(p.out) >= lim.MaxSamples {
+		return &LimitError{Limit: "sample", Max: lim.MaxSamples}
+	}
+	ls := p.lbuf
+	sortLabels(ls)
+	n := 0
+	for i := range ls {
+		if i > 0 && ls[i].Name == ls[i-1].Name {
+			return p.errorf("duplicate label name %q", ls[i].Name)
+		}
+		if ls[i].Value != "" {
+			ls[n] = ls[i]
+			n++
+		}
+	}
+	ls = ls[:n]
+	tl := p.opt.TargetLabels
+	if len(tl) > 0 && p.renameConflicts(ls, tl) {
+		sortLabels(ls)
+	}
+
+	need := len(ls) + len(tl)
+	if cap(p.arena)-len(p.arena) < need {
+		p.arena = make([]Label, 0, max(need, arenaChunk))
+	}
+	start := len(p.arena)
+	dst := mergeLabels(p.arena[start:start:start+need], ls, tl)
+	if err := checkLabelLimits(lim, name, dst); err != nil {
+		return err
+	}
+	p.arena = p.arena[:start+len(dst)]
+	p.nLabels += len(dst)
+	p.out = append(p.out, Sample{
+		Name:        name,
+		Labels:      dst[:len(dst):len(dst)],
+		Value:       v,
+		TimestampMs: ts,
+		Kind:        kind,
+		ExplicitTS:  explicit,
+		Meta:        p.familyMeta(),
+		Hash:        SeriesHash(name, dst),
+	})
+	return nil
+}
+
+// renameConflicts renames every exposed label that a target label overrides
+// to exported_<name>, prefixing again until the name is free. It reports
+// whether anything was renamed.
+func (p *Parser) renameConflicts(ls, tl Labels) bool {
+	renamed := false
+	for i := range ls {
+		if !hasLabel(tl, ls[i].Name, -1) {
+			continue
+		}
+		name := ls[i].Name
+		for {
+			p.scratch = append(append(p.scratch[:0], "exported_"...), name...)
+			name, _ = p.strs.bytes(p.scratch) // ASCII prefix on valid UTF-8
+			if !hasLabel(tl, name, -1) && !hasLabel(ls, name, i) {
+				break
+			}
+		}
+		ls[i].Name = name
+		renamed = true
+	}
+	return renamed
+}
+
+// hasLabel reports whether ls holds name at an index other than skip.
+func hasLabel(ls Labels, name string, skip int) bool {
+	for i := range ls {
+		if i != skip && ls[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeLabels appends the union of sorted a and sorted b to dst, skipping
+// entries of b with empty values. Names never collide (see renameConflicts).
+func mergeLabels(dst, a, b Labels) Labels {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		if j < len(b) && b[j].Value == "" {
+			j++
+			continue
+		}
+		if j == len(b) || (i < len(a) && a[i].Name < b[j].Name) {
+			dst = append(dst, a[i])
+			i++
+		} else {
+			dst = append(dst, b[j])
+			j++
+		}
+	}
+	return dst
+}
+
+func checkLabelLimits(lim *Limits, name string, ls Labels) error {
+	if lim.MaxLabels > 0 && len(ls)+1 > lim.MaxLabels {
+		return &LimitError{Limit: "label", Max: lim.MaxLabels}
+	}
+	if lim.MaxLabelNameLen > 0 {
+		for _, l := range ls {
+			if len(l.Name) > lim.MaxLabelNameLen {
+				return &LimitError{Limit: "label name length", Max: lim.MaxLabelNameLen}
+			}
+		}
+	}
+	if lim.MaxLabelValueLen > 0 {
+		if len(name) > lim.MaxLabelValueLen {
+			return &LimitError{Limit: "label value length", Max: lim.MaxLabelValueLen}
+		}
+		for _, l := range ls {
+			if len(l.Value) > lim.MaxLabelValueLen {
+				return &LimitError{Limit: "label value length", Max: lim.MaxLabelValueLen}
+			}
+		}
+	}
+	return nil
+}
+
+// sortLabels sorts by name: insertion sort for the usual short, mostly sorted
+// sets, the library sort for long ones.
+func sortLabels(ls Labels) {
+	if len(ls) > 16 {
+		slices.SortFunc(ls, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
+		return
+	}
+	for i := 1; i < len(ls); i++ {
+		for j := i; j > 0 && ls[j].Name < ls[j-1].Name; j-- {
+			ls[j], ls[j-1] = ls[j-1], ls[j]
+		}
+	}
+}

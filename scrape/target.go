@@ -1,0 +1,231 @@
+package scrape
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/klauspost/compress/gzip"
+	commoncfg "github.com/prometheus/common/config"
+)
+
+// Target defaults.
+const (
+	DefaultTimeout      = 10 * time.Second
+	DefaultMaxBodyBytes = 64 << 20
+	DefaultMetricsPath  = "/metrics"
+	DefaultUserAgent    = "promfwd"
+)
+
+// TargetConfig describes one source to scrape.
+type TargetConfig struct {
+	Name string // source name; appears in results and errors
+	// URL is http://, https:// or unix:///path/to.sock. Userinfo and query
+	// values never appear in results or errors.
+	URL string
+	// MetricsPath is the HTTP path requested over a unix socket; default
+	// "/metrics". Ignored for http(s) URLs, which carry their own path.
+	MetricsPath string
+	// HTTP holds auth (bearer token or file, re-read on every request, basic
+	// auth, authorization), TLS, proxy and custom headers (http_headers).
+	HTTP commoncfg.HTTPClientConfig
+	// UserAgent is sent as User-Agent, e.g. "promfwd/1.2.3"; default "promfwd".
+	UserAgent string
+	// Timeout bounds the whole scrape (connect, headers, body); default 10s.
+	Timeout time.Duration
+	// MaxBodyBytes bounds the body after decompression (and on the wire);
+	// 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	Limits       Limits // passed to the parser; 0 fields are unlimited
+	TargetLabels Labels // sorted; added to every sample by the parser
+}
+
+// Target scrapes one source. It keeps the conditional-GET state and the
+// previous samples so unchanged answers skip parsing.
+type Target struct {
+	name    string
+	ep      endpoint
+	httpCfg commoncfg.HTTPClientConfig
+	client  *http.Client
+	header  http.Header // sent on every request; cloned per request
+	timeout time.Duration
+	maxBody int64
+	parser  *Parser
+	popts   ParseOptions
+
+	// Reused between scrapes (scrapes of one target never overlap).
+	body  []byte
+	gz    *gzip.Reader
+	gzBuf *bufio.Reader
+
+	// State of the last successful parse. prev was handed out in a Result
+	// and is never written again; unchanged scrapes hand out copies.
+	prev         []Sample
+	prevFormat   Format
+	prevHash     uint64
+	prevLen      int
+	etag         string
+	lastModified string
+}
+
+// NewTarget validates cfg and builds the target's HTTP client.
+func NewTarget(cfg TargetConfig) (*Target, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("scrape: target: name is empty")
+	}
+	if cfg.MetricsPath == "" {
+		cfg.MetricsPath = DefaultMetricsPath
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	switch {
+	case cfg.Timeout < 0:
+		return nil, fmt.Errorf("scrape: target %s: negative timeout %s", cfg.Name, cfg.Timeout)
+	case cfg.Timeout == 0:
+		cfg.Timeout = DefaultTimeout
+	}
+	switch {
+	case cfg.MaxBodyBytes < 0:
+		return nil, fmt.Errorf("scrape: target %s: negative max body bytes %d", cfg.Name, cfg.MaxBodyBytes)
+	case cfg.MaxBodyBytes == 0:
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	ep, err := parseEndpoint(cfg.URL, cfg.MetricsPath)
+	if err != nil {
+		return nil, fmt.Errorf("scrape: target %s: %w", cfg.Name, err)
+	}
+	if err := cfg.HTTP.Validate(); err != nil {
+		return nil, fmt.Errorf("scrape: target %s: http config: %w", cfg.Name, err)
+	}
+	client, err := newHTTPClient(cfg.HTTP, cfg.Name, ep)
+	if err != nil {
+		return nil, fmt.Errorf("scrape: target %s: %w", cfg.Name, err)
+	}
+	h := http.Header{}
+	h.Set("Accept", AcceptHeader)
+	h.Set("Accept-Encoding", "gzip")
+	h.Set("User-Agent", cfg.UserAgent)
+	h.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(cfg.Timeout.Seconds(), 'f', -1, 64))
+	return &Target{
+		name:    cfg.Name,
+		ep:      ep,
+		httpCfg: cfg.HTTP,
+		client:  client,
+		header:  h,
+		timeout: cfg.Timeout,
+		maxBody: cfg.MaxBodyBytes,
+		parser:  NewParser(),
+		popts:   ParseOptions{TargetLabels: cfg.TargetLabels, Limits: cfg.Limits},
+	}, nil
+}
+
+// Name returns the source name.
+func (t *Target) Name() string { return t.name }
+
+// URL returns the target's URL as shown in results and errors (no
+// credentials, query values redacted).
+func (t *Target) URL() string { return t.ep.display }
+
+// Scrape fetches and parses once. Never panics; all failures are in
+// Result.Err with context (source name, URL without credentials, status).
+// now stamps samples without an exposition timestamp and is Result.Start.
+// Not safe for concurrent calls (the scheduler never overlaps scrapes of one
+// source). Result.Samples must be treated as read-only: an unchanged scrape
+// derives its samples from them.
+func (t *Target) Scrape(ctx context.Context, now time.Time) (res Result) {
+	res = Result{Source: t.name, URL: t.ep.display, Start: now}
+	began := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			res.Samples, res.Unchanged = nil, false
+			res.Err = fmt.Errorf("scrape %s (%s): internal error: %v", t.name, t.ep.display, p)
+		}
+		res.Duration = time.Since(began)
+	}()
+
+	samples, unchanged, n, maxAge, err := t.scrape(ctx, now)
+	res.Bytes, res.MaxAge = n, maxAge
+	if err != nil {
+		res.Err = fmt.Errorf("scrape %s (%s): %w", t.name, t.ep.display, err)
+		return res
+	}
+	res.Samples, res.Unchanged = samples, unchanged
+	return res
+}
+
+func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample, unchanged bool, n int64, maxAge time.Duration, err error) {
+	ctx, cancel := context.WithTimeout(parent, t.timeout)
+	defer cancel()
+	resp, err := t.fetch(ctx)
+	if err != nil {
+		return nil, false, 0, 0, t.contextError(parent, ctx, err)
+	}
+	n, maxAge = int64(len(resp.body)), resp.maxAge
+	if resp.notModified {
+		if t.prev == nil {
+			return nil, false, 0, maxAge, errors.New("target answered 304 Not Modified but there is no previous scrape")
+		}
+		t.remember(resp)
+		return t.restamp(now), true, 0, maxAge, nil
+	}
+	h := xxhash.Sum64(resp.body)
+	if t.prev != nil && h == t.prevHash && len(resp.body) == t.prevLen && resp.format == t.prevFormat {
+		t.remember(resp)
+		return t.restamp(now), true, n, maxAge, nil
+	}
+	opts := t.popts
+	opts.NowMs = now.UnixMilli()
+	samples, err = t.parser.Parse(resp.format, resp.body, opts)
+	if err != nil {
+		return nil, false, n, maxAge, fmt.Errorf("parse: %w", err)
+	}
+	t.prev, t.prevFormat, t.prevHash, t.prevLen = samples, resp.format, h, len(resp.body)
+	t.etag, t.lastModified = resp.etag, resp.lastModified
+	return samples, false, n, maxAge, nil
+}
+
+// remember keeps validators a 304 or identical answer refreshed.
+func (t *Target) remember(r response) {
+	if r.etag != "" {
+		t.etag = r.etag
+	}
+	if r.lastModified != "" {
+		t.lastModified = r.lastModified
+	}
+}
+
+// restamp returns a fresh copy of the previous samples: those without an
+// exposition timestamp get now, the others keep theirs. Sinks may still
+// hold the earlier slice, so it is never modified.
+func (t *Target) restamp(now time.Time) []Sample {
+	ms := now.UnixMilli()
+	out := make([]Sample, len(t.prev))
+	copy(out, t.prev)
+	for i := range out {
+		if !out[i].ExplicitTS {
+			out[i].TimestampMs = ms
+		}
+	}
+	return out
+}
+
+// contextError turns a failure caused by the scrape timeout or the caller's
+// cancellation into a clear error; other errors pass unchanged.
+func (t *Target) contextError(parent, ctx context.Context, err error) error {
+	switch {
+	case parent.Err() != nil:
+		return fmt.Errorf("cancelled: %w", parent.Err())
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("timed out after %s: %w", t.timeout, context.DeadlineExceeded)
+	}
+	return err
+}
+
+// Close releases idle connections.
+func (t *Target) Close() { t.client.CloseIdleConnections() }

@@ -1,0 +1,271 @@
+// Package datadog owns the Datadog metrics sink: it maps samples onto the
+// /api/v2/series intake the way Datadog's own OpenMetrics check does
+// (counters as reset-aware deltas of type count, gauges as gauges,
+// histogram and summary parts with upper_bound / quantile tags), keeps the
+// per-series delta state (saveable across restarts), packs series into
+// requests within the intake's size limits, and classifies the intake's
+// answers. Its strict test receiver lives in sinks/datadog/ddtest.
+package datadog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/jonboulle/clockwork"
+	"go.uber.org/zap"
+
+	"github.com/promfwd/promfwd/sinks"
+)
+
+var _ sinks.Sink = (*Sink)(nil)
+
+// Sink delivers samples to Datadog's series intake.
+type Sink struct {
+	cfg       Config
+	endpoint  string
+	userAgent string
+	log       *zap.Logger
+	client    *retryablehttp.Client
+	clock     clockwork.Clock
+	key       *apiKey
+	limits    limits
+	deltas    *deltaTracker
+
+	// Used by Encode only (one goroutine at a time).
+	enc            encoder
+	resourcesJSON  []byte // `[{"name":"<host>","type":"host"}]`
+	staticTagsJSON []byte // `"a:b","c"` (no brackets)
+}
+
+// options are the seams tests use; New uses the defaults.
+type options struct {
+	clock                      clockwork.Clock
+	retryWaitMin, retryWaitMax time.Duration
+	limits                     limits
+	tune                       func(*sinks.ClientOptions) // the sinktest kit's hook
+}
+
+// New validates cfg and builds the sink. When APIKeyFile is set the file
+// must be readable now; it is re-read whenever it changes.
+func New(cfg Config, set sinks.Settings) (*Sink, error) {
+	return newSink(cfg, set, options{})
+}
+
+func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if o.clock == nil {
+		o.clock = clockwork.NewRealClock()
+	}
+	if o.limits == (limits{}) {
+		o.limits = defaultLimits()
+	}
+	log := set.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if cfg.Host == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("datadog: host: %w", err)
+		}
+		cfg.Host = h
+	}
+	key := &apiKey{static: string(cfg.APIKey), path: cfg.APIKeyFile}
+	if _, err := key.get(); err != nil {
+		return nil, err
+	}
+	co := sinks.ClientOptions{
+		Logger:       log,
+		TLS:          cfg.TLS,
+		Timeout:      cfg.Timeout,
+		RetryWaitMin: o.retryWaitMin,
+		RetryWaitMax: o.retryWaitMax,
+		Health:       set.Health,
+		OnRetry:      set.OnRetry,
+		CheckRetry:   recordingCheckRetry,
+	}
+	if o.tune != nil {
+		o.tune(&co)
+	}
+	client, err := sinks.NewHTTPClient(co)
+	if err != nil {
+		return nil, fmt.Errorf("datadog: %w", err)
+	}
+	s := &Sink{
+		cfg:       cfg,
+		endpoint:  cfg.endpoint(),
+		userAgent: set.UserAgent,
+		log:       log,
+		client:    client,
+		clock:     o.clock,
+		key:       key,
+		limits:    o.limits,
+		deltas:    newDeltaTracker(cfg.CounterStateTTL),
+		enc: encoder{
+			names:  make(map[nameKey]string),
+			bounds: make(map[string]string),
+			comp:   newCompressor(cfg.Compression),
+		},
+	}
+	s.resourcesJSON = append([]byte(`[{"name":`), appendJSONString(nil, cfg.Host)...)
+	s.resourcesJSON = append(s.resourcesJSON, `,"type":"host"}]`...)
+	for i, t := range cfg.Tags {
+		if i > 0 {
+			s.staticTagsJSON = append(s.staticTagsJSON, ',')
+		}
+		s.staticTagsJSON = appendJSONString(s.staticTagsJSON, t)
+	}
+	log.Debug("datadog sink ready", zap.String("url", s.endpoint), zap.String("compression", cfg.Compression),
+		zap.String("send_counters_as", cfg.SendCountersAs))
+	return s, nil
+}
+
+// Send posts one request. 2xx means delivered. A 413 splits the request's
+// series in two halves and sends both (recursively), so nothing is dropped
+// for size; note that when the second half then fails, the first half is
+// delivered again with the whole request later (at-least-once). 400-class
+// answers are *sinks.PermanentError carrying the intake's errors; 401/403
+// (retried until ctx ends, with Health unhealthy) wrap sinks.ErrUnauthorized.
+func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
+	return s.send(ctx, req.Body)
+}
+
+func (s *Sink) send(ctx context.Context, body []byte) error {
+	key, err := s.key.get()
+	if err != nil {
+		return err
+	}
+	r, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, body)
+	if err != nil {
+		return fmt.Errorf("datadog: build request: %w", err)
+	}
+	r.Header.Set("DD-API-KEY", key)
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Content-Encoding", s.cfg.Compression)
+	if s.userAgent != "" {
+		r.Header.Set("User-Agent", s.userAgent)
+	}
+	var last atomic.Int32
+	r = r.WithContext(context.WithValue(ctx, lastStatusKey{}, &last))
+	resp, err := s.client.Do(r)
+	if resp == nil {
+		if err == nil {
+			err = errors.New("no response")
+		}
+		// Retries ended (ctx) between attempts: report the last answer,
+		// so a credentials problem is still recognisable.
+		switch code := int(last.Load()); code {
+		case 0:
+			return fmt.Errorf("datadog: post series: %w", err)
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return fmt.Errorf("datadog: post series: last answer %d: %w: %w", code, sinks.ErrUnauthorized, err)
+		default:
+			return fmt.Errorf("datadog: post series: last answer %d: %w", code, err)
+		}
+	}
+	defer resp.Body.Close()
+	// The answer is small; read a bounded prefix and let the rest go.
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	code := resp.StatusCode
+	switch {
+	case code >= 200 && code < 300:
+		return nil
+	case code == http.StatusRequestEntityTooLarge:
+		return s.sendSplit(ctx, body)
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return fmt.Errorf("datadog: post series: status %d: %w", code, sinks.ErrUnauthorized)
+	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
+		return &sinks.PermanentError{Status: code, Reason: intakeErrors(answer, key)}
+	}
+	if err != nil {
+		return fmt.Errorf("datadog: post series: status %d: %w", code, err)
+	}
+	return fmt.Errorf("datadog: post series: status %d: %s", code, intakeErrors(answer, key))
+}
+
+func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
+	a, b, ok, err := splitBody(s.cfg.Compression, body)
+	if err != nil {
+		return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "request too large and cannot be split", Err: err}
+	}
+	if !ok {
+		return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "a single series exceeds the intake's request limit"}
+	}
+	s.log.Info("intake answered 413, sending the request in two halves",
+		zap.String("url", s.endpoint), zap.Int("bytes", len(body)))
+	if err := s.send(ctx, a); err != nil {
+		return err
+	}
+	return s.send(ctx, b)
+}
+
+// lastStatusKey carries a per-request *atomic.Int32 that records the last
+// HTTP status seen by the retry loop.
+type lastStatusKey struct{}
+
+// recordingCheckRetry is sinks.DefaultCheckRetry, remembering the status.
+func recordingCheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if last, ok := ctx.Value(lastStatusKey{}).(*atomic.Int32); ok && resp != nil {
+		last.Store(int32(resp.StatusCode))
+	}
+	return sinks.DefaultCheckRetry(ctx, resp, err)
+}
+
+// maxReason bounds the intake's explanation carried in errors.
+const maxReason = 512
+
+// intakeErrors renders the intake's {"errors":[...]} answer (or the raw
+// body when it is not that shape), at most maxReason bytes, with the API
+// key masked should a proxy echo it.
+func intakeErrors(body []byte, key string) string {
+	var p struct {
+		Errors []string `json:"errors"`
+	}
+	text := strings.TrimSpace(string(body))
+	if err := json.Unmarshal(body, &p); err == nil && len(p.Errors) > 0 {
+		text = strings.Join(p.Errors, "; ")
+	}
+	if key != "" {
+		text = strings.ReplaceAll(text, key, "<secret>")
+	}
+	if len(text) > maxReason {
+		text = text[:maxReason]
+	}
+	if text == "" {
+		text = "no explanation"
+	}
+	return text
+}
+
+// Close releases idle connections.
+func (s *Sink) Close() error {
+	s.client.HTTPClient.CloseIdleConnections()
+	return nil
+}
+
+// SnapshotState returns the counter delta state (versioned binary), without
+// expired entries. Save it after the requests encoded so far are durably
+// queued: a snapshot older than the queue makes the next delta repeat what
+// the queue already holds; a queue lost while the state is kept loses
+// those deltas.
+func (s *Sink) SnapshotState() ([]byte, error) {
+	return s.deltas.snapshot(s.clock.Now()), nil
+}
+
+// RestoreState replaces the counter delta state with a snapshot's, so the
+// first scrape after a restart yields the delta since the last scrape
+// before it. Entries older than counter_state_ttl expire as usual.
+func (s *Sink) RestoreState(b []byte) error {
+	return s.deltas.restore(b)
+}

@@ -1,0 +1,204 @@
+package hec
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the `hec` sink's configuration.
+type Config struct {
+	// URL is the HEC base URL, e.g. https://splunk.example.com:8088. A
+	// trailing /services/collector or /services/collector/event is accepted
+	// and stripped.
+	URL string `yaml:"url"`
+	// Token is the HEC token. Exactly one of Token and TokenFile.
+	Token commoncfg.Secret `yaml:"token,omitempty"`
+	// TokenFile holds the token; it is re-read when the file changes.
+	TokenFile string `yaml:"token_file,omitempty"`
+	// Index, Source and SourceType are set on every event when not empty
+	// (otherwise the token's defaults apply).
+	Index      string `yaml:"index,omitempty"`
+	Source     string `yaml:"source,omitempty"`
+	SourceType string `yaml:"sourcetype,omitempty"`
+	// Host is set on every event. Default os.Hostname().
+	Host string `yaml:"host,omitempty"`
+	// MultiMetric packs samples that share a timestamp and dimensions into
+	// one event with several "metric_name:<name>" fields (Splunk 8.0+).
+	MultiMetric bool `yaml:"multi_metric"`
+	// Gzip compresses request bodies. Default true.
+	Gzip bool `yaml:"gzip"`
+	// MaxRequestBytes bounds one request's uncompressed body. Default 1 MiB.
+	MaxRequestBytes int `yaml:"max_request_bytes"`
+	// MaxEvents bounds the events in one request. Default 10000; 0 means
+	// no bound besides MaxRequestBytes.
+	MaxEvents int `yaml:"max_events"`
+	// Timeout bounds one HTTP attempt. Default 30s.
+	Timeout model.Duration `yaml:"timeout"`
+	// TLS configures the client side of the connection.
+	TLS commoncfg.TLSConfig `yaml:"tls,omitempty"`
+	// Ack configures indexer acknowledgement.
+	Ack AckConfig `yaml:"ack"`
+}
+
+// AckConfig configures indexer acknowledgement (the token must have useACK).
+type AckConfig struct {
+	// Enabled makes a request count as delivered only once its ackId is
+	// confirmed.
+	Enabled bool `yaml:"enabled"`
+	// PollInterval is how often outstanding ackIds are polled. Default 1s.
+	PollInterval model.Duration `yaml:"poll_interval"`
+	// Timeout is how long a request waits for its ack before it is posted
+	// again (an at-least-once duplicate). Default 2m.
+	Timeout model.Duration `yaml:"timeout"`
+}
+
+// DefaultMaxRequestBytes is the default uncompressed request bound; Splunk
+// Cloud's max_content_length is commonly 1 MB.
+const DefaultMaxRequestBytes = 1 << 20
+
+// minRequestBytes keeps max_request_bytes large enough for any sane event.
+const minRequestBytes = 1024
+
+// DefaultConfig returns the defaults applied before a config is decoded.
+func DefaultConfig() Config {
+	return Config{
+		Gzip:            true,
+		MaxRequestBytes: DefaultMaxRequestBytes,
+		MaxEvents:       10000,
+		Timeout:         model.Duration(30 * time.Second),
+		Ack: AckConfig{
+			PollInterval: model.Duration(time.Second),
+			Timeout:      model.Duration(2 * time.Minute),
+		},
+	}
+}
+
+// UnmarshalYAML applies DefaultConfig, rejects unknown keys (naming their
+// line) and decodes the node.
+func (c *Config) UnmarshalYAML(value *yaml.Node) error {
+	// Node.Decode does not inherit the outer decoder's KnownFields, so
+	// strictness is checked here.
+	if err := checkKnownFields(value, reflect.TypeFor[Config](), ""); err != nil {
+		return err
+	}
+	*c = DefaultConfig()
+	type plain Config
+	if err := value.Decode((*plain)(c)); err != nil {
+		return fmt.Errorf("hec sink config: %w", err)
+	}
+	return nil
+}
+
+// checkKnownFields rejects mapping keys that are not yaml fields of t,
+// recursing into the ack block.
+func checkKnownFields(n *yaml.Node, t reflect.Type, prefix string) error {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			fields[name] = f.Type
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ft, ok := fields[k.Value]
+		if !ok {
+			return fmt.Errorf("line %d: field %s%s not found in hec sink config", k.Line, prefix, k.Value)
+		}
+		if ft == reflect.TypeFor[AckConfig]() {
+			if err := checkKnownFields(v, ft, prefix+k.Value+"."); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks the config; each message names the offending key.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("url: required"))
+	} else if _, err := baseURL(c.URL); err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case c.Token != "" && c.TokenFile != "":
+		errs = append(errs, errors.New("token, token_file: set only one"))
+	case c.Token == "" && c.TokenFile == "":
+		errs = append(errs, errors.New("token: one of token or token_file is required"))
+	}
+	if c.MaxRequestBytes < minRequestBytes {
+		errs = append(errs, fmt.Errorf("max_request_bytes: %d is below the minimum %d", c.MaxRequestBytes, minRequestBytes))
+	}
+	if c.MaxEvents < 0 {
+		errs = append(errs, fmt.Errorf("max_events: %d is negative", c.MaxEvents))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("timeout: %s must be positive", c.Timeout))
+	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("tls: %w", err))
+	}
+	if c.Ack.Enabled {
+		if c.Ack.PollInterval <= 0 {
+			errs = append(errs, fmt.Errorf("ack.poll_interval: %s must be positive", c.Ack.PollInterval))
+		}
+		if c.Ack.Timeout <= c.Ack.PollInterval {
+			errs = append(errs, fmt.Errorf("ack.timeout: %s must exceed ack.poll_interval %s", c.Ack.Timeout, c.Ack.PollInterval))
+		}
+	}
+	for _, kv := range [...][2]string{{"host", c.Host}, {"source", c.Source}, {"sourcetype", c.SourceType}, {"index", c.Index}} {
+		if strings.ContainsFunc(kv[1], func(r rune) bool { return r < 0x20 }) {
+			errs = append(errs, fmt.Errorf("%s: %q contains control characters", kv[0], kv[1]))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("hec sink config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// baseURL parses the configured URL and strips a trailing collector path,
+// so both https://h:8088 and https://h:8088/services/collector work.
+func baseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse quotes the input; it carries no secret (the token is
+		// a header), but keep the message short.
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("url: scheme %q is not http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, errors.New("url: missing host")
+	}
+	if u.User != nil {
+		return nil, errors.New("url: credentials in the URL are not supported; use token or token_file")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("url: query and fragment are not supported")
+	}
+	p := strings.TrimRight(u.Path, "/")
+	if q, ok := strings.CutSuffix(p, "/services/collector/event"); ok {
+		p = q
+	} else {
+		p = strings.TrimSuffix(p, "/services/collector")
+	}
+	u.Path = strings.TrimRight(p, "/")
+	u.RawPath = ""
+	return u, nil
+}

@@ -1,0 +1,250 @@
+package hec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/klauspost/compress/gzip"
+	"go.uber.org/zap"
+
+	"github.com/promfwd/promfwd/sinks"
+)
+
+// attemptKey carries an *attemptState through a request's context, so the
+// shared CheckRetry can tell Send what the last answer was.
+type attemptKey struct{}
+
+type attemptState struct{ status int }
+
+// errTooLarge is returned by post when HEC answered 413.
+var errTooLarge = errors.New("hec: request entity too large")
+
+// Send delivers one request. With indexer acknowledgement it returns nil only
+// once the request's ackId is confirmed, and posts the same bytes again when
+// the ack does not come within ack.timeout. A request HEC finds too large
+// (413) is split at an event boundary and the halves are sent in turn.
+func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
+	return s.deliver(ctx, req.Body)
+}
+
+func (s *Sink) deliver(ctx context.Context, body []byte) error {
+	for {
+		ackID, err := s.post(ctx, body)
+		if errors.Is(err, errTooLarge) {
+			return s.deliverSplit(ctx, body)
+		}
+		if err != nil {
+			return err
+		}
+		if s.acks == nil {
+			return nil
+		}
+		if ackID < 0 {
+			s.log.Warn("hec answered without an ackId although ack is enabled; counting the request as delivered (is useACK set on the token?)",
+				zap.String("url", s.eventURL))
+			return nil
+		}
+		s.startPoller(s.bg)
+		acked, err := s.acks.wait(ctx, ackID, s.clock, timeDuration(s.cfg.Ack.Timeout))
+		if err != nil {
+			return fmt.Errorf("hec: waiting for ack %d: %w", ackID, err)
+		}
+		if acked {
+			return nil
+		}
+		s.log.Warn("hec ack not confirmed in time; posting the request again",
+			zap.String("url", s.eventURL), zap.Int64("ack_id", ackID), zap.Duration("timeout", timeDuration(s.cfg.Ack.Timeout)))
+	}
+}
+
+// deliverSplit sends both halves of a body HEC refused as too large. A
+// permanent rejection of one half does not stop the other; a retryable
+// failure is returned so the whole request stays queued (the delivered half
+// may then be sent twice: at-least-once).
+func (s *Sink) deliverSplit(ctx context.Context, body []byte) error {
+	a, b, err := splitBody(body)
+	if err != nil {
+		return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "request too large and cannot be split", Err: err}
+	}
+	s.log.Debug("hec request too large, split in two", zap.String("url", s.eventURL), zap.Int("bytes", len(body)))
+	errA := s.deliver(ctx, a)
+	if errA != nil && !sinks.IsPermanent(errA) {
+		return errA
+	}
+	errB := s.deliver(ctx, b)
+	if errB != nil && !sinks.IsPermanent(errB) {
+		return errB
+	}
+	return errors.Join(errA, errB)
+}
+
+// post sends body once through the retry layer and classifies the final
+// answer. It returns the ackId, or -1 when the answer carried none.
+func (s *Sink) post(ctx context.Context, body []byte) (int64, error) {
+	st := &attemptState{}
+	ctx = context.WithValue(ctx, attemptKey{}, st)
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.eventURL, body)
+	if err != nil {
+		return -1, fmt.Errorf("hec: build request: %w", err)
+	}
+	if err := s.setHeaders(req.Request, isGzip(body)); err != nil {
+		return -1, err
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		if resp != nil {
+			drain(resp.Body)
+		}
+		err = unwrapURLError(err)
+		if st.status == http.StatusUnauthorized || st.status == http.StatusForbidden {
+			return -1, fmt.Errorf("hec: post to %s: status %d: %w: %w", s.eventURL, st.status, sinks.ErrUnauthorized, err)
+		}
+		return -1, fmt.Errorf("hec: post to %s: %w", s.eventURL, err)
+	}
+	defer drain(resp.Body)
+	a := readAnswer(resp.Body)
+	switch c := resp.StatusCode; {
+	case c >= 200 && c < 300:
+		if a.AckID == nil {
+			return -1, nil
+		}
+		return *a.AckID, nil
+	case c == http.StatusRequestEntityTooLarge:
+		return -1, errTooLarge
+	case c == http.StatusUnauthorized || c == http.StatusForbidden:
+		return -1, fmt.Errorf("hec: post to %s: status %d, code %d: %s: %w", s.eventURL, c, a.code(), s.tokens.redact(a.Text), sinks.ErrUnauthorized)
+	case c >= 400 && c < 500:
+		reason := fmt.Sprintf("hec code %d: %s", a.code(), s.tokens.redact(a.Text))
+		if a.InvalidEventNumber != nil {
+			reason += " (invalid-event-number " + strconv.Itoa(*a.InvalidEventNumber) + ")"
+		}
+		return -1, &sinks.PermanentError{Status: c, Reason: reason}
+	default:
+		return -1, fmt.Errorf("hec: post to %s: status %d, code %d: %s", s.eventURL, c, a.code(), s.tokens.redact(a.Text))
+	}
+}
+
+// setHeaders sets every header HEC needs, with the current token.
+func (s *Sink) setHeaders(r *http.Request, gz bool) error {
+	tok, err := s.tokens.get()
+	if err != nil {
+		return err
+	}
+	r.Header.Set("Authorization", "Splunk "+tok)
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("User-Agent", s.userAgent)
+	r.Header.Set("X-Splunk-Request-Channel", s.channel)
+	if gz {
+		r.Header.Set("Content-Encoding", "gzip")
+	}
+	return nil
+}
+
+// prepareRetry refreshes the token before each retry, so a rotated
+// token_file ends a 401/403 streak without losing the request.
+func (s *Sink) prepareRetry(r *http.Request) error {
+	tok, err := s.tokens.get()
+	if err != nil {
+		return err
+	}
+	r.Header = r.Header.Clone()
+	r.Header.Set("Authorization", "Splunk "+tok)
+	return nil
+}
+
+// checkRetry retries what HEC documents as transient: network errors, 500
+// (code 8), 503 (codes 9, 18-20), any other 5xx but 501, 408, 429 (with
+// Retry-After, honoured by the backoff) and 401/403 (the sink is marked
+// unhealthy and the data stays queued until the token works). 400-class
+// answers and 413 are final.
+func (s *Sink) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		return true, nil
+	}
+	if st, ok := ctx.Value(attemptKey{}).(*attemptState); ok {
+		st.status = resp.StatusCode
+	}
+	switch c := resp.StatusCode; {
+	case c == http.StatusUnauthorized, c == http.StatusForbidden:
+		s.tokens.invalidate()
+		return true, nil
+	case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests:
+		return true, nil
+	case c == http.StatusNotImplemented:
+		return false, nil
+	case c >= 500:
+		return true, nil
+	}
+	return false, nil
+}
+
+// isGzip reports whether body starts with the gzip magic (JSON never does).
+func isGzip(body []byte) bool { return len(body) > 2 && body[0] == 0x1f && body[1] == 0x8b }
+
+// splitBody cuts a body at the event boundary (newline) nearest its middle,
+// decompressing and recompressing gzip bodies.
+func splitBody(body []byte) ([]byte, []byte, error) {
+	gz := isGzip(body)
+	plain := body
+	if gz {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, nil, fmt.Errorf("hec: split: %w", err)
+		}
+		plain, err = io.ReadAll(zr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("hec: split: %w", err)
+		}
+	}
+	trimmed := bytes.TrimRight(plain, "\n")
+	mid := len(trimmed) / 2
+	cut := -1
+	if i := bytes.IndexByte(trimmed[mid:], '\n'); i >= 0 {
+		cut = mid + i
+	}
+	if j := bytes.LastIndexByte(trimmed[:mid], '\n'); j >= 0 && (cut < 0 || mid-j < cut-mid) {
+		cut = j
+	}
+	if cut < 0 {
+		return nil, nil, errors.New("hec: split: the request holds a single event")
+	}
+	a, b := plain[:cut+1], plain[cut+1:]
+	if !gz {
+		return a, b, nil
+	}
+	return gzipBytes(a), gzipBytes(b), nil
+}
+
+func gzipBytes(p []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzipLevel) // level is valid
+	_, _ = zw.Write(p)                            // bytes.Buffer cannot fail
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+// drain reads a little of an answer and closes it so the connection is reused.
+func drain(rc io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 64<<10))
+	_ = rc.Close()
+}
+
+// unwrapURLError drops the *url.Error wrapper (method and URL); callers add
+// the URL themselves, once.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,207 @@
+package sinks
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Drop reasons, the values of the reason label of
+// promfwd_sink_dropped_samples_total.
+const (
+	DropIntakeFull      = "intake_full"     // Runner intake bound (MaxPendingSamples) exceeded
+	DropQueueFull       = "queue_full"      // queue byte bound (MaxQueueBytes) exceeded
+	DropRejected        = "rejected"        // the destination answered with a permanent error
+	DropUnrepresentable = "unrepresentable" // the sink cannot encode the sample (NaN for HEC, an encode error)
+	DropShutdown        = "shutdown"        // submitted after Stop, or leftovers discarded at shutdown
+)
+
+// Request outcomes, the values of the outcome label of
+// promfwd_sink_requests_total.
+const (
+	OutcomeSuccess        = "success"
+	OutcomePermanentError = "permanent_error"
+	OutcomeFailed         = "failed"
+)
+
+// Metrics holds the per-sink self-metrics of every Runner. Counters are
+// updated as things happen; gauges (queue, pending, health, last success)
+// are read from the runners and Health values when the registry is
+// scraped, so the hot path never touches them.
+type Metrics struct {
+	samplesSent  *prometheus.CounterVec
+	requests     *prometheus.CounterVec
+	retries      *prometheus.CounterVec
+	dropped      *prometheus.CounterVec
+	encodeErrors *prometheus.CounterVec
+
+	queueRequests *prometheus.Desc
+	queueBytes    *prometheus.Desc
+	pending       *prometheus.Desc
+	oldestAge     *prometheus.Desc
+	lastSuccess   *prometheus.Desc
+	healthy       *prometheus.Desc
+
+	mu    sync.Mutex
+	sinks map[string]*sinkEntry
+}
+
+// sinkEntry is what the gauges read for one sink name.
+type sinkEntry struct {
+	health *Health
+	runner *Runner
+}
+
+// NewMetrics creates the metrics and registers them with reg (nil: not
+// registered, e.g. in tests). Like promauto, it panics if reg already holds
+// metrics of these names.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append([]string{"sink"}, labels...))
+	}
+	desc := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, []string{"sink"}, nil)
+	}
+	m := &Metrics{
+		samplesSent:  counter("promfwd_sink_samples_sent_total", "Samples delivered to the destination."),
+		requests:     counter("promfwd_sink_requests_total", "Requests by final outcome of one Send.", "outcome"),
+		retries:      counter("promfwd_sink_retries_total", "Retried HTTP attempts."),
+		dropped:      counter("promfwd_sink_dropped_samples_total", "Samples dropped, by reason.", "reason"),
+		encodeErrors: counter("promfwd_sink_encode_errors_total", "Batches the sink failed to encode."),
+
+		queueRequests: desc("promfwd_sink_queue_requests", "Encoded requests waiting to be sent."),
+		queueBytes:    desc("promfwd_sink_queue_bytes", "Bytes of encoded requests waiting to be sent."),
+		pending:       desc("promfwd_sink_pending_samples", "Samples submitted but not yet encoded."),
+		oldestAge:     desc("promfwd_sink_oldest_queued_age_seconds", "Age of the oldest undelivered request (queued or in flight)."),
+		lastSuccess:   desc("promfwd_sink_last_success_timestamp_seconds", "Unix time of the last delivered request; 0 before the first."),
+		healthy:       desc("promfwd_sink_healthy", "1 when the destination accepts our credentials, else 0."),
+
+		sinks: make(map[string]*sinkEntry),
+	}
+	if reg != nil {
+		reg.MustRegister(m.samplesSent, m.requests, m.retries, m.dropped, m.encodeErrors, m)
+	}
+	return m
+}
+
+// Settings builds the Settings for the sink called name: a logger scoped
+// with the sink's name, a Health reported as promfwd_sink_healthy, and an
+// OnRetry that counts promfwd_sink_retries_total. The forwarder passes the
+// result both to the sink's constructor and to NewRunner.
+func (m *Metrics) Settings(name string, logger *zap.Logger, userAgent string) Settings {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	h := NewHealth(nil)
+	m.mu.Lock()
+	m.entryLocked(name).health = h
+	m.mu.Unlock()
+	retries := m.retries.WithLabelValues(name)
+	return Settings{
+		Name:      name,
+		Logger:    logger.With(zap.String("sink", name)),
+		UserAgent: userAgent,
+		Health:    h,
+		OnRetry:   retries.Inc,
+	}
+}
+
+func (m *Metrics) entryLocked(name string) *sinkEntry {
+	e := m.sinks[name]
+	if e == nil {
+		e = &sinkEntry{}
+		m.sinks[name] = e
+	}
+	return e
+}
+
+// attach makes the gauges of name read r (replacing an earlier runner of
+// the same name, as after a reload).
+func (m *Metrics) attach(name string, h *Health, r *Runner) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.entryLocked(name)
+	e.runner = r
+	if h != nil {
+		e.health = h
+	}
+}
+
+// detach removes name's gauges if they still belong to r.
+func (m *Metrics) detach(name string, r *Runner) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.sinks[name]; e != nil && e.runner == r {
+		delete(m.sinks, name)
+	}
+}
+
+// Describe implements prometheus.Collector for the gauges.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.queueRequests, m.queueBytes, m.pending, m.oldestAge, m.lastSuccess, m.healthy} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector for the gauges.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	type snap struct {
+		name   string
+		health *Health
+		runner *Runner
+	}
+	m.mu.Lock()
+	all := make([]snap, 0, len(m.sinks))
+	for name, e := range m.sinks {
+		all = append(all, snap{name, e.health, e.runner})
+	}
+	m.mu.Unlock()
+	for _, s := range all {
+		healthy := 1.0
+		if s.health != nil {
+			if ok, _, _ := s.health.Status(); !ok {
+				healthy = 0
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(m.healthy, prometheus.GaugeValue, healthy, s.name)
+		if s.runner == nil {
+			continue
+		}
+		st := s.runner.Stats()
+		ch <- prometheus.MustNewConstMetric(m.queueRequests, prometheus.GaugeValue, float64(st.QueuedRequests), s.name)
+		ch <- prometheus.MustNewConstMetric(m.queueBytes, prometheus.GaugeValue, float64(st.QueuedBytes), s.name)
+		ch <- prometheus.MustNewConstMetric(m.pending, prometheus.GaugeValue, float64(st.PendingSamples), s.name)
+		ch <- prometheus.MustNewConstMetric(m.oldestAge, prometheus.GaugeValue, st.OldestQueuedAge.Seconds(), s.name)
+		last := 0.0
+		if !st.LastSuccess.IsZero() {
+			last = float64(st.LastSuccess.UnixNano()) / 1e9
+		}
+		ch <- prometheus.MustNewConstMetric(m.lastSuccess, prometheus.GaugeValue, last, s.name)
+	}
+}
+
+// sinkCounters are one sink's counter children, resolved once so the hot
+// path does no label lookups.
+type sinkCounters struct {
+	sent                                            prometheus.Counter
+	success, permanent, failed                      prometheus.Counter
+	intakeFull, queueFull, rejected, unrepr, shutdn prometheus.Counter
+	encodeErrors                                    prometheus.Counter
+}
+
+func (m *Metrics) counters(name string) sinkCounters {
+	m.retries.WithLabelValues(name) // exported as 0 before the first retry
+	return sinkCounters{
+		sent:         m.samplesSent.WithLabelValues(name),
+		success:      m.requests.WithLabelValues(name, OutcomeSuccess),
+		permanent:    m.requests.WithLabelValues(name, OutcomePermanentError),
+		failed:       m.requests.WithLabelValues(name, OutcomeFailed),
+		intakeFull:   m.dropped.WithLabelValues(name, DropIntakeFull),
+		queueFull:    m.dropped.WithLabelValues(name, DropQueueFull),
+		rejected:     m.dropped.WithLabelValues(name, DropRejected),
+		unrepr:       m.dropped.WithLabelValues(name, DropUnrepresentable),
+		shutdn:       m.dropped.WithLabelValues(name, DropShutdown),
+		encodeErrors: m.encodeErrors.WithLabelValues(name),
+	}
+}
