@@ -20,12 +20,14 @@ type Config struct {
 	// DataDir holds the disk queues and dedupe state; "" keeps them in memory only.
 	DataDir string `yaml:"data_dir"`
 	// ShutdownTimeout bounds the flush of queues on SIGTERM.
-	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout"`
-	Server          ServerConfig   `yaml:"server"`
-	Global          GlobalConfig   `yaml:"global"`
-	Dedupe          DedupeConfig   `yaml:"dedupe"`
-	Sources         []SourceConfig `yaml:"sources"`
-	Sinks           []SinkConfig   `yaml:"sinks"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Server          ServerConfig  `yaml:"server"`
+	Global          GlobalConfig  `yaml:"global"`
+	Dedupe          DedupeConfig  `yaml:"dedupe"`
+	// Shard makes this process one of N replicas that split the targets.
+	Shard   ShardConfig    `yaml:"shard,omitempty"`
+	Sources []SourceConfig `yaml:"sources"`
+	Sinks   []SinkConfig   `yaml:"sinks"`
 	// File is the path (or name) the config was loaded from.
 	File string `yaml:"-"`
 }
@@ -90,6 +92,12 @@ func Load(name string, data []byte) (*Config, error) {
 }
 
 func load(name string, data []byte, lookup lookupFunc) (*Config, error) {
+	return loadWith(name, data, lookup, os.Hostname)
+}
+
+// loadWith is load with the host name (for shard.index_from_hostname)
+// injected.
+func loadWith(name string, data []byte, lookup lookupFunc, hostname func() (string, error)) (*Config, error) {
 	d := &decoder{file: name, tainted: map[*yaml.Node]bool{}}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -119,13 +127,16 @@ func load(name string, data []byte, lookup lookupFunc) (*Config, error) {
 	if err := cfg.validate(d, root); err != nil {
 		return nil, err
 	}
+	if field, err := cfg.Shard.resolve(hostname); err != nil {
+		return nil, validator{d: d, root: root}.errAt(err.Error(), "shard", field)
+	}
 	return &cfg, nil
 }
 
 // fillDefaults applies defaults that depend on other settings.
 func (c *Config) fillDefaults() {
 	for i := range c.Sources {
-		c.Sources[i].fillDefaults(c.Global)
+		c.Sources[i].fillDefaults(c.Global, c.File)
 	}
 }
 

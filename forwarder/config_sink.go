@@ -17,7 +17,8 @@ type SinkConfig struct {
 	Name string // a metric label; [a-zA-Z0-9_.-]
 	Type string // one of SinkTypes()
 	// Runner holds max_batch_samples, flush_interval, max_pending_samples,
-	// max_queue_bytes and concurrency; zero values mean the runner's defaults.
+	// max_queue_bytes, concurrency and max_backoff (RetryWaitMax, also
+	// passed to the sink's HTTP client); zero values mean the defaults.
 	Runner sinks.RunnerConfig
 	// ResendAfter overrides dedupe.resend_after for this sink; nil inherits
 	// it, 0 disables dedupe for this sink.
@@ -31,14 +32,17 @@ type SinkConfig struct {
 
 // sinkCommon is the YAML shape of the keys every sink has.
 type sinkCommon struct {
-	Name              string         `yaml:"name"`
-	Type              string         `yaml:"type"`
-	MaxBatchSamples   int            `yaml:"max_batch_samples,omitempty"`
-	FlushInterval     time.Duration  `yaml:"flush_interval,omitempty"`
-	MaxPendingSamples int            `yaml:"max_pending_samples,omitempty"`
-	MaxQueueBytes     ByteSize       `yaml:"max_queue_bytes,omitempty"`
-	Concurrency       int            `yaml:"concurrency,omitempty"`
-	ResendAfter       *time.Duration `yaml:"resend_after,omitempty"`
+	Name              string        `yaml:"name"`
+	Type              string        `yaml:"type"`
+	MaxBatchSamples   int           `yaml:"max_batch_samples,omitempty"`
+	FlushInterval     time.Duration `yaml:"flush_interval,omitempty"`
+	MaxPendingSamples int           `yaml:"max_pending_samples,omitempty"`
+	MaxQueueBytes     ByteSize      `yaml:"max_queue_bytes,omitempty"`
+	Concurrency       int           `yaml:"concurrency,omitempty"`
+	// MaxBackoff caps the exponential wait between retries (default 10s):
+	// after an outage ends, delivery resumes within this long.
+	MaxBackoff  time.Duration  `yaml:"max_backoff,omitempty"`
+	ResendAfter *time.Duration `yaml:"resend_after,omitempty"`
 }
 
 func commonSinkKeys() map[string]field {
@@ -108,6 +112,7 @@ func (sc *SinkConfig) decodeNode(d *decoder, n *yaml.Node, path string) error {
 			MaxPendingSamples: c.MaxPendingSamples,
 			MaxQueueBytes:     int64(c.MaxQueueBytes),
 			Concurrency:       c.Concurrency,
+			RetryWaitMax:      c.MaxBackoff,
 		},
 		ResendAfter: c.ResendAfter,
 		Settings:    settings,
@@ -126,6 +131,7 @@ func (sc SinkConfig) encodeNode() (*yaml.Node, error) {
 		MaxPendingSamples: sc.Runner.MaxPendingSamples,
 		MaxQueueBytes:     ByteSize(sc.Runner.MaxQueueBytes),
 		Concurrency:       sc.Runner.Concurrency,
+		MaxBackoff:        sc.Runner.RetryWaitMax,
 		ResendAfter:       sc.ResendAfter,
 	}
 	n, err := encodeValue(reflect.ValueOf(c))

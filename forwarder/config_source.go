@@ -17,12 +17,24 @@ type SourceConfig struct {
 	// Name identifies the source in logs and self-metrics and is the
 	// default job label.
 	Name string `yaml:"name"`
-	// URL is http://, https:// or unix:///path/to.sock.
-	URL string `yaml:"url"`
-	// MetricsPath is the HTTP path for unix:// URLs (default /metrics).
-	MetricsPath string        `yaml:"metrics_path,omitempty"`
-	Interval    time.Duration `yaml:"interval"` // default global.scrape_interval
-	Timeout     time.Duration `yaml:"timeout"`  // default global.scrape_timeout, capped at Interval
+	// URL is http://, https:// or unix:///path/to.sock. Exactly one of
+	// URL and FileSD.
+	URL string `yaml:"url,omitempty"`
+	// FileSD reads the targets from Prometheus file_sd files instead: one
+	// target per listed host:port, scraped as Scheme://host:port/MetricsPath.
+	FileSD *FileSDConfig `yaml:"file_sd,omitempty"`
+	// Scheme is http or https for file_sd targets (default http).
+	Scheme string `yaml:"scheme,omitempty"`
+	// MetricsPath is the HTTP path for unix:// URLs and file_sd targets
+	// (default /metrics).
+	MetricsPath string `yaml:"metrics_path,omitempty"`
+	// DockerPlugin pauses this source except between the Docker daemon's
+	// StartMetrics and StopMetrics calls when promfwd runs as a Docker
+	// metrics plugin (-docker-plugin). A source whose URL is
+	// unix:///run/docker/metrics.sock is always treated so.
+	DockerPlugin bool          `yaml:"docker_plugin,omitempty"`
+	Interval     time.Duration `yaml:"interval"` // default global.scrape_interval
+	Timeout      time.Duration `yaml:"timeout"`  // default global.scrape_timeout, capped at Interval
 
 	BearerToken     commoncfg.Secret            `yaml:"bearer_token,omitempty"`
 	BearerTokenFile string                      `yaml:"bearer_token_file,omitempty"`
@@ -124,7 +136,7 @@ func (s *SourceConfig) RoutesTo(sink string) bool {
 	return len(s.Sinks) == 0 || slices.Contains(s.Sinks, sink)
 }
 
-func (s *SourceConfig) fillDefaults(g GlobalConfig) {
+func (s *SourceConfig) fillDefaults(g GlobalConfig, file string) {
 	if s.Interval == 0 {
 		s.Interval = g.ScrapeInterval
 	}
@@ -134,6 +146,15 @@ func (s *SourceConfig) fillDefaults(g GlobalConfig) {
 	}
 	if s.MetricsPath == "" && isUnixURL(s.URL) {
 		s.MetricsPath = DefaultUnixMetricsPath
+	}
+	if s.FileSD != nil {
+		s.FileSD.fillDefaults(file)
+		if s.Scheme == "" {
+			s.Scheme = "http"
+		}
+		if s.MetricsPath == "" {
+			s.MetricsPath = DefaultUnixMetricsPath
+		}
 	}
 }
 

@@ -153,6 +153,9 @@ func validateRunner(v validator, i int, s *SinkConfig) error {
 			return v.errAt("must not be negative", "sinks", i, f.key)
 		}
 	}
+	if r.RetryWaitMax != 0 && r.RetryWaitMax < time.Second {
+		return v.errAt("must be at least 1s", "sinks", i, "max_backoff")
+	}
 	return nil
 }
 
@@ -163,16 +166,23 @@ func (s *SourceConfig) validate(v validator, i int, sinkNames map[string]int) er
 	if err := validName(s.Name); err != nil {
 		return at(err.Error(), "name")
 	}
-	if err := validateSourceURL(s.URL); err != nil {
-		return at(err.Error(), "url")
+	if s.FileSD != nil {
+		if err := s.validateFileSD(at); err != nil {
+			return err
+		}
+	} else {
+		if err := validateSourceURL(s.URL); err != nil {
+			return at(err.Error(), "url")
+		}
+		if s.Scheme != "" {
+			return at("scheme is only used with file_sd; put it in url", "scheme")
+		}
+		if s.MetricsPath != "" && !isUnixURL(s.URL) {
+			return at("metrics_path is only used with unix:// URLs and file_sd; put the path in url", "metrics_path")
+		}
 	}
-	if s.MetricsPath != "" {
-		if !isUnixURL(s.URL) {
-			return at("metrics_path is only used with unix:// URLs; put the path in url", "metrics_path")
-		}
-		if !strings.HasPrefix(s.MetricsPath, "/") {
-			return at("must start with /", "metrics_path")
-		}
+	if s.MetricsPath != "" && !strings.HasPrefix(s.MetricsPath, "/") {
+		return at("must start with /", "metrics_path")
 	}
 	if s.Interval < time.Second {
 		return at("must be at least 1s", "interval")

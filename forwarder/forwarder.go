@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -18,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/scrape/dockerplugin"
 	"github.com/promfwd/promfwd/sinks"
 	"github.com/promfwd/promfwd/sinks/kvlog"
 )
@@ -27,6 +29,14 @@ type Options struct {
 	Logger  *zap.Logger
 	Clock   clockwork.Clock // nil: real clock
 	Version string          // for User-Agent: promfwd/<version>
+	// Heartbeat, when positive, runs a scheduler job that often; Alive
+	// reports whether it ran recently (the systemd watchdog's evidence
+	// that the scheduler is alive).
+	Heartbeat time.Duration
+	// DockerPluginSocket, when set, serves the Docker metrics-collector
+	// plugin protocol on this unix socket; docker_plugin sources then
+	// scrape only between the daemon's StartMetrics and StopMetrics.
+	DockerPluginSocket string
 }
 
 // Forwarder runs sources on a schedule and pushes their samples to sinks.
@@ -34,6 +44,9 @@ type Forwarder struct {
 	log       *zap.Logger
 	clock     clockwork.Clock
 	userAgent string
+	heartbeat time.Duration
+	pluginSck string
+	beat      atomic.Int64 // UnixNano of the last heartbeat job run
 	reg       *prometheus.Registry
 	sm        *sourceMetrics
 	skm       *sinks.Metrics
@@ -41,16 +54,27 @@ type Forwarder struct {
 	mu      sync.Mutex // guards everything below during reloads
 	cfg     *Config
 	sinks   map[string]*sinkState
-	sources map[string]*sourceJob
+	sources map[string]*sourceJob // static sources and file_sd targets this shard owns
+	fileSDs map[string]*sdRunner  // by file_sd source name
 	sched   gocron.Scheduler
+	toggle  *dockerplugin.Toggle // nil unless DockerPluginSocket is set
 	srv     *server
 	life    context.Context // lives until shutdown completes: runners retry under it
 	retired sync.WaitGroup  // runners replaced by a reload, still draining
+	sdLoops sync.WaitGroup  // file_sd refresh loops and vanished targets' goodbyes
+	// sdClosing is set when shutdown begins: no file_sd work starts after.
+	sdClosing bool
 }
 
 type sourceJob struct {
-	src *source
-	job uuid.UUID
+	src    *source
+	job    uuid.UUID
+	handle gocron.Job // nil until scheduled
+	fileSD string     // the file_sd source that produced this target; "" if static
+	// run is held by each run of the job, so a vanished file_sd target's
+	// goodbye (filesd_run.go) comes after its last scrape.
+	run  sync.Mutex
+	gone bool // under run: the target vanished; later runs do nothing
 }
 
 // sinkState is one running sink: the destination, its delivery runner and
@@ -62,6 +86,14 @@ type sinkState struct {
 	runner *sinks.Runner
 	dedupe *Dedupe
 	health *sinks.Health
+	// durable is the disk queue and checkpoint (state.go); nil without data_dir.
+	durable *durableState
+
+	// swap guards next: a reload that replaces a durable sink holds it
+	// exclusively while the old runner persists and the new one opens the
+	// same queue; admits then go to next (reload_durable.go).
+	swap sync.RWMutex
+	next *sinkState
 }
 
 // New builds every sink and source of cfg. Nothing runs until Run.
@@ -80,12 +112,15 @@ func New(cfg *Config, opts Options) (*Forwarder, error) {
 		log:       opts.Logger,
 		clock:     opts.Clock,
 		userAgent: "promfwd/" + opts.Version,
+		heartbeat: opts.Heartbeat,
+		pluginSck: opts.DockerPluginSocket,
 		reg:       reg,
 		sm:        newSourceMetrics(reg),
 		skm:       sinks.NewMetrics(reg),
 		cfg:       cfg,
 		sinks:     map[string]*sinkState{},
 		sources:   map[string]*sourceJob{},
+		fileSDs:   map[string]*sdRunner{},
 	}
 	for _, sc := range cfg.Sinks {
 		st, err := f.buildSink(sc, cfg)
@@ -96,12 +131,23 @@ func New(cfg *Config, opts Options) (*Forwarder, error) {
 		f.sinks[sc.Name] = st
 	}
 	for _, sc := range cfg.Sources {
+		if sc.FileSD != nil {
+			f.fileSDs[sc.Name] = f.startFileSDLocked(sc)
+			continue
+		}
+		if !cfg.Shard.Owns(sc.Name, sc.URL) {
+			continue
+		}
 		src, err := f.buildSource(sc)
 		if err != nil {
 			f.closeAll()
 			return nil, err
 		}
 		f.sources[sc.Name] = &sourceJob{src: src}
+	}
+	if cfg.Shard.Enabled() {
+		f.log.Info("sharding targets", zap.Int("shard_count", cfg.Shard.Count),
+			zap.Int("shard_index", cfg.Shard.Ordinal()), zap.Int("targets_owned", len(f.sources)))
 	}
 	return f, nil
 }
@@ -110,11 +156,13 @@ func New(cfg *Config, opts Options) (*Forwarder, error) {
 func (f *Forwarder) Registry() *prometheus.Registry { return f.reg }
 
 func (f *Forwarder) buildSink(sc SinkConfig, cfg *Config) (*sinkState, error) {
-	log := f.log.With(zap.String("sink", sc.Name))
-	set := f.skm.Settings(sc.Name, log, f.userAgent)
+	// Settings scopes the logger with the sink's name; scoping it here too
+	// would print "sink" twice in every JSON line.
+	set := f.skm.Settings(sc.Name, f.log, f.userAgent)
+	set.MaxBackoff = sc.Runner.RetryWaitMax
 	s, err := BuildSink(sc, set)
 	if err != nil {
-		return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
+		return nil, err // BuildSink names the sink
 	}
 	resend := time.Duration(0)
 	if cfg.Dedupe.Enabled {
@@ -123,14 +171,22 @@ func (f *Forwarder) buildSink(sc SinkConfig, cfg *Config) (*sinkState, error) {
 	if sc.ResendAfter != nil {
 		resend = *sc.ResendAfter
 	}
-	return &sinkState{
+	st := &sinkState{
 		name:   sc.Name,
 		cfg:    sc,
 		sink:   s,
-		runner: sinks.NewRunner(s, sc.Runner, set, f.skm),
 		dedupe: NewDedupe(resend, f.clock),
 		health: set.Health,
-	}, nil
+	}
+	rc := sc.Runner
+	if cfg.DataDir != "" {
+		if err := f.openDurable(st, &rc, cfg.DataDir); err != nil { // state.go
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	st.runner = sinks.NewRunner(s, rc, set, f.skm)
+	return st, nil
 }
 
 func (f *Forwarder) buildSource(sc SourceConfig) (*source, error) {
@@ -163,7 +219,9 @@ func (f *Forwarder) routesFor(sc SourceConfig) []*sinkState {
 	var out []*sinkState
 	if len(sc.Sinks) == 0 {
 		for _, c := range f.cfg.Sinks {
-			out = append(out, f.sinks[c.Name])
+			if st, ok := f.sinks[c.Name]; ok {
+				out = append(out, st)
+			}
 		}
 		return out
 	}
@@ -178,6 +236,7 @@ func (f *Forwarder) routesFor(sc SourceConfig) []*sinkState {
 func (f *Forwarder) closeAll() {
 	for _, st := range f.sinks {
 		_ = st.sink.Close()
+		st.release()
 	}
 	for _, sj := range f.sources {
 		sj.src.target.Close()
@@ -204,6 +263,17 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 		go srv.serve()
 		f.log.Info("self-metrics listening", zap.String("url", "http://"+srv.Addr()+"/metrics"))
 	}
+	pluginCtx, stopPlugin := context.WithCancel(ctx)
+	pluginDone, err := f.servePluginLocked(pluginCtx)
+	defer func() { stopPlugin(); <-pluginDone }()
+	if err != nil {
+		f.mu.Unlock()
+		f.closeAll()
+		if f.srv != nil {
+			f.srv.shutdown(ctx)
+		}
+		return err
+	}
 	sched, err := gocron.NewScheduler(
 		gocron.WithClock(f.clock),
 		gocron.WithLogger(kvlog.New(f.log.Named("scheduler"))),
@@ -226,6 +296,16 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 			return err
 		}
 	}
+	if err := f.scheduleHeartbeat(); err != nil {
+		f.mu.Unlock()
+		_ = sched.Shutdown()
+		f.closeAll()
+		return err
+	}
+	for _, r := range f.fileSDs {
+		f.runFileSDLocked(r)
+	}
+	f.beat.Store(f.clock.Now().UnixNano())
 	sched.Start()
 	f.mu.Unlock()
 	f.log.Info("promfwd running", zap.Int("sources", len(f.sources)), zap.Int("sinks", len(f.sinks)))
@@ -234,6 +314,7 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 	}
 
 	<-ctx.Done()
+	f.stopFileSDs()
 	f.shutdown()
 	return nil
 }
@@ -243,11 +324,22 @@ func (f *Forwarder) schedule(sj *sourceJob) error {
 	interval := src.cfg.Interval
 	start := gocron.WithStartImmediately()
 	if off := startOffset(src.name, interval); off > 0 {
-		start = gocron.WithStartDateTime(f.clock.Now().Add(off))
+		// ...Past: a tiny offset may already have passed when gocron checks it.
+		start = gocron.WithStartDateTimePast(f.clock.Now().Add(off))
 	}
+	gated := f.toggle != nil && src.cfg.dockerGated()
 	job, err := f.sched.NewJob(
 		gocron.DurationJob(interval),
-		gocron.NewTask(func(ctx context.Context) { f.scrapeOnce(ctx, src) }),
+		gocron.NewTask(func(ctx context.Context) {
+			if gated && !f.toggle.Enabled() {
+				return // the Docker daemon has not started (or has stopped) metrics
+			}
+			sj.run.Lock()
+			defer sj.run.Unlock()
+			if !sj.gone {
+				f.scrapeOnce(ctx, src)
+			}
+		}),
 		gocron.WithName(src.name),
 		gocron.WithSingletonMode(gocron.LimitModeReschedule),
 		gocron.WithStartAt(start),
@@ -255,7 +347,7 @@ func (f *Forwarder) schedule(sj *sourceJob) error {
 	if err != nil {
 		return fmt.Errorf("forwarder: schedule source %s: %w", src.name, err)
 	}
-	sj.job = job.ID()
+	sj.job, sj.handle = job.ID(), job
 	return nil
 }
 
@@ -290,7 +382,8 @@ func (f *Forwarder) shutdown() {
 // stopSink drains one sink within ctx and accounts for what could not be
 // delivered in time.
 func (f *Forwarder) stopSink(ctx context.Context, st *sinkState) {
-	st.runner.Discard(st.runner.Stop(ctx))
+	st.runner.Discard(st.runner.Stop(ctx)) // nothing to discard with a disk queue
+	st.release()                           // state.go: close the disk queue, if any
 	if err := st.sink.Close(); err != nil {
 		f.log.Warn("close sink", zap.String("sink", st.name), zap.Error(err))
 	}

@@ -28,15 +28,35 @@ func (f *Forwarder) Reload(cfg *Config) error {
 
 	newSinks := map[string]*sinkState{}
 	var fresh []*sinkState
+	type swapPlan struct {
+		old *sinkState
+		sc  SinkConfig
+	}
+	var swaps []swapPlan
 	for _, sc := range cfg.Sinks {
-		if old, ok := f.sinks[sc.Name]; ok && reflect.DeepEqual(old.cfg, sc) && sameDedupe(f.cfg, cfg, sc) {
+		if old, ok := f.sinks[sc.Name]; ok && sameSink(old.cfg, sc) && sameDedupe(f.cfg, cfg, sc) {
 			newSinks[sc.Name] = old
+			continue
+		}
+		if old, ok := f.sinks[sc.Name]; ok && old.durable != nil && cfg.DataDir == f.cfg.DataDir {
+			// Its disk queue is locked by the old runner: check the new
+			// settings now, swap at commit (reload_durable.go).
+			if err := f.checkSink(sc, old); err != nil {
+				for _, s := range fresh {
+					_ = s.sink.Close()
+					s.release() // state.go: unlock its disk queue
+				}
+				return fmt.Errorf("forwarder: reload: %w", err)
+			}
+			newSinks[sc.Name] = old
+			swaps = append(swaps, swapPlan{old, sc})
 			continue
 		}
 		st, err := f.buildSink(sc, cfg)
 		if err != nil {
 			for _, s := range fresh {
 				_ = s.sink.Close()
+				s.release() // state.go: unlock its disk queue
 			}
 			return fmt.Errorf("forwarder: reload: %w", err)
 		}
@@ -46,10 +66,14 @@ func (f *Forwarder) Reload(cfg *Config) error {
 
 	oldCfg, oldSinks := f.cfg, f.sinks
 	f.cfg, f.sinks = cfg, newSinks // routesFor reads these
-	newSources := map[string]*sourceJob{}
+	sameShard := oldCfg.Shard == cfg.Shard
+	newSources, keptSD, newSD := f.reloadFileSDPlan(cfg, sameShard)
 	var built []*sourceJob
 	for _, sc := range cfg.Sources {
-		if old, ok := f.sources[sc.Name]; ok && reflect.DeepEqual(old.src.cfg, sc) {
+		if sc.FileSD != nil || !cfg.Shard.Owns(sc.Name, sc.URL) {
+			continue
+		}
+		if old, ok := f.sources[sc.Name]; ok && sameShard && reflect.DeepEqual(old.src.cfg, sc) {
 			newSources[sc.Name] = old
 			continue
 		}
@@ -58,6 +82,7 @@ func (f *Forwarder) Reload(cfg *Config) error {
 			f.cfg, f.sinks = oldCfg, oldSinks
 			for _, s := range fresh {
 				_ = s.sink.Close()
+				s.release() // state.go: unlock its disk queue
 			}
 			for _, sj := range built {
 				sj.src.target.Close()
@@ -69,7 +94,18 @@ func (f *Forwarder) Reload(cfg *Config) error {
 		built = append(built, sj)
 	}
 
-	// Commit. Start the new sinks before any source routes to them.
+	// Commit. Swap the durable sinks, then start the new sinks before any
+	// source routes to them.
+	swapped := map[*sinkState]bool{}
+	for _, p := range swaps {
+		swapped[p.old] = true
+		if st := f.swapDurableSink(p.old, p.sc, cfg); st != nil {
+			newSinks[p.sc.Name] = st
+			fresh = append(fresh, st)
+		} else {
+			delete(newSinks, p.sc.Name)
+		}
+	}
 	for _, st := range fresh {
 		st.runner.Start(f.life)
 	}
@@ -90,9 +126,10 @@ func (f *Forwarder) Reload(cfg *Config) error {
 		sj.src.setRoutes(f.routesFor(sj.src.cfg))
 	}
 	f.sources = newSources
+	f.commitFileSDLocked(keptSD, newSD)
 	for name, st := range oldSinks {
-		if newSinks[name] == st {
-			continue
+		if newSinks[name] == st || swapped[st] {
+			continue // kept, or already swapped in place
 		}
 		f.retired.Add(1)
 		go func() {
@@ -105,6 +142,14 @@ func (f *Forwarder) Reload(cfg *Config) error {
 	f.log.Info("config reloaded", zap.Int("sources", len(newSources)), zap.Int("sinks", len(newSinks)),
 		zap.Int("new_sources", len(built)), zap.Int("new_sinks", len(fresh)))
 	return nil
+}
+
+// sameSink reports whether a sink's configuration is unchanged. Where the
+// sink sits in the file is not part of it: adding a source above the sinks
+// must not rebuild them (and lose their dedupe memory).
+func sameSink(a, b SinkConfig) bool {
+	a.Line, b.Line = 0, 0
+	return reflect.DeepEqual(a, b)
 }
 
 // sameDedupe reports whether a sink's effective resend_after is unchanged.

@@ -91,12 +91,8 @@ func (f *Forwarder) scrapeFailed(src *source, res scrape.Result, nowMs int64) {
 // The slice is shared read-only between sinks.
 func (f *Forwarder) deliver(src *source, samples []scrape.Sample) {
 	for _, st := range src.routes() {
-		out, skipped := st.dedupe.Filter(samples)
-		if skipped > 0 {
+		if skipped := st.admit(samples); skipped > 0 { // state.go: dedupe, then Submit
 			f.sm.skippedUnchanged.WithLabelValues(src.name, st.name).Add(float64(skipped))
-		}
-		if len(out) > 0 {
-			st.runner.Submit(out)
 		}
 	}
 }

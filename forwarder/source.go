@@ -122,20 +122,43 @@ func startOffset(name string, interval time.Duration) time.Duration {
 	return time.Duration(h.Sum64() % uint64(window))
 }
 
+// Scrape error reasons, the values of promfwd_source_scrape_errors_total's
+// reason label. They are stable: alerts match on them.
+const (
+	reasonTimeout  = "timeout"        // scrape timeout (connect, headers or body)
+	reasonConnect  = "connect"        // dial failed: refused, unreachable, no such host or socket
+	reasonAuth     = "auth"           // 401 or 403: the target refused our credentials
+	reasonStatus   = "http_status"    // any other non-2xx answer
+	reasonBodySize = "body_too_large" // body over limits.body_bytes
+	reasonLimit    = "limit"          // limits.samples, labels or label lengths exceeded
+	reasonParse    = "parse"          // malformed exposition (or not an exposition at all)
+	reasonFetch    = "fetch"          // any other transport failure
+)
+
 // errorReason classifies a scrape error for the errors metric.
 func errorReason(err error) string {
 	var pe *scrape.ParseError
 	var le *scrape.LimitError
+	var se *scrape.StatusError
 	var ne net.Error
+	var oe *net.OpError
 	switch {
-	case errors.As(err, &le):
-		return "limit"
-	case errors.As(err, &pe):
-		return "parse"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
+		return reasonTimeout
+	case errors.Is(err, scrape.ErrBodyTooLarge):
+		return reasonBodySize
+	case errors.As(err, &le):
+		return reasonLimit
+	case errors.As(err, &pe):
+		return reasonParse
+	case errors.Is(err, scrape.ErrCredentialsRefused):
+		return reasonAuth
+	case errors.As(err, &se):
+		return reasonStatus
+	case errors.As(err, &oe) && oe.Op == "dial":
+		return reasonConnect
 	default:
-		return "fetch"
+		return reasonFetch
 	}
 }
 

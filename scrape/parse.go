@@ -62,8 +62,10 @@ func (e *LimitError) Error() string {
 // metaMinKeep is the metadata cache size below which it is never pruned.
 const metaMinKeep = 256
 
-// arenaChunk is the label arena chunk size used when the previous scrape's
-// label count is unknown or exceeded.
+// arenaChunk is the largest label arena chunk allocated when the current one
+// is full. Chunks start small and double (each is as large as everything
+// copied so far in this Parse): label slices kept by the line cache pin their
+// whole chunk, so a scrape with a few new series must not pin a big one.
 const arenaChunk = 4096
 
 // Parser turns expositions into samples. It is used by one source and is not
@@ -73,6 +75,7 @@ const arenaChunk = 4096
 // last scrape's strings whenever it grows well past them.
 type Parser struct {
 	strs        interner
+	lines       lineCache // text formats: series text -> finished labels
 	metas       map[string]metaSlot
 	metasUsed   int
 	lastSamples int // samples of the last successful scrape, to pre-size the next
@@ -89,6 +92,7 @@ type Parser struct {
 	pbBase  []Label // protobuf: labels shared by the samples of one Metric
 	scratch []byte  // unescaping and name building; consumed at once by interning
 	fam     family
+	lc      lineState // the sample line being parsed
 }
 
 // metaSlot caches a family's Meta across scrapes. gen is the interner
@@ -155,6 +159,8 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 		p.metas = make(map[string]metaSlot)
 	}
 	p.strs.begin()
+	p.lines.begin(f, &opt)
+	p.lc = lineState{}
 	p.metasUsed = 0
 	p.format, p.line, p.opt = f, 0, opt
 	p.nLabels = 0
@@ -172,7 +178,9 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 		n = opt.Limits.MaxSamples
 	}
 	p.out = make([]Sample, 0, n)
-	if p.lastLabels > 0 {
+	if f == FormatProtobuf && p.lastLabels > 0 {
+		// No line cache for protobuf: every sample's labels are copied,
+		// and the arena lives exactly as long as the scrape's samples.
 		p.arena = make([]Label, 0, p.lastLabels+p.lastLabels/16+64)
 	} else {
 		p.arena = nil
@@ -188,7 +196,9 @@ func (p *Parser) finish(ok bool) {
 	clear(p.lbuf)
 	clear(p.pbBase)
 	p.fam = family{help: p.fam.help[:0]}
+	p.lc = lineState{}
 	p.strs.end()
+	p.lines.end()
 	if len(p.metas) > 2*p.metasUsed+metaMinKeep {
 		keep := make(map[string]metaSlot, p.metasUsed)
 		for k, s := range p.metas {
@@ -251,6 +261,13 @@ func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool
 	if lim.MaxSamples > 0 && len(p.out) >= lim.MaxSamples {
 		return &LimitError{Limit: "sample", Max: lim.MaxSamples}
 	}
+	if p.lc.hit {
+		p.lines.stamp(&p.lc)
+		e := &p.lc.entry
+		p.out = append(p.out, Sample{Name: e.name, Labels: e.labels, Value: v, TimestampMs: ts,
+			Kind: kind, ExplicitTS: explicit, Meta: p.familyMeta(), Hash: e.hash})
+		return nil
+	}
 	ls := p.lbuf
 	sortLabels(ls)
 	n := 0
@@ -271,7 +288,7 @@ func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool
 
 	need := len(ls) + len(tl)
 	if cap(p.arena)-len(p.arena) < need {
-		p.arena = make([]Label, 0, max(need, arenaChunk))
+		p.arena = make([]Label, 0, max(need, min(arenaChunk, p.nLabels)))
 	}
 	start := len(p.arena)
 	dst := mergeLabels(p.arena[start:start:start+need], ls, tl)
@@ -280,16 +297,21 @@ func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool
 	}
 	p.arena = p.arena[:start+len(dst)]
 	p.nLabels += len(dst)
+	dst = dst[:len(dst):len(dst)]
+	h := SeriesHash(name, dst)
 	p.out = append(p.out, Sample{
 		Name:        name,
-		Labels:      dst[:len(dst):len(dst)],
+		Labels:      dst,
 		Value:       v,
 		TimestampMs: ts,
 		Kind:        kind,
 		ExplicitTS:  explicit,
 		Meta:        p.familyMeta(),
-		Hash:        SeriesHash(name, dst),
+		Hash:        h,
 	})
+	if p.lc.armed {
+		p.lines.store(&p.lc, name, dst, h, kind)
+	}
 	return nil
 }
 

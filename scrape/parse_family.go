@@ -98,6 +98,23 @@ func (p *Parser) addSample(name string, v float64, ts int64, explicit bool) erro
 	if skip {
 		return nil
 	}
+	if p.lc.hit {
+		if p.lc.entry.kind == kind {
+			return p.emit(name, kind, v, ts, explicit)
+		}
+		// The family's type changed since the line was cached: parse
+		// its labels after all (the result replaces the entry).
+		p.lc.hit = false
+		if p.lc.labelsStart >= 0 {
+			given := name // as sampleLine passes it: "" when the name is inside the braces
+			if p.lc.labelsStart == 0 {
+				given = ""
+			}
+			if _, _, err := p.readLabels(p.lc.line, p.lc.labelsStart, given, true); err != nil {
+				return err
+			}
+		}
+	}
 	switch kind {
 	case KindHistogramBucket:
 		if err := p.checkBound("le"); err != nil {

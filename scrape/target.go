@@ -59,7 +59,6 @@ type Target struct {
 	popts   ParseOptions
 
 	// Reused between scrapes (scrapes of one target never overlap).
-	body  []byte
 	gz    *gzip.Reader
 	gzBuf *bufio.Reader
 
@@ -166,6 +165,9 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 	if err != nil {
 		return nil, false, 0, 0, t.contextError(parent, ctx, err)
 	}
+	// The parser copies what it keeps (interned strings), so the body
+	// buffer is free again once this scrape is done.
+	defer putBodyBuffer(resp.body)
 	n, maxAge = int64(len(resp.body)), resp.maxAge
 	if resp.notModified {
 		if t.prev == nil {

@@ -145,6 +145,10 @@ func (p *Parser) metaName(line []byte, pos int) (string, int, error) {
 // name may instead be a quoted string inside the braces.
 func (p *Parser) sampleLine(line []byte, om bool) error {
 	p.lbuf = p.lbuf[:0]
+	p.lc = lineState{}
+	if end, lstart := seriesSpan(line, om); end > 0 && p.lines.lookup(&p.lc, line, end, lstart) {
+		return p.sampleValue(line, end, p.lc.entry.name, om)
+	}
 	var name string
 	pos := 0
 	if line[0] != '{' {
@@ -170,6 +174,12 @@ func (p *Parser) sampleLine(line []byte, om bool) error {
 	if name == "" {
 		return p.errorf("missing metric name")
 	}
+	return p.sampleValue(line, pos, name, om)
+}
+
+// sampleValue parses what follows a sample's series text at line[pos]:
+// value, optional timestamp and (OpenMetrics) exemplar.
+func (p *Parser) sampleValue(line []byte, pos int, name string, om bool) error {
 	if pos == len(line) || !isBlank(line[pos]) {
 		return p.errorf("expected blank and value after metric %q", name)
 	}

@@ -24,7 +24,7 @@ type ClientOptions struct {
 	// Timeout bounds one attempt (connect, send, read the answer). Default 30s.
 	Timeout time.Duration
 	// RetryWaitMin / RetryWaitMax bound the exponential backoff (defaults
-	// 500ms and 60s). A server's Retry-After may exceed RetryWaitMax, up
+	// 500ms and 10s). A server's Retry-After may exceed RetryWaitMax, up
 	// to MaxServerDelay.
 	RetryWaitMin, RetryWaitMax time.Duration
 	// CheckRetry decides per answer whether to try again. Nil means
@@ -62,7 +62,7 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 		o.RetryWaitMin = 500 * time.Millisecond
 	}
 	if o.RetryWaitMax <= 0 {
-		o.RetryWaitMax = 60 * time.Second
+		o.RetryWaitMax = 10 * time.Second
 	}
 	check := o.CheckRetry
 	if check == nil {

@@ -38,6 +38,8 @@ type Metrics struct {
 
 	queueRequests *prometheus.Desc
 	queueBytes    *prometheus.Desc
+	storedReqs    *prometheus.Desc
+	storedBytes   *prometheus.Desc
 	pending       *prometheus.Desc
 	oldestAge     *prometheus.Desc
 	lastSuccess   *prometheus.Desc
@@ -72,10 +74,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 		queueRequests: desc("promfwd_sink_queue_requests", "Encoded requests waiting to be sent."),
 		queueBytes:    desc("promfwd_sink_queue_bytes", "Bytes of encoded requests waiting to be sent."),
-		pending:       desc("promfwd_sink_pending_samples", "Samples submitted but not yet encoded."),
-		oldestAge:     desc("promfwd_sink_oldest_queued_age_seconds", "Age of the oldest undelivered request (queued or in flight)."),
-		lastSuccess:   desc("promfwd_sink_last_success_timestamp_seconds", "Unix time of the last delivered request; 0 before the first."),
-		healthy:       desc("promfwd_sink_healthy", "1 when the destination accepts our credentials, else 0."),
+		storedReqs: prometheus.NewDesc("promfwd_sink_queue_stored_requests",
+			"Requests held by the queue by medium: memory (bodies held in memory) and disk (stored on disk, in flight included).",
+			[]string{"sink", "medium"}, nil),
+		storedBytes: prometheus.NewDesc("promfwd_sink_queue_stored_bytes",
+			"Bytes held by the queue by medium: memory (request bodies) and disk (size of the queue files).",
+			[]string{"sink", "medium"}, nil),
+		pending:     desc("promfwd_sink_pending_samples", "Samples submitted but not yet encoded."),
+		oldestAge:   desc("promfwd_sink_oldest_queued_age_seconds", "Age of the oldest undelivered request (queued or in flight)."),
+		lastSuccess: desc("promfwd_sink_last_success_timestamp_seconds", "Unix time of the last delivered request; 0 before the first."),
+		healthy:     desc("promfwd_sink_healthy", "1 when the destination accepts our credentials, else 0."),
 
 		sinks: make(map[string]*sinkEntry),
 	}
@@ -139,7 +147,7 @@ func (m *Metrics) detach(name string, r *Runner) {
 
 // Describe implements prometheus.Collector for the gauges.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.queueRequests, m.queueBytes, m.pending, m.oldestAge, m.lastSuccess, m.healthy} {
+	for _, d := range []*prometheus.Desc{m.queueRequests, m.queueBytes, m.storedReqs, m.storedBytes, m.pending, m.oldestAge, m.lastSuccess, m.healthy} {
 		ch <- d
 	}
 }
@@ -171,6 +179,10 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		st := s.runner.Stats()
 		ch <- prometheus.MustNewConstMetric(m.queueRequests, prometheus.GaugeValue, float64(st.QueuedRequests), s.name)
 		ch <- prometheus.MustNewConstMetric(m.queueBytes, prometheus.GaugeValue, float64(st.QueuedBytes), s.name)
+		ch <- prometheus.MustNewConstMetric(m.storedReqs, prometheus.GaugeValue, float64(st.MemoryRequests), s.name, "memory")
+		ch <- prometheus.MustNewConstMetric(m.storedReqs, prometheus.GaugeValue, float64(st.DiskRequests), s.name, "disk")
+		ch <- prometheus.MustNewConstMetric(m.storedBytes, prometheus.GaugeValue, float64(st.MemoryBytes), s.name, "memory")
+		ch <- prometheus.MustNewConstMetric(m.storedBytes, prometheus.GaugeValue, float64(st.DiskBytes), s.name, "disk")
 		ch <- prometheus.MustNewConstMetric(m.pending, prometheus.GaugeValue, float64(st.PendingSamples), s.name)
 		ch <- prometheus.MustNewConstMetric(m.oldestAge, prometheus.GaugeValue, st.OldestQueuedAge.Seconds(), s.name)
 		last := 0.0

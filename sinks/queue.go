@@ -18,6 +18,14 @@ type QueueStats struct {
 	Bytes    int64
 	Samples  int
 	Oldest   time.Time // enqueue time of the oldest request; zero when empty
+
+	// Where the requests are stored. A memory queue holds everything in
+	// memory; a disk queue holds every request on disk (in flight
+	// included) and caches recent bodies in memory.
+	MemoryRequests int
+	MemoryBytes    int64
+	DiskRequests   int
+	DiskBytes      int64 // size of the queue's files
 }
 
 // Queue holds encoded requests between a Runner's batcher and its senders.
@@ -41,6 +49,18 @@ type Queue interface {
 	// Close wakes blocked Pops; Pop keeps returning queued requests until
 	// the lane is empty. Push after Close still queues (for Drain).
 	Close()
+}
+
+// DurableQueue is a Queue that stores requests until they are delivered:
+// a popped request stays stored (in flight) until Done is called for its
+// lane, so a crash or a stop while sending replays it later. The Runner
+// calls Done after a request is delivered or rejected for good, never for
+// one it gives up on at Stop, and it does not Drain a DurableQueue: what is
+// left at Stop stays stored.
+type DurableQueue interface {
+	Queue
+	// Done marks the request in flight on lane as finished.
+	Done(lane int)
 }
 
 type queued struct {
@@ -185,7 +205,7 @@ func (q *MemoryQueue) Pop(ctx context.Context, laneIdx int) (Request, time.Time,
 func (q *MemoryQueue) Stats() QueueStats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	st := QueueStats{Requests: q.count, Bytes: q.bytes, Samples: q.samples}
+	st := QueueStats{Requests: q.count, Bytes: q.bytes, Samples: q.samples, MemoryRequests: q.count, MemoryBytes: q.bytes}
 	for i := range q.lanes {
 		l := &q.lanes[i]
 		if l.len() > 0 && (st.Oldest.IsZero() || l.items[l.head].at.Before(st.Oldest)) {

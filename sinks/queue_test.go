@@ -151,7 +151,7 @@ func TestMemoryQueueStats(t *testing.T) {
 	q.Push(req("aaa", 3, 0), 1)
 	now = now.Add(time.Second)
 	q.Push(req("bb", 2, 0), 0)
-	want := QueueStats{Requests: 2, Bytes: 5, Samples: 5, Oldest: time.Unix(1000, 0)}
+	want := QueueStats{Requests: 2, Bytes: 5, Samples: 5, Oldest: time.Unix(1000, 0), MemoryRequests: 2, MemoryBytes: 5}
 	if st := q.Stats(); st != want {
 		t.Fatalf("Stats = %+v, want %+v", st, want)
 	}
@@ -159,7 +159,7 @@ func TestMemoryQueueStats(t *testing.T) {
 	if err != nil || string(r.Body) != "aaa" || !at.Equal(time.Unix(1000, 0)) {
 		t.Fatalf("Pop = %q, %v, %v", r.Body, at, err)
 	}
-	want = QueueStats{Requests: 1, Bytes: 2, Samples: 2, Oldest: time.Unix(1001, 0)}
+	want = QueueStats{Requests: 1, Bytes: 2, Samples: 2, Oldest: time.Unix(1001, 0), MemoryRequests: 1, MemoryBytes: 2}
 	if st := q.Stats(); st != want {
 		t.Fatalf("Stats = %+v, want %+v", st, want)
 	}

@@ -37,8 +37,17 @@ type RunnerConfig struct {
 	Clock clockwork.Clock
 	// Queue replaces the memory queue (a disk-backed queue, for instance);
 	// it must have Concurrency lanes. Nil means
-	// NewMemoryQueue(MaxQueueBytes, Concurrency, Clock.Now).
+	// NewMemoryQueue(MaxQueueBytes, Concurrency, Clock.Now). A
+	// DurableQueue keeps what Stop leaves behind instead of returning it.
 	Queue Queue
+	// Checkpoint, if set, is called by the batcher goroutine (so no Encode
+	// runs meanwhile) after encode cycles that queued requests, at most
+	// once per CheckpointEvery, and once at Stop after the last encode.
+	// flush encodes everything submitted so far and queues it; the hook
+	// calls it once it has stopped new submissions, then saves the state
+	// that matches the queue (see forwarder/state.go).
+	Checkpoint      func(flush func())
+	CheckpointEvery time.Duration
 }
 
 // DefaultRunnerConfig returns the defaults documented on RunnerConfig.
@@ -50,7 +59,7 @@ func DefaultRunnerConfig() RunnerConfig {
 		MaxQueueBytes:     64 << 20,
 		Concurrency:       1,
 		RetryWaitMin:      time.Second,
-		RetryWaitMax:      time.Minute,
+		RetryWaitMax:      10 * time.Second,
 	}
 }
 
@@ -92,6 +101,10 @@ type RunnerStats struct {
 	OldestQueuedAge  time.Duration // age of the oldest queued or in-flight request
 	PendingSamples   int           // submitted, not yet encoded
 	LastSuccess      time.Time     // when a request was last delivered; zero if never
+
+	// Storage of the queue (QueueStats' Memory*/Disk* fields).
+	MemoryRequests, DiskRequests int
+	MemoryBytes, DiskBytes       int64
 }
 
 // Runner is one sink's delivery loop: Submit feeds an intake, one batcher
@@ -107,6 +120,8 @@ type Runner struct {
 	c      sinkCounters
 	clock  clockwork.Clock
 	queue  Queue
+	// durable is queue as a DurableQueue, nil for a memory queue.
+	durable DurableQueue
 
 	// Intake, guarded by mu.
 	mu       sync.Mutex
@@ -118,6 +133,11 @@ type Runner struct {
 	wake     chan struct{} // capacity 1
 
 	buf []scrape.Sample // batcher only: concatenation buffer
+
+	// Batcher only: requests were queued since the last checkpoint, and when
+	// that checkpoint ran.
+	dirty    bool
+	lastCkpt time.Time
 
 	stopping   chan struct{} // closed when Stop begins
 	sendCtx    context.Context
@@ -163,6 +183,7 @@ func NewRunner(s Sink, cfg RunnerConfig, set Settings, m *Metrics) *Runner {
 		stopping: make(chan struct{}),
 		inflight: make([]atomic.Int64, cfg.Concurrency),
 	}
+	r.durable, _ = q.(DurableQueue)
 	for _, l := range []**logLimiter{&r.rejectLog, &r.failLog, &r.dropLog, &r.encodeLog} {
 		*l = newLogLimiter(time.Minute, r.clock.Now)
 	}
@@ -256,7 +277,8 @@ func (r *Runner) popBatchLocked() pendingBatch {
 // Stop closes the intake, encodes what is pending and keeps sending the
 // queue until it is empty or ctx ends (no new retries after that, and the
 // in-flight sends are cancelled). It returns the requests not delivered,
-// oldest first per sender, for the caller to persist or Discard. All
+// oldest first per sender, for the caller to persist or Discard (none with
+// a DurableQueue: they stay stored there). All
 // goroutines have exited when Stop returns. Stop does not Close the sink.
 // Later calls return nil.
 func (r *Runner) Stop(ctx context.Context) []Request {
@@ -279,6 +301,7 @@ func (r *Runner) stop(ctx context.Context) []Request {
 		r.cancelBg()
 	} else {
 		r.encodeDue(true)
+		r.checkpoint(true)
 		r.queue.Close()
 	}
 	if n := r.rejectLog.flush(); n > 0 {
@@ -288,6 +311,9 @@ func (r *Runner) stop(ctx context.Context) []Request {
 		r.log.Warn("dropped samples (summary at stop)", zap.Int("suppressed", n))
 	}
 	r.m.detach(r.name, r)
+	if r.durable != nil {
+		return nil // undelivered requests stay stored in the queue
+	}
 	r.leftMu.Lock()
 	out := append(r.leftovers, r.queue.Drain()...)
 	r.leftovers = nil
@@ -311,7 +337,11 @@ func (r *Runner) Discard(reqs []Request) {
 // Stats returns a snapshot of the backlog. It is safe to call at any time.
 func (r *Runner) Stats() RunnerStats {
 	qs := r.queue.Stats()
-	st := RunnerStats{QueuedRequests: qs.Requests, QueuedBytes: qs.Bytes, QueuedSamples: qs.Samples}
+	st := RunnerStats{
+		QueuedRequests: qs.Requests, QueuedBytes: qs.Bytes, QueuedSamples: qs.Samples,
+		MemoryRequests: qs.MemoryRequests, MemoryBytes: qs.MemoryBytes,
+		DiskRequests: qs.DiskRequests, DiskBytes: qs.DiskBytes,
+	}
 	oldest := qs.Oldest
 	for i := range r.inflight {
 		if at := r.inflight[i].Load(); at != 0 {

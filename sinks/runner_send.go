@@ -18,12 +18,13 @@ func (r *Runner) batchLoop() {
 	defer r.wg.Done()
 	for {
 		r.encodeDue(false)
+		r.checkpoint(false)
 		var (
 			timer  clockwork.Timer
 			timerC <-chan time.Time
 		)
-		if at, ok := r.oldestPending(); ok {
-			timer = r.clock.NewTimer(at.Add(r.cfg.FlushInterval).Sub(r.clock.Now()))
+		if at, ok := r.nextWake(); ok {
+			timer = r.clock.NewTimer(at.Sub(r.clock.Now()))
 			timerC = timer.Chan()
 		}
 		select {
@@ -37,6 +38,7 @@ func (r *Runner) batchLoop() {
 		select {
 		case <-r.stopping:
 			r.encodeDue(true)
+			r.checkpoint(true)
 			r.queue.Close()
 			return
 		default:
@@ -131,6 +133,7 @@ func groupCut(s []scrape.Sample, limit int) int {
 
 // encode turns one chunk into requests and queues them.
 func (r *Runner) encode(samples []scrape.Sample) {
+	r.dirty = true // the sink's encoding state may have moved: checkpoint it
 	enc, err := r.sink.Encode(samples)
 	if err != nil {
 		// Nothing of the batch is queued: count it all as unrepresentable.
@@ -172,6 +175,13 @@ func (r *Runner) sendLoop(lane int) {
 		r.inflight[lane].Store(max(at.UnixNano(), 1))
 		undelivered := r.deliver(req)
 		r.inflight[lane].Store(0)
+		if r.durable != nil {
+			if undelivered {
+				return // stays stored, replayed after a restart
+			}
+			r.durable.Done(lane)
+			continue
+		}
 		if undelivered {
 			r.leftMu.Lock()
 			r.leftovers = append(r.leftovers, req)

@@ -1,6 +1,10 @@
 package sinks
 
-import "go.uber.org/zap"
+import (
+	"time"
+
+	"go.uber.org/zap"
+)
 
 // Settings is what every sink constructor receives besides its own config:
 // `New(cfg Config, set sinks.Settings) (*Sink, error)`.
@@ -10,4 +14,7 @@ type Settings struct {
 	UserAgent string      // "promfwd/<version>"
 	Health    *Health     // shared with the Runner; pass to ClientOptions.Health
 	OnRetry   func()      // pass to ClientOptions.OnRetry; may be nil
+	// MaxBackoff caps the wait between retries (the sink's max_backoff);
+	// pass to ClientOptions.RetryWaitMax. 0 means the client's default.
+	MaxBackoff time.Duration
 }

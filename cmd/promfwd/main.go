@@ -26,10 +26,16 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 const usage = `usage: promfwd <command> [flags]
 
 commands:
-  run     [-config FILE]            run the service (no -config: embedded quickstart)
+  run     [-config FILE] [-docker-plugin SOCKET]
+                                    run the service (no -config: $PROMFWD_CONFIG, else the
+                                    embedded quickstart); -docker-plugin serves the Docker
+                                    metrics-collector plugin protocol on SOCKET
   check   -config FILE              validate and print the effective config (secrets redacted)
   once    -config FILE [-sink NAME] scrape every source once and show what each sink would receive
   version                           print the version
+
+-config defaults to $PROMFWD_CONFIG for every command. Under systemd (Type=notify)
+run sends READY/RELOADING/STOPPING/STATUS and honours WatchdogSec=.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -44,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "auto", "json, console, or auto (console on a terminal)")
 	only := fs.String("sink", "", "once: show only this sink")
+	pluginSocket := fs.String("docker-plugin", "", "run: serve the Docker metrics-collector plugin protocol on this unix socket")
+	statusEvery := fs.Duration("status-interval", defaultStatusInterval, "run: how often to update the systemd STATUS= line")
 	switch cmd {
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "promfwd", version())
@@ -63,8 +71,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "promfwd %s: unexpected arguments %v\n", cmd, fs.Args())
 		return 2
 	}
+	if *configFile == "" {
+		*configFile = os.Getenv(envConfig)
+	}
 	if (cmd == "check" || cmd == "once") && *configFile == "" {
-		fmt.Fprintf(stderr, "promfwd %s: -config is required\n", cmd)
+		fmt.Fprintf(stderr, "promfwd %s: -config (or $%s) is required\n", cmd, envConfig)
+		return 2
+	}
+	if cmd != "run" && *pluginSocket != "" {
+		fmt.Fprintf(stderr, "promfwd %s: -docker-plugin is only for run\n", cmd)
+		return 2
+	}
+	if *statusEvery <= 0 {
+		fmt.Fprintf(stderr, "promfwd %s: -status-interval must be positive\n", cmd)
 		return 2
 	}
 	cfg, err := loadConfig(*configFile)
@@ -90,6 +109,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	opts := forwarder.Options{Logger: log, Version: version()}
 	if cmd == "once" {
 		cfg.Server.Listen = ""
+		cfg.DataDir = "" // never touch (or lock) a running service's queues and state
 		f, err := forwarder.New(cfg, opts)
 		if err != nil {
 			fmt.Fprintf(stderr, "promfwd once: %v\n", err)
@@ -103,51 +123,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	return serve(cfg, *configFile, opts)
-}
-
-// serve runs the service until SIGINT/SIGTERM; SIGHUP re-reads the config.
-func serve(cfg *forwarder.Config, file string, opts forwarder.Options) int {
-	log := opts.Logger
-	if file == "" {
-		log.Info("no -config given: running the embedded quickstart (self-metrics to stdout)")
-	}
-	f, err := forwarder.New(cfg, opts)
-	if err != nil {
-		log.Error("start failed", zap.Error(err))
-		return 1
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				reload(f, file, log)
-			}
-		}
-	}()
-	if err := f.Run(ctx, nil); err != nil {
-		log.Error("promfwd stopped", zap.Error(err))
-		return 1
-	}
-	return 0
-}
-
-func reload(f *forwarder.Forwarder, file string, log *zap.Logger) {
-	cfg, err := loadConfig(file)
-	if err != nil {
-		log.Error("reload: config rejected, keeping the running one", zap.Error(err))
-		return
-	}
-	if err := f.Reload(cfg); err != nil {
-		log.Error("reload failed, keeping the running config", zap.Error(err))
-	}
+	opts.DockerPluginSocket = *pluginSocket
+	return serve(cfg, *configFile, opts, *statusEvery)
 }
 
 func loadConfig(file string) (*forwarder.Config, error) {

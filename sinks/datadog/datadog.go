@@ -8,6 +8,7 @@
 package datadog
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -90,7 +91,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		TLS:          cfg.TLS,
 		Timeout:      cfg.Timeout,
 		RetryWaitMin: o.retryWaitMin,
-		RetryWaitMax: o.retryWaitMax,
+		RetryWaitMax: cmp.Or(o.retryWaitMax, set.MaxBackoff),
 		Health:       set.Health,
 		OnRetry:      set.OnRetry,
 		CheckRetry:   recordingCheckRetry,

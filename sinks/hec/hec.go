@@ -118,12 +118,13 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 		s.userAgent = "promfwd"
 	}
 	co := sinks.ClientOptions{
-		Logger:     log,
-		TLS:        cfg.TLS,
-		Timeout:    time.Duration(cfg.Timeout),
-		CheckRetry: s.checkRetry,
-		Health:     set.Health,
-		OnRetry:    set.OnRetry,
+		Logger:       log,
+		TLS:          cfg.TLS,
+		Timeout:      time.Duration(cfg.Timeout),
+		RetryWaitMax: set.MaxBackoff,
+		CheckRetry:   s.checkRetry,
+		Health:       set.Health,
+		OnRetry:      set.OnRetry,
 	}
 	if o.tune != nil {
 		o.tune(&co)

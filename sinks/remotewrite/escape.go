@@ -74,5 +74,19 @@ func validName(s string, colonOK bool) bool {
 }
 
 func legalByte(c byte, colonOK bool) bool {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || (colonOK && c == ':')
+	return legal[c]&legalLabel != 0 || colonOK && c == ':'
 }
+
+// legal classifies bytes for validName: a table lookup per byte instead of
+// five comparisons (resolve checks every label name of every sample).
+var legal = func() (t [256]uint8) {
+	for c := range t {
+		b := byte(c)
+		if (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' {
+			t[c] = legalLabel
+		}
+	}
+	return t
+}()
+
+const legalLabel = 1

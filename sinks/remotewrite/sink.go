@@ -66,11 +66,12 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 		log = zap.NewNop()
 	}
 	opts := sinks.ClientOptions{
-		Logger:  log.With(zap.String("url", redactURL(u))),
-		TLS:     cfg.TLS,
-		Timeout: cfg.Timeout,
-		Health:  set.Health,
-		OnRetry: set.OnRetry,
+		Logger:       log.With(zap.String("url", redactURL(u))),
+		TLS:          cfg.TLS,
+		Timeout:      cfg.Timeout,
+		RetryWaitMax: set.MaxBackoff,
+		Health:       set.Health,
+		OnRetry:      set.OnRetry,
 	}
 	if tune != nil {
 		tune(&opts)

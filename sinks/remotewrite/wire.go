@@ -32,7 +32,12 @@ const (
 func appendTimeSeries(buf []byte, ls []scrape.Label, pts []point) []byte {
 	size := 0
 	for _, l := range ls {
-		size += 1 + protowire.SizeBytes(labelSize(l))
+		ln := labelSize(l)
+		if ln < 0x80 {
+			size += 2 + ln
+		} else {
+			size += 1 + protowire.SizeBytes(ln)
+		}
 	}
 	for k := range pts {
 		if k+1 < len(pts) && pts[k+1].ts == pts[k].ts {
@@ -43,6 +48,14 @@ func appendTimeSeries(buf []byte, ls []scrape.Label, pts []point) []byte {
 	buf = append(buf, tagTimeSeries)
 	buf = appendVarint(buf, uint64(size))
 	for _, l := range ls {
+		if ln := labelSize(l); ln < 0x80 {
+			// Every length fits one byte: write the three headers at once.
+			buf = append(buf, tagLabel, byte(ln), tagLabelName, byte(len(l.Name)))
+			buf = append(buf, l.Name...)
+			buf = append(buf, tagLabelValue, byte(len(l.Value)))
+			buf = append(buf, l.Value...)
+			continue
+		}
 		buf = append(buf, tagLabel)
 		buf = appendVarint(buf, uint64(labelSize(l)))
 		buf = append(buf, tagLabelName)
@@ -81,7 +94,11 @@ func appendVarint(buf []byte, v uint64) []byte {
 // labelSize is the encoded size of a Label message; name and value are
 // never empty here.
 func labelSize(l scrape.Label) int {
-	return 2 + protowire.SizeBytes(len(l.Name)) + protowire.SizeBytes(len(l.Value))
+	n, v := len(l.Name), len(l.Value)
+	if n < 0x80 && v < 0x80 { // one-byte lengths: nearly every label
+		return 4 + n + v
+	}
+	return 2 + protowire.SizeBytes(n) + protowire.SizeBytes(v)
 }
 
 // sampleSize is the encoded size of a Sample message: at most 1+8+1+10.

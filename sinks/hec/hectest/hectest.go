@@ -76,6 +76,7 @@ type Stats struct {
 	Rejected int // answered 4xx/5xx (faults included)
 	TooLarge int // answered 413
 	Events   int // events accepted
+	Gzipped  int // accepted requests whose body was gzip-compressed
 	AckPolls int // requests to the ack endpoint
 	Acked    int // ackIds reported true
 }
@@ -343,7 +344,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		var events []Event
 		events, rej = decodeEvents(body, s.opts.Indexes, ch)
 		if rej == nil {
-			s.accept(w, ch, body, events)
+			s.accept(w, ch, body, events, strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip"))
 			return
 		}
 	}
@@ -355,11 +356,14 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // accept records a valid request and answers success (with an ackId in ack mode).
-func (s *Server) accept(w http.ResponseWriter, ch string, body []byte, events []Event) {
+func (s *Server) accept(w http.ResponseWriter, ch string, body []byte, events []Event, gzipped bool) {
 	s.mu.Lock()
 	s.events = append(s.events, events...)
 	s.bodies = append(s.bodies, body)
 	s.stats.Accepted++
+	if gzipped {
+		s.stats.Gzipped++
+	}
 	s.stats.Events += len(events)
 	s.notifyLocked()
 	a := answer{Text: "Success", Code: intp(CodeSuccess)}

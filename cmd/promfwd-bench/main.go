@@ -1,0 +1,163 @@
+// Command promfwd-bench is promfwd's end-to-end benchmark: it starts K
+// synthetic Prometheus targets and a counting receiver for one sink type on
+// 127.0.0.1, runs promfwd as a child process against them for a fixed
+// window, and prints the child's CPU per million delivered samples, its RSS,
+// delivered versus scraped rates, wire bytes per sample and every error or
+// drop promfwd's own /metrics reports. See README.md, "Benchmark".
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	targets    int
+	series     int
+	labels     int
+	churn      float64
+	interval   time.Duration
+	duration   time.Duration
+	warmup     time.Duration
+	sinks      []string
+	idle       bool
+	rwURL      string
+	promfwd    string
+	targetGzip bool
+	hecMulti   bool
+	inProcess  bool
+	cpuProfile string
+	memProfile string
+	env        []string
+	keep       bool
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("promfwd-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	var sinkList, env string
+	fs.IntVar(&o.targets, "targets", 10, "number of synthetic targets (K)")
+	fs.IntVar(&o.series, "series", 20000, "samples per target and scrape (N)")
+	fs.IntVar(&o.labels, "labels", 6, "max labels per series (each series has labels-3..labels, at least 2)")
+	fs.Float64Var(&o.churn, "churn", 1, "fraction of series whose value changes on every scrape")
+	fs.DurationVar(&o.interval, "interval", 5*time.Second, "scrape interval")
+	fs.DurationVar(&o.duration, "duration", 60*time.Second, "measurement window (after warm-up)")
+	fs.DurationVar(&o.warmup, "warmup", 15*time.Second, "warm-up before measuring")
+	fs.StringVar(&sinkList, "sink", "hec", "sink type(s), comma-separated: hec, remote_write, datadog, or all")
+	fs.BoolVar(&o.idle, "idle", false, "run the idle case instead (1 target x 300 series at 1s unless flags say otherwise)")
+	fs.StringVar(&o.rwURL, "rw-url", "", "remote_write only: relay every request to this real receiver (e.g. http://127.0.0.1:9090/api/v1/write) and report its rejections")
+	fs.StringVar(&o.promfwd, "promfwd", "", "promfwd binary to run (default: go build ./cmd/promfwd into a temp dir)")
+	fs.BoolVar(&o.targetGzip, "target-gzip", false, "targets gzip their answers (as client_golang does)")
+	fs.BoolVar(&o.hecMulti, "hec-multi", false, "hec: multi_metric events")
+	fs.BoolVar(&o.inProcess, "inprocess", false, "run the forwarder in this process (for -cpuprofile; CPU figures then include targets and receiver)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with -inprocess: write a CPU profile of the window here")
+	fs.StringVar(&o.memProfile, "memprofile", "", "with -inprocess: write a heap profile at the end of the window here")
+	fs.StringVar(&env, "env", "", "extra environment for the child, comma-separated (e.g. GOGC=50,GOMEMLIMIT=100MiB)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (config, child log)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if o.idle {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["targets"] {
+			o.targets = 1
+		}
+		if !set["series"] {
+			o.series = 300
+		}
+		if !set["interval"] {
+			o.interval = time.Second
+		}
+	}
+	if sinkList == "all" {
+		sinkList = "hec,remote_write,datadog"
+	}
+	for _, s := range strings.Split(sinkList, ",") {
+		switch s {
+		case "hec", "remote_write", "datadog":
+			o.sinks = append(o.sinks, s)
+		default:
+			fmt.Fprintf(stderr, "promfwd-bench: unknown sink %q\n", s)
+			return 2
+		}
+	}
+	if o.rwURL != "" && (len(o.sinks) != 1 || o.sinks[0] != "remote_write") {
+		fmt.Fprintln(stderr, "promfwd-bench: -rw-url needs -sink remote_write")
+		return 2
+	}
+	if (o.cpuProfile != "" || o.memProfile != "") && !o.inProcess {
+		fmt.Fprintln(stderr, "promfwd-bench: -cpuprofile and -memprofile need -inprocess")
+		return 2
+	}
+	if env != "" {
+		o.env = strings.Split(env, ",")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bench(ctx, o, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "promfwd-bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// errFailed: the run completed but promfwd or the receiver reported drops,
+// failed requests, scrape errors or out-of-order samples.
+var errFailed = errors.New("run reported errors")
+
+func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	dir, err := os.MkdirTemp("", "promfwd-bench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Fprintf(stderr, "temp dir: %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	bin := o.promfwd
+	if bin == "" && !o.inProcess {
+		if bin, err = buildPromfwd(ctx, dir, stderr); err != nil {
+			return err
+		}
+	}
+	w := workload{Series: o.series, Labels: max(o.labels, 2), Churn: o.churn, Gzip: o.targetGzip}
+	urls, srvs, err := serveTargets(o.targets, w)
+	defer func() {
+		for _, s := range srvs {
+			_ = s.Close()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "workload: %d targets x %d series, labels<=%d, churn %.2f, interval %s, target gzip %v; window %s after %s warm-up; GOMAXPROCS of host %d cpus\n",
+		o.targets, o.series, w.Labels, o.churn, o.interval, o.targetGzip, o.duration, o.warmup, numCPU())
+	fmt.Fprintf(stdout, "load average at start: %s\n", loadAvg())
+	failed := false
+	for _, sink := range o.sinks {
+		res, err := runOne(ctx, o, sink, bin, dir, urls, stderr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", sink, err)
+		}
+		res.print(stdout, o)
+		fmt.Fprintf(stdout, "  load average at end: %s\n", loadAvg())
+		failed = failed || res.failed()
+	}
+	if failed {
+		return errFailed
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+	"go.uber.org/zap"
+
+	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/datadog"
+	"github.com/promfwd/promfwd/sinks/hec"
+	"github.com/promfwd/promfwd/sinks/remotewrite"
+)
+
+// testSamples is n gauges and counters of distinct series at one time.
+func testSamples(n int, ts int64) []scrape.Sample {
+	out := make([]scrape.Sample, n)
+	for i := range out {
+		ls := scrape.Labels{{Name: "i", Value: fmt.Sprint(i)}}
+		kind, name := scrape.KindGauge, "g"
+		if i%2 == 1 {
+			kind, name = scrape.KindCounter, "c_total"
+		}
+		out[i] = scrape.Sample{Name: name, Labels: ls, Value: float64(i), TimestampMs: ts, Kind: kind, Hash: scrape.SeriesHash(name, ls)}
+	}
+	return out
+}
+
+func newSink(t *testing.T, kind, url string) sinks.Sink {
+	t.Helper()
+	set := sinks.Settings{Name: "t", Logger: zap.NewNop(), UserAgent: "promfwd/test"}
+	var s sinks.Sink
+	var err error
+	switch kind {
+	case "hec":
+		c := hec.DefaultConfig()
+		c.URL, c.Token, c.Host, c.MaxEvents = url, commoncfg.Secret("tok"), "h", 7
+		s, err = hec.New(c, set)
+	case "remote_write":
+		c := remotewrite.DefaultConfig()
+		c.URL, c.MaxSamplesPerSend = url+"/api/v1/write", 7
+		s, err = remotewrite.New(c, set)
+	case "datadog":
+		c := datadog.DefaultConfig()
+		c.URL, c.APIKey, c.Host, c.SendCountersAs = url, commoncfg.Secret("key"), "h", datadog.CountersAsGauge
+		s, err = datadog.New(c, set)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// The counting receivers decode what the real sinks send and count every
+// sample; remote-write also flags a series whose timestamp does not advance.
+func TestReceiverCountsWhatSinksSend(t *testing.T) {
+	for _, kind := range []string{"hec", "remote_write", "datadog"} {
+		t.Run(kind, func(t *testing.T) {
+			r := newReceiver(kind, "")
+			url, srv, err := r.serve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			s := newSink(t, kind, url)
+			defer s.Close()
+			send := func(samples []scrape.Sample) {
+				t.Helper()
+				enc, err := s.Encode(samples)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, req := range enc.Requests {
+					if err := s.Send(context.Background(), req); err != nil {
+						t.Fatalf("send: %v (receiver: %v)", err, r.lastErr.Load())
+					}
+				}
+			}
+			// Datadog drops points over an hour old: use the present.
+			now := time.Now().Add(-time.Minute).UnixMilli()
+			send(testSamples(50, now))
+			send(testSamples(50, now+5000))
+			c := r.snapshot()
+			if c.Samples != 100 || c.Bad != 0 || c.Requests < 2 || c.Wire == 0 || c.Raw <= c.Wire {
+				t.Fatalf("counts %+v, want 100 samples, none bad, compressed bodies", c)
+			}
+			if kind != "remote_write" {
+				return
+			}
+			if r.dups != 0 || r.outOfOrd != 0 {
+				t.Fatalf("dups %d out-of-order %d on a clean stream", r.dups, r.outOfOrd)
+			}
+			send(testSamples(10, now+5000)) // same timestamps again
+			send(testSamples(10, now+1000)) // older
+			if r.dups != 10 || r.outOfOrd != 10 {
+				t.Fatalf("dups %d out-of-order %d, want 10 and 10", r.dups, r.outOfOrd)
+			}
+		})
+	}
+}
+
+func TestReceiverRejectsGarbage(t *testing.T) {
+	r := newReceiver("remote_write", "")
+	url, srv, err := r.serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/write", strings.NewReader("not snappy"))
+	req.Header.Set("Content-Encoding", "snappy")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || r.snapshot().Bad != 1 {
+		t.Fatalf("status %d bad %d, want 400 and 1", resp.StatusCode, r.snapshot().Bad)
+	}
+}
+
+// The synthetic target serves the workload's mix and moves every value on
+// each scrape; the project's own parser must accept it.
+func TestTargetExposition(t *testing.T) {
+	tg := newTarget(0, workload{Series: 2000, Labels: 6, Churn: 1})
+	parse := func(n int64) []scrape.Sample {
+		tg.render(n)
+		s, err := scrape.NewParser().Parse(scrape.FormatText, tg.buf.Bytes(), scrape.ParseOptions{NowMs: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := parse(1), parse(2)
+	if len(a) != 2000 || len(b) != 2000 {
+		t.Fatalf("samples %d and %d, want 2000", len(a), len(b))
+	}
+	kinds := map[scrape.Kind]int{}
+	for i := range a {
+		kinds[a[i].Kind]++
+		if a[i].Value == b[i].Value {
+			t.Fatalf("%s%s did not change between scrapes", a[i].Name, a[i].Labels)
+		}
+		if n := len(a[i].Labels); n < 3 || n > 7 { // 3-6 labels, le on buckets
+			t.Fatalf("%s has %d labels", a[i].Name, n)
+		}
+	}
+	if kinds[scrape.KindCounter] < 1150 || kinds[scrape.KindGauge] != 600 || kinds[scrape.KindHistogramBucket] == 0 {
+		t.Fatalf("kind mix %v", kinds)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(tg.buf.Bytes()))
+	types := 0
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "# TYPE ") {
+			types++
+		}
+	}
+	if types == 0 {
+		t.Fatal("no # TYPE lines")
+	}
+}

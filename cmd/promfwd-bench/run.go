@@ -1,0 +1,382 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/promfwd/promfwd/forwarder"
+)
+
+func numCPU() int { return runtime.NumCPU() }
+
+// buildPromfwd compiles ./cmd/promfwd (run from the module root).
+func buildPromfwd(ctx context.Context, dir string, stderr io.Writer) (string, error) {
+	bin := filepath.Join(dir, "promfwd")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/promfwd")
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("building promfwd (run from the module root or pass -promfwd): %w", err)
+	}
+	return bin, nil
+}
+
+// result is one sink's measurement over the window.
+type result struct {
+	sink             string
+	window           time.Duration
+	cpu              time.Duration
+	rssSteady, rssP  int64 // average VmRSS in the window; VmHWM at the end
+	rssAnon, rssFile int64 // at the end: heap and stacks vs mapped binary
+	recv             counts
+	scraped          float64
+	sent             float64
+	dropped          float64
+	failedReq        float64
+	retries          float64
+	scrapeErrs       float64
+	pending          float64
+	dups, ooo        int64
+	fwdStatus        map[int]int64
+	lastErr          string
+	upstream         []string // -rw-url: the receiver's own counters
+	inProcess        bool
+}
+
+func (r *result) failed() bool {
+	return r.dropped > 0 || r.failedReq > 0 || r.scrapeErrs > 0 || r.recv.Bad > 0 || r.dups > 0 || r.ooo > 0
+}
+
+func (r *result) print(w io.Writer, o options) {
+	secs := r.window.Seconds()
+	perM := func(n int64) float64 {
+		if n == 0 {
+			return 0
+		}
+		return float64(r.cpu.Milliseconds()) / (float64(n) / 1e6)
+	}
+	what := "promfwd child"
+	if r.inProcess {
+		what = "whole bench process (in-process mode)"
+	}
+	fmt.Fprintf(w, "\n== sink %s (%s)\n", r.sink, what)
+	fmt.Fprintf(w, "  samples/s scraped      %10.0f\n", r.scraped/secs)
+	fmt.Fprintf(w, "  samples/s delivered    %10.0f   (receiver counted %d in %d requests)\n", float64(r.recv.Samples)/secs, r.recv.Samples, r.recv.Requests)
+	fmt.Fprintf(w, "  CPU                    %10.0f ms/s (%.1f%% of one core)\n", float64(r.cpu.Milliseconds())/secs, 100*r.cpu.Seconds()/secs)
+	if !o.idle {
+		fmt.Fprintf(w, "  CPU per 1M delivered   %10.0f ms\n", perM(r.recv.Samples))
+	}
+	fmt.Fprintf(w, "  RSS steady / peak      %10.1f / %.1f MiB (at end: anon %.1f, file %.1f)\n", mib(r.rssSteady), mib(r.rssP), mib(r.rssAnon), mib(r.rssFile))
+	if r.recv.Samples > 0 {
+		fmt.Fprintf(w, "  wire bytes/sample      %10.2f   (%.2f uncompressed)\n", float64(r.recv.Wire)/float64(r.recv.Samples), float64(r.recv.Raw)/float64(r.recv.Samples))
+	}
+	fmt.Fprintf(w, "  errors: dropped=%.0f failed_requests=%.0f retries=%.0f scrape_errors=%.0f undecodable=%d pending_at_end=%.0f\n",
+		r.dropped, r.failedReq, r.retries, r.scrapeErrs, r.recv.Bad, r.pending)
+	if r.sink == "remote_write" {
+		fmt.Fprintf(w, "  per-series check: duplicate timestamps=%d out-of-order=%d\n", r.dups, r.ooo)
+	}
+	if len(r.fwdStatus) > 0 {
+		fmt.Fprintf(w, "  upstream answers: %v\n", r.fwdStatus)
+	}
+	for _, l := range r.upstream {
+		fmt.Fprintf(w, "  upstream %s\n", l)
+	}
+	if r.lastErr != "" {
+		fmt.Fprintf(w, "  last error: %s\n", r.lastErr)
+	}
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func writeConfig(path, listen, sink, sinkURL string, o options, urls []string) error {
+	var b strings.Builder
+	timeout := max(o.interval*8/10, 500*time.Millisecond)
+	fmt.Fprintf(&b, "server:\n  listen: %s\ndedupe:\n  enabled: true\n  resend_after: 1m\nsources:\n", listen)
+	for i, u := range urls {
+		fmt.Fprintf(&b, "  - name: t%d\n    url: %s\n    interval: %s\n    timeout: %s\n", i, u, o.interval, timeout)
+	}
+	fmt.Fprintf(&b, "sinks:\n  - name: bench\n    type: %s\n", sink)
+	switch sink {
+	case "hec":
+		fmt.Fprintf(&b, "    url: %s\n    token: bench-token\n    gzip: true\n    multi_metric: %v\n    host: bench\n", sinkURL, o.hecMulti)
+	case "remote_write":
+		fmt.Fprintf(&b, "    url: %s/api/v1/write\n", sinkURL)
+	case "datadog":
+		fmt.Fprintf(&b, "    url: %s\n    api_key: bench-key\n    host: bench\n", sinkURL)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// forwarderProc is the promfwd under test: a child process, or the
+// forwarder in this process.
+type forwarderProc struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (p *forwarderProc) pid() int {
+	if p.cmd != nil {
+		return p.cmd.Process.Pid
+	}
+	return os.Getpid()
+}
+
+func (p *forwarderProc) stop() {
+	if p.cmd != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	} else {
+		p.cancel()
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		if p.cmd != nil {
+			_ = p.cmd.Process.Kill()
+		}
+	}
+}
+
+func startForwarder(ctx context.Context, o options, bin, cfgPath, logPath string) (*forwarderProc, error) {
+	p := &forwarderProc{done: make(chan error, 1)}
+	if o.inProcess {
+		cfg, err := forwarder.LoadFile(cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		f, err := forwarder.New(cfg, forwarder.Options{Version: "bench"})
+		if err != nil {
+			return nil, err
+		}
+		var fctx context.Context
+		fctx, p.cancel = context.WithCancel(ctx)
+		go func() { p.done <- f.Run(fctx, nil) }()
+		return p, nil
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	p.cmd = exec.Command(bin, "run", "-config", cfgPath, "-log-level", "warn", "-log-format", "json")
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	p.cmd.Env = append(os.Environ(), o.env...)
+	if err := p.cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("starting promfwd: %w", err)
+	}
+	go func() { p.done <- p.cmd.Wait(); logf.Close() }()
+	return p, nil
+}
+
+func waitReady(ctx context.Context, base string, p *forwarderProc) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case err := <-p.done:
+			return fmt.Errorf("promfwd exited before ready: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("promfwd not ready after 30s")
+}
+
+func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string, stderr io.Writer) (*result, error) {
+	rcv := newReceiver(sink, o.rwURL)
+	rurl, rsrv, err := rcv.serve()
+	if err != nil {
+		return nil, err
+	}
+	defer rsrv.Close()
+	listen, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(dir, sink+".yaml")
+	if err := writeConfig(cfgPath, listen, sink, rurl, o, urls); err != nil {
+		return nil, err
+	}
+	p, err := startForwarder(ctx, o, bin, cfgPath, filepath.Join(dir, sink+".log"))
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	base := "http://" + listen
+	if err := waitReady(ctx, base, p); err != nil {
+		return nil, err
+	}
+	if err := sleepCtx(ctx, o.warmup); err != nil {
+		return nil, err
+	}
+	m0, err := fetchSelfMetrics(ctx, base+"/metrics")
+	if err != nil {
+		return nil, err
+	}
+	var upstream0 selfMetrics
+	if o.rwURL != "" {
+		upstream0, _ = fetchSelfMetrics(ctx, upstreamMetricsURL(o.rwURL))
+	}
+	pid := p.pid()
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return nil, err
+	}
+	r0 := rcv.snapshot()
+	t0 := time.Now()
+	var prof *os.File
+	if o.cpuProfile != "" {
+		if prof, err = os.Create(o.cpuProfile); err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(prof); err != nil {
+			return nil, err
+		}
+	}
+	var rssSum, rssN int64
+	tick := time.NewTicker(time.Second)
+	for time.Since(t0) < o.duration {
+		select {
+		case <-ctx.Done():
+			tick.Stop()
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+		if rss, _, err := procMem(pid); err == nil {
+			rssSum += rss
+			rssN++
+		}
+	}
+	tick.Stop()
+	cpu1, err := procCPU(pid)
+	if err != nil {
+		return nil, err
+	}
+	if prof != nil {
+		pprof.StopCPUProfile()
+		prof.Close()
+	}
+	if o.memProfile != "" {
+		if err := writeHeapProfile(o.memProfile); err != nil {
+			return nil, err
+		}
+	}
+	res := &result{sink: sink, window: time.Since(t0), cpu: cpu1 - cpu0, recv: rcv.snapshot().sub(r0), inProcess: o.inProcess}
+	_, res.rssP, _ = procMem(pid)
+	if m, err := procStatus(pid, "RssAnon", "RssFile"); err == nil {
+		res.rssAnon, res.rssFile = m["RssAnon"], m["RssFile"]
+	}
+	if rssN > 0 {
+		res.rssSteady = rssSum / rssN
+	}
+	m1, err := fetchSelfMetrics(ctx, base+"/metrics")
+	if err != nil {
+		return nil, err
+	}
+	d := func(name string, match ...string) float64 { return m1.sum(name, match...) - m0.sum(name, match...) }
+	res.scraped = d("promfwd_source_samples_scraped_total")
+	res.sent = d("promfwd_sink_samples_sent_total")
+	res.dropped = d("promfwd_sink_dropped_samples_total")
+	res.failedReq = d("promfwd_sink_requests_total", `!outcome="success"`)
+	res.retries = d("promfwd_sink_retries_total")
+	res.scrapeErrs = d("promfwd_source_scrape_errors_total")
+	res.pending = m1.sum("promfwd_sink_pending_samples") + m1.sum("promfwd_sink_queue_requests")
+	rcv.mu.Lock()
+	res.dups, res.ooo = rcv.dups, rcv.outOfOrd
+	if len(rcv.fwdStatus) > 0 {
+		res.fwdStatus = map[int]int64{}
+		for k, v := range rcv.fwdStatus {
+			res.fwdStatus[k] = v
+		}
+	}
+	rcv.mu.Unlock()
+	if s, ok := rcv.lastErr.Load().(string); ok {
+		res.lastErr = s
+	}
+	if o.rwURL != "" {
+		res.upstream = upstreamReport(ctx, o.rwURL, upstream0)
+	}
+	return res, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func upstreamMetricsURL(rwURL string) string {
+	base, _, _ := strings.Cut(rwURL, "/api/v1/write")
+	return base + "/metrics"
+}
+
+// upstreamReport lists the real receiver's rejection counters that moved
+// during the window, plus its write-handler answers by code.
+func upstreamReport(ctx context.Context, rwURL string, before selfMetrics) []string {
+	after, err := fetchSelfMetrics(ctx, upstreamMetricsURL(rwURL))
+	if err != nil {
+		return []string{"metrics unavailable: " + err.Error()}
+	}
+	var out []string
+	for _, l := range after {
+		name, _, _ := strings.Cut(l, "{")
+		name, _, _ = strings.Cut(name, " ")
+		interesting := strings.Contains(l, `handler="/api/v1/write"`) && name == "prometheus_http_requests_total" ||
+			strings.Contains(name, "out_of_order") || strings.Contains(name, "out_of_bound") ||
+			strings.Contains(name, "duplicate") || strings.Contains(name, "too_old") ||
+			name == "prometheus_tsdb_head_samples_appended_total" || name == "prometheus_tsdb_head_series"
+		if !interesting || strings.HasSuffix(name, "_bucket") {
+			continue
+		}
+		series := l[:strings.LastIndexByte(l, ' ')]
+		prev := ""
+		for _, b := range before {
+			if strings.HasPrefix(b, series+" ") {
+				prev = " (before window: " + b[len(series)+1:] + ")"
+			}
+		}
+		out = append(out, l+prev)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	return pprof.WriteHeapProfile(f)
+}

@@ -1,0 +1,312 @@
+package forwarder
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultFileSDRefresh is how often file_sd files are checked for changes,
+// as in Prometheus.
+const DefaultFileSDRefresh = 5 * time.Minute
+
+// maxFileSDBytes bounds one file_sd file.
+const maxFileSDBytes = 16 << 20
+
+// FileSDConfig reads a source's targets from Prometheus file_sd files: JSON
+// or YAML lists of {targets: [host:port, ...], labels: {name: value}}. The
+// files are re-read every RefreshInterval; a target that appears is
+// scraped from then on, one that disappears stops being scraped, and the
+// other sources are not touched. A file that cannot be read or parsed keeps
+// its last good targets.
+type FileSDConfig struct {
+	// Files are paths or globs (in the file name only, as in Prometheus),
+	// ending in .json, .yml or .yaml; relative ones are relative to the
+	// config file's directory.
+	Files           []string      `yaml:"files"`
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
+}
+
+func (c *FileSDConfig) setDefaults() { c.RefreshInterval = DefaultFileSDRefresh }
+
+func (c *FileSDConfig) fillDefaults(configFile string) {
+	if configFile == "" || strings.HasPrefix(configFile, "<") {
+		return // embedded or unnamed config: no directory to be relative to
+	}
+	for i, p := range c.Files {
+		if p != "" && !filepath.IsAbs(p) {
+			c.Files[i] = filepath.Join(filepath.Dir(configFile), p)
+		}
+	}
+}
+
+func (s *SourceConfig) validateFileSD(at func(msg string, keys ...any) error) error {
+	if s.URL != "" {
+		return at("set url or file_sd, not both", "url")
+	}
+	if s.DockerPlugin {
+		return at("docker_plugin sources scrape the daemon's socket; they take a url, not file_sd", "docker_plugin")
+	}
+	c := s.FileSD
+	if len(c.Files) == 0 {
+		return at("at least one file is required", "file_sd", "files")
+	}
+	for j, p := range c.Files {
+		if _, err := filepath.Match(p, ""); err != nil || p == "" {
+			return at(fmt.Sprintf("invalid file pattern %q", p), "file_sd", "files", j)
+		}
+		if strings.ContainsAny(filepath.Dir(p), "*?[") {
+			return at("globs are only allowed in the file name, not in directories", "file_sd", "files", j)
+		}
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".json", ".yml", ".yaml":
+		default:
+			return at(fmt.Sprintf("file %q must end in .json, .yml or .yaml", p), "file_sd", "files", j)
+		}
+	}
+	if c.RefreshInterval < time.Second {
+		return at("must be at least 1s", "file_sd", "refresh_interval")
+	}
+	if s.Scheme != "http" && s.Scheme != "https" {
+		return at(fmt.Sprintf("invalid scheme %q: want http or https", s.Scheme), "scheme")
+	}
+	return nil
+}
+
+// targetGroup is one entry of a file_sd file.
+type targetGroup struct {
+	Targets []string          `yaml:"targets" json:"targets"`
+	Labels  map[string]string `yaml:"labels" json:"labels"`
+}
+
+// parseTargetGroups decodes a file_sd file (by extension: JSON, else YAML)
+// strictly and validates every target and label.
+func parseTargetGroups(path string, data []byte) ([]targetGroup, error) {
+	var groups []targetGroup
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&groups); err != nil {
+			return nil, fmt.Errorf("invalid JSON: %w", err)
+		}
+	} else {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&groups); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("invalid YAML: %w", err)
+		}
+	}
+	for i, g := range groups {
+		for _, t := range g.Targets {
+			if err := validateTargetAddr(t); err != nil {
+				return nil, fmt.Errorf("group %d: %w", i, err)
+			}
+		}
+		for name, v := range g.Labels {
+			if !model.LegacyValidation.IsValidLabelName(name) {
+				return nil, fmt.Errorf("group %d: invalid label name %q", i, name)
+			}
+			switch name {
+			case model.SchemeLabel:
+				if v != "http" && v != "https" {
+					return nil, fmt.Errorf("group %d: %s %q: want http or https", i, name, v)
+				}
+			case model.MetricsPathLabel:
+				if !strings.HasPrefix(v, "/") {
+					return nil, fmt.Errorf("group %d: %s %q must start with /", i, name, v)
+				}
+			}
+		}
+	}
+	return groups, nil
+}
+
+// validateTargetAddr accepts host or host:port, as file_sd targets are
+// written (no scheme, no path).
+func validateTargetAddr(t string) error {
+	if t == "" {
+		return errors.New("empty target")
+	}
+	if strings.ContainsAny(t, "/?#@ ") {
+		return fmt.Errorf("target %q: want host:port without scheme or path", t)
+	}
+	u, err := url.Parse("http://" + t)
+	if err != nil || u.Host != t {
+		return fmt.Errorf("target %q: want host:port", t)
+	}
+	if _, _, err := net.SplitHostPort(t); err != nil && strings.Contains(t, ":") && !strings.HasPrefix(t, "[") {
+		return fmt.Errorf("target %q: %v", t, err)
+	}
+	return nil
+}
+
+// expandTargets turns the groups into one source per target. A target's
+// name is "<source>/<host:port>" (with "#2", "#3" for a target listed again
+// with other labels); its labels are job=<source>, then the source's labels,
+// then the group's, later ones winning; instance is the host:port unless a
+// label sets it. __scheme__ and __metrics_path__ override the source's
+// scheme and metrics_path; other __ labels are dropped, as Prometheus does.
+func (s *SourceConfig) expandTargets(groups []targetGroup) []SourceConfig {
+	var out []SourceConfig
+	seen := map[string]int{}
+	dup := map[string]bool{} // identical target+labels listed twice: scrape once
+	for _, g := range groups {
+		for _, t := range g.Targets {
+			scheme, path := s.Scheme, s.MetricsPath
+			labels := map[string]string{"job": s.Name}
+			for k, v := range s.Labels {
+				labels[k] = v
+			}
+			for k, v := range g.Labels {
+				switch {
+				case k == model.SchemeLabel:
+					scheme = v
+				case k == model.MetricsPathLabel:
+					path = v
+				case strings.HasPrefix(k, "__"):
+				default:
+					labels[k] = v
+				}
+			}
+			u := (&url.URL{Scheme: scheme, Host: t, Path: path}).String()
+			key := u + "\x00" + labelKey(labels)
+			if dup[key] {
+				continue
+			}
+			dup[key] = true
+			name := s.Name + "/" + t
+			if n := seen[name]; n > 0 {
+				seen[name] = n + 1
+				name = fmt.Sprintf("%s#%d", name, n+1)
+			} else {
+				seen[name] = 1
+			}
+			c := *s
+			c.Name, c.URL, c.FileSD, c.Scheme, c.MetricsPath = name, u, nil, "", ""
+			c.Labels = labels
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func labelKey(m map[string]string) string {
+	var b strings.Builder
+	for _, k := range sortedStrings(m) {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(m[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// sdFile is the last good content of one file_sd file.
+type sdFile struct {
+	hash   uint64
+	groups []targetGroup
+}
+
+// fileSD tracks one file_sd source's files. Its methods are called by one
+// goroutine at a time: New or Reload before its loop starts, then the loop.
+type fileSD struct {
+	src      SourceConfig
+	files    map[string]*sdFile
+	problems string // last problems logged, so a bad file is logged once per change
+}
+
+func newFileSD(src SourceConfig) *fileSD {
+	return &fileSD{src: src, files: map[string]*sdFile{}}
+}
+
+// refresh re-reads the files. It reports whether the set of targets may
+// have changed, and the problems met (a file that cannot be read or parsed
+// keeps its last good groups).
+func (d *fileSD) refresh() (changed bool, problems []error) {
+	var paths []string
+	for _, p := range d.src.FileSD.Files {
+		m, err := filepath.Glob(p)
+		if err != nil { // validated at load; keep the pattern out of the way
+			continue
+		}
+		paths = append(paths, m...)
+	}
+	slices.Sort(paths)
+	paths = slices.Compact(paths)
+	next := make(map[string]*sdFile, len(paths))
+	for _, p := range paths {
+		old := d.files[p]
+		data, err := readLimited(p)
+		if err != nil {
+			if old != nil {
+				next[p] = old
+			}
+			problems = append(problems, err)
+			continue
+		}
+		h := xxhash.Sum64(data)
+		if old != nil && old.hash == h {
+			next[p] = old
+			continue
+		}
+		groups, err := parseTargetGroups(p, data)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("file_sd %s: %w", p, err))
+			if old != nil {
+				next[p] = old
+			}
+			continue
+		}
+		next[p] = &sdFile{hash: h, groups: groups}
+		changed = true
+	}
+	if len(next) != len(d.files) {
+		changed = true
+	}
+	for p := range d.files {
+		if _, ok := next[p]; !ok {
+			changed = true
+		}
+	}
+	d.files = next
+	return changed, problems
+}
+
+// targets expands the current groups of every file, in path order.
+func (d *fileSD) targets() []SourceConfig {
+	var groups []targetGroup
+	for _, p := range slices.Sorted(maps.Keys(d.files)) {
+		groups = append(groups, d.files[p].groups...)
+	}
+	return d.src.expandTargets(groups)
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("file_sd: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSDBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("file_sd: read %s: %w", path, err)
+	}
+	if len(data) > maxFileSDBytes {
+		return nil, fmt.Errorf("file_sd: %s is larger than %d bytes", path, maxFileSDBytes)
+	}
+	return data, nil
+}

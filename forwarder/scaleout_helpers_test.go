@@ -1,0 +1,158 @@
+package forwarder
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// Test kit for shard_test.go, filesd_test.go and plugin_test.go.
+
+// fleetWait is the generous deadline for what 1 s intervals make happen.
+const fleetWait = 20 * time.Second
+
+// fleet is one HTTP server standing in for many targets: every path is a
+// target. It records which replica (X-Replica header, set per source in
+// the test configs) scraped which path.
+type fleet struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	hit map[string]map[string]int // path -> replica -> scrapes
+}
+
+func newFleet(t *testing.T) *fleet {
+	t.Helper()
+	fl := &fleet{hit: map[string]map[string]int{}}
+	fl.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fl.mu.Lock()
+		if fl.hit[r.URL.Path] == nil {
+			fl.hit[r.URL.Path] = map[string]int{}
+		}
+		fl.hit[r.URL.Path][r.Header.Get("X-Replica")]++
+		fl.mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintf(w, "# TYPE fleet_up gauge\nfleet_up{path=%q} 1\n", r.URL.Path)
+	}))
+	t.Cleanup(fl.srv.Close)
+	return fl
+}
+
+// host is the fleet's host:port, as a file_sd target.
+func (fl *fleet) host() string { return fl.srv.Listener.Addr().String() }
+
+// scrapes returns path -> replica -> count.
+func (fl *fleet) scrapes() map[string]map[string]int {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	out := make(map[string]map[string]int, len(fl.hit))
+	for p, m := range fl.hit {
+		out[p] = map[string]int{}
+		for r, n := range m {
+			out[p][r] = n
+		}
+	}
+	return out
+}
+
+// scraped reports whether path was scraped at least once.
+func (fl *fleet) scraped(path string) bool {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return len(fl.hit[path]) > 0
+}
+
+// count is how often path has been scraped.
+func (fl *fleet) count(path string) int {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	n := 0
+	for _, c := range fl.hit[path] {
+		n += c
+	}
+	return n
+}
+
+// running is a Forwarder running in the background until stop or cleanup.
+type running struct {
+	f    *Forwarder
+	logs *observer.ObservedLogs
+	stop func()
+}
+
+// runFleetConfig loads yamlText (named file, for relative file_sd paths) with a
+// fixed host name and runs it.
+func runFleetConfig(t *testing.T, file, yamlText, hostname string, opts Options) *running {
+	t.Helper()
+	cfg, err := loadWith(file, []byte(yamlText), testEnv(nil), func() (string, error) { return hostname, nil })
+	if err != nil {
+		t.Fatalf("load: %v\n%s", err, yamlText)
+	}
+	return runFleet(t, cfg, opts)
+}
+
+func runFleet(t *testing.T, cfg *Config, opts Options) *running {
+	t.Helper()
+	core, logs := observer.New(zapcore.DebugLevel)
+	opts.Logger = zap.New(core)
+	f, err := New(cfg, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() { done <- f.Run(ctx, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("Run returned before ready: %v", err)
+	case <-time.After(fleetWait):
+		cancel()
+		t.Fatal("not ready")
+	}
+	var once sync.Once
+	r := &running{f: f, logs: logs}
+	r.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(60 * time.Second):
+				t.Error("Run did not return")
+			}
+		})
+	}
+	t.Cleanup(func() {
+		r.stop()
+		if t.Failed() {
+			for _, e := range logs.All() {
+				t.Logf("log: %s %s %v", e.Level, e.Message, e.ContextMap())
+			}
+		}
+	})
+	return r
+}
+
+// eventually polls cond until it holds or fleetWait passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(fleetWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
