@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/promfwd/promfwd/sinks/jsonw"
 	"io"
 	"net/http"
 	"os"
@@ -119,13 +120,13 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 			comp:   newCompressor(cfg.Compression),
 		},
 	}
-	s.resourcesJSON = append([]byte(`[{"name":`), appendJSONString(nil, cfg.Host)...)
+	s.resourcesJSON = append([]byte(`[{"name":`), jsonw.AppendString(nil, cfg.Host)...)
 	s.resourcesJSON = append(s.resourcesJSON, `,"type":"host"}]`...)
 	for i, t := range cfg.Tags {
 		if i > 0 {
 			s.staticTagsJSON = append(s.staticTagsJSON, ',')
 		}
-		s.staticTagsJSON = appendJSONString(s.staticTagsJSON, t)
+		s.staticTagsJSON = jsonw.AppendString(s.staticTagsJSON, t)
 	}
 	log.Debug("datadog sink ready", zap.String("url", s.endpoint), zap.String("compression", cfg.Compression),
 		zap.String("send_counters_as", cfg.SendCountersAs))

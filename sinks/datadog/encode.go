@@ -7,6 +7,7 @@ import (
 
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/jsonw"
 )
 
 // Datadog series types.
@@ -147,13 +148,13 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 	e := &s.enc
 	b := e.buf
 	b = append(b, `{"metric":`...)
-	b = appendJSONString(b, name)
+	b = jsonw.AppendString(b, name)
 	b = append(b, `,"type":`...)
 	b = strconv.AppendInt(b, int64(typ), 10)
 	b = append(b, `,"points":[{"timestamp":`...)
 	b = strconv.AppendInt(b, smp.TimestampMs/1000, 10)
 	b = append(b, `,"value":`...)
-	b = appendJSONFloat(b, v)
+	b = jsonw.AppendFloat(b, v)
 	b = append(b, `}],"resources":`...)
 	b = append(b, s.resourcesJSON...)
 	b = append(b, `,"tags":[`...)
@@ -192,9 +193,9 @@ func appendTag(b []byte, first bool, name, value string) []byte {
 		b = append(b, ',')
 	}
 	b = append(b, '"')
-	b = appendJSONStringBody(b, name)
+	b = jsonw.AppendStringContent(b, name)
 	b = append(b, ':')
-	b = appendJSONStringBody(b, value)
+	b = jsonw.AppendStringContent(b, value)
 	return append(b, '"')
 }
 

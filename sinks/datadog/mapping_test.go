@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/sinks/jsonw"
 )
 
 func TestCounterDeltasOverHTTP(t *testing.T) {
@@ -306,8 +307,8 @@ func TestJSONString(t *testing.T) {
 		{"ünï", `"ünï"`},
 		{"bad\xffutf8", `"bad\ufffdutf8"`},
 	} {
-		if got := string(appendJSONString(nil, tc.in)); got != tc.want {
-			t.Errorf("appendJSONString(%q) = %s, want %s", tc.in, got, tc.want)
+		if got := string(jsonw.AppendString(nil, tc.in)); got != tc.want {
+			t.Errorf("jsonw.AppendString(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/sinks/jsonw"
 )
 
 // RenamePrefix is prepended to label names HEC rejects or reserves as
@@ -52,9 +53,9 @@ func hasLabel(ls scrape.Labels, name string) bool {
 func appendDims(dst []byte, ls scrape.Labels) []byte {
 	for i := range ls {
 		dst = append(dst, ',')
-		dst = appendString(dst, dimName(ls, i))
+		dst = jsonw.AppendString(dst, dimName(ls, i))
 		dst = append(dst, ':')
-		dst = appendString(dst, ls[i].Value)
+		dst = jsonw.AppendString(dst, ls[i].Value)
 	}
 	return dst
 }

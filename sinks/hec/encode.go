@@ -3,10 +3,11 @@ package hec
 import (
 	"bytes"
 	"encoding/binary"
-	"math"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/gzip"
+	"github.com/promfwd/promfwd/sinks/jsonw"
+	"math"
 
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
@@ -73,9 +74,9 @@ func newEncoder(cfg Config, host string) *encoder {
 			continue
 		}
 		head = append(head, ',')
-		head = appendString(head, kv.k)
+		head = jsonw.AppendString(head, kv.k)
 		head = append(head, ':')
-		head = appendString(head, kv.v)
+		head = jsonw.AppendString(head, kv.v)
 	}
 	head = append(head, `,"fields":{`...)
 	maxEvents := cfg.MaxEvents
@@ -148,9 +149,9 @@ func (e *encoder) addGroupSingle(samples []scrape.Sample, i, end int) (dropped i
 		e.grp = appendTime(e.grp, s.TimestampMs)
 		e.grp = append(e.grp, e.head...)
 		e.grp = append(e.grp, `"metric_name":`...)
-		e.grp = appendString(e.grp, s.Name)
+		e.grp = jsonw.AppendString(e.grp, s.Name)
 		e.grp = append(e.grp, `,"_value":`...)
-		e.grp = appendFloat(e.grp, s.Value)
+		e.grp = jsonw.AppendFloat(e.grp, s.Value)
 		e.grp = appendDims(e.grp, s.Labels)
 		e.grp = append(e.grp, "}}\n"...)
 		n++
@@ -209,9 +210,9 @@ func (e *encoder) addGroupMulti(samples []scrape.Sample, i, end int) (dropped in
 // appendMetricField appends `,"metric_name:<name>":<value>`.
 func appendMetricField(dst []byte, name string, v float64) []byte {
 	dst = append(dst, `,"metric_name:`...)
-	dst = appendStringContent(dst, name)
+	dst = jsonw.AppendStringContent(dst, name)
 	dst = append(dst, '"', ':')
-	return appendFloat(dst, v)
+	return jsonw.AppendFloat(dst, v)
 }
 
 // seriesKey hashes a sample's timestamp and labels: samples with equal keys

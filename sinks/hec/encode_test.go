@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"github.com/promfwd/promfwd/sinks/jsonw"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	cases := []string{"", "plain", `q"uote`, `back\slash`, "nl\ncr\rtab\t", "\x00\x01\x1f\x7f", "häß✓", "bad\xffutf8\xc3", "\u2028sep", "</script>&"}
 	for _, in := range cases {
 		t.Run(strconv.Quote(in), func(t *testing.T) {
-			got := appendString(nil, in)
+			got := jsonw.AppendString(nil, in)
 			var back string
 			if err := json.Unmarshal(got, &back); err != nil {
 				t.Fatalf("output %s is not JSON: %v", got, err)
@@ -40,7 +41,7 @@ func TestAppendFloatRoundTrips(t *testing.T) {
 	cases := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e-7, 1.5e-300, 123456789012345678, 1e21, 1e300, math.MaxFloat64, math.SmallestNonzeroFloat64, -3.5e-9}
 	for _, f := range cases {
 		t.Run(strconv.FormatFloat(f, 'g', -1, 64), func(t *testing.T) {
-			b := appendFloat(nil, f)
+			b := jsonw.AppendFloat(nil, f)
 			var back float64
 			if err := json.Unmarshal(b, &back); err != nil {
 				t.Fatalf("%s is not a JSON number: %v", b, err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/promfwd/promfwd/sinks/jsonw"
 	"io"
 	"math"
 	"os"
@@ -170,7 +171,7 @@ func TestAppendStringEscaping(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%q", tc.in), func(t *testing.T) {
-			got := string(appendString(nil, tc.in))
+			got := string(jsonw.AppendString(nil, tc.in))
 			if got != tc.want {
 				t.Fatalf("appendString = %s, want %s", got, tc.want)
 			}
@@ -193,7 +194,7 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := appendString(nil, s)
+		got := jsonw.AppendString(nil, s)
 		var back string
 		if err := json.Unmarshal(got, &back); err != nil {
 			t.Fatalf("%q encodes to invalid JSON %s: %v", s, got, err)
