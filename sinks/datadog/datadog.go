@@ -26,6 +26,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/secret"
 )
 
 var _ sinks.Sink = (*Sink)(nil)
@@ -38,7 +39,7 @@ type Sink struct {
 	log       *zap.Logger
 	client    *retryablehttp.Client
 	clock     clockwork.Clock
-	key       *apiKey
+	key       *secret.Source
 	limits    limits
 	deltas    *deltaTracker
 
@@ -83,8 +84,8 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		}
 		cfg.Host = h
 	}
-	key := &apiKey{static: string(cfg.APIKey), path: cfg.APIKeyFile}
-	if _, err := key.get(); err != nil {
+	key, err := secret.New("datadog: api_key_file", string(cfg.APIKey), cfg.APIKeyFile)
+	if err != nil {
 		return nil, err
 	}
 	co := sinks.ClientOptions{
@@ -144,7 +145,7 @@ func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
 }
 
 func (s *Sink) send(ctx context.Context, body []byte) error {
-	key, err := s.key.get()
+	key, err := s.key.Get()
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func (a *acker) query(ctx context.Context, ids []int64) (map[int64]bool, error) 
 	defer drain(resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		ans := readAnswer(resp.Body)
-		return nil, fmt.Errorf("hec: ack poll: status %d, code %d: %s", resp.StatusCode, ans.code(), a.sink.tokens.redact(ans.Text))
+		return nil, fmt.Errorf("hec: ack poll: status %d, code %d: %s", resp.StatusCode, ans.code(), a.sink.tokens.Redact(ans.Text))
 	}
 	var out struct {
 		Acks map[string]bool `json:"acks"`

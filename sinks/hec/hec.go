@@ -23,6 +23,7 @@ import (
 
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/secret"
 )
 
 // Paths of the HEC endpoints, relative to the configured base URL.
@@ -42,7 +43,7 @@ type Sink struct {
 	healthURL string
 	channel   string
 	userAgent string
-	tokens    *tokenSource
+	tokens    *secret.Source
 	clock     clockwork.Clock
 
 	encMu sync.Mutex
@@ -94,7 +95,7 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 		}
 		cfg.Host = h
 	}
-	tokens, err := newTokenSource(string(cfg.Token), cfg.TokenFile)
+	tokens, err := secret.New("hec: token_file", string(cfg.Token), cfg.TokenFile)
 	if err != nil {
 		return nil, err
 	}
@@ -207,11 +208,11 @@ func (s *Sink) probe(ctx context.Context) {
 	defer resp.Body.Close()
 	a := readAnswer(resp.Body)
 	if resp.StatusCode == http.StatusOK {
-		s.log.Info("hec reachable", zap.String("url", s.healthURL), zap.Int("code", a.code()), zap.String("text", s.tokens.redact(a.Text)))
+		s.log.Info("hec reachable", zap.String("url", s.healthURL), zap.Int("code", a.code()), zap.String("text", s.tokens.Redact(a.Text)))
 		return
 	}
 	s.log.Warn("hec unhealthy", zap.String("url", s.healthURL), zap.Int("status", resp.StatusCode),
-		zap.Int("code", a.code()), zap.String("text", s.tokens.redact(a.Text)))
+		zap.Int("code", a.code()), zap.String("text", s.tokens.Redact(a.Text)))
 }
 
 // Close stops background work and releases idle connections.

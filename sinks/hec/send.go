@@ -119,21 +119,21 @@ func (s *Sink) post(ctx context.Context, body []byte) (int64, error) {
 	case c == http.StatusRequestEntityTooLarge:
 		return -1, errTooLarge
 	case c == http.StatusUnauthorized || c == http.StatusForbidden:
-		return -1, fmt.Errorf("hec: post to %s: status %d, code %d: %s: %w", s.eventURL, c, a.code(), s.tokens.redact(a.Text), sinks.ErrUnauthorized)
+		return -1, fmt.Errorf("hec: post to %s: status %d, code %d: %s: %w", s.eventURL, c, a.code(), s.tokens.Redact(a.Text), sinks.ErrUnauthorized)
 	case c >= 400 && c < 500:
-		reason := fmt.Sprintf("hec code %d: %s", a.code(), s.tokens.redact(a.Text))
+		reason := fmt.Sprintf("hec code %d: %s", a.code(), s.tokens.Redact(a.Text))
 		if a.InvalidEventNumber != nil {
 			reason += " (invalid-event-number " + strconv.Itoa(*a.InvalidEventNumber) + ")"
 		}
 		return -1, &sinks.PermanentError{Status: c, Reason: reason}
 	default:
-		return -1, fmt.Errorf("hec: post to %s: status %d, code %d: %s", s.eventURL, c, a.code(), s.tokens.redact(a.Text))
+		return -1, fmt.Errorf("hec: post to %s: status %d, code %d: %s", s.eventURL, c, a.code(), s.tokens.Redact(a.Text))
 	}
 }
 
 // setHeaders sets every header HEC needs, with the current token.
 func (s *Sink) setHeaders(r *http.Request, gz bool) error {
-	tok, err := s.tokens.get()
+	tok, err := s.tokens.Get()
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (s *Sink) setHeaders(r *http.Request, gz bool) error {
 // prepareRetry refreshes the token before each retry, so a rotated
 // token_file ends a 401/403 streak without losing the request.
 func (s *Sink) prepareRetry(r *http.Request) error {
-	tok, err := s.tokens.get()
+	tok, err := s.tokens.Get()
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (s *Sink) checkRetry(ctx context.Context, resp *http.Response, err error) (
 	}
 	switch c := resp.StatusCode; {
 	case c == http.StatusUnauthorized, c == http.StatusForbidden:
-		s.tokens.invalidate()
+		s.tokens.Invalidate()
 		return true, nil
 	case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests:
 		return true, nil
