@@ -136,14 +136,15 @@ sinks:
 
 	cases := []struct {
 		source, reason, url string
+		errHas              string // in the logged error, if set
 	}{
-		{"malformed", reasonParse, malformed},
-		{"oversized", reasonBodySize, oversized},
-		{"too_many", reasonLimit, tooMany},
-		{"unauthorized", reasonAuth, unauthorized},
-		{"refused", reasonConnect, refused},
-		{"slow", reasonTimeout, slow},
-		{"html", reasonParse, html},
+		{"malformed", reasonParse, malformed, ""},
+		{"oversized", reasonBodySize, oversized, ""},
+		{"too_many", reasonLimit, tooMany, ""},
+		{"unauthorized", reasonAuth, unauthorized, ""},
+		{"refused", reasonConnect, refused, ""},
+		{"slow", reasonTimeout, slow, ""},
+		{"html", reasonType, html, `unexpected Content-Type "text/html; charset=utf-8"`},
 	}
 	errorsOf := func(source, reason string) float64 {
 		return gatherValue(t, reg, "promfwd_source_scrape_errors_total", map[string]string{"source": source, "reason": reason})
@@ -183,6 +184,9 @@ sinks:
 				}
 				if fields["reason"] != c.reason {
 					t.Errorf("log reason = %v, want %s", fields["reason"], c.reason)
+				}
+				if msg, _ := fields["error"].(string); !strings.Contains(msg, c.errHas) {
+					t.Errorf("log error = %q, want it to contain %q", msg, c.errHas)
 				}
 				t.Logf("log: %s", entryText(e))
 			}

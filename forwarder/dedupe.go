@@ -20,19 +20,37 @@ import (
 // Histograms and summaries are decided per group (scrape.GroupEnd): if any
 // bucket, quantile, sum or count changed, the whole group goes out, so a sink
 // never receives half of a histogram at one timestamp.
+//
+// Entries live in a slice in the order their series were first seen, with a
+// map from series hash to position. A target repeats its series in the same
+// order every scrape, so the entry after the last one used is nearly always
+// the next sample's: that one comparison replaces a probe of a map holding
+// every series of every source (random memory access, the cost that mattered
+// at 200k series).
 type Dedupe struct {
 	resendAfter time.Duration
 	clock       clockwork.Clock
 
 	mu        sync.Mutex
-	last      map[uint64]dedupeEntry
+	idx       map[uint64]int32 // series hash -> position in ents (live entries only)
+	ents      []dedupeEntry
+	dead      int   // entries in ents no longer in idx
+	hint      int32 // position after the entry used last
 	lastSweep time.Time
 }
 
 type dedupeEntry struct {
+	hash   uint64
 	bits   uint64 // math.Float64bits of the value sent
-	sentAt int64  // unix nanoseconds, wall clock
+	sentAt int64  // unix nanoseconds, wall clock; deadSentAt once forgotten
 }
+
+// deadSentAt marks an entry whose series was forgotten (a stale marker).
+const deadSentAt = math.MinInt64
+
+// dedupeMinKeep is the number of dead entries below which ents is never
+// compacted outside a sweep.
+const dedupeMinKeep = 4096
 
 // NewDedupe returns a dedupe with the given heartbeat. resendAfter <= 0
 // disables dedupe (every sample passes). clock may be nil.
@@ -40,11 +58,47 @@ func NewDedupe(resendAfter time.Duration, clock clockwork.Clock) *Dedupe {
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	return &Dedupe{resendAfter: resendAfter, clock: clock, last: make(map[uint64]dedupeEntry)}
+	return &Dedupe{resendAfter: resendAfter, clock: clock, idx: make(map[uint64]int32)}
 }
 
 // Enabled reports whether the dedupe filters anything.
 func (d *Dedupe) Enabled() bool { return d != nil && d.resendAfter > 0 }
+
+// find returns the position of h's live entry, or -1.
+func (d *Dedupe) find(h uint64) int32 {
+	i := d.hint
+	if int(i) < len(d.ents) && d.ents[i].hash == h && d.ents[i].sentAt != deadSentAt {
+		d.hint = i + 1
+		return i
+	}
+	i, ok := d.idx[h]
+	if !ok {
+		return -1
+	}
+	d.hint = i + 1
+	return i
+}
+
+// record remembers that h was sent with value bits at nowNs.
+func (d *Dedupe) record(h, bits uint64, nowNs int64) {
+	if i := d.find(h); i >= 0 {
+		d.ents[i].bits, d.ents[i].sentAt = bits, nowNs
+		return
+	}
+	i := int32(len(d.ents))
+	d.ents = append(d.ents, dedupeEntry{hash: h, bits: bits, sentAt: nowNs})
+	d.idx[h] = i
+	d.hint = i + 1
+}
+
+// forget drops h's entry (its series went stale).
+func (d *Dedupe) forget(h uint64) {
+	if i := d.find(h); i >= 0 {
+		d.ents[i].sentAt = deadSentAt
+		delete(d.idx, h)
+		d.dead++
+	}
+}
 
 // Filter returns the samples to send and how many were skipped. When nothing
 // is skipped it returns in itself (shared read-only with other sinks);
@@ -61,6 +115,7 @@ func (d *Dedupe) Filter(in []scrape.Sample) (out []scrape.Sample, skipped int) {
 	defer d.mu.Unlock()
 	for i := 0; i < len(in); {
 		end := scrape.GroupEnd(in, i)
+		hint := d.hint
 		send := false
 		for j := i; j < end && !send; j++ {
 			s := &in[j]
@@ -68,17 +123,18 @@ func (d *Dedupe) Filter(in []scrape.Sample) (out []scrape.Sample, skipped int) {
 				send = true
 				break
 			}
-			e, ok := d.last[s.Hash]
-			send = !ok || e.bits != math.Float64bits(s.Value) || e.sentAt <= horizon
+			k := d.find(s.Hash)
+			send = k < 0 || d.ents[k].bits != math.Float64bits(s.Value) || d.ents[k].sentAt <= horizon
 		}
 		if send {
+			d.hint = hint // walk the group's entries again, in order
 			for j := i; j < end; j++ {
 				s := &in[j]
 				if scrape.IsStaleNaN(s.Value) {
-					delete(d.last, s.Hash)
+					d.forget(s.Hash)
 					continue
 				}
-				d.last[s.Hash] = dedupeEntry{bits: math.Float64bits(s.Value), sentAt: nowNs}
+				d.record(s.Hash, math.Float64bits(s.Value), nowNs)
 			}
 			if out != nil {
 				out = append(out, in[i:end]...)
@@ -100,23 +156,50 @@ func (d *Dedupe) Filter(in []scrape.Sample) (out []scrape.Sample, skipped int) {
 }
 
 // maybeSweep forgets series not sent for three heartbeats: they vanished
-// from their target. Runs at most once per resendAfter; called with mu held.
+// from their target. Runs at most once per resendAfter, or sooner when
+// forgotten entries pile up; called with mu held.
 func (d *Dedupe) maybeSweep(now time.Time) {
 	if now.Sub(d.lastSweep) < d.resendAfter {
+		if d.dead > len(d.idx)+dedupeMinKeep {
+			d.compact(deadSentAt + 1)
+		}
 		return
 	}
 	d.lastSweep = now
-	cutoff := now.Add(-3 * d.resendAfter).UnixNano()
-	for h, e := range d.last {
-		if e.sentAt < cutoff {
-			delete(d.last, h)
+	d.compact(now.Add(-3 * d.resendAfter).UnixNano())
+}
+
+// compact keeps the live entries sent at or after cutoff, in their order,
+// and rebuilds the index when anything went.
+func (d *Dedupe) compact(cutoff int64) {
+	n := 0
+	for _, e := range d.ents {
+		if e.sentAt >= cutoff {
+			n++
 		}
 	}
+	if n == len(d.ents) {
+		return
+	}
+	d.set(d.ents, n, cutoff)
+}
+
+// set replaces the entries with the n of src sent at or after cutoff.
+func (d *Dedupe) set(src []dedupeEntry, n int, cutoff int64) {
+	ents := make([]dedupeEntry, 0, n)
+	idx := make(map[uint64]int32, n)
+	for _, e := range src {
+		if e.sentAt >= cutoff {
+			idx[e.hash] = int32(len(ents))
+			ents = append(ents, e)
+		}
+	}
+	d.ents, d.idx, d.dead, d.hint = ents, idx, 0, 0
 }
 
 // Len is the number of series remembered.
 func (d *Dedupe) Len() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.last)
+	return len(d.idx)
 }

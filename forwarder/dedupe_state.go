@@ -1,6 +1,7 @@
 package forwarder
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,18 +23,19 @@ var errBadDedupeState = errors.New("dedupe: restore: malformed snapshot")
 func (d *Dedupe) Snapshot() []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	keys := make([]uint64, 0, len(d.last))
-	for h := range d.last {
-		keys = append(keys, h)
+	live := make([]dedupeEntry, 0, len(d.idx))
+	for _, e := range d.ents {
+		if e.sentAt != deadSentAt {
+			live = append(live, e)
+		}
 	}
-	slices.Sort(keys)
-	b := make([]byte, 0, len(dedupeMagic)+1+binary.MaxVarintLen64+len(keys)*(16+binary.MaxVarintLen64))
+	slices.SortFunc(live, func(a, b dedupeEntry) int { return cmp.Compare(a.hash, b.hash) })
+	b := make([]byte, 0, len(dedupeMagic)+1+binary.MaxVarintLen64+len(live)*(16+binary.MaxVarintLen64))
 	b = append(b, dedupeMagic...)
 	b = append(b, dedupeVersion)
-	b = binary.AppendUvarint(b, uint64(len(keys)))
-	for _, h := range keys {
-		e := d.last[h]
-		b = binary.LittleEndian.AppendUint64(b, h)
+	b = binary.AppendUvarint(b, uint64(len(live)))
+	for _, e := range live {
+		b = binary.LittleEndian.AppendUint64(b, e.hash)
 		b = binary.LittleEndian.AppendUint64(b, e.bits)
 		b = binary.AppendVarint(b, e.sentAt)
 	}
@@ -56,25 +58,34 @@ func (d *Dedupe) Restore(b []byte) error {
 		return errBadDedupeState
 	}
 	b = b[k:]
-	m := make(map[uint64]dedupeEntry, n)
+	ents := make([]dedupeEntry, 0, n)
+	pos := make(map[uint64]int, n)
 	for range n {
 		if len(b) < 16 {
 			return errBadDedupeState
 		}
 		h := binary.LittleEndian.Uint64(b)
-		e := dedupeEntry{bits: binary.LittleEndian.Uint64(b[8:])}
+		e := dedupeEntry{hash: h, bits: binary.LittleEndian.Uint64(b[8:])}
 		b = b[16:]
 		if e.sentAt, k = binary.Varint(b); k <= 0 {
 			return errBadDedupeState
 		}
 		b = b[k:]
-		m[h] = e
+		if e.sentAt == deadSentAt {
+			continue // long expired; the marker value is reserved
+		}
+		if i, dup := pos[h]; dup {
+			ents[i] = e // the last one wins, as it did in a map
+			continue
+		}
+		pos[h] = len(ents)
+		ents = append(ents, e)
 	}
 	if len(b) != 0 {
 		return errBadDedupeState
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.last = m
+	d.set(ents, len(ents), deadSentAt+1)
 	return nil
 }

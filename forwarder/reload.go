@@ -109,14 +109,7 @@ func (f *Forwarder) Reload(cfg *Config) error {
 	for _, st := range fresh {
 		st.runner.Start(f.life)
 	}
-	for name, sj := range f.sources {
-		if newSources[name] != sj {
-			if err := f.sched.RemoveJob(sj.job); err != nil {
-				f.log.Warn("remove job", zap.String("source", name), zap.Error(err))
-			}
-			sj.src.target.Close()
-		}
-	}
+	gone := f.retireSourcesLocked(newSources) // reload_source.go
 	for _, sj := range built {
 		if err := f.schedule(sj); err != nil {
 			f.log.Error("schedule source after reload", zap.String("source", sj.src.name), zap.Error(err))
@@ -127,6 +120,7 @@ func (f *Forwarder) Reload(cfg *Config) error {
 	}
 	f.sources = newSources
 	f.commitFileSDLocked(keptSD, newSD)
+	f.goodbyeLocked(gone)
 	for name, st := range oldSinks {
 		if newSinks[name] == st || swapped[st] {
 			continue // kept, or already swapped in place

@@ -17,6 +17,7 @@ const errLogEvery = time.Minute
 // fresh cached answer), filter, track staleness, and hand the samples to
 // every routed sink. It never blocks on a sink.
 func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
+	src.adoptStale() // reload_source.go: a replaced source's series
 	now := f.clock.Now()
 	nowMs := now.UnixMilli()
 	var res scrape.Result

@@ -25,6 +25,10 @@ type source struct {
 	keep   *nameFilter
 	stale  *staleness
 	log    *zap.Logger
+	// handoff, when set by a reload that replaced a source of the same name,
+	// yields that source's staleness state once its last run is over
+	// (reload_source.go). Only the job (or its goodbye) calls it.
+	handoff func() *staleness
 
 	mu    sync.Mutex
 	sinks []*sinkState
@@ -33,6 +37,15 @@ type source struct {
 	last       []scrape.Sample // last delivered samples (for max-age reuse)
 	failing    bool
 	lastErrLog time.Time
+}
+
+// adoptStale takes over the staleness state of the source this one
+// replaced, if any. Call it under the sourceJob's run lock.
+func (s *source) adoptStale() {
+	if s.handoff != nil {
+		s.stale = s.handoff()
+		s.handoff = nil
+	}
 }
 
 func (s *source) routes() []*sinkState {
@@ -131,13 +144,15 @@ const (
 	reasonStatus   = "http_status"    // any other non-2xx answer
 	reasonBodySize = "body_too_large" // body over limits.body_bytes
 	reasonLimit    = "limit"          // limits.samples, labels or label lengths exceeded
-	reasonParse    = "parse"          // malformed exposition (or not an exposition at all)
+	reasonParse    = "parse"          // malformed exposition
+	reasonType     = "content_type"   // not an exposition: a Content-Type such as text/html and a body to match
 	reasonFetch    = "fetch"          // any other transport failure
 )
 
 // errorReason classifies a scrape error for the errors metric.
 func errorReason(err error) string {
 	var pe *scrape.ParseError
+	var cte *scrape.ContentTypeError
 	var le *scrape.LimitError
 	var se *scrape.StatusError
 	var ne net.Error
@@ -149,6 +164,8 @@ func errorReason(err error) string {
 		return reasonBodySize
 	case errors.As(err, &le):
 		return reasonLimit
+	case errors.As(err, &cte):
+		return reasonType
 	case errors.As(err, &pe):
 		return reasonParse
 	case errors.Is(err, scrape.ErrCredentialsRefused):

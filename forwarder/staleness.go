@@ -10,14 +10,17 @@ import (
 // scrape, to emit Prometheus stale markers for series that disappear or for
 // every series when the target goes down (as Prometheus itself does).
 // One per source; used only from that source's scrape job.
+//
+// A steady target repeats its series in the same order every scrape, so
+// observe first compares the two scrapes' series hashes by position (one
+// sequential pass, no map); only when they differ does it build a set of
+// the current series to find the ones that went away.
 type staleness struct {
-	gen  uint32
-	seen map[uint64]uint32 // series hash -> generation last seen
-	prev []scrape.Sample   // last successful scrape's samples (read-only)
+	prev []scrape.Sample // last successful scrape's samples (read-only)
 }
 
 func newStaleness() *staleness {
-	return &staleness{seen: make(map[uint64]uint32)}
+	return &staleness{}
 }
 
 var staleNaN = math.Float64frombits(scrape.StaleNaN)
@@ -25,20 +28,39 @@ var staleNaN = math.Float64frombits(scrape.StaleNaN)
 // observe records a successful scrape and returns stale markers (stamped
 // nowMs) for the series of the previous scrape that are absent now.
 func (st *staleness) observe(cur []scrape.Sample, nowMs int64) []scrape.Sample {
-	st.gen++
+	prev := st.prev
+	st.prev = cur
+	if len(prev) == 0 || sameSeries(prev, cur) {
+		return nil
+	}
+	// The set is not kept between calls: a steady target never gets here,
+	// and a table sized for its series would stay live for nothing.
+	set := make(map[uint64]struct{}, len(cur))
 	for i := range cur {
-		st.seen[cur[i].Hash] = st.gen
+		set[cur[i].Hash] = struct{}{}
 	}
 	var markers []scrape.Sample
-	for i := range st.prev {
-		p := &st.prev[i]
-		if g, ok := st.seen[p.Hash]; ok && g != st.gen {
+	for i := range prev {
+		p := &prev[i]
+		if _, ok := set[p.Hash]; !ok {
 			markers = append(markers, marker(p, nowMs))
-			delete(st.seen, p.Hash)
+			set[p.Hash] = struct{}{} // one marker per series, even if prev repeated it
 		}
 	}
-	st.prev = cur
 	return markers
+}
+
+// sameSeries reports whether a and b hold the same series in the same order.
+func sameSeries(a, b []scrape.Sample) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Hash != b[i].Hash {
+			return false
+		}
+	}
+	return true
 }
 
 // down returns stale markers for every series of the last successful scrape
@@ -52,7 +74,6 @@ func (st *staleness) down(nowMs int64) []scrape.Sample {
 		markers = append(markers, marker(&st.prev[i], nowMs))
 	}
 	st.prev = nil
-	clear(st.seen)
 	return markers
 }
 

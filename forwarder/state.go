@@ -46,6 +46,13 @@ import (
 // lost, a window of one encode cycle). For a stateless sink they are kept.
 // The dedupe memory restored is that of N, so no value is re-sent early and
 // none that was never queued is suppressed.
+//
+// A sink with delivery state (hec.Sink with indexer acknowledgement: its
+// channel and the ackIds of requests HEC accepted but has not confirmed)
+// saves it in the same place. That state describes requests still in the
+// queue, not what was encoded, so its requests > N are kept like a stateless
+// sink's; and it is saved once more when the sink is released, after its
+// senders stopped, so a clean stop or reload loses no outstanding ackId.
 const (
 	stateFileName   = "state.bin"
 	stateMagic      = "PFST"
@@ -58,6 +65,14 @@ const (
 type statefulSink interface {
 	SnapshotState() ([]byte, error)
 	RestoreState([]byte) error
+}
+
+// deliveryStateSink is a sink that remembers requests it is delivering
+// (hec.Sink: outstanding indexer acks). Its state never discards queued
+// requests at start; see the note at the top of this file.
+type deliveryStateSink interface {
+	SnapshotDelivery() ([]byte, error)
+	RestoreDelivery([]byte) error
 }
 
 // savedState is the content of state.bin.
@@ -152,6 +167,10 @@ type durableState struct {
 	// checkpoint holds it exclusively.
 	gate       sync.RWMutex
 	lastErrLog time.Time
+	// saved is the last state written or loaded (under gate), so release
+	// can rewrite it with a final delivery state; ok once there is one.
+	saved   savedState
+	savedOK bool
 	// beforeCheckpoint, if set (tests only, before Run), runs at the start
 	// of each checkpoint: the moment a crash leaves requests on disk that
 	// no saved state covers.
@@ -170,13 +189,20 @@ func (f *Forwarder) openDurable(st *sinkState, rc *sinks.RunnerConfig, dataDir s
 	}
 	d := &durableState{statePath: filepath.Join(dir, stateFileName), log: log}
 	saved, found := d.load()
+	d.saved, d.savedOK = saved, found
 	stateful, isStateful := st.sink.(statefulSink)
 	if found {
 		if err := st.dedupe.Restore(saved.Dedupe); err != nil {
 			log.Warn("state: dedupe memory not restored", zap.String("file", d.statePath), zap.Error(err))
 		}
-		if isStateful && len(saved.Sink) > 0 {
-			if err := stateful.RestoreState(saved.Sink); err != nil {
+		if len(saved.Sink) > 0 {
+			var err error
+			if isStateful {
+				err = stateful.RestoreState(saved.Sink)
+			} else if ds, ok := st.sink.(deliveryStateSink); ok {
+				err = ds.RestoreDelivery(saved.Sink)
+			}
+			if err != nil {
 				log.Warn("state: sink state not restored", zap.String("file", d.statePath), zap.Error(err))
 			}
 		}
@@ -239,9 +265,14 @@ func (d *durableState) checkpoint(st *sinkState, flush func()) {
 	s := savedState{Seq: seq, Dedupe: st.dedupe.Snapshot()}
 	if ss, ok := st.sink.(statefulSink); ok && err == nil {
 		s.Sink, err = ss.SnapshotState()
+	} else if ds, ok := st.sink.(deliveryStateSink); ok && err == nil {
+		s.Sink, err = ds.SnapshotDelivery()
 	}
 	if err == nil {
 		err = writeFileAtomic(d.statePath, s.marshal())
+	}
+	if err == nil {
+		d.saved, d.savedOK = s, true
 	}
 	if err != nil {
 		// The disk is failing: keep delivering rather than stall; a crash
@@ -278,6 +309,7 @@ func (st *sinkState) admit(samples []scrape.Sample) (skipped int) {
 // it stays on disk for the next start.
 func (st *sinkState) release() {
 	if d := st.durable; d != nil {
+		d.saveDelivery(st.sink)
 		if err := d.queue.Release(); err != nil {
 			d.log.Warn("state: closing disk queue", zap.Error(err))
 		}
@@ -285,5 +317,30 @@ func (st *sinkState) release() {
 			d.log.Info("undelivered requests kept on disk for the next start",
 				zap.Int("requests", qs.DiskRequests), zap.Int64("bytes", qs.DiskBytes))
 		}
+	}
+}
+
+// saveDelivery rewrites the state file with the sink's delivery state as it
+// is now, its senders having stopped: the last checkpoint may predate
+// ackIds received while the queue drained. The queue position and dedupe
+// memory stay those of that checkpoint (nothing was encoded since).
+func (d *durableState) saveDelivery(s sinks.Sink) {
+	ds, ok := s.(deliveryStateSink)
+	if !ok {
+		return
+	}
+	d.gate.Lock()
+	defer d.gate.Unlock()
+	if !d.savedOK {
+		return // nothing saved yet to complete
+	}
+	b, err := ds.SnapshotDelivery()
+	if err == nil {
+		saved := d.saved
+		saved.Sink = b
+		err = writeFileAtomic(d.statePath, saved.marshal())
+	}
+	if err != nil {
+		d.log.Warn("state: saving outstanding deliveries at stop", zap.String("file", d.statePath), zap.Error(err))
 	}
 }

@@ -66,6 +66,7 @@ type response struct {
 	notModified  bool
 	body         []byte // from bodyPool; the caller hands it back with putBodyBuffer
 	format       Format
+	foreignType  string // the Content-Type, when it names no exposition format
 	etag         string
 	lastModified string
 	maxAge       time.Duration
@@ -110,12 +111,25 @@ func (t *Target) fetch(ctx context.Context) (response, error) {
 		}
 		return response{}, se
 	}
-	r.format = FormatFromContentType(resp.Header.Get("Content-Type"))
+	ct := resp.Header.Get("Content-Type")
+	r.format = FormatFromContentType(ct)
+	if !expositionType(ct) {
+		r.foreignType = ct
+	}
 	r.body, err = t.readBody(resp)
 	if err != nil {
 		return response{}, err
 	}
 	return r, nil
+}
+
+// parseError wraps a parse failure of r's body; a body that also came
+// with a foreign Content-Type is reported as a ContentTypeError.
+func (r response) parseError(err error) error {
+	if r.foreignType != "" {
+		return &ContentTypeError{ContentType: r.foreignType, Err: err}
+	}
+	return fmt.Errorf("parse: %w", err)
 }
 
 // readBody reads the whole body into the target's reused buffer, decoding

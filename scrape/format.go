@@ -1,6 +1,7 @@
 package scrape
 
 import (
+	"fmt"
 	"mime"
 	"strconv"
 	"strings"
@@ -62,4 +63,45 @@ func FormatFromContentType(contentType string) Format {
 		}
 	}
 	return FormatText
+}
+
+// ContentTypeError is a scrape whose 2xx answer declared a media type that
+// is not an exposition format (text/html from a login or proxy error page,
+// application/json from an API) and whose body did not parse as the text
+// format either. A mislabelled but valid exposition is still accepted, as
+// Prometheus 2 accepts it and Prometheus 3 does with
+// fallback_scrape_protocol: PrometheusText0.0.4; only the error names the
+// declared type, which says more than the parser's first complaint.
+type ContentTypeError struct {
+	ContentType string
+	Err         error // the parse error
+}
+
+func (e *ContentTypeError) Error() string {
+	ct := e.ContentType
+	if len(ct) > 100 { // the target's text: keep a log line readable
+		ct = ct[:100] + "..."
+	}
+	return fmt.Sprintf("unexpected Content-Type %q, not a metrics exposition (parse as text: %v)", ct, e.Err)
+}
+
+func (e *ContentTypeError) Unwrap() error { return e.Err }
+
+// expositionType reports whether contentType names an exposition format
+// (text/plain, OpenMetrics, protobuf, any version) or names nothing at all:
+// a blank header is common among simple exporters and says nothing wrong.
+// These are the media types Prometheus' textparse.New accepts.
+func expositionType(contentType string) bool {
+	if strings.TrimSpace(contentType) == "" {
+		return true
+	}
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch mediaType {
+	case "text/plain", "application/openmetrics-text", "application/vnd.google.protobuf":
+		return true
+	}
+	return false
 }

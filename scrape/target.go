@@ -185,7 +185,7 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 	opts.NowMs = now.UnixMilli()
 	samples, err = t.parser.Parse(resp.format, resp.body, opts)
 	if err != nil {
-		return nil, false, n, maxAge, fmt.Errorf("parse: %w", err)
+		return nil, false, n, maxAge, resp.parseError(err) // fetch.go: names a foreign Content-Type
 	}
 	t.prev, t.prevFormat, t.prevHash, t.prevLen = samples, resp.format, h, len(resp.body)
 	t.etag, t.lastModified = resp.etag, resp.lastModified

@@ -124,7 +124,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	opts.DockerPluginSocket = *pluginSocket
-	return serve(cfg, *configFile, opts, *statusEvery)
+	out := &syncWriter{w: stdout}
+	useStdout(cfg, out)
+	return serve(cfg, *configFile, opts, *statusEvery, out)
 }
 
 func loadConfig(file string) (*forwarder.Config, error) {

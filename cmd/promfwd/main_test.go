@@ -283,7 +283,8 @@ func TestOnceFailingSource(t *testing.T) {
 }
 
 // TestRunSIGTERM runs the service and sends the process SIGTERM: run must
-// stop scraping, flush and exit 0. run's signal handler is installed before
+// stop scraping, flush and exit 0, and the stdout sink's events must have
+// gone to run's stdout argument (not os.Stdout). run's signal handler is installed before
 // the first scrape, so the signal never reaches the test binary itself.
 func TestRunSIGTERM(t *testing.T) {
 	t.Setenv("PROMFWD_CONFIG", "")
@@ -308,24 +309,25 @@ sinks:
     flush_interval: 100ms
 `, target.URL))
 	type result struct {
-		code   int
-		stderr string
+		code           int
+		stdout, stderr string
 	}
 	done := make(chan result, 1)
+	var o syncBuffer // systemd_test.go; read while run writes to it
 	go func() {
-		var o, e bytes.Buffer
+		var e bytes.Buffer
 		code := run([]string{"run", "-config", path, "-log-format", "json"}, &o, &e)
-		done <- result{code, e.String()}
+		done <- result{code, o.String(), e.String()}
 	}()
 	deadline := time.Now().Add(15 * time.Second)
-	for scrapes.Load() == 0 {
+	for scrapes.Load() == 0 || !strings.Contains(o.String(), `"sigterm_test"`) {
 		select {
 		case r := <-done:
 			t.Fatalf("run exited %d before scraping:\n%s", r.code, r.stderr)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no scrape within 15s")
+			t.Fatalf("no scrape printed to run's stdout within 15s (%d scrapes)", scrapes.Load())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -339,6 +341,23 @@ sinks:
 		}
 		if !strings.Contains(r.stderr, "shutdown complete") {
 			t.Errorf("no clean shutdown in the log:\n%s", r.stderr)
+		}
+		// Every line on run's stdout is an event; sigterm_test among them.
+		var events int
+		for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			var ev struct {
+				Name  string  `json:"name"`
+				Value float64 `json:"value"`
+			}
+			if err := json.Unmarshal([]byte(line), &ev); err != nil {
+				t.Fatalf("stdout line %q is not a JSON event: %v", line, err)
+			}
+			if ev.Name == "sigterm_test" && ev.Value == 1 {
+				events++
+			}
+		}
+		if events == 0 {
+			t.Errorf("no sigterm_test event printed to run's stdout:\n%s", r.stdout)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("run did not exit within 30s of SIGTERM")

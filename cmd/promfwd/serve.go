@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/promfwd/promfwd/forwarder"
 	"github.com/promfwd/promfwd/forwarder/sdnotify"
+	"github.com/promfwd/promfwd/sinks/stdout"
 )
 
 // envConfig names the config file when -config is not given (the systemd
@@ -27,8 +29,9 @@ const defaultStatusInterval = 10 * time.Second
 // Under systemd it reports READY=1 once the config is loaded and the
 // listeners are bound, RELOADING=1 ... READY=1 around a reload, STOPPING=1
 // when shutdown begins, a STATUS= line with each sink's backlog, and pings
-// the watchdog only while the scheduler's heartbeat is fresh.
-func serve(cfg *forwarder.Config, file string, opts forwarder.Options, statusEvery time.Duration) int {
+// the watchdog only while the scheduler's heartbeat is fresh. out is where
+// stdout sinks write, in cfg and in every config a reload reads.
+func serve(cfg *forwarder.Config, file string, opts forwarder.Options, statusEvery time.Duration, out io.Writer) int {
 	log := opts.Logger
 	if file == "" {
 		log.Info("no -config given: running the embedded quickstart (self-metrics to stdout)")
@@ -62,7 +65,7 @@ func serve(cfg *forwarder.Config, file string, opts forwarder.Options, statusEve
 		}()
 		go func() {
 			defer wg.Done()
-			signals(ctx, f, file, n, hup, statusEvery, log)
+			signals(ctx, f, file, out, n, hup, statusEvery, log)
 		}()
 	}
 	if err := f.Run(ctx, ready); err != nil {
@@ -74,7 +77,7 @@ func serve(cfg *forwarder.Config, file string, opts forwarder.Options, statusEve
 
 // signals handles SIGHUP and the STATUS= refresh until ctx ends, then sends
 // STOPPING=1 while the forwarder flushes its queues.
-func signals(ctx context.Context, f *forwarder.Forwarder, file string, n *sdnotify.Notifier,
+func signals(ctx context.Context, f *forwarder.Forwarder, file string, out io.Writer, n *sdnotify.Notifier,
 	hup <-chan os.Signal, statusEvery time.Duration, log *zap.Logger) {
 	var status <-chan time.Time // nil outside systemd: nobody reads STATUS=
 	if n != nil {
@@ -91,7 +94,7 @@ func signals(ctx context.Context, f *forwarder.Forwarder, file string, n *sdnoti
 		case <-hup:
 			notify(log, "RELOADING", n.Reloading())
 			note := ""
-			if !reload(f, file, log) {
+			if !reload(f, file, out, log) {
 				note = "reload failed, running the previous config (see log)"
 			}
 			notify(log, "READY", n.Ready(statusLine(f, note)))
@@ -102,12 +105,13 @@ func signals(ctx context.Context, f *forwarder.Forwarder, file string, n *sdnoti
 }
 
 // reload re-reads the config file and applies it; false if it was rejected.
-func reload(f *forwarder.Forwarder, file string, log *zap.Logger) bool {
+func reload(f *forwarder.Forwarder, file string, out io.Writer, log *zap.Logger) bool {
 	cfg, err := loadConfig(file)
 	if err != nil {
 		log.Error("reload: config rejected, keeping the running one", zap.Error(err))
 		return false
 	}
+	useStdout(cfg, out) // the same writer as before, so unchanged sinks compare equal
 	if err := f.Reload(cfg); err != nil {
 		log.Error("reload failed, keeping the running config", zap.Error(err))
 		return false
@@ -140,4 +144,28 @@ func statusLine(f *forwarder.Forwarder, note string) string {
 			s.Name, s.QueuedSamples+s.PendingSamples, s.QueuedBytes, last)
 	}
 	return b.String()
+}
+
+// useStdout points every stdout sink of cfg that has no writer of its own at
+// out (run's stdout argument), instead of os.Stdout.
+func useStdout(cfg *forwarder.Config, out io.Writer) {
+	for _, sc := range cfg.Sinks {
+		if c, ok := sc.Settings.(*stdout.Config); ok && c.Writer == nil {
+			c.Writer = out
+		}
+	}
+}
+
+// syncWriter serialises writes to run's stdout: after a reload that changes
+// a stdout sink, the retired sink may still be draining while the new one
+// writes, and the caller's writer need not be safe for concurrent use.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -27,6 +27,7 @@ type acker struct {
 
 	mu      sync.Mutex
 	pending map[int64]chan struct{} // closed when the ackId is confirmed
+	posted  map[bodyKey]postedAck   // accepted, ack outstanding (ackstate.go)
 	failing bool                    // the last poll failed (log once per streak)
 }
 

@@ -41,7 +41,8 @@ type Sink struct {
 	client    *retryablehttp.Client
 	eventURL  string
 	healthURL string
-	channel   string
+	ackBase   string // the ack endpoint without its channel query
+	channel   string // set before Start (New or RestoreDelivery), read-only after
 	userAgent string
 	tokens    *secret.Source
 	clock     clockwork.Clock
@@ -137,11 +138,13 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 	s.client.PrepareRetry = s.prepareRetry
 	s.bg, s.stop = context.WithCancel(context.Background())
 	if cfg.Ack.Enabled {
+		s.ackBase = base.String() + PathAck
 		s.acks = &acker{
 			sink:     s,
-			url:      base.String() + PathAck + "?channel=" + s.channel,
+			url:      s.ackBase + "?channel=" + s.channel,
 			interval: time.Duration(cfg.Ack.PollInterval),
 			pending:  make(map[int64]chan struct{}),
+			posted:   make(map[bodyKey]postedAck),
 		}
 	}
 	return s, nil

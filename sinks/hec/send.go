@@ -35,32 +35,49 @@ func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
 }
 
 func (s *Sink) deliver(ctx context.Context, body []byte) error {
+	var key bodyKey
+	if s.acks != nil {
+		key = keyOf(body)
+	}
 	for {
-		ackID, err := s.post(ctx, body)
-		if errors.Is(err, errTooLarge) {
-			return s.deliverSplit(ctx, body)
+		ackID, resumed := int64(-1), false
+		if s.acks != nil {
+			// Posted before (by an earlier Send of these bytes, or before a
+			// restart): wait for that ack instead of posting a duplicate.
+			ackID, resumed = s.acks.resumable(key)
 		}
-		if err != nil {
-			return err
-		}
-		if s.acks == nil {
-			return nil
-		}
-		if ackID < 0 {
-			s.log.Warn("hec answered without an ackId although ack is enabled; counting the request as delivered (is useACK set on the token?)",
-				zap.String("url", s.eventURL))
-			return nil
+		if !resumed {
+			var err error
+			ackID, err = s.post(ctx, body)
+			if errors.Is(err, errTooLarge) {
+				return s.deliverSplit(ctx, body)
+			}
+			if err != nil {
+				return err
+			}
+			if s.acks == nil {
+				return nil
+			}
+			if ackID < 0 {
+				s.log.Warn("hec answered without an ackId although ack is enabled; counting the request as delivered (is useACK set on the token?)",
+					zap.String("url", s.eventURL))
+				return nil
+			}
+			s.acks.remember(key, ackID, s.clock.Now())
 		}
 		s.startPoller(s.bg)
 		acked, err := s.acks.wait(ctx, ackID, s.clock, timeDuration(s.cfg.Ack.Timeout))
 		if err != nil {
+			// Still outstanding: a later Send, or the next start, resumes it.
 			return fmt.Errorf("hec: waiting for ack %d: %w", ackID, err)
 		}
+		s.acks.settle(key)
 		if acked {
 			return nil
 		}
 		s.log.Warn("hec ack not confirmed in time; posting the request again",
-			zap.String("url", s.eventURL), zap.Int64("ack_id", ackID), zap.Duration("timeout", timeDuration(s.cfg.Ack.Timeout)))
+			zap.String("url", s.eventURL), zap.Int64("ack_id", ackID), zap.Bool("resumed", resumed),
+			zap.Duration("timeout", timeDuration(s.cfg.Ack.Timeout)))
 	}
 }
 

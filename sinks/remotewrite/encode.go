@@ -40,10 +40,13 @@ type encoder struct {
 	snap       []byte         // snappy scratch (sized for the worst case)
 	changed    bool           // e.lbls differs from the sample's own name and labels
 	digest     xxhash.Digest
+	metricMemo nameMemo // escaped metric names
+	labelMemo  nameMemo // escaped label names
 }
 
 func newEncoder(maxSamples, shards int) *encoder {
-	e := &encoder{maxSamples: maxSamples, builders: make([]builder, shards)}
+	e := &encoder{maxSamples: maxSamples, builders: make([]builder, shards),
+		metricMemo: newNameMemo(metricMemoSize, true), labelMemo: newNameMemo(labelMemoSize, false)}
 	for i := range e.builders {
 		e.builders[i] = builder{shard: uint32(i), index: make(map[uint64]int32)}
 	}
@@ -115,7 +118,7 @@ func (e *encoder) encode(samples []scrape.Sample) (sinks.Encoded, error) {
 // that set differs from the sample's own name and labels, and reports false
 // when the sample has no metric name and cannot be sent.
 func (e *encoder) resolve(s *scrape.Sample) bool {
-	name := EscapeMetricName(s.Name)
+	name := e.metricMemo.escape(s.Name)
 	changed := name != s.Name
 	ls := e.lbls[:0]
 	inserted := false
@@ -124,8 +127,8 @@ func (e *encoder) resolve(s *scrape.Sample) bool {
 			changed = true
 			continue
 		}
-		n := EscapeLabelName(l.Name)
-		if !inserted && n >= metricNameLabel {
+		n := e.labelMemo.escape(l.Name)
+		if !inserted && nameGE(n, metricNameLabel) {
 			ls = append(ls, scrape.Label{Name: metricNameLabel, Value: name})
 			inserted = true
 		}
@@ -137,7 +140,7 @@ func (e *encoder) resolve(s *scrape.Sample) bool {
 		ls = append(ls, scrape.Label{Name: metricNameLabel, Value: name})
 	}
 	for i := 1; i < len(ls); i++ {
-		if ls[i-1].Name >= ls[i].Name {
+		if nameGE(ls[i-1].Name, ls[i].Name) {
 			ls = normalize(ls)
 			changed = true
 			break
@@ -145,6 +148,16 @@ func (e *encoder) resolve(s *scrape.Sample) bool {
 	}
 	e.lbls, e.changed = ls, changed
 	return name != ""
+}
+
+// nameGE is a >= b, deciding on the first byte when it differs (nearly
+// always for adjacent label names) without a call into the runtime's
+// string comparison, which showed as 2% of promfwd's CPU in perf.
+func nameGE(a, b string) bool {
+	if a != "" && b != "" && a[0] != b[0] {
+		return a[0] > b[0]
+	}
+	return a >= b
 }
 
 // normalize sorts labels whose order escaping (or a caller) disturbed and

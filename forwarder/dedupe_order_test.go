@@ -1,0 +1,218 @@
+package forwarder
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/promfwd/promfwd/scrape"
+)
+
+// refDedupe is the plain map model of Dedupe (what it did before entries
+// were kept in arrival order): the positional shortcut must never change
+// a decision.
+type refDedupe struct {
+	resendAfter time.Duration
+	last        map[uint64][2]uint64 // hash -> bits, sentAt
+	lastSweep   time.Time
+}
+
+func (r *refDedupe) filter(in []scrape.Sample, now time.Time) (sent []string, skipped int) {
+	nowNs := now.UnixNano()
+	horizon := nowNs - int64(r.resendAfter)
+	for i := 0; i < len(in); {
+		end := scrape.GroupEnd(in, i)
+		send := false
+		for j := i; j < end && !send; j++ {
+			s := &in[j]
+			e, ok := r.last[s.Hash]
+			send = scrape.IsStaleNaN(s.Value) || !ok || e[0] != math.Float64bits(s.Value) || int64(e[1]) <= horizon
+		}
+		if send {
+			for j := i; j < end; j++ {
+				s := &in[j]
+				if scrape.IsStaleNaN(s.Value) {
+					delete(r.last, s.Hash)
+				} else {
+					r.last[s.Hash] = [2]uint64{math.Float64bits(s.Value), uint64(nowNs)}
+				}
+			}
+			sent = append(sent, names(in[i:end])...)
+		} else {
+			skipped += end - i
+		}
+		i = end
+	}
+	if now.Sub(r.lastSweep) >= r.resendAfter {
+		r.lastSweep = now
+		cutoff := now.Add(-3 * r.resendAfter).UnixNano()
+		for h, e := range r.last {
+			if int64(e[1]) < cutoff {
+				delete(r.last, h)
+			}
+		}
+	}
+	return sent, skipped
+}
+
+// orderBatch draws a batch from a universe of gauges and 3-bucket
+// histograms: a random subset, usually in a stable order, sometimes
+// shuffled, with a few values changed and a few stale markers.
+func orderBatch(rng *rand.Rand, universe [][]scrape.Sample, values map[uint64]float64) []scrape.Sample {
+	groups := slices.Clone(universe)
+	switch rng.IntN(4) {
+	case 0:
+		rng.Shuffle(len(groups), func(i, j int) { groups[i], groups[j] = groups[j], groups[i] })
+	case 1:
+		groups = groups[rng.IntN(len(groups)):] // another source's tail
+	}
+	var out []scrape.Sample
+	for _, g := range groups {
+		if rng.IntN(10) == 0 {
+			continue // absent this time
+		}
+		stale := rng.IntN(25) == 0
+		for _, s := range g {
+			switch {
+			case stale:
+				s.Value = math.Float64frombits(scrape.StaleNaN)
+			case rng.IntN(5) == 0:
+				values[s.Hash]++
+				fallthrough
+			default:
+				s.Value = values[s.Hash]
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestDedupeMatchesMapModel(t *testing.T) {
+	hm := &scrape.Meta{Family: "h", Type: scrape.TypeHistogram}
+	var universe [][]scrape.Sample
+	for i := range 60 {
+		id := fmt.Sprint(i)
+		if i%6 == 5 {
+			var g []scrape.Sample
+			for _, le := range []string{"1.0", "2.0", "+Inf"} {
+				g = append(g, mk("h_bucket", 0, scrape.KindHistogramBucket, hm, "id", id, "le", le))
+			}
+			universe = append(universe, g)
+			continue
+		}
+		universe = append(universe, []scrape.Sample{mk("g", 0, scrape.KindGauge, nil, "id", id)})
+	}
+	for _, seed := range []uint64{1, 2, 3, 4} {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 0))
+			clock := clockwork.NewFakeClock()
+			d := NewDedupe(time.Minute, clock)
+			ref := &refDedupe{resendAfter: time.Minute, last: map[uint64][2]uint64{}}
+			values := map[uint64]float64{}
+			for step := range 400 {
+				in := orderBatch(rng, universe, values)
+				out, skipped := d.Filter(in)
+				wantSent, wantSkipped := ref.filter(in, clock.Now())
+				if got := names(out); skipped != wantSkipped || !slices.Equal(got, wantSent) {
+					t.Fatalf("step %d: sent %v skipped %d, want %v skipped %d", step, got, skipped, wantSent, wantSkipped)
+				}
+				if d.Len() != len(ref.last) {
+					t.Fatalf("step %d: Len %d, want %d", step, d.Len(), len(ref.last))
+				}
+				switch rng.IntN(20) {
+				case 0:
+					clock.Advance(time.Duration(rng.IntN(150)) * time.Second)
+				case 1: // a restart: the snapshot must carry exactly the live entries
+					r := NewDedupe(time.Minute, clock)
+					if err := r.Restore(d.Snapshot()); err != nil {
+						t.Fatalf("step %d: restore: %v", step, err)
+					}
+					r.lastSweep = d.lastSweep
+					d = r
+				default:
+					clock.Advance(time.Second)
+				}
+			}
+		})
+	}
+}
+
+// TestDedupeCompactsForgottenEntries: series that keep going stale and
+// coming back must not grow the entry slice without bound between sweeps.
+func TestDedupeCompactsForgottenEntries(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	d := NewDedupe(time.Hour, clock)
+	stale := math.Float64frombits(scrape.StaleNaN)
+	for i := range 3 * dedupeMinKeep {
+		s := mk("churn", 1, scrape.KindGauge, nil, "id", fmt.Sprint(i))
+		d.Filter([]scrape.Sample{s})
+		s.Value = stale
+		d.Filter([]scrape.Sample{s})
+	}
+	kept := mk("kept", 7, scrape.KindGauge, nil)
+	d.Filter([]scrape.Sample{kept})
+	if len(d.ents) > dedupeMinKeep+2 || d.Len() != 1 {
+		t.Fatalf("%d entries held for %d live series", len(d.ents), d.Len())
+	}
+	if out, skipped := d.Filter([]scrape.Sample{kept}); len(out) != 0 || skipped != 1 {
+		t.Fatalf("unchanged value after compaction: sent %d skipped %d, want skipped", len(out), skipped)
+	}
+}
+
+// refStaleness is the map model of staleness.observe.
+func refStaleness(prev, cur []scrape.Sample) []string {
+	in := map[uint64]bool{}
+	for _, s := range cur {
+		in[s.Hash] = true
+	}
+	var out []string
+	for _, p := range prev {
+		if !in[p.Hash] {
+			out = append(out, p.Name+p.Labels.String())
+			in[p.Hash] = true
+		}
+	}
+	return out
+}
+
+func TestStalenessMatchesSetModel(t *testing.T) {
+	var universe []scrape.Sample
+	for i := range 40 {
+		universe = append(universe, mk("g", 0, scrape.KindGauge, nil, "id", fmt.Sprint(i)))
+	}
+	rng := rand.New(rand.NewPCG(7, 0))
+	st := newStaleness()
+	var prev []scrape.Sample
+	for step := range 300 {
+		cur := slices.Clone(universe)
+		switch rng.IntN(6) {
+		case 0:
+			rng.Shuffle(len(cur), func(i, j int) { cur[i], cur[j] = cur[j], cur[i] })
+		case 1:
+			cur = slices.DeleteFunc(cur, func(scrape.Sample) bool { return rng.IntN(8) == 0 })
+		case 2:
+			cur = append(cur, cur[rng.IntN(len(cur))]) // a duplicate series
+		case 3:
+			cur = cur[:rng.IntN(len(cur))]
+		case 4: // one series replaced by a new one: same length, other set
+			cur[rng.IntN(len(cur))] = mk("new", 0, scrape.KindGauge, nil, "step", fmt.Sprint(step))
+		}
+		markers := st.observe(cur, int64(step))
+		want := refStaleness(prev, cur)
+		if got := names(markers); !slices.Equal(got, want) {
+			t.Fatalf("step %d: markers %v, want %v", step, got, want)
+		}
+		for _, m := range markers {
+			if !scrape.IsStaleNaN(m.Value) || m.TimestampMs != int64(step) {
+				t.Fatalf("step %d: bad marker %+v", step, m)
+			}
+		}
+		prev = cur
+	}
+}
