@@ -5,7 +5,6 @@ package forwarder
 // Forwarder (New + Run, what `promfwd run` does) with its logs observed.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -102,7 +101,7 @@ func (tg *e2eTarget) ScrapeTime(n int) time.Time {
 type e2eService struct {
 	f       *Forwarder
 	logs    *observer.ObservedLogs
-	json    *e2eBuffer // the logs as JSON lines
+	json    *lineBuffer // the logs as JSON lines
 	started time.Time
 	cancel  context.CancelFunc
 	done    chan error
@@ -120,7 +119,7 @@ func startE2E(t *testing.T, yaml string) *e2eService {
 	}
 	obs, logs := observer.New(zapcore.DebugLevel)
 	// The same entries as production JSON lines, as an operator sees them.
-	jsonLogs := &e2eBuffer{}
+	jsonLogs := &lineBuffer{}
 	jsonCore := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(jsonLogs), zapcore.DebugLevel)
 	f, err := New(cfg, Options{Logger: zap.New(zapcore.NewTee(obs, jsonCore)), Version: "e2e"})
 	if err != nil {
@@ -226,24 +225,6 @@ func (s *e2eService) jsonLines(msg string) []string {
 		}
 	}
 	return out
-}
-
-// e2eBuffer is a bytes.Buffer safe for concurrent writers.
-type e2eBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *e2eBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *e2eBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // waitFor polls cond until it holds or timeout passes. Waiting with a
