@@ -29,7 +29,7 @@ func TestRunBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	good := newVersionedTarget(t, func(n int) string { return fmt.Sprintf("# TYPE good_seq gauge\ngood_seq %d\n", n) })
+	good := newE2ETarget(t, func(n int) string { return fmt.Sprintf("# TYPE good_seq gauge\ngood_seq %d\n", n) })
 	serve := func(h http.HandlerFunc) string {
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
@@ -130,7 +130,7 @@ sinks:
   - name: out
     type: stdout
     flush_interval: 100ms
-`, good.URL, malformed, oversized, tooMany, unauthorized, tokenFile, refused, slow, html))
+`, good.srv.URL, malformed, oversized, tooMany, unauthorized, tokenFile, refused, slow, html))
 	reg := r.f.Registry()
 	out := r.out["out"]
 

@@ -214,18 +214,9 @@ func (s *SourceConfig) TargetConfig(userAgent string) (scrape.TargetConfig, erro
 		labels[k] = v
 	}
 	tl := make(scrape.Labels, 0, len(labels))
-	for k, v := range labels {
-		tl = append(tl, scrape.Label{Name: k, Value: v})
+	for _, k := range sortedStrings(labels) {
+		tl = append(tl, scrape.Label{Name: k, Value: labels[k]})
 	}
-	slices.SortFunc(tl, func(a, b scrape.Label) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
-	})
 	return scrape.TargetConfig{
 		Name:         s.Name,
 		URL:          s.URL,

@@ -1,7 +1,6 @@
 package forwarder
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -230,51 +229,16 @@ sinks:
 func TestRunDedupeHeartbeatFakeClock(t *testing.T) {
 	t.Parallel()
 	target := newConstTarget(t, false, dedupeBody)
-	cfg, out := loadRunConfig(t, fmt.Sprintf(`
-server:
-  listen: ""
-dedupe:
-  enabled: true
-  resend_after: 1h
-sources:
-  - name: fake
-    url: %s/metrics
-    interval: 1m
-    timeout: 10s
-sinks:
-  - name: out
-    type: stdout
-    flush_interval: 50ms
-`, target.URL))
 	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	clock := clockwork.NewFakeClockAt(start)
-	f, err := New(cfg, Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, nil) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	f, out := runFakeClock(t, clock, "fake", target.URL)
 	requests := func() int { n, _, _ := target.stats(); return n }
 	// step advances the clock by d until the target sees one more scrape
 	// and its samples went through dedupe (each request is one scrape).
 	step := func(d time.Duration) {
 		t.Helper()
 		want := requests() + 1
-		deadline := time.Now().Add(runWait)
-		for requests() < want {
-			if time.Now().After(deadline) {
-				t.Fatalf("no scrape after advancing the clock to %s", clock.Now())
-			}
-			clock.Advance(d) // the scheduler may not have armed its timer yet: advance again
-			time.Sleep(20 * time.Millisecond)
-		}
+		advanceUntil(t, clock, d, "a scrape", func() bool { return requests() >= want })
 		awaitCond(t, "the scrape to finish", func() bool {
 			return gatherValue(t, f.Registry(), "promfwd_source_samples_scraped_total", map[string]string{"source": "fake"}) >= float64(want*dedupeSeries)
 		})
@@ -285,8 +249,8 @@ sinks:
 	if elapsed := clock.Since(start); elapsed >= time.Hour {
 		t.Fatalf("ten scrapes took %s on the fake clock; the heartbeat would have fired", elapsed)
 	}
-	awaitCond(t, "the first scrape printed", func() bool { return len(out["out"].lines(t)) >= dedupeSeries })
-	if n := len(out["out"].lines(t)); n != dedupeSeries {
+	awaitCond(t, "the first scrape printed", func() bool { return len(out.lines(t)) >= dedupeSeries })
+	if n := len(out.lines(t)); n != dedupeSeries {
 		t.Fatalf("%d lines after 10 unchanged scrapes, want %d (each series once)", n, dedupeSeries)
 	}
 	skipped := gatherValue(t, f.Registry(), "promfwd_samples_skipped_unchanged_total", map[string]string{"source": "fake", "sink": "out"})
@@ -298,8 +262,8 @@ sinks:
 	clock.Advance(time.Hour)
 	heartbeatAt := clock.Now()
 	step(time.Minute)
-	awaitCond(t, "the heartbeat resend", func() bool { return len(out["out"].lines(t)) >= 2*dedupeSeries })
-	lines := out["out"].lines(t)
+	awaitCond(t, "the heartbeat resend", func() bool { return len(out.lines(t)) >= 2*dedupeSeries })
+	lines := out.lines(t)
 	if len(lines) != 2*dedupeSeries {
 		t.Fatalf("%d lines after the heartbeat, want %d", len(lines), 2*dedupeSeries)
 	}
@@ -333,48 +297,13 @@ func TestRunCacheControlMaxAge(t *testing.T) {
 		_, _ = io.WriteString(w, dedupeBody(1))
 	}))
 	t.Cleanup(target.Close)
-	cfg, _ := loadRunConfig(t, fmt.Sprintf(`
-server:
-  listen: ""
-dedupe:
-  enabled: true
-  resend_after: 1h
-sources:
-  - name: cached
-    url: %s/metrics
-    interval: 1m
-    timeout: 10s
-sinks:
-  - name: out
-    type: stdout
-    flush_interval: 50ms
-`, target.URL))
-	f, err := New(cfg, Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, nil) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	f, _ := runFakeClock(t, clock, "cached", target.URL)
 	scraped := func() float64 {
 		return gatherValue(t, f.Registry(), "promfwd_source_samples_scraped_total", map[string]string{"source": "cached"})
 	}
 	// Run the job 8 times, a minute (or more) apart on the fake clock.
 	for i := 1; i <= 8; i++ {
-		deadline := time.Now().Add(runWait)
-		for scraped() < float64(i*dedupeSeries) {
-			if time.Now().After(deadline) {
-				t.Fatalf("job run %d did not happen", i)
-			}
-			clock.Advance(time.Minute)
-			time.Sleep(20 * time.Millisecond)
-		}
+		advanceUntil(t, clock, time.Minute, fmt.Sprintf("job run %d", i), func() bool { return scraped() >= float64(i*dedupeSeries) })
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -390,5 +319,49 @@ sinks:
 	skipped := gatherValue(t, f.Registry(), "promfwd_samples_skipped_unchanged_total", map[string]string{"source": "cached", "sink": "out"})
 	if want := (runs - 1) * dedupeSeries; skipped != float64(want) {
 		t.Errorf("skipped %v, want %d (every run after the first deduped)", skipped, want)
+	}
+}
+
+// runFakeClock runs the service on clock with dedupe on (1h heartbeat), one
+// source scraping url every minute and a stdout sink, whose buffer it
+// returns. At cleanup it stops the service and checks Run's error.
+func runFakeClock(t *testing.T, clock *clockwork.FakeClock, source, url string) (*Forwarder, *lineBuffer) {
+	t.Helper()
+	cfg, out := loadRunConfig(t, fmt.Sprintf(`
+server:
+  listen: ""
+dedupe:
+  enabled: true
+  resend_after: 1h
+sources:
+  - name: %s
+    url: %s/metrics
+    interval: 1m
+    timeout: 10s
+sinks:
+  - name: out
+    type: stdout
+    flush_interval: 50ms
+`, source, url))
+	r := runWith(t, cfg, out, Options{Clock: clock})
+	t.Cleanup(func() {
+		if err := r.stop(t); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return r.f, out["out"]
+}
+
+// advanceUntil advances clock by d, again and again (the scheduler may not
+// have armed its timer yet), until cond holds or runWait passes.
+func advanceUntil(t *testing.T, clock *clockwork.FakeClock, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(runWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after advancing the clock to %s", what, clock.Now())
+		}
+		clock.Advance(d)
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -53,7 +53,7 @@ func TestDurableCorruptQueueOnStart(t *testing.T) {
 	g.down.Store(false)
 	tg.freeze(false)
 	c = startDurChild(t, cfg)
-	awaitDur(t, "new values after the restart", func() bool { return distinctSeq(rcv.Points())[float64(n+2)] })
+	awaitCond(t, "new values after the restart", func() bool { return distinctSeq(rcv.Points())[float64(n+2)] })
 	c.stop(t, syscall.SIGTERM)
 
 	logs := c.stderr.String()

@@ -5,7 +5,6 @@ package forwarder
 // a sequence, and a gate in front of a receiver that can be down or slow.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -65,30 +64,10 @@ func durableChildMain(path string) int {
 	return 0
 }
 
-// durWait is the generous deadline for anything the tests wait for.
-const durWait = 20 * time.Second
-
-type durBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *durBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *durBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // durChild is the service running as a child process.
 type durChild struct {
 	cmd    *exec.Cmd
-	stderr *durBuf
+	stderr *lineBuffer
 	done   chan error
 }
 
@@ -96,7 +75,7 @@ func startDurChild(t *testing.T, cfgPath string) *durChild {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = []string{envDurableChild + "=" + cfgPath, "PATH=" + os.Getenv("PATH"), "TMPDIR=" + os.TempDir()}
-	c := &durChild{cmd: cmd, stderr: &durBuf{}, done: make(chan error, 1)}
+	c := &durChild{cmd: cmd, stderr: &lineBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = c.stderr, c.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start child: %v", err)
@@ -125,13 +104,14 @@ func (c *durChild) stop(t *testing.T, sig os.Signal) {
 	select {
 	case <-c.done:
 		c.done <- nil // for the cleanup
-	case <-time.After(durWait):
+	case <-time.After(runWait):
 		t.Fatalf("child did not exit after %v", sig)
 	}
 }
 
 // rssKiB is the child's resident set size.
 func (c *durChild) rssKiB(t *testing.T) int {
+	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
 	if err != nil {
 		t.Fatalf("read status: %v", err)
@@ -139,10 +119,13 @@ func (c *durChild) rssKiB(t *testing.T) int {
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 			var kib int
-			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kib)
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kib); err != nil || kib <= 0 {
+				t.Fatalf("VmRSS line %q: %v", line, err)
+			}
 			return kib
 		}
 	}
+	t.Fatal("no VmRSS line in /proc/<pid>/status")
 	return 0
 }
 
@@ -249,18 +232,6 @@ func queuedSamples(t *testing.T, dataDir, sink string) (samples, requests, maxPe
 		}
 	}
 	return samples, requests, maxPerRequest
-}
-
-// awaitDur polls cond until it holds or durWait passes.
-func awaitDur(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(durWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func writeConfig(t *testing.T, dir, yaml string) string {

@@ -6,13 +6,10 @@ package forwarder
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,8 +19,9 @@ import (
 	"github.com/promfwd/promfwd/sinks/hec/hectest"
 )
 
-// durHECConfig: one source scraped every second, one hec sink behind url.
-func durHECConfig(dataDir, target, url, extra string) string {
+// durConfig: data_dir, dedupe, one source scraped every second and the
+// sinks list sinks (YAML list items).
+func durConfig(dataDir, target, sinks string) string {
 	return fmt.Sprintf(`data_dir: %s
 shutdown_timeout: 2s
 server: { listen: "" }
@@ -34,12 +32,18 @@ sources:
     interval: 1s
     timeout: 1s
 sinks:
-  - name: splunk
+%s`, dataDir, target, sinks)
+}
+
+// durHECConfig: durConfig with one hec sink behind url; extra is appended
+// to the sink's keys.
+func durHECConfig(dataDir, target, url, extra string) string {
+	return durConfig(dataDir, target, fmt.Sprintf(`  - name: splunk
     type: hec
     url: %s
     token: %s
     flush_interval: 50ms
-%s`, dataDir, target, url, hectest.DefaultToken, extra)
+%s`, url, hectest.DefaultToken, extra))
 }
 
 // quiesce freezes the target and waits until every value it served is in
@@ -48,8 +52,8 @@ sinks:
 func quiesce(t *testing.T, tg *seqTarget, dataDir string, perScrape int) int {
 	t.Helper()
 	n := tg.freeze(true)
-	awaitDur(t, "a scrape after the freeze", func() bool { return tg.servedAgain() > 0 })
-	awaitDur(t, fmt.Sprintf("%d samples committed on disk", n*perScrape), func() bool {
+	awaitCond(t, "a scrape after the freeze", func() bool { return tg.servedAgain() > 0 })
+	awaitCond(t, fmt.Sprintf("%d samples committed on disk", n*perScrape), func() bool {
 		got, _, _ := queuedSamples(t, dataDir, "splunk")
 		return got == n*perScrape
 	})
@@ -96,7 +100,7 @@ func TestDurableSIGKILLDuringOutage(t *testing.T) {
 	_, _, maxPerRequest := queuedSamples(t, dataDir, "splunk")
 	g.delay.Store(int64(100 * time.Millisecond))
 	g.down.Store(false)
-	awaitDur(t, "delivery to start", func() bool { return rcv.Stats().Events > 0 })
+	awaitCond(t, "delivery to start", func() bool { return rcv.Stats().Events > 0 })
 	c.stop(t, syscall.SIGKILL)
 	delivered := rcv.Stats().Events
 
@@ -104,7 +108,9 @@ func TestDurableSIGKILLDuringOutage(t *testing.T) {
 	c = startDurChild(t, cfg)
 	time.Sleep(1500 * time.Millisecond)
 	n := tg.freeze(true)
-	awaitDur(t, "every value delivered", func() bool {
+	// The drain of a backlog by a child process: give a loaded CI machine
+	// room (a generous deadline, not a timing assertion).
+	pollFor(t, 3*runWait, "every value delivered", func() bool {
 		return tg.servedAgain() > 0 && len(distinctSeq(rcv.Points())) == n
 	})
 	c.stop(t, syscall.SIGTERM)
@@ -185,7 +191,7 @@ sinks:
 	time.Sleep(1200 * time.Millisecond)
 	g.down.Store(false)
 	n := tg.freeze(true)
-	awaitDur(t, "the deltas up to the last value", func() bool {
+	awaitCond(t, "the deltas up to the last value", func() bool {
 		return tg.servedAgain() > 0 && countSum(rcv) >= float64(n-1)
 	})
 	c.stop(t, syscall.SIGTERM)
@@ -199,7 +205,7 @@ sinks:
 	c = startDurChild(t, cfg)
 	time.Sleep(2500 * time.Millisecond)
 	n2 := tg.freeze(true)
-	awaitDur(t, "the deltas after a clean restart", func() bool {
+	awaitCond(t, "the deltas after a clean restart", func() bool {
 		return tg.servedAgain() > 0 && countSum(rcv) >= float64(n2-1)
 	})
 	c.stop(t, syscall.SIGTERM)
@@ -249,11 +255,11 @@ func TestDurableQueueBoundDropsOldest(t *testing.T) {
 		rss = append(rss, c.rssKiB(t))
 	}
 	n := tg.freeze(true)
-	awaitDur(t, "a scrape after the freeze", func() bool { return tg.servedAgain() > 0 })
+	awaitCond(t, "a scrape after the freeze", func() bool { return tg.servedAgain() > 0 })
 	time.Sleep(500 * time.Millisecond) // the last scrape's encode and checkpoint
 	diskBytes := dirSize(t, filepath.Join(dataDir, "splunk", "queue"))
 	queued, requests, _ := queuedSamples(t, dataDir, "splunk")
-	dropped := int(childMetric(t, c, `promfwd_sink_dropped_samples_total{reason="queue_full",sink="splunk"}`))
+	dropped := int(childMetric(t, c, "promfwd_sink_dropped_samples_total", map[string]string{"reason": "queue_full", "sink": "splunk"}))
 	c.stop(t, syscall.SIGTERM)
 
 	t.Logf("%d scrapes (%d samples) with the receiver down; queue holds %d samples in %d requests, %d bytes of files (bound %d); dropped %d samples; child RSS KiB every 1.5s: %v",
@@ -272,7 +278,7 @@ func TestDurableQueueBoundDropsOldest(t *testing.T) {
 
 	g.down.Store(false)
 	c = startDurChild(t, cfg)
-	awaitDur(t, "the queued samples delivered", func() bool { return rcv.Stats().Events >= queued })
+	awaitCond(t, "the queued samples delivered", func() bool { return rcv.Stats().Events >= queued })
 	c.stop(t, syscall.SIGTERM)
 	// Delivered + dropped accounts for every sample; what arrived is the
 	// newest scrapes, whole.
@@ -296,29 +302,17 @@ func TestDurableQueueBoundDropsOldest(t *testing.T) {
 
 // childMetric reads one sample of the child's /metrics (the address is in
 // its "self-metrics listening" log line).
-func childMetric(t *testing.T, c *durChild, series string) float64 {
+func childMetric(t *testing.T, c *durChild, name string, labels map[string]string) float64 {
 	t.Helper()
 	m := regexp.MustCompile(`"url":"(http://[^"]+/metrics)"`).FindStringSubmatch(c.stderr.String())
 	if m == nil {
 		t.Fatal("child logged no self-metrics address")
 	}
-	resp, err := http.Get(m[1])
-	if err != nil {
-		t.Fatalf("get metrics: %v", err)
+	v, ok := findSample(getSelfMetrics(t, m[1]), name, labels)
+	if !ok {
+		t.Fatalf("no %s%v in %s", name, labels, m[1])
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if rest, ok := strings.CutPrefix(line, series+" "); ok {
-			v, err := strconv.ParseFloat(rest, 64)
-			if err != nil {
-				t.Fatalf("metric line %q: %v", line, err)
-			}
-			return v
-		}
-	}
-	t.Fatalf("no %s in /metrics", series)
-	return 0
+	return v
 }
 
 func dirSize(t *testing.T, dir string) int64 {

@@ -9,30 +9,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/promfwd/promfwd/sinks/datadog/ddtest"
 )
 
-// durDDConfig: one source every second, one datadog sink behind url.
+// durDDConfig: durConfig with one datadog sink behind url.
 func durDDConfig(dataDir, target, url string) string {
-	return fmt.Sprintf(`data_dir: %s
-shutdown_timeout: 2s
-server: { listen: "" }
-dedupe: { enabled: true, resend_after: 1h }
-sources:
-  - name: seq
-    url: %s
-    interval: 1s
-    timeout: 1s
-sinks:
-  - name: dd
+	return durConfig(dataDir, target, fmt.Sprintf(`  - name: dd
     type: datadog
     url: %s
     api_key: dd-test-key-1
     flush_interval: 50ms
-`, dataDir, target, url)
+`, url))
 }
 
 // startInProcess runs the service on yaml in this process; the returned
@@ -123,7 +112,7 @@ func TestDurableCrashBetweenEncodeAndCheckpoint(t *testing.T) {
 		if err != nil {
 			t.Fatalf("crash image: %v", err)
 		}
-	case <-time.After(durWait):
+	case <-time.After(runWait):
 		t.Fatal("no checkpoint with uncovered requests")
 	}
 	stop()
@@ -133,43 +122,13 @@ func TestDurableCrashBetweenEncodeAndCheckpoint(t *testing.T) {
 	stop = startInProcess(t, durDDConfig(image, tg.srv.URL, rcv.URL()), nil)
 	time.Sleep(1500 * time.Millisecond)
 	n := tg.freeze(true)
-	awaitDur(t, "the deltas up to the last value", func() bool {
+	awaitCond(t, "the deltas up to the last value", func() bool {
 		return tg.servedAgain() > 0 && countSum(rcv) >= float64(n-1)
 	})
 	stop()
 	if got := countSum(rcv); got != float64(n-1) {
 		t.Fatalf("deltas add up to %v, want %d (counter went 1..%d)", got, n-1, n)
 	}
-}
-
-// gaugeValue reads one gauge of reg whose labels include want.
-func gaugeValue(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) (float64, bool) {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for k, v := range want {
-				found := false
-				for _, lp := range m.GetLabel() {
-					if lp.GetName() == k && lp.GetValue() == v {
-						found = true
-					}
-				}
-				if !found {
-					continue next
-				}
-			}
-			return m.GetGauge().GetValue(), true
-		}
-	}
-	return 0, false
 }
 
 // TestDurableQueueGauges: backpressure is visible: requests and bytes on
@@ -185,9 +144,8 @@ func TestDurableQueueGauges(t *testing.T) {
 	defer stop()
 	disk := map[string]string{"sink": "splunk", "medium": "disk"}
 	mem := map[string]string{"sink": "splunk", "medium": "memory"}
-	awaitDur(t, "two requests queued on disk", func() bool {
-		v, _ := gaugeValue(t, f.Registry(), "promfwd_sink_queue_stored_requests", disk)
-		return v >= 2
+	awaitCond(t, "two requests queued on disk", func() bool {
+		return includedValue(t, f.Registry(), "promfwd_sink_queue_stored_requests", disk) >= 2
 	})
 	for _, c := range []struct {
 		name   string
@@ -198,8 +156,8 @@ func TestDurableQueueGauges(t *testing.T) {
 		{"promfwd_sink_queue_stored_requests", mem},
 		{"promfwd_sink_oldest_queued_age_seconds", map[string]string{"sink": "splunk"}},
 	} {
-		if v, ok := gaugeValue(t, f.Registry(), c.name, c.labels); !ok || v <= 0 {
-			t.Errorf("%s%v = %v (present %v), want > 0", c.name, c.labels, v, ok)
+		if v := includedValue(t, f.Registry(), c.name, c.labels); v <= 0 {
+			t.Errorf("%s%v = %v (0: absent), want > 0", c.name, c.labels, v)
 		}
 	}
 }

@@ -15,23 +15,16 @@ import (
 
 const ddKey = "e2e-dd-api-key-5c7a"
 
-func ddConfig(target, ddURL, extra string) string {
-	return fmt.Sprintf(`shutdown_timeout: 20s
-server: { listen: "" }
-%s
-sources:
-  - name: app
-    url: %s
-    interval: 1s
-    timeout: 1s
-sinks:
-  - name: dd
+// ddConfig is e2eConfig with one datadog sink; top is added to the
+// top-level keys.
+func ddConfig(target, ddURL, top string) string {
+	return e2eConfig(top+"\n", target, fmt.Sprintf(`  - name: dd
     type: datadog
     url: %s
     api_key: %s
     host: e2e-host
     flush_interval: 100ms
-`, extra, target, ddURL, ddKey)
+`, ddURL, ddKey))
 }
 
 // ddPoint is one point with the identity of its series.
@@ -144,7 +137,7 @@ req_seconds_count %g
 		r.svc = startE2E(t, ddConfig(r.tg.URL(), r.rcv.URL(), r.dedupe))
 	}
 	for _, r := range runs {
-		e2eWait(t, 60*time.Second, r.name+": 6 scrapes and 3 jobs deltas", func() bool {
+		pollFor(t, 60*time.Second, r.name+": 6 scrapes and 3 jobs deltas", func() bool {
 			return r.tg.Scrapes() >= 6 && len(ddSeries(ddPoints(r.rcv), "jobs_total")) >= 3
 		})
 	}
@@ -233,10 +226,10 @@ func ddRejectedBatchDropped(t *testing.T) {
 	svc := startE2E(t, ddConfig(tg.URL(), rcv.URL(), ""))
 
 	gauge := func() []float64 { return ddValues(ddSeries(ddPoints(rcv), "seq_gauge")) }
-	e2eWait(t, 30*time.Second, "seq 2 delivered", func() bool { return e2eMax(gauge()) >= 2 })
+	pollFor(t, 30*time.Second, "seq 2 delivered", func() bool { return e2eMax(gauge()) >= 2 })
 	rcv.Fail(ddtest.Fault{Status: 400, Count: 1, Header: map[string][]string{"Content-Type": {"application/json"}},
 		Body: `{"errors":["Payload is not in the expected format: invalid series"]}`})
-	e2eWait(t, 30*time.Second, "the rejection", func() bool {
+	pollFor(t, 30*time.Second, "the rejection", func() bool {
 		for _, r := range rcv.Requests() {
 			if r.Status == 400 {
 				return true
@@ -245,7 +238,7 @@ func ddRejectedBatchDropped(t *testing.T) {
 		return false
 	})
 	after := tg.Scrapes() + 2
-	e2eWait(t, 30*time.Second, "later batches", func() bool { return int(e2eMax(gauge())) >= after })
+	pollFor(t, 30*time.Second, "later batches", func() bool { return int(e2eMax(gauge())) >= after })
 	svc.Stop(t)
 
 	g := e2eCheckSeq(gauge())

@@ -17,18 +17,10 @@ import (
 	"github.com/promfwd/promfwd/sinks/hec/hectest"
 )
 
-// hecConfig is a service config with one source (interval 1s) and one hec
-// sink; extra is appended to the sink's keys.
+// hecConfig is e2eConfig with one hec sink; extra is appended to the
+// sink's keys.
 func hecConfig(target, hecURL, extra string) string {
-	return fmt.Sprintf(`shutdown_timeout: 20s
-server: { listen: "" }
-sources:
-  - name: app
-    url: %s
-    interval: 1s
-    timeout: 1s
-sinks:
-  - name: splunk
+	return e2eConfig("", target, fmt.Sprintf(`  - name: splunk
     type: hec
     url: %s
     host: e2e-host
@@ -36,7 +28,7 @@ sinks:
     sourcetype: prometheus
     index: metrics
     flush_interval: 100ms
-%s`, target, hecURL, extra)
+%s`, hecURL, extra))
 }
 
 // hecValues returns the values the receiver got for metric name, in
@@ -160,7 +152,7 @@ func hecDeliversScrapedSamplesExactly(t *testing.T) {
 	// Three scrapes of an unchanged body: the first is delivered, dedupe
 	// holds back the repeats (resend_after is 4m).
 	for _, r := range runs {
-		e2eWait(t, 30*time.Second, r.name+": 3 scrapes and every point", func() bool {
+		pollFor(t, 30*time.Second, r.name+": 3 scrapes and every point", func() bool {
 			return r.tg.Scrapes() >= 3 && len(r.rcv.Points()) >= len(exp)
 		})
 	}
@@ -253,11 +245,11 @@ func hecInvalidDataDropsOneBatch(t *testing.T) {
 	rcv := hectest.New(t, hectest.Options{})
 	svc := startE2E(t, hecConfig(tg.URL(), rcv.URL(), "    token: "+hectest.DefaultToken+"\n"))
 
-	e2eWait(t, 30*time.Second, "seq 2 delivered", func() bool { return e2eMax(hecValues(rcv, "seq_total")) >= 2 })
+	pollFor(t, 30*time.Second, "seq 2 delivered", func() bool { return e2eMax(hecValues(rcv, "seq_total")) >= 2 })
 	rcv.FailNext(1, hectest.InvalidData(0))
-	e2eWait(t, 30*time.Second, "the rejection", func() bool { return rcv.Stats().Rejected >= 1 })
+	pollFor(t, 30*time.Second, "the rejection", func() bool { return rcv.Stats().Rejected >= 1 })
 	after := tg.Scrapes() + 2
-	e2eWait(t, 30*time.Second, "later batches", func() bool { return int(e2eMax(hecValues(rcv, "seq_total"))) >= after })
+	pollFor(t, 30*time.Second, "later batches", func() bool { return int(e2eMax(hecValues(rcv, "seq_total"))) >= after })
 	svc.Stop(t)
 
 	ctr, gauge := e2eCheckSeq(hecValues(rcv, "seq_total")), e2eCheckSeq(hecValues(rcv, "seq_gauge"))
@@ -307,13 +299,13 @@ func hecHealthProbeAndTokenRotation(t *testing.T) {
 		return svc.metric(t, "promfwd_sink_healthy", map[string]string{"sink": "splunk"})
 	}
 
-	e2eWait(t, 10*time.Second, "health probe log", func() bool { return len(svc.logsMatching("hec reachable")) == 1 })
+	pollFor(t, 10*time.Second, "health probe log", func() bool { return len(svc.logsMatching("hec reachable")) == 1 })
 	probe := svc.logsMatching("hec reachable")[0].ContextMap()
 	if probe["url"] != rcv.URL()+"/services/collector/health" || probe["code"] != int64(hectest.CodeHealthy) {
 		t.Errorf("probe log fields %v", probe)
 	}
 
-	e2eWait(t, 30*time.Second, "403s, unhealthy, data queued", func() bool {
+	pollFor(t, 30*time.Second, "403s, unhealthy, data queued", func() bool {
 		return rcv.Stats().Rejected >= 2 && healthy() == 0 &&
 			svc.metric(t, "promfwd_sink_queue_requests", map[string]string{"sink": "splunk"}) >= 1
 	})
@@ -329,7 +321,7 @@ func hecHealthProbeAndTokenRotation(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(hectest.DefaultToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e2eWait(t, 60*time.Second, "queued data delivered with the new token", func() bool {
+	pollFor(t, 60*time.Second, "queued data delivered with the new token", func() bool {
 		return int(e2eMax(hecValues(rcv, "seq_total"))) >= queuedAtFix+1
 	})
 	if h := healthy(); h != 1 {
@@ -357,14 +349,14 @@ func hecAckWithheldResends(t *testing.T) {
 	svc := startE2E(t, hecConfig(tg.URL(), rcv.URL(), "    token: "+hectest.DefaultToken+
 		"\n    ack: { enabled: true, poll_interval: 100ms, timeout: 2s }\n"))
 
-	e2eWait(t, 30*time.Second, "seq 2 delivered", func() bool { return e2eMax(hecValues(rcv, "seq_total")) >= 2 })
+	pollFor(t, 30*time.Second, "seq 2 delivered", func() bool { return e2eMax(hecValues(rcv, "seq_total")) >= 2 })
 	rcv.WithholdAcks(true)
-	e2eWait(t, 30*time.Second, "two resends", func() bool {
+	pollFor(t, 30*time.Second, "two resends", func() bool {
 		return e2eCheckSeq(hecValues(rcv, "seq_total")).duplicates >= 2
 	})
 	rcv.WithholdAcks(false)
 	after := tg.Scrapes() + 2
-	e2eWait(t, 30*time.Second, "delivery once acks flow", func() bool { return int(e2eMax(hecValues(rcv, "seq_total"))) >= after })
+	pollFor(t, 30*time.Second, "delivery once acks flow", func() bool { return int(e2eMax(hecValues(rcv, "seq_total"))) >= after })
 	svc.Stop(t)
 
 	ctr, gauge := e2eCheckSeq(hecValues(rcv, "seq_total")), e2eCheckSeq(hecValues(rcv, "seq_gauge"))

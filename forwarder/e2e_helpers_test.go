@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -53,6 +54,21 @@ func TestE2E(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// e2eConfig is a service config with one source app (target, every
+// second) and the sinks list sinks (YAML list items, last in the file so a
+// caller can append sink keys); top is added to the top-level keys.
+func e2eConfig(top, target, sinks string) string {
+	return fmt.Sprintf(`shutdown_timeout: 20s
+server: { listen: "" }
+%ssources:
+  - name: app
+    url: %s
+    interval: 1s
+    timeout: 1s
+sinks:
+%s`, top, target, sinks)
 }
 
 // e2eTarget is a Prometheus text endpoint; body(n) is the exposition of the
@@ -170,7 +186,14 @@ func (s *e2eService) Stop(t *testing.T) {
 // want (0 when absent).
 func (s *e2eService) metric(t *testing.T, name string, want map[string]string) float64 {
 	t.Helper()
-	mfs, err := s.f.Registry().Gather()
+	return includedValue(t, s.f.Registry(), name, want)
+}
+
+// includedValue reads the first counter or gauge of reg named name whose
+// labels include want (gatherValue wants them exactly); absent reads as 0.
+func includedValue(t testing.TB, reg prometheus.Gatherer, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatalf("gather: %v", err)
 	}
@@ -225,19 +248,6 @@ func (s *e2eService) jsonLines(msg string) []string {
 		}
 	}
 	return out
-}
-
-// waitFor polls cond until it holds or timeout passes. Waiting with a
-// generous deadline is not a timing assertion: only the outcome is checked.
-func e2eWait(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // e2eSeq summarises the sequence numbers a receiver got: each scrape n

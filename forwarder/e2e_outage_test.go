@@ -164,7 +164,7 @@ func outage30s(t *testing.T) {
 		}
 	}
 	for _, o := range outs {
-		e2eWait(t, 30*time.Second, o.name+": scrape 2 delivered", func() bool { return o.delivered() >= 2 })
+		pollFor(t, 30*time.Second, o.name+": scrape 2 delivered", func() bool { return o.delivered() >= 2 })
 	}
 	const outage = 30 * time.Second
 	began := time.Now()
@@ -173,7 +173,7 @@ func outage30s(t *testing.T) {
 	}
 	// After the outage, wait for two more scrapes than the target had
 	// answered by then (a generous deadline, not a timing assertion).
-	e2eWait(t, outage+90*time.Second, "delivery after the outage", func() bool {
+	pollFor(t, outage+90*time.Second, "delivery after the outage", func() bool {
 		since := time.Since(began)
 		if since <= outage {
 			return false

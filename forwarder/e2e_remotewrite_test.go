@@ -24,20 +24,13 @@ import (
 	"github.com/promfwd/promfwd/sinks/remotewrite/promtest"
 )
 
+// rwConfig is e2eConfig with one remote_write sink.
 func rwConfig(target, writeURL string) string {
-	return fmt.Sprintf(`shutdown_timeout: 20s
-server: { listen: "" }
-sources:
-  - name: app
-    url: %s
-    interval: 1s
-    timeout: 1s
-sinks:
-  - name: prom
+	return e2eConfig("", target, fmt.Sprintf(`  - name: prom
     type: remote_write
     url: %s
     flush_interval: 100ms
-`, target, writeURL)
+`, writeURL))
 }
 
 // queryAll runs an instant query at t and renders each result as
@@ -114,7 +107,7 @@ func rwIntoPrometheus(t *testing.T) {
 	}
 
 	svc := startE2E(t, rwConfig(tg.URL(), prom.WriteURL))
-	e2eWait(t, 60*time.Second, "7 scrapes", func() bool { return tg.Scrapes() >= 7 })
+	pollFor(t, 60*time.Second, "7 scrapes", func() bool { return tg.Scrapes() >= 7 })
 	svc.Stop(t)
 
 	// Scrape n's samples are stamped before the target saw the request
@@ -253,12 +246,12 @@ func rwRejectedBatchDropped(t *testing.T) {
 	tg := newE2ETarget(t, e2eSeqBody)
 	svc := startE2E(t, rwConfig(tg.URL(), px.writeURL()))
 
-	e2eWait(t, 30*time.Second, "two writes", func() bool { return px.count(http.StatusNoContent) >= 2 })
+	pollFor(t, 30*time.Second, "two writes", func() bool { return px.count(http.StatusNoContent) >= 2 })
 	const reason = "out of order sample"
 	px.failOnce(http.StatusBadRequest, reason)
-	e2eWait(t, 30*time.Second, "the rejection", func() bool { return px.count(http.StatusBadRequest) == 1 })
+	pollFor(t, 30*time.Second, "the rejection", func() bool { return px.count(http.StatusBadRequest) == 1 })
 	after := px.count(http.StatusNoContent) + 2
-	e2eWait(t, 30*time.Second, "later writes", func() bool { return px.count(http.StatusNoContent) >= after })
+	pollFor(t, 30*time.Second, "later writes", func() bool { return px.count(http.StatusNoContent) >= after })
 	svc.Stop(t)
 
 	got := seqInProm(t, prom, tg)

@@ -274,10 +274,7 @@ func (d *fileSD) refresh() (changed bool, problems []error) {
 		next[p] = &sdFile{hash: h, groups: groups}
 		changed = true
 	}
-	if len(next) != len(d.files) {
-		changed = true
-	}
-	for p := range d.files {
+	for p := range d.files { // a file that went (new ones set changed above)
 		if _, ok := next[p]; !ok {
 			changed = true
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"reflect"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -38,19 +37,20 @@ func (f *Forwarder) refreshFileSDLocked(r *sdRunner) {
 }
 
 func (f *Forwarder) logFileSDProblems(r *sdRunner, problems []error) {
+	err := errors.Join(problems...)
 	msg := ""
-	if len(problems) > 0 {
-		msg = errors.Join(problems...).Error()
+	if err != nil {
+		msg = err.Error()
 	}
 	if msg == r.sd.problems {
 		return // logged when it first appeared
 	}
 	r.sd.problems = msg
-	if msg == "" {
+	if err == nil {
 		r.log.Info("file_sd files readable again")
 		return
 	}
-	r.log.Warn("file_sd: keeping the last good targets of files that cannot be used", zap.Error(errors.Join(problems...)))
+	r.log.Warn("file_sd: keeping the last good targets of files that cannot be used", zap.Error(err))
 }
 
 // applyFileSDLocked makes f.sources hold exactly the targets r's files list
@@ -101,13 +101,19 @@ func (f *Forwarder) applyFileSDLocked(r *sdRunner) {
 	}
 }
 
+// unscheduleLocked removes sj's job from the scheduler, if it has one.
+func (f *Forwarder) unscheduleLocked(name string, sj *sourceJob) {
+	if f.sched == nil || sj.handle == nil {
+		return
+	}
+	if err := f.sched.RemoveJob(sj.job); err != nil {
+		f.log.Warn("remove job", zap.String("source", name), zap.Error(err))
+	}
+}
+
 // dropSourceLocked unschedules and forgets one source.
 func (f *Forwarder) dropSourceLocked(name string, sj *sourceJob) {
-	if f.sched != nil && sj.handle != nil {
-		if err := f.sched.RemoveJob(sj.job); err != nil {
-			f.log.Warn("remove job", zap.String("source", name), zap.Error(err))
-		}
-	}
+	f.unscheduleLocked(name, sj)
 	sj.src.target.Close()
 	delete(f.sources, name)
 }
@@ -118,11 +124,7 @@ func (f *Forwarder) dropSourceLocked(name string, sj *sourceJob) {
 // series end) and its self-metrics forgotten, so file_sd churn does not
 // grow them without bound.
 func (f *Forwarder) vanishLocked(name string, sj *sourceJob) {
-	if f.sched != nil && sj.handle != nil {
-		if err := f.sched.RemoveJob(sj.job); err != nil {
-			f.log.Warn("remove job", zap.String("source", name), zap.Error(err))
-		}
-	}
+	f.unscheduleLocked(name, sj)
 	delete(f.sources, name)
 	running := f.sched != nil && !f.sdClosing
 	f.sdLoops.Add(1)
@@ -222,17 +224,5 @@ func (f *Forwarder) commitFileSDLocked(kept map[string]*sdRunner, fresh []Source
 		r := f.startFileSDLocked(sc)
 		f.fileSDs[sc.Name] = r
 		f.runFileSDLocked(r)
-	}
-}
-
-// forget drops the self-metric series of a target that is gone for good,
-// so file_sd churn does not grow them without bound.
-func (m *sourceMetrics) forget(source string) {
-	l := prometheus.Labels{"source": source}
-	for _, v := range []interface {
-		DeletePartialMatch(prometheus.Labels) int
-	}{m.scrapes, m.errors, m.duration, m.samples, m.bytes, m.unchanged,
-		m.skippedUnchanged, m.filtered, m.staleMarkers, m.up, m.lastSamples} {
-		v.DeletePartialMatch(l)
 	}
 }

@@ -1,15 +1,12 @@
 package forwarder
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/promfwd/promfwd/sinks/stdout"
@@ -153,52 +150,13 @@ func TestFileSDConfigErrors(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a goroutine-safe writer for the stdout sink.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-// stdEvent is one stdout-sink line.
-type stdEvent struct {
-	Name   string            `json:"name"`
-	Labels map[string]string `json:"labels"`
-	Value  any               `json:"value"` // a number, or "NaN" (stale markers too)
-}
-
 // labelsOf returns the label sets of the stdout lines for metric name.
-func (w *lockedBuffer) labelsOf(t *testing.T, name string) []map[string]string {
+func (s *lineBuffer) labelsOf(t *testing.T, name string) []map[string]string {
 	t.Helper()
 	var out []map[string]string
-	for _, ev := range w.events(t, name) {
-		out = append(out, ev.Labels)
-	}
-	return out
-}
-
-// events returns the stdout lines for metric name.
-func (w *lockedBuffer) events(t *testing.T, name string) []stdEvent {
-	t.Helper()
-	w.mu.Lock()
-	data := bytes.Clone(w.b.Bytes())
-	w.mu.Unlock()
-	var out []stdEvent
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		if len(line) == 0 {
-			continue
-		}
-		var ev stdEvent
-		if err := json.Unmarshal(line, &ev); err != nil {
-			t.Fatalf("stdout line %q: %v", line, err)
-		}
-		if ev.Name == name {
-			out = append(out, ev)
+	for _, l := range s.lines(t) {
+		if l.Name == name {
+			out = append(out, l.Labels)
 		}
 	}
 	return out
@@ -249,12 +207,12 @@ sinks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out lockedBuffer
+	var out lineBuffer
 	cfg.Sinks[0].Settings.(*stdout.Config).Writer = &out
 	r := runFleet(t, cfg, Options{})
 
-	eventually(t, "a and b scraped", func() bool { return a.scraped("/metrics") && b.scraped("/metrics") })
-	eventually(t, "a's samples delivered", func() bool {
+	awaitCond(t, "a and b scraped", func() bool { return a.scraped("/metrics") && b.scraped("/metrics") })
+	awaitCond(t, "a's samples delivered", func() bool {
 		for _, l := range out.labelsOf(t, "fleet_up") {
 			if l["instance"] == a.host() {
 				return true
@@ -275,29 +233,29 @@ sinks:
 
 	// Edit: a goes, c comes.
 	writeSDFile(t, sdFile, fmt.Sprintf("- targets: [%q, %q]\n  labels: {team: web}\n", b.host(), c.host()))
-	eventually(t, "c scraped after the edit", func() bool { return c.scraped("/metrics") })
+	awaitCond(t, "c scraped after the edit", func() bool { return c.scraped("/metrics") })
 	wantTargets := []string{"static", "web/" + b.host(), "web/" + c.host()}
 	slices.Sort(wantTargets)
 	if got := r.f.Targets(); !reflect.DeepEqual(got, wantTargets) {
 		t.Errorf("targets after edit = %v, want %v", got, wantTargets)
 	}
 	aCount, bCount := a.count("/metrics"), b.count("/metrics")
-	eventually(t, "b scraped twice more", func() bool { return b.count("/metrics") >= bCount+2 })
+	awaitCond(t, "b scraped twice more", func() bool { return b.count("/metrics") >= bCount+2 })
 	if n := a.count("/metrics"); n > aCount+1 { // one scrape may have been in flight
 		t.Errorf("removed target still scraped: %d scrapes after removal", n-aCount)
 	}
 	// Its series end with a stale marker, as when Prometheus drops a target.
-	eventually(t, "a stale marker for the removed target", func() bool {
+	awaitCond(t, "a stale marker for the removed target", func() bool {
 		return rw.staleFor(map[string]string{"__name__": "fleet_up", "instance": a.host(), "job": "web"})
 	})
 
 	// A broken edit keeps the last good targets and is logged once.
 	writeSDFile(t, sdFile, "- targets: [\n")
-	eventually(t, "the broken file logged", func() bool {
+	awaitCond(t, "the broken file logged", func() bool {
 		return r.logs.FilterMessageSnippet("keeping the last good targets").Len() > 0
 	})
 	cCount := c.count("/metrics")
-	eventually(t, "c still scraped", func() bool { return c.count("/metrics") >= cCount+2 })
+	awaitCond(t, "c still scraped", func() bool { return c.count("/metrics") >= cCount+2 })
 	if got := r.f.Targets(); !reflect.DeepEqual(got, wantTargets) {
 		t.Errorf("targets after a broken edit = %v, want %v", got, wantTargets)
 	}
@@ -309,7 +267,7 @@ sinks:
 	if err := os.Remove(sdFile); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "targets of the removed file dropped", func() bool {
+	awaitCond(t, "targets of the removed file dropped", func() bool {
 		return reflect.DeepEqual(r.f.Targets(), []string{"static"})
 	})
 	upSources := func() []string {
@@ -332,7 +290,7 @@ sinks:
 		}
 		return out
 	}
-	eventually(t, "self-metrics of removed targets forgotten", func() bool {
+	awaitCond(t, "self-metrics of removed targets forgotten", func() bool {
 		return reflect.DeepEqual(upSources(), []string{"static"})
 	})
 	r.f.mu.Lock()

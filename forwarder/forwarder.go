@@ -198,15 +198,11 @@ func (f *Forwarder) buildSource(sc SourceConfig) (*source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
 	}
-	keep := &nameFilter{memo: map[string]bool{}}
-	for _, r := range sc.MetricRelabel {
-		keep.rules = append(keep.rules, nameRule{keep: r.Action == "keep", re: r.Regexp()})
-	}
 	src := &source{
 		name:   sc.Name,
 		cfg:    sc,
 		target: t,
-		keep:   keep,
+		keep:   newNameFilter(&sc),
 		stale:  newStaleness(),
 		log:    f.log.With(zap.String("source", sc.Name)),
 	}

@@ -30,7 +30,7 @@ import (
 // its logs observed, and polling helpers with generous deadlines.
 
 // runWait is the generous deadline for anything a 1 s scrape interval makes happen.
-const runWait = 15 * time.Second
+const runWait = 20 * time.Second
 
 // lineBuffer is an io.Writer safe for the sink's concurrent senders.
 type lineBuffer struct {
@@ -148,8 +148,16 @@ func runFwd(t testing.TB, yaml string) *runningFwd {
 // runConfig runs a loaded config; out are the buffers of its stdout sinks.
 func runConfig(t testing.TB, cfg *Config, out map[string]*lineBuffer) *runningFwd {
 	t.Helper()
+	return runWith(t, cfg, out, Options{})
+}
+
+// runWith is runConfig with opts; their Logger and Version are the
+// harness's (an observed logger, "test").
+func runWith(t testing.TB, cfg *Config, out map[string]*lineBuffer, opts Options) *runningFwd {
+	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
-	f, err := New(cfg, Options{Logger: zap.New(core), Version: "test"})
+	opts.Logger, opts.Version = zap.New(core), "test"
+	f, err := New(cfg, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -199,10 +207,18 @@ func (r *runningFwd) selfURL(t testing.TB) string {
 // awaitCond polls cond every 20 ms until it holds or runWait passes.
 func awaitCond(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(runWait)
+	pollFor(t, runWait, what, cond)
+}
+
+// pollFor polls cond every 20 ms until it holds or timeout passes. Waiting
+// with a generous deadline is not a timing assertion: only the outcome is
+// checked.
+func pollFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", runWait, what)
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

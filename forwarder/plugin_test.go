@@ -70,7 +70,7 @@ func newDaemonClient(t *testing.T, socket string) *daemonClient {
 		return d.DialContext(ctx, "unix", socket)
 	}}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &daemonClient{c: &http.Client{Transport: tr, Timeout: fleetWait}}
+	return &daemonClient{c: &http.Client{Transport: tr, Timeout: runWait}}
 }
 
 // call POSTs to the plugin and decodes its JSON answer.
@@ -142,7 +142,7 @@ sinks:
 	if !reflect.DeepEqual(got, map[string]any{"Implements": []any{"MetricsCollector"}}) {
 		t.Fatalf("Activate = %v", got)
 	}
-	eventually(t, "control source scraped 3 times", func() bool { return control.count("/metrics") >= 3 })
+	awaitCond(t, "control source scraped 3 times", func() bool { return control.count("/metrics") >= 3 })
 	if n := metrics.scrapes(); n != 0 {
 		t.Fatalf("daemon socket scraped %d times before StartMetrics", n)
 	}
@@ -151,19 +151,19 @@ sinks:
 	if got := daemon.call(t, "/MetricsCollector.StartMetrics"); got["Err"] != "" {
 		t.Fatalf("StartMetrics = %v", got)
 	}
-	eventually(t, "daemon socket scraped", func() bool { return metrics.scrapes() > 0 })
+	awaitCond(t, "daemon socket scraped", func() bool { return metrics.scrapes() > 0 })
 	if got := daemon.call(t, "/MetricsCollector.StopMetrics"); got["Err"] != "" {
 		t.Fatalf("StopMetrics = %v", got)
 	}
 	atStop, acceptedAtStop := metrics.scrapes(), hec.Stats().Accepted
 	c := control.count("/metrics")
-	eventually(t, "control source scraped 3 more times", func() bool { return control.count("/metrics") >= c+3 })
+	awaitCond(t, "control source scraped 3 more times", func() bool { return control.count("/metrics") >= c+3 })
 	if n := metrics.scrapes(); n > atStop+1 { // one scrape may have been in flight
 		t.Errorf("daemon socket scraped %d times after StopMetrics", n-atStop)
 	}
 
 	// What was scraped before Stop still reaches HEC, through the retries.
-	eventually(t, "daemon samples delivered to HEC", func() bool {
+	awaitCond(t, "daemon samples delivered to HEC", func() bool {
 		for _, p := range hec.Points() {
 			if p.Name == "engine_daemon_container_states_containers" && p.Value == 3 && p.Dimensions["job"] == "docker" {
 				return true
@@ -181,7 +181,7 @@ sinks:
 		t.Fatalf("second StartMetrics = %v", got)
 	}
 	n := metrics.scrapes()
-	eventually(t, "scraping resumed", func() bool { return metrics.scrapes() > n })
+	awaitCond(t, "scraping resumed", func() bool { return metrics.scrapes() > n })
 
 	r.stop()
 	if _, err := os.Stat(pluginSock); !os.IsNotExist(err) {
@@ -216,7 +216,7 @@ func TestDockerPluginSocketBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), fleetWait)
+	ctx, cancel := context.WithTimeout(context.Background(), runWait)
 	defer cancel()
 	err = f2.Run(ctx, func() { t.Error("second instance became ready") })
 	if err == nil || !strings.Contains(err.Error(), "in use") {
@@ -250,6 +250,6 @@ func TestAliveFollowsHeartbeat(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	r.stop()
-	eventually(t, "not alive after shutdown", func() bool { return !r.f.Alive(400 * time.Millisecond) })
+	awaitCond(t, "not alive after shutdown", func() bool { return !r.f.Alive(400 * time.Millisecond) })
 	f.closeAll()
 }

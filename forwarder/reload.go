@@ -28,6 +28,12 @@ func (f *Forwarder) Reload(cfg *Config) error {
 
 	newSinks := map[string]*sinkState{}
 	var fresh []*sinkState
+	abandon := func() { // undo the sinks built so far
+		for _, s := range fresh {
+			_ = s.sink.Close()
+			s.release() // state.go: unlock its disk queue
+		}
+	}
 	type swapPlan struct {
 		old *sinkState
 		sc  SinkConfig
@@ -41,11 +47,8 @@ func (f *Forwarder) Reload(cfg *Config) error {
 		if old, ok := f.sinks[sc.Name]; ok && old.durable != nil && cfg.DataDir == f.cfg.DataDir {
 			// Its disk queue is locked by the old runner: check the new
 			// settings now, swap at commit (reload_durable.go).
-			if err := f.checkSink(sc, old); err != nil {
-				for _, s := range fresh {
-					_ = s.sink.Close()
-					s.release() // state.go: unlock its disk queue
-				}
+			if err := f.checkSink(sc); err != nil {
+				abandon()
 				return fmt.Errorf("forwarder: reload: %w", err)
 			}
 			newSinks[sc.Name] = old
@@ -54,10 +57,7 @@ func (f *Forwarder) Reload(cfg *Config) error {
 		}
 		st, err := f.buildSink(sc, cfg)
 		if err != nil {
-			for _, s := range fresh {
-				_ = s.sink.Close()
-				s.release() // state.go: unlock its disk queue
-			}
+			abandon()
 			return fmt.Errorf("forwarder: reload: %w", err)
 		}
 		newSinks[sc.Name] = st
@@ -80,10 +80,7 @@ func (f *Forwarder) Reload(cfg *Config) error {
 		src, err := f.buildSource(sc)
 		if err != nil {
 			f.cfg, f.sinks = oldCfg, oldSinks
-			for _, s := range fresh {
-				_ = s.sink.Close()
-				s.release() // state.go: unlock its disk queue
-			}
+			abandon()
 			for _, sj := range built {
 				sj.src.target.Close()
 			}

@@ -17,14 +17,14 @@ const swapGrace = 2 * time.Second
 
 // checkSink builds sc's sink without opening its queue, to find settings
 // errors before a reload commits to anything.
-func (f *Forwarder) checkSink(sc SinkConfig, old *sinkState) error {
+func (f *Forwarder) checkSink(sc SinkConfig) error {
 	set := sinks.Settings{Name: sc.Name, Logger: zap.NewNop(), UserAgent: f.userAgent, Health: sinks.NewHealth(f.clock.Now)}
 	s, err := BuildSink(sc, set)
 	if err != nil {
 		return err
 	}
 	if err := s.Close(); err != nil {
-		f.log.Debug("close checked sink", zap.String("sink", old.name), zap.Error(err))
+		f.log.Debug("close checked sink", zap.String("sink", sc.Name), zap.Error(err))
 	}
 	return nil
 }

@@ -1,9 +1,5 @@
 package forwarder
 
-import (
-	"go.uber.org/zap"
-)
-
 // Sources a reload replaces or removes. gocron's RemoveJob does not wait for
 // a run in progress, so everything that touches a retired source's
 // per-run state (its staleness above all) happens under its sourceJob.run,
@@ -23,11 +19,7 @@ func (f *Forwarder) retireSourcesLocked(next map[string]*sourceJob) (gone map[st
 		if next[name] == sj {
 			continue
 		}
-		if sj.handle != nil {
-			if err := f.sched.RemoveJob(sj.job); err != nil {
-				f.log.Warn("remove job", zap.String("source", name), zap.Error(err))
-			}
-		}
+		f.unscheduleLocked(name, sj)
 		if succ, ok := next[name]; ok && succ.handle == nil {
 			succ.src.handoff = takeOver(sj)
 			f.closeAfterRun(sj)

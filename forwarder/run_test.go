@@ -5,54 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// versionedTarget serves an exposition whose values change with every
-// request (version n = 1, 2, ...) and remembers when each version was served.
-type versionedTarget struct {
-	*httptest.Server
-	mu     sync.Mutex
-	served map[int]time.Time
-}
-
-func newVersionedTarget(t *testing.T, body func(n int) string) *versionedTarget {
-	t.Helper()
-	vt := &versionedTarget{served: map[int]time.Time{}}
-	n := 0
-	vt.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		vt.mu.Lock()
-		n++
-		v := n
-		vt.served[v] = time.Now()
-		vt.mu.Unlock()
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		_, _ = io.WriteString(w, body(v))
-	}))
-	t.Cleanup(vt.Close)
-	return vt
-}
-
-func (vt *versionedTarget) servedAt(n int) (time.Time, bool) {
-	vt.mu.Lock()
-	defer vt.mu.Unlock()
-	at, ok := vt.served[n]
-	return at, ok
-}
-
-func (vt *versionedTarget) hostPort(t *testing.T) string {
-	u, err := url.Parse(vt.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Host
-}
 
 // runBody is version n of the end-to-end exposition: counters, gauges (one
 // with an exposition timestamp), a histogram and a summary whose values move
@@ -126,7 +83,7 @@ func runExpected(n int, tsMs int64, job, instance string) []outLine {
 // and drop, and the self-metrics server must account for it all.
 func TestRunEndToEnd(t *testing.T) {
 	t.Parallel()
-	target := newVersionedTarget(t, runBody)
+	target := newE2ETarget(t, runBody)
 	r := runFwd(t, fmt.Sprintf(`
 shutdown_timeout: 10s
 server:
@@ -149,7 +106,7 @@ sinks:
   - name: out
     type: stdout
     flush_interval: 100ms
-`, target.URL))
+`, target.srv.URL))
 	out := r.out["out"]
 	base := r.selfURL(t)
 
@@ -200,17 +157,17 @@ sinks:
 	// Every delivered scrape, identified by test_seq, must be delivered
 	// whole and exactly as served.
 	got := out.lines(t)
-	job, instance := "e2e", target.hostPort(t)
+	job, instance := "e2e", target.srv.Listener.Addr().String()
 	var want []outLine
 	for _, l := range got {
 		if l.Name != "test_seq" {
 			continue
 		}
 		n := int(l.Value.(float64))
-		at, ok := target.servedAt(n)
-		if !ok {
+		if n < 1 || n > target.Scrapes() {
 			t.Fatalf("delivered version %d the target never served", n)
 		}
+		at := target.ScrapeTime(n)
 		// The scrape is stamped before the request is sent.
 		if ts := time.UnixMilli(l.TimeMs); ts.After(at) || at.Sub(ts) > 10*time.Second {
 			t.Errorf("version %d stamped %s, served at %s", n, ts.Format(time.StampMilli), at.Format(time.StampMilli))
@@ -274,7 +231,7 @@ func TestRunTinyStartOffset(t *testing.T) {
 	if name == "" {
 		t.Fatal("no source name with a tiny start offset found")
 	}
-	target := newVersionedTarget(t, func(n int) string { return fmt.Sprintf("tiny %d\n", n) })
+	target := newE2ETarget(t, func(n int) string { return fmt.Sprintf("tiny %d\n", n) })
 	cfg, out := loadRunConfig(t, fmt.Sprintf(`
 server:
   listen: ""
@@ -286,7 +243,7 @@ sinks:
   - name: out
     type: stdout
     flush_interval: 100ms
-`, name, target.URL))
+`, name, target.srv.URL))
 	f, err := New(cfg, Options{})
 	if err != nil {
 		t.Fatal(err)

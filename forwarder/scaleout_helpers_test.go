@@ -1,23 +1,16 @@
 package forwarder
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 )
 
 // Test kit for shard_test.go, filesd_test.go and plugin_test.go.
-
-// fleetWait is the generous deadline for what 1 s intervals make happen.
-const fleetWait = 20 * time.Second
 
 // fleet is one HTTP server standing in for many targets: every path is a
 // target. It records which replica (X-Replica header, set per source in
@@ -98,61 +91,23 @@ func runFleetConfig(t *testing.T, file, yamlText, hostname string, opts Options)
 	return runFleet(t, cfg, opts)
 }
 
+// runFleet runs cfg (see runWith); stop reports Run's error, and a failed
+// test prints the service's logs.
 func runFleet(t *testing.T, cfg *Config, opts Options) *running {
 	t.Helper()
-	core, logs := observer.New(zapcore.DebugLevel)
-	opts.Logger = zap.New(core)
-	f, err := New(cfg, opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() { done <- f.Run(ctx, func() { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("Run returned before ready: %v", err)
-	case <-time.After(fleetWait):
-		cancel()
-		t.Fatal("not ready")
-	}
-	var once sync.Once
-	r := &running{f: f, logs: logs}
-	r.stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			case <-time.After(60 * time.Second):
-				t.Error("Run did not return")
-			}
-		})
-	}
+	rf := runWith(t, cfg, nil, opts)
+	r := &running{f: rf.f, logs: rf.logs, stop: func() {
+		if err := rf.stop(t); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}}
 	t.Cleanup(func() {
 		r.stop()
 		if t.Failed() {
-			for _, e := range logs.All() {
+			for _, e := range r.logs.All() {
 				t.Logf("log: %s %s %v", e.Level, e.Message, e.ContextMap())
 			}
 		}
 	})
 	return r
-}
-
-// eventually polls cond until it holds or fleetWait passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(fleetWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -59,9 +59,31 @@ func newSourceMetrics(reg prometheus.Registerer) *sourceMetrics {
 			Name: "promfwd_source_last_scrape_samples", Help: "Samples in the last successful scrape.",
 		}, []string{"source"}),
 	}
-	reg.MustRegister(m.scrapes, m.errors, m.duration, m.samples, m.bytes, m.unchanged,
-		m.skippedUnchanged, m.filtered, m.staleMarkers, m.up, m.lastSamples)
+	for _, v := range m.vecs() {
+		reg.MustRegister(v)
+	}
 	return m
+}
+
+// sourceVec is what every per-source metric vector offers.
+type sourceVec interface {
+	prometheus.Collector
+	DeletePartialMatch(prometheus.Labels) int
+}
+
+// vecs lists every per-source metric, for registering and forgetting.
+func (m *sourceMetrics) vecs() []sourceVec {
+	return []sourceVec{m.scrapes, m.errors, m.duration, m.samples, m.bytes, m.unchanged,
+		m.skippedUnchanged, m.filtered, m.staleMarkers, m.up, m.lastSamples}
+}
+
+// forget drops the self-metric series of a target that is gone for good,
+// so file_sd churn does not grow them without bound.
+func (m *sourceMetrics) forget(source string) {
+	l := prometheus.Labels{"source": source}
+	for _, v := range m.vecs() {
+		v.DeletePartialMatch(l)
+	}
 }
 
 // newRegistry builds the self-metrics registry with the process and Go

@@ -190,7 +190,7 @@ func TestShardsCoverEveryTargetOnce(t *testing.T) {
 			t.Errorf("target %s owned by replicas %v", n, rs)
 		}
 	}
-	eventually(t, "every target scraped", func() bool {
+	awaitCond(t, "every target scraped", func() bool {
 		for p := range want {
 			if !fl.scraped(p) {
 				return false

@@ -24,7 +24,7 @@ func (s slowWriter) Write(p []byte) (int, error) {
 // all of it within shutdown_timeout before it returns, and drop nothing.
 func TestShutdownFlushes(t *testing.T) {
 	t.Parallel()
-	target := newVersionedTarget(t, func(n int) string {
+	target := newE2ETarget(t, func(n int) string {
 		var b strings.Builder
 		b.WriteString("# TYPE flush_value gauge\n")
 		for i := range 40 {
@@ -47,7 +47,7 @@ sinks:
     type: stdout
     flush_interval: 50ms
     max_batch_samples: 10
-`, target.URL))
+`, target.srv.URL))
 	w := slowWriter{gatedWriter: newGatedWriter(), delay: 20 * time.Millisecond}
 	setWriter(t, cfg, "slow", w)
 	r := runConfig(t, cfg, out)

@@ -2,6 +2,7 @@ package forwarder
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/promfwd/promfwd/sinks"
 	"github.com/promfwd/promfwd/sinks/datadog"
@@ -87,13 +88,4 @@ func BuildSink(sc SinkConfig, set sinks.Settings) (sinks.Sink, error) {
 	return s, nil
 }
 
-func joinTypes() string {
-	var out string
-	for i, t := range SinkTypes() {
-		if i > 0 {
-			out += ", "
-		}
-		out += t
-	}
-	return out
-}
+func joinTypes() string { return strings.Join(SinkTypes(), ", ") }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"hash/fnv"
 	"net"
-	"regexp"
 	"sync"
 	"time"
 
@@ -60,33 +59,31 @@ func (s *source) setRoutes(r []*sinkState) {
 	s.mu.Unlock()
 }
 
-// nameFilter applies metric_relabel keep/drop rules to metric names,
-// remembering each decision: names are interned by the parser, so after the
-// first scrape a decision is one map lookup instead of a regex match.
+// nameFilter applies a source's metric_relabel keep/drop rules
+// (SourceConfig.KeepMetric) to metric names, remembering each decision:
+// names are interned by the parser, so after the first scrape a decision is
+// one map lookup instead of a regex match. A nil filter keeps everything.
 type nameFilter struct {
-	rules []nameRule
-	memo  map[string]bool
+	keep func(name string) bool
+	memo map[string]bool
 }
 
-type nameRule struct {
-	keep bool
-	re   *regexp.Regexp
+// newNameFilter returns the filter for sc's rules, nil when it has none.
+func newNameFilter(sc *SourceConfig) *nameFilter {
+	if len(sc.MetricRelabel) == 0 {
+		return nil
+	}
+	return &nameFilter{keep: sc.KeepMetric, memo: map[string]bool{}}
 }
 
 func (f *nameFilter) keepName(name string) bool {
-	if f == nil || len(f.rules) == 0 {
+	if f == nil {
 		return true
 	}
 	if k, ok := f.memo[name]; ok {
 		return k
 	}
-	k := true
-	for _, r := range f.rules {
-		if r.re.MatchString(name) != r.keep {
-			k = false
-			break
-		}
-	}
+	k := f.keep(name)
 	if len(f.memo) > 1<<16 { // bound the memo against unbounded name churn
 		clear(f.memo)
 	}
@@ -98,7 +95,7 @@ func (f *nameFilter) keepName(name string) bool {
 // something is dropped. Rules match the sample name (h_bucket, h_sum), as
 // Prometheus' metric_relabel_configs on __name__ do.
 func (f *nameFilter) apply(in []scrape.Sample) (out []scrape.Sample, dropped int) {
-	if f == nil || len(f.rules) == 0 {
+	if f == nil {
 		return in, 0
 	}
 	for i := range in {

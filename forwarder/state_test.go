@@ -112,12 +112,12 @@ func TestDurableDedupeSurvivesRestart(t *testing.T) {
 	tg.freeze(true) // the first scrape serves value 0 and that never changes
 
 	c := startDurChild(t, cfg)
-	awaitDur(t, "the first scrape delivered", func() bool { return rcv.Stats().Events == 4 })
+	awaitCond(t, "the first scrape delivered", func() bool { return rcv.Stats().Events == 4 })
 	c.stop(t, syscall.SIGTERM)
 
 	c = startDurChild(t, cfg)
 	again := tg.servedAgain()
-	awaitDur(t, "two scrapes after the restart", func() bool { return tg.servedAgain() >= again+2 })
+	awaitCond(t, "two scrapes after the restart", func() bool { return tg.servedAgain() >= again+2 })
 	c.stop(t, syscall.SIGKILL)
 	if got := rcv.Stats().Events; got != 4 {
 		t.Fatalf("receiver got %d events, want the 4 of the first scrape only (unchanged values re-sent early)", got)

@@ -112,8 +112,8 @@ func (t *Target) fetch(ctx context.Context) (response, error) {
 		return response{}, se
 	}
 	ct := resp.Header.Get("Content-Type")
-	r.format = FormatFromContentType(ct)
-	if !expositionType(ct) {
+	var exposition bool
+	if r.format, exposition = parseContentType(ct); !exposition {
 		r.foreignType = ct
 	}
 	r.body, err = t.readBody(resp)

@@ -44,25 +44,39 @@ const AcceptHeader = "application/vnd.google.protobuf;proto=io.prometheus.client
 // version), and Prometheus text for anything else, including an empty or
 // malformed header, as Prometheus falls back to text.
 func FormatFromContentType(contentType string) Format {
+	f, _ := parseContentType(contentType)
+	return f
+}
+
+// parseContentType returns FormatFromContentType's answer and whether
+// contentType names an exposition format (text/plain, OpenMetrics,
+// protobuf, any version) or names nothing at all: a blank header is common
+// among simple exporters and says nothing wrong. These are the media types
+// Prometheus' textparse.New accepts. The header is parsed once per scrape.
+func parseContentType(contentType string) (f Format, exposition bool) {
 	if strings.TrimSpace(contentType) == "" {
-		return FormatText
+		return FormatText, true
 	}
 	mediaType, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return FormatText
+		return FormatText, false
 	}
 	switch mediaType {
 	case "application/vnd.google.protobuf":
 		if params["proto"] == "io.prometheus.client.MetricFamily" && params["encoding"] == "delimited" {
-			return FormatProtobuf
+			return FormatProtobuf, true
 		}
+		return FormatText, true
 	case "application/openmetrics-text":
 		switch params["version"] {
 		case "", "1.0.0", "0.0.1":
-			return FormatOpenMetrics
+			return FormatOpenMetrics, true
 		}
+		return FormatText, true
+	case "text/plain":
+		return FormatText, true
 	}
-	return FormatText
+	return FormatText, false
 }
 
 // ContentTypeError is a scrape whose 2xx answer declared a media type that
@@ -86,22 +100,3 @@ func (e *ContentTypeError) Error() string {
 }
 
 func (e *ContentTypeError) Unwrap() error { return e.Err }
-
-// expositionType reports whether contentType names an exposition format
-// (text/plain, OpenMetrics, protobuf, any version) or names nothing at all:
-// a blank header is common among simple exporters and says nothing wrong.
-// These are the media types Prometheus' textparse.New accepts.
-func expositionType(contentType string) bool {
-	if strings.TrimSpace(contentType) == "" {
-		return true
-	}
-	mediaType, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
-	}
-	switch mediaType {
-	case "text/plain", "application/openmetrics-text", "application/vnd.google.protobuf":
-		return true
-	}
-	return false
-}

@@ -5,11 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -106,12 +109,15 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 	// never sees those failures: warn here, at most once per minute.
 	warn := newLogLimiter(time.Minute, time.Now)
 	c.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if last, ok := ctx.Value(statusKey{}).(*atomic.Int32); ok && resp != nil {
+			last.Store(int32(resp.StatusCode))
+		}
 		if o.Health != nil {
 			o.Health.Observe(resp, err)
 		}
 		retry, cerr := check(ctx, resp, err)
 		if retry {
-			rerr := redactURLError(err)
+			rerr := RedactURLError(err)
 			log.Debug("attempt failed, will retry", zap.Int("status", statusOf(resp)), zap.Error(rerr))
 			if ok, suppressed := warn.allow(); ok {
 				log.Warn("destination failing, retrying",
@@ -122,6 +128,18 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 		return retry, cerr
 	}
 	return c, nil
+}
+
+// statusKey carries the *atomic.Int32 of TrackStatus in a request's context.
+type statusKey struct{}
+
+// TrackStatus returns a context under which a client built by NewHTTPClient
+// records the status of every answer, and a function reporting the latest
+// one (0 before any). When ctx ends while the client waits to retry, Send can
+// still tell a 401/403 streak (sinks.ErrUnauthorized) from an outage.
+func TrackStatus(ctx context.Context) (context.Context, func() int) {
+	last := new(atomic.Int32)
+	return context.WithValue(ctx, statusKey{}, last), func() int { return int(last.Load()) }
 }
 
 func statusOf(resp *http.Response) int {
@@ -209,22 +227,20 @@ func secondsDelay(n float64) (time.Duration, bool) {
 	return time.Duration(n * float64(time.Second)), true
 }
 
-// redactURLError strips the URL from *url.Error-like errors, so a token
-// carried in a query string can never reach a log line.
-func redactURLError(err error) error {
-	if err == nil {
-		return nil
-	}
-	type unwrapper interface{ Unwrap() error }
-	var ue interface {
-		error
-		unwrapper
-		Timeout() bool
-	}
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
+// RedactURLError drops the *url.Error wrapper (method and URL) from err, so
+// a credential carried in a query string can never reach a log line or an
+// error; callers name the endpoint themselves.
+func RedactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
 	}
 	return err
+}
+
+// DrainBody reads a bounded part of an answer's body, so the connection can
+// be reused, and closes it.
+func DrainBody(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	_ = body.Close()
 }

@@ -1,11 +1,14 @@
 package sinks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/promfwd/promfwd/sinks/internal/fifo"
 )
 
 // ErrQueueClosed is returned by Queue.Pop once the queue is closed and the
@@ -69,27 +72,10 @@ type queued struct {
 	at  time.Time
 }
 
-// lane is one FIFO; head indexes the first live entry.
+// lane is one FIFO of the queue.
 type lane struct {
-	items []queued
-	head  int
+	items fifo.FIFO[queued]
 	ready chan struct{} // capacity 1: "something was pushed"
-}
-
-func (l *lane) len() int { return len(l.items) - l.head }
-
-func (l *lane) pop() queued {
-	e := l.items[l.head]
-	l.items[l.head] = queued{} // release the body for the GC
-	l.head++
-	if l.head == len(l.items) {
-		l.items, l.head = l.items[:0], 0
-	} else if l.head >= 64 && l.head*2 >= len(l.items) {
-		n := copy(l.items, l.items[l.head:])
-		clear(l.items[n:])
-		l.items, l.head = l.items[:n], 0
-	}
-	return e
 }
 
 // MemoryQueue is the in-memory Queue, bounded by total body bytes.
@@ -131,7 +117,7 @@ func (q *MemoryQueue) Push(req Request, laneIdx int) (evicted []Request) {
 	l := &q.lanes[q.laneIndex(laneIdx)]
 	q.mu.Lock()
 	q.seq++
-	l.items = append(l.items, queued{req: req, seq: q.seq, at: q.now()})
+	l.items.Push(queued{req: req, seq: q.seq, at: q.now()})
 	q.bytes += int64(len(req.Body))
 	q.samples += req.Samples
 	q.count++
@@ -160,7 +146,7 @@ func (q *MemoryQueue) popOldestLocked() queued {
 	best := -1
 	for i := range q.lanes {
 		l := &q.lanes[i]
-		if l.len() > 0 && (best < 0 || l.items[l.head].seq < q.lanes[best].items[q.lanes[best].head].seq) {
+		if l.items.Len() > 0 && (best < 0 || l.items.Front().seq < q.lanes[best].items.Front().seq) {
 			best = i
 		}
 	}
@@ -168,7 +154,7 @@ func (q *MemoryQueue) popOldestLocked() queued {
 }
 
 func (q *MemoryQueue) takeLocked(l *lane) queued {
-	e := l.pop()
+	e := l.items.Pop()
 	q.bytes -= int64(len(e.req.Body))
 	q.samples -= e.req.Samples
 	q.count--
@@ -183,7 +169,7 @@ func (q *MemoryQueue) Pop(ctx context.Context, laneIdx int) (Request, time.Time,
 			return Request{}, time.Time{}, err
 		}
 		q.mu.Lock()
-		if l.len() > 0 {
+		if l.items.Len() > 0 {
 			e := q.takeLocked(l)
 			q.mu.Unlock()
 			return e.req, e.at, nil
@@ -208,8 +194,8 @@ func (q *MemoryQueue) Stats() QueueStats {
 	st := QueueStats{Requests: q.count, Bytes: q.bytes, Samples: q.samples, MemoryRequests: q.count, MemoryBytes: q.bytes}
 	for i := range q.lanes {
 		l := &q.lanes[i]
-		if l.len() > 0 && (st.Oldest.IsZero() || l.items[l.head].at.Before(st.Oldest)) {
-			st.Oldest = l.items[l.head].at
+		if l.items.Len() > 0 && (st.Oldest.IsZero() || l.items.Front().at.Before(st.Oldest)) {
+			st.Oldest = l.items.Front().at
 		}
 	}
 	return st
@@ -221,20 +207,12 @@ func (q *MemoryQueue) Drain() []Request {
 	all := make([]queued, 0, q.count)
 	for i := range q.lanes {
 		l := &q.lanes[i]
-		for l.len() > 0 {
+		for l.items.Len() > 0 {
 			all = append(all, q.takeLocked(l))
 		}
 	}
 	q.mu.Unlock()
-	slices.SortFunc(all, func(a, b queued) int {
-		switch {
-		case a.seq < b.seq:
-			return -1
-		case a.seq > b.seq:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(all, func(a, b queued) int { return cmp.Compare(a.seq, b.seq) })
 	out := make([]Request, len(all))
 	for i, e := range all {
 		out[i] = e.req

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/sinks/internal/fifo"
 )
 
 // RunnerConfig bounds one sink's delivery loop. Zero fields take the values
@@ -125,8 +126,7 @@ type Runner struct {
 
 	// Intake, guarded by mu.
 	mu       sync.Mutex
-	batches  []pendingBatch
-	head     int
+	batches  fifo.FIFO[pendingBatch]
 	pendingN int
 	closed   bool // Stop began: Submit drops
 	started  bool
@@ -242,7 +242,7 @@ func (r *Runner) Submit(samples []scrape.Sample) {
 			b := r.popBatchLocked()
 			dropped += len(b.samples)
 		}
-		r.batches = append(r.batches, pendingBatch{samples: samples, at: now})
+		r.batches.Push(pendingBatch{samples: samples, at: now})
 		r.pendingN += n
 	}
 	signal := r.pendingN == n || r.pendingN >= r.cfg.MaxBatchSamples
@@ -260,17 +260,8 @@ func (r *Runner) Submit(samples []scrape.Sample) {
 }
 
 func (r *Runner) popBatchLocked() pendingBatch {
-	b := r.batches[r.head]
-	r.batches[r.head] = pendingBatch{}
-	r.head++
+	b := r.batches.Pop()
 	r.pendingN -= len(b.samples)
-	if r.head == len(r.batches) {
-		r.batches, r.head = r.batches[:0], 0
-	} else if r.head >= 64 && r.head*2 >= len(r.batches) {
-		n := copy(r.batches, r.batches[r.head:])
-		clear(r.batches[n:])
-		r.batches, r.head = r.batches[:n], 0
-	}
 	return b
 }
 
@@ -300,9 +291,7 @@ func (r *Runner) stop(ctx context.Context) []Request {
 		r.cancelSend()
 		r.cancelBg()
 	} else {
-		r.encodeDue(true)
-		r.checkpoint(true)
-		r.queue.Close()
+		r.closeIntake()
 	}
 	if n := r.rejectLog.flush(); n > 0 {
 		r.log.Error("destination rejected requests (summary at stop)", zap.Int("suppressed", n))

@@ -2,7 +2,6 @@ package sinks
 
 import (
 	"errors"
-	"math/rand/v2"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -37,13 +36,19 @@ func (r *Runner) batchLoop() {
 		}
 		select {
 		case <-r.stopping:
-			r.encodeDue(true)
-			r.checkpoint(true)
-			r.queue.Close()
+			r.closeIntake()
 			return
 		default:
 		}
 	}
+}
+
+// closeIntake encodes everything pending, runs the final checkpoint and
+// closes the queue: the batcher's last act (Stop's, if it never started).
+func (r *Runner) closeIntake() {
+	r.encodeDue(true)
+	r.checkpoint(true)
+	r.queue.Close()
 }
 
 func (r *Runner) oldestPending() (time.Time, bool) {
@@ -52,7 +57,7 @@ func (r *Runner) oldestPending() (time.Time, bool) {
 	if r.pendingN == 0 {
 		return time.Time{}, false
 	}
-	return r.batches[r.head].at, true
+	return r.batches.Front().at, true
 }
 
 // encodeDue encodes full batches, and everything pending when force is set
@@ -60,7 +65,7 @@ func (r *Runner) oldestPending() (time.Time, bool) {
 func (r *Runner) encodeDue(force bool) {
 	now := r.clock.Now()
 	r.mu.Lock()
-	due := force || (r.pendingN > 0 && !now.Before(r.batches[r.head].at.Add(r.cfg.FlushInterval)))
+	due := force || (r.pendingN > 0 && !now.Before(r.batches.Front().at.Add(r.cfg.FlushInterval)))
 	for r.pendingN >= r.cfg.MaxBatchSamples || (due && r.pendingN > 0) {
 		chunk, copied := r.takeLocked()
 		r.mu.Unlock()
@@ -79,8 +84,8 @@ func (r *Runner) encodeDue(force bool) {
 // concatenated into the reusable buffer (copied reports which).
 func (r *Runner) takeLocked() (chunk []scrape.Sample, copied bool) {
 	limit := r.cfg.MaxBatchSamples
-	first := &r.batches[r.head]
-	if len(first.samples) >= limit || r.head == len(r.batches)-1 {
+	first := r.batches.Front()
+	if len(first.samples) >= limit || r.batches.Len() == 1 {
 		cut := groupCut(first.samples, limit)
 		if cut == 0 { // one group larger than a batch: send it whole
 			cut = scrape.GroupEnd(first.samples, 0)
@@ -90,8 +95,8 @@ func (r *Runner) takeLocked() (chunk []scrape.Sample, copied bool) {
 		return chunk, false
 	}
 	buf := r.buf[:0]
-	for r.head < len(r.batches) && len(buf) < limit {
-		b := r.batches[r.head].samples
+	for r.batches.Len() > 0 && len(buf) < limit {
+		b := r.batches.Front().samples
 		cut := groupCut(b, limit-len(buf))
 		if cut == 0 {
 			break // its first group does not fit: it starts the next chunk
@@ -105,7 +110,7 @@ func (r *Runner) takeLocked() (chunk []scrape.Sample, copied bool) {
 
 // consumeHeadLocked removes the first n samples of the head batch.
 func (r *Runner) consumeHeadLocked(n int) {
-	b := &r.batches[r.head]
+	b := r.batches.Front()
 	if n == len(b.samples) {
 		r.popBatchLocked()
 		return
@@ -237,20 +242,10 @@ func (r *Runner) deliver(req Request) (undelivered bool) {
 	}
 }
 
-// backoff is exponential with equal jitter between RetryWaitMin and
-// RetryWaitMax, raised to a *ThrottledError's delay (capped at
-// MaxServerDelay).
+// backoff is Backoff between RetryWaitMin and RetryWaitMax, raised to a
+// *ThrottledError's delay (capped at MaxServerDelay).
 func (r *Runner) backoff(attempt int, err error) time.Duration {
-	d := r.cfg.RetryWaitMin
-	for i := 0; i < attempt && d < r.cfg.RetryWaitMax; i++ {
-		if d > r.cfg.RetryWaitMax/2 {
-			d = r.cfg.RetryWaitMax
-			break
-		}
-		d *= 2
-	}
-	d = min(d, r.cfg.RetryWaitMax)
-	d = d/2 + rand.N(d/2+1)
+	d := Backoff(r.cfg.RetryWaitMin, r.cfg.RetryWaitMax, attempt, nil)
 	var te *ThrottledError
 	if errors.As(err, &te) && te.Delay > d {
 		d = min(te.Delay, MaxServerDelay)

@@ -252,9 +252,11 @@ func TestRunnerPermanentErrorDroppedNotRetried(t *testing.T) {
 func TestRunnerRetriesTransientErrorInOrder(t *testing.T) {
 	fs := newFakeSink()
 	fails := 2
+	failed := make(chan struct{}, fails)
 	fs.send = func(context.Context, Request) error {
 		if fails > 0 {
 			fails--
+			failed <- struct{}{}
 			return errors.New("connection reset")
 		}
 		return nil
@@ -262,6 +264,9 @@ func TestRunnerRetriesTransientErrorInOrder(t *testing.T) {
 	r := startRunner(t, fs, RunnerConfig{MaxBatchSamples: 1, RetryWaitMin: time.Second, RetryWaitMax: 4 * time.Second})
 	r.Submit(gauges("a", 3))
 	for range 2 {
+		// After a failed send the batcher's flush timer is gone (it encoded
+		// everything first), so the one timer waited for is the retry's.
+		<-failed
 		r.waitTimers(t, 1) // the retry timer
 		if st := r.Stats(); st.InFlightRequests != 1 {
 			t.Fatalf("in flight = %d during backoff, want 1", st.InFlightRequests)

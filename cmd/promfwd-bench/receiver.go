@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -231,11 +230,10 @@ func (r *receiver) countWriteRequest(b []byte) (int64, error) {
 					v = v[sl:]
 					switch {
 					case sn == 1 && st == protowire.Fixed64Type:
-						x, xl := protowire.ConsumeFixed64(v)
+						_, xl := protowire.ConsumeFixed64(v) // the value itself is not checked
 						if xl < 0 {
 							return 0, errors.New("remote_write: bad value")
 						}
-						_ = math.Float64frombits(x)
 						v = v[xl:]
 					case sn == 2 && st == protowire.VarintType:
 						x, xl := protowire.ConsumeVarint(v)

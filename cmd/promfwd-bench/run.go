@@ -41,7 +41,6 @@ type result struct {
 	rssAnon, rssFile int64 // at the end: heap and stacks vs mapped binary
 	recv             counts
 	scraped          float64
-	sent             float64
 	dropped          float64
 	failedReq        float64
 	retries          float64
@@ -302,7 +301,6 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 	}
 	d := func(name string, match ...string) float64 { return m1.sum(name, match...) - m0.sum(name, match...) }
 	res.scraped = d("promfwd_source_samples_scraped_total")
-	res.sent = d("promfwd_sink_samples_sent_total")
 	res.dropped = d("promfwd_sink_dropped_samples_total")
 	res.failedReq = d("promfwd_sink_requests_total", `!outcome="success"`)
 	res.retries = d("promfwd_sink_retries_total")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -21,6 +22,7 @@ type workload struct {
 
 // line is one pre-rendered sample line without its value.
 type line struct {
+	head    []byte // # HELP/# TYPE block written before this line, when it starts a family
 	prefix  []byte // `name{labels} `
 	kind    byte   // 'c' counter, 'g' gauge, 'b' bucket, 's' sum, 'n' count
 	bucket  int    // for 'b': bucket index (cumulative counts)
@@ -32,9 +34,7 @@ type line struct {
 // histogram samples (10 buckets + _sum + _count per series).
 type target struct {
 	w     workload
-	head  [][]byte // # HELP/# TYPE blocks, indexed by family start line
 	lines []line
-	famAt map[int]int // line index -> head index
 
 	mu    sync.Mutex
 	n     int64 // scrapes served
@@ -46,7 +46,7 @@ type target struct {
 const bucketsPerHistogram = 10
 
 func newTarget(id int, w workload) *target {
-	t := &target{w: w, famAt: map[int]int{}}
+	t := &target{w: w}
 	r := rand.New(rand.NewPCG(uint64(id)+1, 42))
 	nCounter := w.Series * 60 / 100
 	nGauge := w.Series * 30 / 100
@@ -54,9 +54,14 @@ func newTarget(id int, w workload) *target {
 	nCounter = w.Series - nGauge - nHist*(bucketsPerHistogram+2) // fill rounding with counters
 
 	const perFamily = 100
+	// head is the family block the next appended line starts with.
+	var head []byte
 	addFamily := func(name, typ string) {
-		t.famAt[len(t.lines)] = len(t.head)
-		t.head = append(t.head, fmt.Appendf(nil, "# HELP %s Synthetic %s for the benchmark.\n# TYPE %s %s\n", name, typ, name, typ))
+		head = fmt.Appendf(nil, "# HELP %s Synthetic %s for the benchmark.\n# TYPE %s %s\n", name, typ, name, typ)
+	}
+	add := func(l line) {
+		l.head, head = head, nil
+		t.lines = append(t.lines, l)
 	}
 	labels := func(i int) []byte {
 		minL := max(w.Labels-3, 1)
@@ -73,13 +78,13 @@ func newTarget(id int, w workload) *target {
 		if i%perFamily == 0 {
 			addFamily(fmt.Sprintf("bench_requests_%d_total", i/perFamily), "counter")
 		}
-		t.lines = append(t.lines, line{prefix: fmt.Appendf(nil, "bench_requests_%d_total{%s} ", i/perFamily, labels(i)), kind: 'c', changes: churn()})
+		add(line{prefix: fmt.Appendf(nil, "bench_requests_%d_total{%s} ", i/perFamily, labels(i)), kind: 'c', changes: churn()})
 	}
 	for i := 0; i < nGauge; i++ {
 		if i%perFamily == 0 {
 			addFamily(fmt.Sprintf("bench_temperature_%d", i/perFamily), "gauge")
 		}
-		t.lines = append(t.lines, line{prefix: fmt.Appendf(nil, "bench_temperature_%d{%s} ", i/perFamily, labels(i)), kind: 'g', changes: churn()})
+		add(line{prefix: fmt.Appendf(nil, "bench_temperature_%d{%s} ", i/perFamily, labels(i)), kind: 'g', changes: churn()})
 	}
 	const histPerFamily = 20
 	for i := 0; i < nHist; i++ {
@@ -94,23 +99,23 @@ func newTarget(id int, w workload) *target {
 			if b < bucketsPerHistogram-1 {
 				le = strconv.FormatFloat(0.005*float64(int(1)<<b), 'g', -1, 64)
 			}
-			t.lines = append(t.lines, line{prefix: fmt.Appendf(nil, "%s_bucket{%s,le=%q} ", fam, ls, le), kind: 'b', bucket: b, changes: ch})
+			add(line{prefix: fmt.Appendf(nil, "%s_bucket{%s,le=%q} ", fam, ls, le), kind: 'b', bucket: b, changes: ch})
 		}
-		t.lines = append(t.lines, line{prefix: fmt.Appendf(nil, "%s_sum{%s} ", fam, ls), kind: 's', changes: ch})
-		t.lines = append(t.lines, line{prefix: fmt.Appendf(nil, "%s_count{%s} ", fam, ls), kind: 'n', changes: ch})
+		add(line{prefix: fmt.Appendf(nil, "%s_sum{%s} ", fam, ls), kind: 's', changes: ch})
+		add(line{prefix: fmt.Appendf(nil, "%s_count{%s} ", fam, ls), kind: 'n', changes: ch})
 	}
 	t.gz, _ = gzip.NewWriterLevel(&t.gzbuf, gzip.BestSpeed)
 	return t
 }
 
-// render writes scrape number n of the exposition into t.buf.
+// render writes scrape number n of the exposition into t.buf, reusing its
+// storage from the previous scrape.
 func (t *target) render(n int64) {
-	b := t.buf.AvailableBuffer()[:0]
+	t.buf.Reset()
+	b := t.buf.AvailableBuffer()
 	for i := range t.lines {
-		if h, ok := t.famAt[i]; ok {
-			b = append(b, t.head[h]...)
-		}
 		l := &t.lines[i]
+		b = append(b, l.head...)
 		b = append(b, l.prefix...)
 		step := int64(0)
 		if l.changes {
@@ -130,7 +135,6 @@ func (t *target) render(n int64) {
 		}
 		b = append(b, '\n')
 	}
-	t.buf.Reset()
 	t.buf.Write(b)
 }
 
@@ -154,7 +158,7 @@ func (t *target) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func acceptsGzip(r *http.Request) bool {
-	return bytes.Contains([]byte(r.Header.Get("Accept-Encoding")), []byte("gzip"))
+	return strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
 }
 
 // serveTargets starts k targets on 127.0.0.1 and returns their URLs.

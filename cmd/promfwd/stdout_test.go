@@ -58,8 +58,15 @@ sinks:
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	<-ready
-	waitFor(t, "an event on run's stdout", func() bool { return strings.Contains(o.String(), `"reload_stdout"`) })
+	select {
+	case <-ready:
+	case err := <-done:
+		done <- err // for the deferred stop
+		t.Fatalf("Run returned before ready: %v", err)
+	case <-time.After(wait):
+		t.Fatal("not ready in time")
+	}
+	waitUntil(t, "an event on run's stdout", func() bool { return strings.Contains(o.String(), `"reload_stdout"`) })
 
 	if !reload(f, path, out, log) {
 		t.Fatal("reload of an unchanged config failed")
@@ -70,16 +77,5 @@ sinks:
 	}
 	if n := entries[0].ContextMap()["new_sinks"]; n != int64(0) {
 		t.Errorf("reload rebuilt %v sinks of an unchanged config, want 0", n)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -130,27 +130,22 @@ func newSystemd(t *testing.T) *systemd {
 	return &systemd{conn: conn, path: path}
 }
 
-// next returns the next datagram.
-func (s *systemd) next(t *testing.T) string {
+// until skips datagrams until one satisfies match and returns it; what
+// names the awaited datagram in the failure.
+func (s *systemd) until(t *testing.T, what string, match func(string) bool) string {
 	t.Helper()
 	if err := s.conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 8192)
-	n, err := s.conn.Read(buf)
-	if err != nil {
-		t.Fatalf("no notification (seen so far: %q): %v", s.seen, err)
-	}
-	msg := string(buf[:n])
-	s.seen = append(s.seen, msg)
-	return msg
-}
-
-// until skips datagrams until one satisfies match and returns it.
-func (s *systemd) until(t *testing.T, what string, match func(string) bool) string {
-	t.Helper()
 	for {
-		if msg := s.next(t); match(msg) {
+		n, err := s.conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no %s notification (seen so far: %q): %v", what, s.seen, err)
+		}
+		msg := string(buf[:n])
+		s.seen = append(s.seen, msg)
+		if match(msg) {
 			return msg
 		}
 	}
@@ -201,10 +196,10 @@ func TestSystemdLifecycle(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(creds, "hec_token"), []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfgFile := filepath.Join(dir, "promfwd.yaml")
+	var cfgFile string
 	writeConfig := func(interval string) {
 		t.Helper()
-		cfg := fmt.Sprintf(`
+		cfgFile = writeFile(t, dir, "promfwd.yaml", fmt.Sprintf(`
 server:
   listen: 127.0.0.1:0
 shutdown_timeout: 10s
@@ -218,10 +213,7 @@ sinks:
     url: %s
     token_file: ${CREDENTIALS_DIRECTORY}/hec_token
     flush_interval: 100ms
-`, target.URL, interval, hec.URL())
-		if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
+`, target.URL, interval, hec.URL()))
 	}
 	writeConfig("1s")
 	sd := newSystemd(t)
@@ -270,9 +262,7 @@ sinks:
 	waitUntil(t, "a \"config reloaded\" log line", func() bool { return strings.Contains(c.stderr.String(), "config reloaded") })
 
 	// A broken config on reload: READY=1 again, saying it kept the old one.
-	if err := os.WriteFile(cfgFile, []byte("sources: [\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, dir, "promfwd.yaml", "sources: [\n")
 	c.signal(t, syscall.SIGHUP)
 	sd.until(t, "RELOADING", prefixed("RELOADING=1"))
 	if m := sd.until(t, "READY after bad reload", prefixed("READY=1")); !strings.Contains(m, "reload failed") {
@@ -292,11 +282,8 @@ sinks:
 // TestNoNotifySocket: outside systemd nothing is sent and nothing fails.
 func TestNoNotifySocket(t *testing.T) {
 	target, scrapes := exposition(t)
-	cfgFile := filepath.Join(t.TempDir(), "promfwd.yaml")
-	cfg := fmt.Sprintf("server: {listen: \"\"}\nsources: [{name: app, url: %s/metrics, interval: 1s}]\nsinks: [{name: out, type: stdout, flush_interval: 100ms}]\n", target.URL)
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgFile := writeFile(t, t.TempDir(), "promfwd.yaml", fmt.Sprintf(
+		"server: {listen: \"\"}\nsources: [{name: app, url: %s/metrics, interval: 1s}]\nsinks: [{name: out, type: stdout, flush_interval: 100ms}]\n", target.URL))
 	c := startChild(t, nil, "run", "-config", cfgFile, "-log-format", "json")
 	waitUntil(t, "a sample on stdout", func() bool { return strings.Contains(c.stdout.String(), "app_up") })
 	c.signal(t, syscall.SIGTERM)

@@ -115,7 +115,9 @@ func TestDaemonLifecycle(t *testing.T) {
 
 	// A repeated StartMetrics (daemon restart while we kept running) is
 	// acknowledged without a second onStart.
-	daemonCall(t, daemon, "POST", "/MetricsCollector.StartMetrics", []byte("{}"))
+	if a := daemonCall(t, daemon, "POST", "/MetricsCollector.StartMetrics", []byte("{}")); a.status != 200 || a.body["Err"] != "" {
+		t.Fatalf("repeated StartMetrics: %+v", a)
+	}
 	if started.Load() != 1 {
 		t.Fatalf("repeated start called onStart again (%d)", started.Load())
 	}
@@ -127,7 +129,9 @@ func TestDaemonLifecycle(t *testing.T) {
 		t.Fatalf("after stop: enabled=%v stopped=%d hits=%d", toggle.Enabled(), stopped.Load(), hits.Load())
 	}
 
-	daemonCall(t, daemon, "POST", "/MetricsCollector.StartMetrics", []byte("null\n"))
+	if a := daemonCall(t, daemon, "POST", "/MetricsCollector.StartMetrics", []byte("null\n")); a.status != 200 || a.body["Err"] != "" {
+		t.Fatalf("StartMetrics after restart: %+v", a)
+	}
 	if !toggle.Enabled() || started.Load() != 2 || hits.Load() != 3 {
 		t.Fatalf("after restart: enabled=%v started=%d hits=%d", toggle.Enabled(), started.Load(), hits.Load())
 	}

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -96,7 +95,6 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		RetryWaitMax: cmp.Or(o.retryWaitMax, set.MaxBackoff),
 		Health:       set.Health,
 		OnRetry:      set.OnRetry,
-		CheckRetry:   recordingCheckRetry,
 	}
 	if o.tune != nil {
 		o.tune(&co)
@@ -159,8 +157,8 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	if s.userAgent != "" {
 		r.Header.Set("User-Agent", s.userAgent)
 	}
-	var last atomic.Int32
-	r = r.WithContext(context.WithValue(ctx, lastStatusKey{}, &last))
+	statusCtx, lastStatus := sinks.TrackStatus(ctx)
+	r = r.WithContext(statusCtx)
 	resp, err := s.client.Do(r)
 	if resp == nil {
 		if err == nil {
@@ -168,7 +166,7 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 		}
 		// Retries ended (ctx) between attempts: report the last answer,
 		// so a credentials problem is still recognisable.
-		switch code := int(last.Load()); code {
+		switch code := lastStatus(); code {
 		case 0:
 			return fmt.Errorf("datadog: post series: %w", err)
 		case http.StatusUnauthorized, http.StatusForbidden:
@@ -211,18 +209,6 @@ func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
 		return err
 	}
 	return s.send(ctx, b)
-}
-
-// lastStatusKey carries a per-request *atomic.Int32 that records the last
-// HTTP status seen by the retry loop.
-type lastStatusKey struct{}
-
-// recordingCheckRetry is sinks.DefaultCheckRetry, remembering the status.
-func recordingCheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if last, ok := ctx.Value(lastStatusKey{}).(*atomic.Int32); ok && resp != nil {
-		last.Store(int32(resp.StatusCode))
-	}
-	return sinks.DefaultCheckRetry(ctx, resp, err)
 }
 
 // maxReason bounds the intake's explanation carried in errors.

@@ -107,6 +107,32 @@ func TestForbiddenUntilCancelled(t *testing.T) {
 	}
 }
 
+// TestForbiddenCancelledWhileWaiting ends ctx while the client waits to
+// retry a 403, so Do returns no answer: the error must still say
+// ErrUnauthorized, from the status the client recorded.
+func TestForbiddenCancelledWhileWaiting(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.APIKey = "wrong-key-value" }, options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	attempts := 0
+	orig := h.sink.client.CheckRetry
+	h.sink.client.CheckRetry = func(c context.Context, resp *http.Response, err error) (bool, error) {
+		attempts++
+		retry, cerr := orig(c, resp, err)
+		if attempts == 2 {
+			cancel() // after the client decided to retry: it is now waiting
+		}
+		return retry, cerr
+	}
+	err := h.sink.Send(ctx, gaugeRequest(t, h))
+	if !errors.Is(err, sinks.ErrUnauthorized) || !errors.Is(err, context.Canceled) || sinks.IsPermanent(err) {
+		t.Fatalf("Send = %v, want ErrUnauthorized and context.Canceled, not permanent", err)
+	}
+	if attempts != 2 {
+		t.Errorf("attempts %d, want 2", attempts)
+	}
+}
+
 func TestNetworkErrorIsRetryable(t *testing.T) {
 	h := newHarness(t, nil, options{})
 	req := gaugeRequest(t, h)

@@ -25,8 +25,8 @@ func (q *Queue) Pop(ctx context.Context, lane int) (sinks.Request, time.Time, er
 			return sinks.Request{}, time.Time{}, err
 		}
 		q.mu.Lock()
-		if l.len() > 0 && l.items[l.head].seq <= q.committed {
-			e := l.items[l.head]
+		if l.items.Len() > 0 && (*l.items.Front()).seq <= q.committed {
+			e := *l.items.Front()
 			q.removeHeadLocked(&laneHead{l, e})
 			body, err := q.bodyLocked(e)
 			if err != nil {
@@ -204,7 +204,7 @@ func Inspect(dir string, log *zap.Logger) ([]Stored, error) {
 	}
 	var out []Stored
 	l := &q.lanes[0]
-	for _, e := range l.items[l.head:] {
+	for _, e := range l.items.Items() {
 		out = append(out, Stored{Seq: e.seq, Samples: e.samples, Shard: e.shard, Queued: time.Unix(0, e.atNs), Body: e.body})
 	}
 	return out, nil

@@ -26,6 +26,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/internal/fifo"
 )
 
 // Options configure Open. Zero values take the documented defaults.
@@ -78,13 +79,10 @@ type segment struct {
 }
 
 type laneState struct {
-	items    []*entry
-	head     int
+	items    fifo.FIFO[*entry]
 	inflight *entry
 	ready    chan struct{} // capacity 1
 }
-
-func (l *laneState) len() int { return len(l.items) - l.head }
 
 // Queue is the disk-backed sinks.DurableQueue.
 type Queue struct {
@@ -202,7 +200,7 @@ func (q *Queue) Push(req sinks.Request, _ int) (evicted []sinks.Request) {
 		q.memCount++
 	}
 	l := &q.lanes[q.laneOf(req.Shard)]
-	l.items = append(l.items, e)
+	l.items.Push(e)
 	q.bytes += e.size
 	q.samples += e.samples
 	q.count++
@@ -234,8 +232,8 @@ func (q *Queue) oldestLocked() *laneHead {
 	var best *laneHead
 	for i := range q.lanes {
 		l := &q.lanes[i]
-		if l.len() > 0 && (best == nil || l.items[l.head].seq < best.e.seq) {
-			best = &laneHead{l, l.items[l.head]}
+		if l.items.Len() > 0 && (best == nil || (*l.items.Front()).seq < best.e.seq) {
+			best = &laneHead{l, *l.items.Front()}
 		}
 	}
 	return best
@@ -243,16 +241,7 @@ func (q *Queue) oldestLocked() *laneHead {
 
 // removeHeadLocked takes h's entry off its lane and out of the queued totals.
 func (q *Queue) removeHeadLocked(h *laneHead) {
-	l := h.l
-	l.items[l.head] = nil
-	l.head++
-	if l.head == len(l.items) {
-		l.items, l.head = l.items[:0], 0
-	} else if l.head >= 64 && l.head*2 >= len(l.items) {
-		n := copy(l.items, l.items[l.head:])
-		clear(l.items[n:])
-		l.items, l.head = l.items[:n], 0
-	}
+	h.l.items.Pop()
 	q.bytes -= h.e.size
 	q.samples -= h.e.samples
 	q.count--

@@ -82,7 +82,7 @@ func (q *Queue) recover() error {
 			e.body = nil
 		}
 		l := &q.lanes[q.laneOf(e.shard)]
-		l.items = append(l.items, e)
+		l.items.Push(e)
 		q.bytes += e.size
 		q.samples += e.samples
 		q.count++

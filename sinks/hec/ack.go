@@ -14,6 +14,8 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
+
+	"github.com/promfwd/promfwd/sinks"
 )
 
 func timeDuration(d model.Duration) time.Duration { return time.Duration(d) }
@@ -123,9 +125,9 @@ func (a *acker) query(ctx context.Context, ids []int64) (map[int64]bool, error) 
 	}
 	resp, err := a.sink.client.HTTPClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("hec: ack poll: %w", unwrapURLError(err))
+		return nil, fmt.Errorf("hec: ack poll: %w", sinks.RedactURLError(err))
 	}
-	defer drain(resp.Body)
+	defer sinks.DrainBody(resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		ans := readAnswer(resp.Body)
 		return nil, fmt.Errorf("hec: ack poll: status %d, code %d: %s", resp.StatusCode, ans.code(), a.sink.tokens.Redact(ans.Text))

@@ -205,7 +205,7 @@ func (s *Sink) probe(ctx context.Context) {
 	req.Header.Set("User-Agent", s.userAgent)
 	resp, err := s.client.HTTPClient.Do(req)
 	if err != nil {
-		s.log.Warn("hec not reachable", zap.String("url", s.healthURL), zap.Error(unwrapURLError(err)))
+		s.log.Warn("hec not reachable", zap.String("url", s.healthURL), zap.Error(sinks.RedactURLError(err)))
 		return
 	}
 	defer resp.Body.Close()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -16,12 +15,6 @@ import (
 
 	"github.com/promfwd/promfwd/sinks"
 )
-
-// attemptKey carries an *attemptState through a request's context, so the
-// shared CheckRetry can tell Send what the last answer was.
-type attemptKey struct{}
-
-type attemptState struct{ status int }
 
 // errTooLarge is returned by post when HEC answered 413.
 var errTooLarge = errors.New("hec: request entity too large")
@@ -105,8 +98,7 @@ func (s *Sink) deliverSplit(ctx context.Context, body []byte) error {
 // post sends body once through the retry layer and classifies the final
 // answer. It returns the ackId, or -1 when the answer carried none.
 func (s *Sink) post(ctx context.Context, body []byte) (int64, error) {
-	st := &attemptState{}
-	ctx = context.WithValue(ctx, attemptKey{}, st)
+	ctx, lastStatus := sinks.TrackStatus(ctx)
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.eventURL, body)
 	if err != nil {
 		return -1, fmt.Errorf("hec: build request: %w", err)
@@ -117,15 +109,15 @@ func (s *Sink) post(ctx context.Context, body []byte) (int64, error) {
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if resp != nil {
-			drain(resp.Body)
+			sinks.DrainBody(resp.Body)
 		}
-		err = unwrapURLError(err)
-		if st.status == http.StatusUnauthorized || st.status == http.StatusForbidden {
-			return -1, fmt.Errorf("hec: post to %s: status %d: %w: %w", s.eventURL, st.status, sinks.ErrUnauthorized, err)
+		err = sinks.RedactURLError(err)
+		if st := lastStatus(); st == http.StatusUnauthorized || st == http.StatusForbidden {
+			return -1, fmt.Errorf("hec: post to %s: status %d: %w: %w", s.eventURL, st, sinks.ErrUnauthorized, err)
 		}
 		return -1, fmt.Errorf("hec: post to %s: %w", s.eventURL, err)
 	}
-	defer drain(resp.Body)
+	defer sinks.DrainBody(resp.Body)
 	a := readAnswer(resp.Body)
 	switch c := resp.StatusCode; {
 	case c >= 200 && c < 300:
@@ -176,33 +168,16 @@ func (s *Sink) prepareRetry(r *http.Request) error {
 	return nil
 }
 
-// checkRetry retries what HEC documents as transient: network errors, 500
-// (code 8), 503 (codes 9, 18-20), any other 5xx but 501, 408, 429 (with
-// Retry-After, honoured by the backoff) and 401/403 (the sink is marked
-// unhealthy and the data stays queued until the token works). 400-class
-// answers and 413 are final.
+// checkRetry is sinks.DefaultCheckRetry (network errors, 5xx but 501, 408,
+// 429 with Retry-After, and 401/403 while the data stays queued), dropping
+// the cached token on 401/403 so a rotated token_file ends the streak.
+// 400-class answers and 413 are final.
 func (s *Sink) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
-	if err != nil {
-		return true, nil
-	}
-	if st, ok := ctx.Value(attemptKey{}).(*attemptState); ok {
-		st.status = resp.StatusCode
-	}
-	switch c := resp.StatusCode; {
-	case c == http.StatusUnauthorized, c == http.StatusForbidden:
+	if ctx.Err() == nil && err == nil &&
+		(resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 		s.tokens.Invalidate()
-		return true, nil
-	case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests:
-		return true, nil
-	case c == http.StatusNotImplemented:
-		return false, nil
-	case c >= 500:
-		return true, nil
 	}
-	return false, nil
+	return sinks.DefaultCheckRetry(ctx, resp, err)
 }
 
 // isGzip reports whether body starts with the gzip magic (JSON never does).
@@ -248,20 +223,4 @@ func gzipBytes(p []byte) []byte {
 	_, _ = zw.Write(p)                            // bytes.Buffer cannot fail
 	_ = zw.Close()
 	return buf.Bytes()
-}
-
-// drain reads a little of an answer and closes it so the connection is reused.
-func drain(rc io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 64<<10))
-	_ = rc.Close()
-}
-
-// unwrapURLError drops the *url.Error wrapper (method and URL); callers add
-// the URL themselves, once.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) && ue.Err != nil {
-		return ue.Err
-	}
-	return err
 }

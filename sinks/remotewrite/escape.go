@@ -74,19 +74,16 @@ func validName(s string, colonOK bool) bool {
 }
 
 func legalByte(c byte, colonOK bool) bool {
-	return legal[c]&legalLabel != 0 || colonOK && c == ':'
+	return legalLabelByte[c] || colonOK && c == ':'
 }
 
-// legal classifies bytes for validName: a table lookup per byte instead of
-// five comparisons (resolve checks every label name of every sample).
-var legal = func() (t [256]uint8) {
+// legalLabelByte marks the bytes of [a-zA-Z0-9_]: a table lookup per byte
+// instead of five comparisons (resolve checks every label name of every
+// sample).
+var legalLabelByte = func() (t [256]bool) {
 	for c := range t {
 		b := byte(c)
-		if (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' {
-			t[c] = legalLabel
-		}
+		t[c] = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_'
 	}
 	return t
 }()
-
-const legalLabel = 1

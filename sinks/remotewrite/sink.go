@@ -26,14 +26,6 @@ import (
 // maxReasonBytes is how much of a rejection's body becomes the error reason.
 const maxReasonBytes = 512
 
-// maxDrainBytes bounds how much of an answer is read to reuse the connection.
-const maxDrainBytes = 64 << 10
-
-// lastStatusKey carries, in a Send's context, where CheckRetry records the
-// status of the latest answer: when ctx ends while the client waits to retry
-// a 401, Send still reports sinks.ErrUnauthorized.
-type lastStatusKey struct{}
-
 // Sink sends samples to a Prometheus remote-write 1.0 receiver.
 type Sink struct {
 	url     string // the endpoint as configured
@@ -96,13 +88,6 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 		rt = commoncfg.NewBasicAuthRoundTripper(commoncfg.NewInlineSecret(cfg.BasicAuth.Username), pw, rt)
 	}
 	client.HTTPClient.Transport = rt
-	check := client.CheckRetry
-	client.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-		if last, ok := ctx.Value(lastStatusKey{}).(*int); ok && resp != nil {
-			*last = resp.StatusCode
-		}
-		return check(ctx, resp, err)
-	}
 
 	ua := set.UserAgent
 	if ua == "" {
@@ -142,11 +127,10 @@ func (s *Sink) Encode(samples []scrape.Sample) (sinks.Encoded, error) {
 // *sinks.PermanentError carrying the first 512 bytes of the receiver's answer.
 // Everything else leaves the request to be tried again.
 func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
-	var last int // written by CheckRetry, on this goroutine, inside Do
-	ctx = context.WithValue(ctx, lastStatusKey{}, &last)
+	ctx, lastStatus := sinks.TrackStatus(ctx)
 	hreq, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.url, req.Body)
 	if err != nil {
-		return fmt.Errorf("remotewrite: build request for %s: %w", s.shown, redactErr(err))
+		return fmt.Errorf("remotewrite: build request for %s: %w", s.shown, sinks.RedactURLError(err))
 	}
 	for k, v := range s.headers {
 		hreq.Header[k] = v
@@ -155,20 +139,20 @@ func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
 	if err != nil {
 		// The client gives up only when ctx ends (or the answer is final);
 		// the last answer, if any, says why we were still retrying.
-		status := last
+		status := lastStatus()
 		if resp != nil {
 			status = resp.StatusCode
-			discard(resp.Body)
+			sinks.DrainBody(resp.Body)
 		}
 		if status == http.StatusUnauthorized || status == http.StatusForbidden {
-			return fmt.Errorf("remotewrite: post to %s: %w (status %d): %w", s.shown, sinks.ErrUnauthorized, status, redactErr(err))
+			return fmt.Errorf("remotewrite: post to %s: %w (status %d): %w", s.shown, sinks.ErrUnauthorized, status, sinks.RedactURLError(err))
 		}
 		if status != 0 {
-			return fmt.Errorf("remotewrite: post to %s: last status %d: %w", s.shown, status, redactErr(err))
+			return fmt.Errorf("remotewrite: post to %s: last status %d: %w", s.shown, status, sinks.RedactURLError(err))
 		}
-		return fmt.Errorf("remotewrite: post to %s: %w", s.shown, redactErr(err))
+		return fmt.Errorf("remotewrite: post to %s: %w", s.shown, sinks.RedactURLError(err))
 	}
-	defer discard(resp.Body)
+	defer sinks.DrainBody(resp.Body)
 	code := resp.StatusCode
 	if code >= 200 && code < 300 {
 		return nil
@@ -201,21 +185,4 @@ func readReason(body io.Reader) string {
 		return "(empty answer)"
 	}
 	return r
-}
-
-// discard drains a little of the body, so the connection can be reused, and
-// closes it.
-func discard(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrainBytes))
-	_ = body.Close()
-}
-
-// redactErr drops the URL from *url.Error: its query string may carry a
-// credential. The caller names the endpoint itself.
-func redactErr(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) && ue.Err != nil {
-		return ue.Err
-	}
-	return err
 }

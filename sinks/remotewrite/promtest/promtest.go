@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,7 +40,6 @@ type Server struct {
 	// WriteURL is the remote-write receiver's endpoint.
 	WriteURL string
 
-	logs   *logBuffer
 	client *http.Client
 }
 
@@ -114,7 +114,7 @@ func start(t testing.TB, bin, cfg, data string) (*Server, error) {
 	select {
 	case <-logs.ready:
 	case <-exited:
-		if bytes.Contains([]byte(logs.String()), []byte("address already in use")) {
+		if strings.Contains(logs.String(), "address already in use") {
 			return nil, fmt.Errorf("%s: %w", addr, errPortTaken)
 		}
 		return nil, fmt.Errorf("prometheus exited before it was ready (%v); log:\n%s", waitErr, logs.String())
@@ -131,7 +131,7 @@ func start(t testing.TB, bin, cfg, data string) (*Server, error) {
 		}
 	})
 
-	s := &Server{URL: "http://" + addr, WriteURL: "http://" + addr + "/api/v1/write", logs: logs, client: client}
+	s := &Server{URL: "http://" + addr, WriteURL: "http://" + addr + "/api/v1/write", client: client}
 	resp, err := client.Get(s.URL + "/-/ready")
 	if err != nil {
 		return nil, fmt.Errorf("GET /-/ready: %w", err)
@@ -143,9 +143,6 @@ func start(t testing.TB, bin, cfg, data string) (*Server, error) {
 	}
 	return s, nil
 }
-
-// Logs returns what Prometheus has logged so far.
-func (s *Server) Logs() string { return s.logs.String() }
 
 // Sample is one element of an instant vector.
 type Sample struct {
