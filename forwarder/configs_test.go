@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/sinks/hec"
 )
 
@@ -159,7 +160,7 @@ func promfwdConfigIn(t *testing.T, path string) []byte {
 // promises in its comments.
 func TestExampleConfigsSeedSystems(t *testing.T) {
 	t.Parallel()
-	get := func(t *testing.T, name string) *Config {
+	get := func(t *testing.T, name string) *config.Config {
 		t.Helper()
 		data, err := os.ReadFile(filepath.Join("..", "configs", name))
 		if err != nil {

@@ -27,6 +27,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/sinks/diskqueue"
 )
 
@@ -43,7 +44,7 @@ func TestMain(m *testing.M) {
 
 // durableChildMain is `promfwd run -config path` with JSON logs on stderr.
 func durableChildMain(path string) int {
-	cfg, err := LoadFile(path)
+	cfg, err := config.LoadFile(path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

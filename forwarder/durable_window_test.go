@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/sinks/datadog/ddtest"
 )
 
@@ -28,7 +29,7 @@ func durDDConfig(dataDir, target, url string) string {
 // func stops it (like SIGTERM) and waits.
 func startInProcess(t *testing.T, yaml string, setup func(*Forwarder)) func() {
 	t.Helper()
-	cfg, err := Load("test.yaml", []byte(yaml))
+	cfg, err := config.Load("test.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}

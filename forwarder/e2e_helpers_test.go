@@ -19,6 +19,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/promfwd/promfwd/forwarder/config"
 )
 
 // TestE2E runs every end-to-end scenario: the service (New + Run, what
@@ -129,7 +131,7 @@ type e2eService struct {
 // and are printed if the test fails.
 func startE2E(t *testing.T, yaml string) *e2eService {
 	t.Helper()
-	cfg, err := Load(t.Name()+".yaml", []byte(yaml))
+	cfg, err := config.Load(t.Name()+".yaml", []byte(yaml))
 	if err != nil {
 		t.Fatalf("load config: %v\n%s", err, yaml)
 	}

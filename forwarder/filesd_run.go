@@ -6,6 +6,8 @@ import (
 	"reflect"
 
 	"go.uber.org/zap"
+
+	"github.com/promfwd/promfwd/forwarder/config"
 )
 
 // sdRunner is one file_sd source at run time: its files and the loop that
@@ -19,7 +21,7 @@ type sdRunner struct {
 
 // startFileSDLocked reads a file_sd source's files once and adds the
 // targets this shard owns (scheduled at once when the scheduler runs).
-func (f *Forwarder) startFileSDLocked(sc SourceConfig) *sdRunner {
+func (f *Forwarder) startFileSDLocked(sc config.SourceConfig) *sdRunner {
 	r := &sdRunner{sd: newFileSD(sc), log: f.log.With(zap.String("source", sc.Name))}
 	f.refreshFileSDLocked(r)
 	return r
@@ -187,7 +189,7 @@ func (f *Forwarder) stopFileSDs() {
 // reloadFileSDPlan decides, for a reload to cfg, which file_sd sources keep
 // their runner (same config and shard: their targets, jobs and state carry
 // over into the returned sources map) and which start afresh.
-func (f *Forwarder) reloadFileSDPlan(cfg *Config, sameShard bool) (sources map[string]*sourceJob, kept map[string]*sdRunner, fresh []SourceConfig) {
+func (f *Forwarder) reloadFileSDPlan(cfg *config.Config, sameShard bool) (sources map[string]*sourceJob, kept map[string]*sdRunner, fresh []config.SourceConfig) {
 	sources = map[string]*sourceJob{}
 	kept = map[string]*sdRunner{}
 	for _, sc := range cfg.Sources {
@@ -210,7 +212,7 @@ func (f *Forwarder) reloadFileSDPlan(cfg *Config, sameShard bool) (sources map[s
 
 // commitFileSDLocked retires the runners a reload does not keep (their
 // targets are already unscheduled) and starts the new ones.
-func (f *Forwarder) commitFileSDLocked(kept map[string]*sdRunner, fresh []SourceConfig) {
+func (f *Forwarder) commitFileSDLocked(kept map[string]*sdRunner, fresh []config.SourceConfig) {
 	for name, r := range f.fileSDs {
 		if kept[name] != r {
 			r.stopped = true

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/scrape/dockerplugin"
 	"github.com/promfwd/promfwd/sinks"
@@ -52,7 +53,7 @@ type Forwarder struct {
 	skm       *sinks.Metrics
 
 	mu      sync.Mutex // guards everything below during reloads
-	cfg     *Config
+	cfg     *config.Config
 	sinks   map[string]*sinkState
 	sources map[string]*sourceJob // static sources and file_sd targets this shard owns
 	fileSDs map[string]*sdRunner  // by file_sd source name
@@ -81,7 +82,7 @@ type sourceJob struct {
 // its dedupe memory.
 type sinkState struct {
 	name   string
-	cfg    SinkConfig
+	cfg    config.SinkConfig
 	sink   sinks.Sink
 	runner *sinks.Runner
 	dedupe *Dedupe
@@ -97,7 +98,7 @@ type sinkState struct {
 }
 
 // New builds every sink and source of cfg. Nothing runs until Run.
-func New(cfg *Config, opts Options) (*Forwarder, error) {
+func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
@@ -155,14 +156,14 @@ func New(cfg *Config, opts Options) (*Forwarder, error) {
 // Registry is the self-metrics registry (tests read it).
 func (f *Forwarder) Registry() *prometheus.Registry { return f.reg }
 
-func (f *Forwarder) buildSink(sc SinkConfig, cfg *Config) (*sinkState, error) {
+func (f *Forwarder) buildSink(sc config.SinkConfig, cfg *config.Config) (*sinkState, error) {
 	// Settings scopes the logger with the sink's name; scoping it here too
 	// would print "sink" twice in every JSON line.
 	set := f.skm.Settings(sc.Name, f.log, f.userAgent)
 	set.MaxBackoff = sc.Runner.RetryWaitMax
-	s, err := BuildSink(sc, set)
+	s, err := config.BuildSink(sc, set)
 	if err != nil {
-		return nil, err // BuildSink names the sink
+		return nil, err // config.BuildSink names the sink
 	}
 	resend := time.Duration(0)
 	if cfg.Dedupe.Enabled {
@@ -189,7 +190,7 @@ func (f *Forwarder) buildSink(sc SinkConfig, cfg *Config) (*sinkState, error) {
 	return st, nil
 }
 
-func (f *Forwarder) buildSource(sc SourceConfig) (*source, error) {
+func (f *Forwarder) buildSource(sc config.SourceConfig) (*source, error) {
 	tc, err := sc.TargetConfig(f.userAgent)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
@@ -211,7 +212,7 @@ func (f *Forwarder) buildSource(sc SourceConfig) (*source, error) {
 }
 
 // routesFor resolves a source's sinks (all sinks when it names none).
-func (f *Forwarder) routesFor(sc SourceConfig) []*sinkState {
+func (f *Forwarder) routesFor(sc config.SourceConfig) []*sinkState {
 	var out []*sinkState
 	if len(sc.Sinks) == 0 {
 		for _, c := range f.cfg.Sinks {
@@ -323,7 +324,7 @@ func (f *Forwarder) schedule(sj *sourceJob) error {
 		// ...Past: a tiny offset may already have passed when gocron checks it.
 		start = gocron.WithStartDateTimePast(f.clock.Now().Add(off))
 	}
-	gated := f.toggle != nil && src.cfg.dockerGated()
+	gated := f.toggle != nil && dockerGated(&src.cfg)
 	job, err := f.sched.NewJob(
 		gocron.DurationJob(interval),
 		gocron.NewTask(func(ctx context.Context) {

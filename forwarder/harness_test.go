@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks/stdout"
 )
@@ -120,9 +121,9 @@ type runningFwd struct {
 
 // loadRunConfig loads yaml as a config file and points every stdout sink
 // at its own buffer.
-func loadRunConfig(t testing.TB, yaml string) (*Config, map[string]*lineBuffer) {
+func loadRunConfig(t testing.TB, yaml string) (*config.Config, map[string]*lineBuffer) {
 	t.Helper()
-	cfg, err := Load("test.yaml", []byte(yaml))
+	cfg, err := config.Load("test.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatalf("Load: %v\n%s", err, yaml)
 	}
@@ -146,14 +147,14 @@ func runFwd(t testing.TB, yaml string) *runningFwd {
 }
 
 // runConfig runs a loaded config; out are the buffers of its stdout sinks.
-func runConfig(t testing.TB, cfg *Config, out map[string]*lineBuffer) *runningFwd {
+func runConfig(t testing.TB, cfg *config.Config, out map[string]*lineBuffer) *runningFwd {
 	t.Helper()
 	return runWith(t, cfg, out, Options{})
 }
 
 // runWith is runConfig with opts; their Logger and Version are the
 // harness's (an observed logger, "test").
-func runWith(t testing.TB, cfg *Config, out map[string]*lineBuffer, opts Options) *runningFwd {
+func runWith(t testing.TB, cfg *config.Config, out map[string]*lineBuffer, opts Options) *runningFwd {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
 	opts.Logger, opts.Version = zap.New(core), "test"

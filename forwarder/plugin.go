@@ -8,13 +8,14 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"go.uber.org/zap"
 
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/scrape/dockerplugin"
 	"github.com/promfwd/promfwd/sinks"
 )
 
 // dockerGated reports whether the source scrapes only while the Docker
 // daemon has metrics started (in -docker-plugin mode).
-func (s *SourceConfig) dockerGated() bool {
+func dockerGated(s *config.SourceConfig) bool {
 	return s.DockerPlugin || s.URL == dockerplugin.MetricsURL
 }
 
@@ -36,7 +37,7 @@ func (f *Forwarder) servePluginLocked(ctx context.Context) (<-chan struct{}, err
 	log := f.log.Named("dockerplugin")
 	gated := 0
 	for _, sj := range f.sources {
-		if sj.src.cfg.dockerGated() {
+		if dockerGated(&sj.src.cfg) {
 			gated++
 		}
 	}
@@ -59,7 +60,7 @@ func (f *Forwarder) pluginStarted(context.Context) error {
 	f.mu.Lock()
 	var jobs []gocron.Job
 	for _, sj := range f.sources {
-		if sj.handle != nil && sj.src.cfg.dockerGated() {
+		if sj.handle != nil && dockerGated(&sj.src.cfg) {
 			jobs = append(jobs, sj.handle)
 		}
 	}

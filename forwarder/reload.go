@@ -6,6 +6,8 @@ import (
 	"reflect"
 
 	"go.uber.org/zap"
+
+	"github.com/promfwd/promfwd/forwarder/config"
 )
 
 // Reload applies a new config without losing queued data: sinks whose config
@@ -14,7 +16,7 @@ import (
 // A changed or removed sink is retired: its runner drains what it holds for
 // up to shutdown_timeout in the background while the new one takes new data.
 // If anything in the new config cannot be built, nothing changes.
-func (f *Forwarder) Reload(cfg *Config) error {
+func (f *Forwarder) Reload(cfg *config.Config) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sched == nil {
@@ -36,7 +38,7 @@ func (f *Forwarder) Reload(cfg *Config) error {
 	}
 	type swapPlan struct {
 		old *sinkState
-		sc  SinkConfig
+		sc  config.SinkConfig
 	}
 	var swaps []swapPlan
 	for _, sc := range cfg.Sinks {
@@ -138,13 +140,13 @@ func (f *Forwarder) Reload(cfg *Config) error {
 // sameSink reports whether a sink's configuration is unchanged. Where the
 // sink sits in the file is not part of it: adding a source above the sinks
 // must not rebuild them (and lose their dedupe memory).
-func sameSink(a, b SinkConfig) bool {
+func sameSink(a, b config.SinkConfig) bool {
 	a.Line, b.Line = 0, 0
 	return reflect.DeepEqual(a, b)
 }
 
 // sameDedupe reports whether a sink's effective resend_after is unchanged.
-func sameDedupe(a, b *Config, sc SinkConfig) bool {
+func sameDedupe(a, b *config.Config, sc config.SinkConfig) bool {
 	if sc.ResendAfter != nil {
 		return true // the sink's own override is part of its config
 	}

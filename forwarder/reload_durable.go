@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/sinks"
 )
 
@@ -17,9 +18,9 @@ const swapGrace = 2 * time.Second
 
 // checkSink builds sc's sink without opening its queue, to find settings
 // errors before a reload commits to anything.
-func (f *Forwarder) checkSink(sc SinkConfig) error {
+func (f *Forwarder) checkSink(sc config.SinkConfig) error {
 	set := sinks.Settings{Name: sc.Name, Logger: zap.NewNop(), UserAgent: f.userAgent, Health: sinks.NewHealth(f.clock.Now)}
-	s, err := BuildSink(sc, set)
+	s, err := config.BuildSink(sc, set)
 	if err != nil {
 		return err
 	}
@@ -36,7 +37,7 @@ func (f *Forwarder) checkSink(sc SinkConfig) error {
 // state from the checkpoint just written. Admits then flow to the new one.
 // If the new settings cannot be opened after all, the old settings are
 // rebuilt so the sink keeps its data; nil if even that fails.
-func (f *Forwarder) swapDurableSink(old *sinkState, sc SinkConfig, cfg *Config) *sinkState {
+func (f *Forwarder) swapDurableSink(old *sinkState, sc config.SinkConfig, cfg *config.Config) *sinkState {
 	old.swap.Lock()
 	defer old.swap.Unlock()
 	ctx, cancel := context.WithTimeout(f.life, swapGrace)

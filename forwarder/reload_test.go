@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/sinks/stdout"
 )
 
@@ -27,7 +28,7 @@ func (g *gatedWriter) Write(p []byte) (int, error) {
 func (g *gatedWriter) open() { g.once.Do(func() { close(g.gate) }) }
 
 // setWriter points the stdout sink name of cfg at w.
-func setWriter(t *testing.T, cfg *Config, name string, w interface{ Write([]byte) (int, error) }) {
+func setWriter(t *testing.T, cfg *config.Config, name string, w interface{ Write([]byte) (int, error) }) {
 	t.Helper()
 	for _, sc := range cfg.Sinks {
 		if sc.Name == name {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/promfwd/promfwd/forwarder/config"
 )
 
 // Test kit for shard_test.go, filesd_test.go and plugin_test.go.
@@ -93,7 +95,7 @@ func runFleetConfig(t *testing.T, file, yamlText, hostname string, opts Options)
 
 // runFleet runs cfg (see runWith); stop reports Run's error, and a failed
 // test prints the service's logs.
-func runFleet(t *testing.T, cfg *Config, opts Options) *running {
+func runFleet(t *testing.T, cfg *config.Config, opts Options) *running {
 	t.Helper()
 	rf := runWith(t, cfg, nil, opts)
 	r := &running{f: rf.f, logs: rf.logs, stop: func() {

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/scrape"
 )
 
@@ -19,7 +20,7 @@ import (
 // the routing, which a reload may swap.
 type source struct {
 	name   string
-	cfg    SourceConfig
+	cfg    config.SourceConfig
 	target *scrape.Target
 	keep   *nameFilter
 	stale  *staleness
@@ -60,7 +61,7 @@ func (s *source) setRoutes(r []*sinkState) {
 }
 
 // nameFilter applies a source's metric_relabel keep/drop rules
-// (SourceConfig.KeepMetric) to metric names, remembering each decision:
+// (config.SourceConfig.KeepMetric) to metric names, remembering each decision:
 // names are interned by the parser, so after the first scrape a decision is
 // one map lookup instead of a regex match. A nil filter keeps everything.
 type nameFilter struct {
@@ -69,7 +70,7 @@ type nameFilter struct {
 }
 
 // newNameFilter returns the filter for sc's rules, nil when it has none.
-func newNameFilter(sc *SourceConfig) *nameFilter {
+func newNameFilter(sc *config.SourceConfig) *nameFilter {
 	if len(sc.MetricRelabel) == 0 {
 		return nil
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/promfwd/promfwd/forwarder"
+	"github.com/promfwd/promfwd/forwarder/config"
 )
 
 func numCPU() int { return runtime.NumCPU() }
@@ -159,7 +160,7 @@ func (p *forwarderProc) stop() {
 func startForwarder(ctx context.Context, o options, bin, cfgPath, logPath string) (*forwarderProc, error) {
 	p := &forwarderProc{done: make(chan error, 1)}
 	if o.inProcess {
-		cfg, err := forwarder.LoadFile(cfgPath)
+		cfg, err := config.LoadFile(cfgPath)
 		if err != nil {
 			return nil, err
 		}

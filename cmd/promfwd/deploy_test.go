@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promfwd/promfwd/forwarder"
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/scrape/dockerplugin"
 )
 
@@ -98,7 +98,7 @@ func TestSystemdUnit(t *testing.T) {
 	}
 	credDir := t.TempDir()
 	t.Setenv("CREDENTIALS_DIRECTORY", credDir)
-	cfg, err := forwarder.LoadFile(filepath.Join(deployDir, "systemd", "promfwd.yaml"))
+	cfg, err := config.LoadFile(filepath.Join(deployDir, "systemd", "promfwd.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestSystemdUnit(t *testing.T) {
 	// Outside systemd (an admin running `promfwd check`), the token path
 	// falls back to /etc/promfwd, where the unit loads the credential from.
 	t.Setenv("CREDENTIALS_DIRECTORY", "")
-	cfg, err = forwarder.LoadFile(filepath.Join(deployDir, "systemd", "promfwd.yaml"))
+	cfg, err = config.LoadFile(filepath.Join(deployDir, "systemd", "promfwd.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestDockerPluginManifest(t *testing.T) {
 	if mountOf(cfgPath) == "" {
 		t.Errorf("%s=%s is not under any mount", envConfig, cfgPath)
 	}
-	cfg, err := forwarder.LoadFile(filepath.Join(deployDir, "docker-plugin", "promfwd.yaml"))
+	cfg, err := config.LoadFile(filepath.Join(deployDir, "docker-plugin", "promfwd.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

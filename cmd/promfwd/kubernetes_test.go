@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/promfwd/promfwd/forwarder"
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/sinks/hec"
 )
 
@@ -71,7 +72,7 @@ type k8sDoc struct {
 }
 
 // TestKubernetesManifests loads the StatefulSet example: the embedded
-// promfwd config passes forwarder.Load for every pod ordinal, shard.count
+// promfwd config passes config.Load for every pod ordinal, shard.count
 // equals spec.replicas, every file the config reads is a mounted ConfigMap
 // or Secret key, and the replicas together own every file_sd target
 // exactly once.
@@ -167,7 +168,7 @@ func TestKubernetesManifests(t *testing.T) {
 			t.Setenv(k, v)
 		}
 		t.Setenv(ordinalEnv, strconv.Itoa(ord))
-		cfg, err := forwarder.Load(ctr.Args[i+1], []byte(cfgText))
+		cfg, err := config.Load(ctr.Args[i+1], []byte(cfgText))
 		if err != nil {
 			t.Fatalf("ordinal %d: %v", ord, err)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/promfwd/promfwd/configs"
 	"github.com/promfwd/promfwd/forwarder"
+	"github.com/promfwd/promfwd/forwarder/config"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -129,11 +130,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return serve(cfg, *configFile, opts, *statusEvery, out)
 }
 
-func loadConfig(file string) (*forwarder.Config, error) {
+func loadConfig(file string) (*config.Config, error) {
 	if file == "" {
-		return forwarder.Load(configs.QuickstartName, configs.Quickstart())
+		return config.Load(configs.QuickstartName, configs.Quickstart())
 	}
-	return forwarder.LoadFile(file)
+	return config.LoadFile(file)
 }
 
 func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/forwarder"
+	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/forwarder/sdnotify"
 	"github.com/promfwd/promfwd/sinks/stdout"
 )
@@ -31,7 +32,7 @@ const defaultStatusInterval = 10 * time.Second
 // when shutdown begins, a STATUS= line with each sink's backlog, and pings
 // the watchdog only while the scheduler's heartbeat is fresh. out is where
 // stdout sinks write, in cfg and in every config a reload reads.
-func serve(cfg *forwarder.Config, file string, opts forwarder.Options, statusEvery time.Duration, out io.Writer) int {
+func serve(cfg *config.Config, file string, opts forwarder.Options, statusEvery time.Duration, out io.Writer) int {
 	log := opts.Logger
 	if file == "" {
 		log.Info("no -config given: running the embedded quickstart (self-metrics to stdout)")
@@ -148,7 +149,7 @@ func statusLine(f *forwarder.Forwarder, note string) string {
 
 // useStdout points every stdout sink of cfg that has no writer of its own at
 // out (run's stdout argument), instead of os.Stdout.
-func useStdout(cfg *forwarder.Config, out io.Writer) {
+func useStdout(cfg *config.Config, out io.Writer) {
 	for _, sc := range cfg.Sinks {
 		if c, ok := sc.Settings.(*stdout.Config); ok && c.Writer == nil {
 			c.Writer = out

@@ -1,4 +1,4 @@
-package forwarder
+package config
 
 import (
 	"bytes"
@@ -6,16 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 )
@@ -87,16 +84,16 @@ func (s *SourceConfig) validateFileSD(at func(msg string, keys ...any) error) er
 	return nil
 }
 
-// targetGroup is one entry of a file_sd file.
-type targetGroup struct {
+// TargetGroup is one entry of a file_sd file.
+type TargetGroup struct {
 	Targets []string          `yaml:"targets" json:"targets"`
 	Labels  map[string]string `yaml:"labels" json:"labels"`
 }
 
-// parseTargetGroups decodes a file_sd file (by extension: JSON, else YAML)
+// ParseTargetGroups decodes a file_sd file (by extension: JSON, else YAML)
 // strictly and validates every target and label.
-func parseTargetGroups(path string, data []byte) ([]targetGroup, error) {
-	var groups []targetGroup
+func ParseTargetGroups(path string, data []byte) ([]TargetGroup, error) {
+	var groups []TargetGroup
 	if strings.EqualFold(filepath.Ext(path), ".json") {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
@@ -154,13 +151,13 @@ func validateTargetAddr(t string) error {
 	return nil
 }
 
-// expandTargets turns the groups into one source per target. A target's
+// ExpandTargets turns the groups into one source per target. A target's
 // name is "<source>/<host:port>" (with "#2", "#3" for a target listed again
 // with other labels); its labels are job=<source>, then the source's labels,
 // then the group's, later ones winning; instance is the host:port unless a
 // label sets it. __scheme__ and __metrics_path__ override the source's
 // scheme and metrics_path; other __ labels are dropped, as Prometheus does.
-func (s *SourceConfig) expandTargets(groups []targetGroup) []SourceConfig {
+func (s *SourceConfig) ExpandTargets(groups []TargetGroup) []SourceConfig {
 	var out []SourceConfig
 	seen := map[string]int{}
 	dup := map[string]bool{} // identical target+labels listed twice: scrape once
@@ -215,84 +212,8 @@ func labelKey(m map[string]string) string {
 	return b.String()
 }
 
-// sdFile is the last good content of one file_sd file.
-type sdFile struct {
-	hash   uint64
-	groups []targetGroup
-}
-
-// fileSD tracks one file_sd source's files. Its methods are called by one
-// goroutine at a time: New or Reload before its loop starts, then the loop.
-type fileSD struct {
-	src      SourceConfig
-	files    map[string]*sdFile
-	problems string // last problems logged, so a bad file is logged once per change
-}
-
-func newFileSD(src SourceConfig) *fileSD {
-	return &fileSD{src: src, files: map[string]*sdFile{}}
-}
-
-// refresh re-reads the files. It reports whether the set of targets may
-// have changed, and the problems met (a file that cannot be read or parsed
-// keeps its last good groups).
-func (d *fileSD) refresh() (changed bool, problems []error) {
-	var paths []string
-	for _, p := range d.src.FileSD.Files {
-		m, err := filepath.Glob(p)
-		if err != nil { // validated at load; keep the pattern out of the way
-			continue
-		}
-		paths = append(paths, m...)
-	}
-	slices.Sort(paths)
-	paths = slices.Compact(paths)
-	next := make(map[string]*sdFile, len(paths))
-	for _, p := range paths {
-		old := d.files[p]
-		data, err := readLimited(p)
-		if err != nil {
-			if old != nil {
-				next[p] = old
-			}
-			problems = append(problems, err)
-			continue
-		}
-		h := xxhash.Sum64(data)
-		if old != nil && old.hash == h {
-			next[p] = old
-			continue
-		}
-		groups, err := parseTargetGroups(p, data)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("file_sd %s: %w", p, err))
-			if old != nil {
-				next[p] = old
-			}
-			continue
-		}
-		next[p] = &sdFile{hash: h, groups: groups}
-		changed = true
-	}
-	for p := range d.files { // a file that went (new ones set changed above)
-		if _, ok := next[p]; !ok {
-			changed = true
-		}
-	}
-	d.files = next
-	return changed, problems
-}
-
-// targets expands the current groups of every file, in path order.
-func (d *fileSD) targets() []SourceConfig {
-	var groups []targetGroup
-	for _, p := range slices.Sorted(maps.Keys(d.files)) {
-		groups = append(groups, d.files[p].groups...)
-	}
-	return d.src.expandTargets(groups)
-}
-
-func readLimited(path string) ([]byte, error) {
+// ReadSDFile reads a file_sd file, refusing one larger than 16 MiB.
+func ReadSDFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("file_sd: %w", err)

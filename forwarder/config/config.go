@@ -1,4 +1,4 @@
-package forwarder
+package config
 
 import (
 	"bytes"
@@ -93,6 +93,16 @@ func Load(name string, data []byte) (*Config, error) {
 
 func load(name string, data []byte, lookup lookupFunc) (*Config, error) {
 	return loadWith(name, data, lookup, os.Hostname)
+}
+
+// LoadWith is Load with the environment injected: lookup resolves ${VAR}
+// references and hostname (nil: os.Hostname) gives the host name for
+// shard.index_from_hostname, so that results do not depend on the machine.
+func LoadWith(name string, data []byte, lookup func(string) (string, bool), hostname func() (string, error)) (*Config, error) {
+	if hostname == nil {
+		hostname = os.Hostname
+	}
+	return loadWith(name, data, lookup, hostname)
 }
 
 // loadWith is load with the host name (for shard.index_from_hostname)
