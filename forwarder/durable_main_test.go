@@ -28,6 +28,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/promfwd/promfwd/forwarder/config"
+	"github.com/promfwd/promfwd/forwarder/state"
 	"github.com/promfwd/promfwd/sinks/diskqueue"
 )
 
@@ -217,7 +218,7 @@ func newGate(t *testing.T, backend string) *gate {
 // (covered by the saved checkpoint): samples and requests.
 func queuedSamples(t *testing.T, dataDir, sink string) (samples, requests, maxPerRequest int) {
 	t.Helper()
-	st, ok := (&durableState{statePath: filepath.Join(dataDir, sink, stateFileName), log: zap.NewNop()}).load()
+	st, ok := state.Load(filepath.Join(dataDir, sink, state.FileName), zap.NewNop())
 	if !ok {
 		return 0, 0, 0
 	}

@@ -94,14 +94,14 @@ func TestDurableCrashBetweenEncodeAndCheckpoint(t *testing.T) {
 	taken := make(chan error)
 	stop := startInProcess(t, durDDConfig(live, tg.srv.URL, down.srv.URL), func(f *Forwarder) {
 		d := f.sinks["dd"].durable
-		d.beforeCheckpoint = func() {
-			saved, ok := d.load()
+		d.BeforeCheckpoint = func() {
+			saved, ok := d.Load()
 			select {
 			case <-taken:
 			default:
 				// Past the first delta (value 2), and requests beyond the
 				// saved state are on disk.
-				if ok && d.queue.LastSeq() > saved.Seq && saved.Seq > 0 {
+				if ok && d.Queue().LastSeq() > saved.Seq && saved.Seq > 0 {
 					taken <- copyDir(live, image)
 					close(taken)
 				}

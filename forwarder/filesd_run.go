@@ -134,7 +134,7 @@ func (f *Forwarder) vanishLocked(name string, sj *sourceJob) {
 		defer f.sdLoops.Done()
 		sj.run.Lock()
 		sj.gone = true
-		if markers := sj.src.stale.down(f.clock.Now().UnixMilli()); len(markers) > 0 && running {
+		if markers := sj.src.stale.Down(f.clock.Now().UnixMilli()); len(markers) > 0 && running {
 			f.sm.staleMarkers.WithLabelValues(name).Add(float64(len(markers)))
 			f.deliver(sj.src, markers)
 		}

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/forwarder/config"
+	"github.com/promfwd/promfwd/forwarder/state"
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/scrape/dockerplugin"
 	"github.com/promfwd/promfwd/sinks"
@@ -85,10 +86,10 @@ type sinkState struct {
 	cfg    config.SinkConfig
 	sink   sinks.Sink
 	runner *sinks.Runner
-	dedupe *Dedupe
+	dedupe *state.Dedupe
 	health *sinks.Health
-	// durable is the disk queue and checkpoint (state.go); nil without data_dir.
-	durable *durableState
+	// durable is the disk queue and checkpoint (durable.go); nil without data_dir.
+	durable *state.Durable
 
 	// swap guards next: a reload that replaces a durable sink holds it
 	// exclusively while the old runner persists and the new one opens the
@@ -176,12 +177,12 @@ func (f *Forwarder) buildSink(sc config.SinkConfig, cfg *config.Config) (*sinkSt
 		name:   sc.Name,
 		cfg:    sc,
 		sink:   s,
-		dedupe: NewDedupe(resend, f.clock),
+		dedupe: state.NewDedupe(resend, f.clock),
 		health: set.Health,
 	}
 	rc := sc.Runner
 	if cfg.DataDir != "" {
-		if err := f.openDurable(st, &rc, cfg.DataDir); err != nil { // state.go
+		if err := f.openDurable(st, &rc, cfg.DataDir); err != nil { // durable.go
 			_ = s.Close()
 			return nil, err
 		}
@@ -204,7 +205,7 @@ func (f *Forwarder) buildSource(sc config.SourceConfig) (*source, error) {
 		cfg:    sc,
 		target: t,
 		keep:   newNameFilter(&sc),
-		stale:  newStaleness(),
+		stale:  state.NewStaleness(),
 		log:    f.log.With(zap.String("source", sc.Name)),
 	}
 	src.setRoutes(f.routesFor(sc))

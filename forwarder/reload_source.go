@@ -1,5 +1,7 @@
 package forwarder
 
+import "github.com/promfwd/promfwd/forwarder/state"
+
 // Sources a reload replaces or removes. gocron's RemoveJob does not wait for
 // a run in progress, so everything that touches a retired source's
 // per-run state (its staleness above all) happens under its sourceJob.run,
@@ -47,7 +49,7 @@ func (f *Forwarder) goodbyeLocked(gone map[string]*sourceJob) {
 			sj.run.Lock()
 			sj.gone = true
 			sj.src.adoptStale()
-			markers := sj.src.stale.down(f.clock.Now().UnixMilli())
+			markers := sj.src.stale.Down(f.clock.Now().UnixMilli())
 			sj.run.Unlock()
 			if len(markers) > 0 && running {
 				f.sm.staleMarkers.WithLabelValues(name).Add(float64(len(markers)))
@@ -90,8 +92,8 @@ func (f *Forwarder) closeAfterRun(sj *sourceJob) {
 // takeOver returns the handoff of old's staleness state to its successor:
 // it waits for a run of old in progress, stops later ones, and resolves
 // old's own pending handoff (a source replaced twice before it ran).
-func takeOver(old *sourceJob) func() *staleness {
-	return func() *staleness {
+func takeOver(old *sourceJob) func() *state.Staleness {
+	return func() *state.Staleness {
 		old.run.Lock()
 		defer old.run.Unlock()
 		old.gone = true

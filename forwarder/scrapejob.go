@@ -56,7 +56,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	if res.Unchanged {
 		f.sm.unchanged.WithLabelValues(src.name).Inc()
 	} else {
-		markers = src.stale.observe(samples, nowMs)
+		markers = src.stale.Observe(samples, nowMs)
 	}
 	src.last = samples
 	f.sm.samples.WithLabelValues(src.name).Add(float64(len(samples)))
@@ -81,7 +81,7 @@ func (f *Forwarder) scrapeFailed(src *source, res scrape.Result, nowMs int64) {
 	src.failing = true
 	src.last = nil
 	src.freshUntil = time.Time{}
-	if markers := src.stale.down(nowMs); len(markers) > 0 {
+	if markers := src.stale.Down(nowMs); len(markers) > 0 {
 		f.sm.staleMarkers.WithLabelValues(src.name).Add(float64(len(markers)))
 		f.deliver(src, markers)
 	}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/forwarder/config"
+	"github.com/promfwd/promfwd/forwarder/state"
 	"github.com/promfwd/promfwd/scrape"
 )
 
@@ -23,12 +24,12 @@ type source struct {
 	cfg    config.SourceConfig
 	target *scrape.Target
 	keep   *nameFilter
-	stale  *staleness
+	stale  *state.Staleness
 	log    *zap.Logger
 	// handoff, when set by a reload that replaced a source of the same name,
 	// yields that source's staleness state once its last run is over
 	// (reload_source.go). Only the job (or its goodbye) calls it.
-	handoff func() *staleness
+	handoff func() *state.Staleness
 
 	mu    sync.Mutex
 	sinks []*sinkState

@@ -1,23 +1,12 @@
-package forwarder
-
-import (
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"hash/crc32"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sync"
-	"time"
-
-	"go.uber.org/zap"
-
-	"github.com/promfwd/promfwd/scrape"
-	"github.com/promfwd/promfwd/sinks"
-	"github.com/promfwd/promfwd/sinks/diskqueue"
-)
-
+// Package state is promfwd's durable memory: the dedupe filter (Dedupe),
+// the staleness tracker (Staleness), and, with data_dir set, each sink's
+// checkpoint (Durable) that saves the dedupe memory and the sink's own state
+// in state.bin in step with its disk queue, so that a restart neither
+// re-sends nor loses samples. It is handed plain values (a directory, a
+// resend period, a sink) and knows nothing of the config file.
+//
+// # The checkpoint protocol
+//
 // Durable delivery (data_dir set). Per sink, data_dir/<sink>/ holds
 //
 //	queue/     the disk queue of encoded requests (sinks/diskqueue)
@@ -53,11 +42,33 @@ import (
 // queue, not what was encoded, so its requests > N are kept like a stateless
 // sink's; and it is saved once more when the sink is released, after its
 // senders stopped, so a clean stop or reload loses no outstanding ackId.
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/diskqueue"
+)
+
 const (
-	stateFileName   = "state.bin"
-	stateMagic      = "PFST"
-	stateVersion    = 1
-	checkpointEvery = 200 * time.Millisecond
+	// FileName is the checkpoint's name in a sink's directory.
+	FileName = "state.bin"
+	// CheckpointEvery is how often the runner checkpoints a durable sink.
+	CheckpointEvery = 200 * time.Millisecond
+
+	stateMagic   = "PFST"
+	stateVersion = 1
 )
 
 // statefulSink is a sink whose encoding depends on what it encoded before
@@ -69,14 +80,15 @@ type statefulSink interface {
 
 // deliveryStateSink is a sink that remembers requests it is delivering
 // (hec.Sink: outstanding indexer acks). Its state never discards queued
-// requests at start; see the note at the top of this file.
+// requests at start; see the package doc.
 type deliveryStateSink interface {
 	SnapshotDelivery() ([]byte, error)
 	RestoreDelivery([]byte) error
 }
 
-// savedState is the content of state.bin.
-type savedState struct {
+// SavedState is the content of state.bin: the queue sequence number it
+// matches, the dedupe snapshot and the sink's own state.
+type SavedState struct {
 	Seq    uint64
 	Dedupe []byte
 	Sink   []byte
@@ -88,7 +100,7 @@ var errBadStateFile = errors.New("malformed state file")
 
 // marshal: magic, version, seq u64, u32 len + dedupe, u32 len + sink,
 // CRC-32C of everything before it.
-func (s savedState) marshal() []byte {
+func (s SavedState) marshal() []byte {
 	b := make([]byte, 0, len(stateMagic)+1+8+8+len(s.Dedupe)+len(s.Sink)+4)
 	b = append(b, stateMagic...)
 	b = append(b, stateVersion)
@@ -100,8 +112,8 @@ func (s savedState) marshal() []byte {
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
-func unmarshalState(b []byte) (savedState, error) {
-	var s savedState
+func unmarshalState(b []byte) (SavedState, error) {
+	var s SavedState
 	if len(b) < len(stateMagic)+1+8+4+4+4 || string(b[:len(stateMagic)]) != stateMagic {
 		return s, errBadStateFile
 	}
@@ -158,48 +170,60 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// durableState is a sink's disk queue and checkpoint.
-type durableState struct {
+// Durable is a sink's disk queue and checkpoint.
+type Durable struct {
 	statePath string
 	queue     *diskqueue.Queue
 	log       *zap.Logger
+	dedupe    *Dedupe
+	sink      sinks.Sink
 	// gate: scrapes hold it shared while they filter and submit; the
 	// checkpoint holds it exclusively.
 	gate       sync.RWMutex
 	lastErrLog time.Time
 	// saved is the last state written or loaded (under gate), so release
 	// can rewrite it with a final delivery state; ok once there is one.
-	saved   savedState
+	saved   SavedState
 	savedOK bool
-	// beforeCheckpoint, if set (tests only, before Run), runs at the start
+	// BeforeCheckpoint, if set (tests only, before Run), runs at the start
 	// of each checkpoint: the moment a crash leaves requests on disk that
 	// no saved state covers.
-	beforeCheckpoint func()
+	BeforeCheckpoint func()
 }
 
-// openDurable restores st's dedupe memory and sink state from
-// data_dir/<sink>/state.bin, opens its disk queue and wires the queue and
-// the checkpoint into rc. A missing or unreadable state file starts empty
-// (logged); only a directory that cannot be used is an error.
-func (f *Forwarder) openDurable(st *sinkState, rc *sinks.RunnerConfig, dataDir string) error {
-	dir := filepath.Join(dataDir, st.name)
-	log := f.log.With(zap.String("sink", st.name))
+// Options say where a sink's durable state lives and how its disk queue is
+// sized.
+type Options struct {
+	Dir           string // data_dir/<sink>: state.bin and queue/
+	Name          string // the sink's name, for errors
+	MaxQueueBytes int64
+	Lanes         int // the runner's concurrency
+	Now           func() time.Time
+	Log           *zap.Logger
+}
+
+// Open restores dd's memory and sink's state from Dir/state.bin and opens
+// the disk queue in Dir/queue. A missing or unreadable state file starts
+// empty (logged); only a directory that cannot be used is an error. The
+// caller wires Queue and Checkpoint into the sink's runner.
+func Open(o Options, dd *Dedupe, sink sinks.Sink) (*Durable, error) {
+	dir, log := o.Dir, o.Log
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("sink %s: data dir: %w", st.name, err)
+		return nil, fmt.Errorf("sink %s: data dir: %w", o.Name, err)
 	}
-	d := &durableState{statePath: filepath.Join(dir, stateFileName), log: log}
-	saved, found := d.load()
+	d := &Durable{statePath: filepath.Join(dir, FileName), log: log, dedupe: dd, sink: sink}
+	saved, found := d.Load()
 	d.saved, d.savedOK = saved, found
-	stateful, isStateful := st.sink.(statefulSink)
+	stateful, isStateful := sink.(statefulSink)
 	if found {
-		if err := st.dedupe.Restore(saved.Dedupe); err != nil {
+		if err := dd.Restore(saved.Dedupe); err != nil {
 			log.Warn("state: dedupe memory not restored", zap.String("file", d.statePath), zap.Error(err))
 		}
 		if len(saved.Sink) > 0 {
 			var err error
 			if isStateful {
 				err = stateful.RestoreState(saved.Sink)
-			} else if ds, ok := st.sink.(deliveryStateSink); ok {
+			} else if ds, ok := sink.(deliveryStateSink); ok {
 				err = ds.RestoreDelivery(saved.Sink)
 			}
 			if err != nil {
@@ -207,65 +231,65 @@ func (f *Forwarder) openDurable(st *sinkState, rc *sinks.RunnerConfig, dataDir s
 			}
 		}
 	}
-	lanes := rc.Concurrency
-	if lanes <= 0 {
-		lanes = sinks.DefaultRunnerConfig().Concurrency
-	}
 	q, err := diskqueue.Open(filepath.Join(dir, "queue"), diskqueue.Options{
-		MaxBytes:     rc.MaxQueueBytes,
-		Lanes:        lanes,
+		MaxBytes:     o.MaxQueueBytes,
+		Lanes:        o.Lanes,
 		DropAfter:    found && isStateful,
 		DropAfterSeq: saved.Seq,
 		MinSeq:       saved.Seq,
-		Now:          f.clock.Now,
+		Now:          o.Now,
 		Logger:       log,
 	})
 	if errors.Is(err, diskqueue.ErrLocked) {
-		return fmt.Errorf("sink %s: its queue under data_dir is in use (by another promfwd, or by this one: changing a sink's settings with data_dir set needs a restart): %w", st.name, err)
+		return nil, fmt.Errorf("sink %s: its queue under data_dir is in use (by another promfwd, or by this one: changing a sink's settings with data_dir set needs a restart): %w", o.Name, err)
 	}
 	if err != nil {
-		return fmt.Errorf("sink %s: %w", st.name, err)
+		return nil, fmt.Errorf("sink %s: %w", o.Name, err)
 	}
 	d.queue = q
-	rc.Queue = q
-	rc.Checkpoint = func(flush func()) { d.checkpoint(st, flush) }
-	rc.CheckpointEvery = checkpointEvery
-	st.durable = d
-	return nil
+	return d, nil
 }
 
-// load reads state.bin; found is false when there is none or it is damaged.
-func (d *durableState) load() (savedState, bool) {
+// Queue is the sink's disk queue.
+func (d *Durable) Queue() *diskqueue.Queue { return d.queue }
+
+// Load reads state.bin; found is false when there is none or it is damaged.
+func (d *Durable) Load() (SavedState, bool) {
 	b, err := os.ReadFile(d.statePath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return savedState{}, false
+		return SavedState{}, false
 	}
 	if err == nil {
-		var s savedState
+		var s SavedState
 		if s, err = unmarshalState(b); err == nil {
 			return s, true
 		}
 	}
 	d.log.Warn("state: ignoring unreadable state file; dedupe and counter baselines start empty",
 		zap.String("file", d.statePath), zap.Error(err))
-	return savedState{}, false
+	return SavedState{}, false
 }
 
-// checkpoint is the runner's Checkpoint hook (see the consistency argument
-// at the top of this file).
-func (d *durableState) checkpoint(st *sinkState, flush func()) {
+// Load reads the state file at path, as Durable.Load does.
+func Load(path string, log *zap.Logger) (SavedState, bool) {
+	return (&Durable{statePath: path, log: log}).Load()
+}
+
+// Checkpoint is the runner's Checkpoint hook (see the consistency argument
+// in the package doc).
+func (d *Durable) Checkpoint(flush func()) {
 	d.gate.Lock()
 	defer d.gate.Unlock()
-	if d.beforeCheckpoint != nil {
-		d.beforeCheckpoint()
+	if d.BeforeCheckpoint != nil {
+		d.BeforeCheckpoint()
 	}
 	flush()
 	seq := d.queue.LastSeq()
 	err := d.queue.Sync()
-	s := savedState{Seq: seq, Dedupe: st.dedupe.Snapshot()}
-	if ss, ok := st.sink.(statefulSink); ok && err == nil {
+	s := SavedState{Seq: seq, Dedupe: d.dedupe.Snapshot()}
+	if ss, ok := d.sink.(statefulSink); ok && err == nil {
 		s.Sink, err = ss.SnapshotState()
-	} else if ds, ok := st.sink.(deliveryStateSink); ok && err == nil {
+	} else if ds, ok := d.sink.(deliveryStateSink); ok && err == nil {
 		s.Sink, err = ds.SnapshotDelivery()
 	}
 	if err == nil {
@@ -285,38 +309,24 @@ func (d *durableState) checkpoint(st *sinkState, flush func()) {
 	d.queue.Commit(seq)
 }
 
-// admit filters samples through st's dedupe and submits what is left,
-// under the checkpoint gate; it returns how many were skipped as unchanged.
-func (st *sinkState) admit(samples []scrape.Sample) (skipped int) {
-	st.swap.RLock()
-	if nx := st.next; nx != nil { // replaced by a reload (reload_durable.go)
-		st.swap.RUnlock()
-		return nx.admit(samples)
-	}
-	defer st.swap.RUnlock()
-	if d := st.durable; d != nil {
-		d.gate.RLock()
-		defer d.gate.RUnlock()
-	}
-	out, skipped := st.dedupe.Filter(samples)
-	if len(out) > 0 {
-		st.runner.Submit(out)
-	}
-	return skipped
-}
+// AdmitLock holds the checkpoint gate shared while a scrape filters
+// samples through the dedupe memory and submits them to the runner, so that
+// no checkpoint falls between the two; AdmitUnlock releases it.
+func (d *Durable) AdmitLock() { d.gate.RLock() }
 
-// release closes st's disk queue after its runner stopped: what is left in
-// it stays on disk for the next start.
-func (st *sinkState) release() {
-	if d := st.durable; d != nil {
-		d.saveDelivery(st.sink)
-		if err := d.queue.Release(); err != nil {
-			d.log.Warn("state: closing disk queue", zap.Error(err))
-		}
-		if qs := d.queue.Stats(); qs.DiskRequests > 0 {
-			d.log.Info("undelivered requests kept on disk for the next start",
-				zap.Int("requests", qs.DiskRequests), zap.Int64("bytes", qs.DiskBytes))
-		}
+// AdmitUnlock releases what AdmitLock holds.
+func (d *Durable) AdmitUnlock() { d.gate.RUnlock() }
+
+// Release closes the disk queue after the sink's runner stopped: what is
+// left in it stays on disk for the next start.
+func (d *Durable) Release() {
+	d.saveDelivery()
+	if err := d.queue.Release(); err != nil {
+		d.log.Warn("state: closing disk queue", zap.Error(err))
+	}
+	if qs := d.queue.Stats(); qs.DiskRequests > 0 {
+		d.log.Info("undelivered requests kept on disk for the next start",
+			zap.Int("requests", qs.DiskRequests), zap.Int64("bytes", qs.DiskBytes))
 	}
 }
 
@@ -324,8 +334,8 @@ func (st *sinkState) release() {
 // is now, its senders having stopped: the last checkpoint may predate
 // ackIds received while the queue drained. The queue position and dedupe
 // memory stay those of that checkpoint (nothing was encoded since).
-func (d *durableState) saveDelivery(s sinks.Sink) {
-	ds, ok := s.(deliveryStateSink)
+func (d *Durable) saveDelivery() {
+	ds, ok := d.sink.(deliveryStateSink)
 	if !ok {
 		return
 	}

@@ -1,4 +1,4 @@
-package forwarder
+package state
 
 import (
 	"math"
@@ -134,23 +134,23 @@ func TestDedupeSweepForgetsVanishedSeries(t *testing.T) {
 }
 
 func TestStalenessMarksDisappearedAndDown(t *testing.T) {
-	st := newStaleness()
+	st := NewStaleness()
 	a, b := mk("a", 1, scrape.KindGauge, nil), mk("b", 1, scrape.KindGauge, nil)
-	if m := st.observe([]scrape.Sample{a, b}, 1000); len(m) != 0 {
+	if m := st.Observe([]scrape.Sample{a, b}, 1000); len(m) != 0 {
 		t.Fatalf("first scrape produced markers %v", names(m))
 	}
-	m := st.observe([]scrape.Sample{a}, 2000)
+	m := st.Observe([]scrape.Sample{a}, 2000)
 	if len(m) != 1 || m[0].Name != "b" || !scrape.IsStaleNaN(m[0].Value) || m[0].TimestampMs != 2000 {
 		t.Fatalf("markers = %+v, want one stale marker for b at 2000", m)
 	}
-	if m := st.observe([]scrape.Sample{a}, 3000); len(m) != 0 {
+	if m := st.Observe([]scrape.Sample{a}, 3000); len(m) != 0 {
 		t.Fatalf("marker repeated: %v", names(m))
 	}
-	m = st.down(4000)
+	m = st.Down(4000)
 	if len(m) != 1 || m[0].Name != "a" || !scrape.IsStaleNaN(m[0].Value) {
 		t.Fatalf("down markers = %v, want a", names(m))
 	}
-	if m := st.down(5000); len(m) != 0 {
+	if m := st.Down(5000); len(m) != 0 {
 		t.Fatalf("second down repeated markers %v", names(m))
 	}
 }

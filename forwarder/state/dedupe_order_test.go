@@ -1,4 +1,4 @@
-package forwarder
+package state
 
 import (
 	"fmt"
@@ -165,7 +165,7 @@ func TestDedupeCompactsForgottenEntries(t *testing.T) {
 	}
 }
 
-// refStaleness is the map model of staleness.observe.
+// refStaleness is the map model of Staleness.Observe.
 func refStaleness(prev, cur []scrape.Sample) []string {
 	in := map[uint64]bool{}
 	for _, s := range cur {
@@ -187,7 +187,7 @@ func TestStalenessMatchesSetModel(t *testing.T) {
 		universe = append(universe, mk("g", 0, scrape.KindGauge, nil, "id", fmt.Sprint(i)))
 	}
 	rng := rand.New(rand.NewPCG(7, 0))
-	st := newStaleness()
+	st := NewStaleness()
 	var prev []scrape.Sample
 	for step := range 300 {
 		cur := slices.Clone(universe)
@@ -203,7 +203,7 @@ func TestStalenessMatchesSetModel(t *testing.T) {
 		case 4: // one series replaced by a new one: same length, other set
 			cur[rng.IntN(len(cur))] = mk("new", 0, scrape.KindGauge, nil, "step", fmt.Sprint(step))
 		}
-		markers := st.observe(cur, int64(step))
+		markers := st.Observe(cur, int64(step))
 		want := refStaleness(prev, cur)
 		if got := names(markers); !slices.Equal(got, want) {
 			t.Fatalf("step %d: markers %v, want %v", step, got, want)

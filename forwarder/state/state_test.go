@@ -1,4 +1,4 @@
-package forwarder
+package state
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,11 +13,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/scrape"
-	"github.com/promfwd/promfwd/sinks/hec/hectest"
 )
 
 func TestStateFileRoundTripAndDamage(t *testing.T) {
-	s := savedState{Seq: 42, Dedupe: []byte("dedupe-bytes"), Sink: []byte{1, 2, 3}}
+	s := SavedState{Seq: 42, Dedupe: []byte("dedupe-bytes"), Sink: []byte{1, 2, 3}}
 	b := s.marshal()
 	got, err := unmarshalState(b)
 	if err != nil || got.Seq != 42 || !bytes.Equal(got.Dedupe, s.Dedupe) || !bytes.Equal(got.Sink, s.Sink) {
@@ -44,7 +42,7 @@ func TestStateFileRoundTripAndDamage(t *testing.T) {
 
 func TestWriteFileAtomicLeavesNoTemp(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, stateFileName)
+	path := filepath.Join(dir, FileName)
 	for _, content := range []string{"first", "second"} {
 		if err := writeFileAtomic(path, []byte(content)); err != nil {
 			t.Fatal(err)
@@ -60,11 +58,11 @@ func TestWriteFileAtomicLeavesNoTemp(t *testing.T) {
 
 func TestUnreadableStateFileStartsEmpty(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, stateFileName)
+	path := filepath.Join(dir, FileName)
 	if err := os.WriteFile(path, []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := (&durableState{statePath: path, log: zap.NewNop()}).load(); ok {
+	if _, ok := Load(path, zap.NewNop()); ok {
 		t.Fatal("garbage state file accepted")
 	}
 }
@@ -97,29 +95,5 @@ func TestDedupeSnapshotRestore(t *testing.T) {
 		if err := NewDedupe(time.Minute, clock).Restore(bad); err == nil {
 			t.Errorf("Restore(%x) accepted a damaged snapshot", bad)
 		}
-	}
-}
-
-// TestDurableDedupeSurvivesRestart: a value sent before a restart is not
-// re-sent after it while unchanged (resend_after not passed).
-func TestDurableDedupeSurvivesRestart(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	dataDir := filepath.Join(dir, "data")
-	tg := newSeqTarget(t, 3)
-	rcv := hectest.New(t, hectest.Options{})
-	cfg := writeConfig(t, dir, durHECConfig(dataDir, tg.srv.URL, rcv.URL(), ""))
-	tg.freeze(true) // the first scrape serves value 0 and that never changes
-
-	c := startDurChild(t, cfg)
-	awaitCond(t, "the first scrape delivered", func() bool { return rcv.Stats().Events == 4 })
-	c.stop(t, syscall.SIGTERM)
-
-	c = startDurChild(t, cfg)
-	again := tg.servedAgain()
-	awaitCond(t, "two scrapes after the restart", func() bool { return tg.servedAgain() >= again+2 })
-	c.stop(t, syscall.SIGKILL)
-	if got := rcv.Stats().Events; got != 4 {
-		t.Fatalf("receiver got %d events, want the 4 of the first scrape only (unchanged values re-sent early)", got)
 	}
 }

@@ -1,4 +1,4 @@
-package forwarder
+package state
 
 import (
 	"math"
@@ -6,28 +6,29 @@ import (
 	"github.com/promfwd/promfwd/scrape"
 )
 
-// staleness tracks the series a source exposed in its last successful
+// Staleness tracks the series a source exposed in its last successful
 // scrape, to emit Prometheus stale markers for series that disappear or for
 // every series when the target goes down (as Prometheus itself does).
 // One per source; used only from that source's scrape job.
 //
 // A steady target repeats its series in the same order every scrape, so
-// observe first compares the two scrapes' series hashes by position (one
+// Observe first compares the two scrapes' series hashes by position (one
 // sequential pass, no map); only when they differ does it build a set of
 // the current series to find the ones that went away.
-type staleness struct {
+type Staleness struct {
 	prev []scrape.Sample // last successful scrape's samples (read-only)
 }
 
-func newStaleness() *staleness {
-	return &staleness{}
+// NewStaleness returns a tracker that has seen no scrape yet.
+func NewStaleness() *Staleness {
+	return &Staleness{}
 }
 
 var staleNaN = math.Float64frombits(scrape.StaleNaN)
 
-// observe records a successful scrape and returns stale markers (stamped
+// Observe records a successful scrape and returns stale markers (stamped
 // nowMs) for the series of the previous scrape that are absent now.
-func (st *staleness) observe(cur []scrape.Sample, nowMs int64) []scrape.Sample {
+func (st *Staleness) Observe(cur []scrape.Sample, nowMs int64) []scrape.Sample {
 	prev := st.prev
 	st.prev = cur
 	if len(prev) == 0 || sameSeries(prev, cur) {
@@ -63,9 +64,9 @@ func sameSeries(a, b []scrape.Sample) bool {
 	return true
 }
 
-// down returns stale markers for every series of the last successful scrape
+// Down returns stale markers for every series of the last successful scrape
 // and forgets them: the target failed.
-func (st *staleness) down(nowMs int64) []scrape.Sample {
+func (st *Staleness) Down(nowMs int64) []scrape.Sample {
 	if len(st.prev) == 0 {
 		return nil
 	}

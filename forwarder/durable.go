@@ -1,0 +1,65 @@
+package forwarder
+
+import (
+	"path/filepath"
+
+	"go.uber.org/zap"
+
+	"github.com/promfwd/promfwd/forwarder/state"
+	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/sinks"
+)
+
+// openDurable restores st's dedupe memory and sink state from
+// data_dir/<sink>/state.bin, opens its disk queue and wires the queue and
+// the checkpoint into rc (see package state for the checkpoint protocol).
+func (f *Forwarder) openDurable(st *sinkState, rc *sinks.RunnerConfig, dataDir string) error {
+	lanes := rc.Concurrency
+	if lanes <= 0 {
+		lanes = sinks.DefaultRunnerConfig().Concurrency
+	}
+	d, err := state.Open(state.Options{
+		Dir:           filepath.Join(dataDir, st.name),
+		Name:          st.name,
+		MaxQueueBytes: rc.MaxQueueBytes,
+		Lanes:         lanes,
+		Now:           f.clock.Now,
+		Log:           f.log.With(zap.String("sink", st.name)),
+	}, st.dedupe, st.sink)
+	if err != nil {
+		return err
+	}
+	rc.Queue = d.Queue()
+	rc.Checkpoint = d.Checkpoint
+	rc.CheckpointEvery = state.CheckpointEvery
+	st.durable = d
+	return nil
+}
+
+// admit filters samples through st's dedupe and submits what is left,
+// under the checkpoint gate; it returns how many were skipped as unchanged.
+func (st *sinkState) admit(samples []scrape.Sample) (skipped int) {
+	st.swap.RLock()
+	if nx := st.next; nx != nil { // replaced by a reload (reload_durable.go)
+		st.swap.RUnlock()
+		return nx.admit(samples)
+	}
+	defer st.swap.RUnlock()
+	if d := st.durable; d != nil {
+		d.AdmitLock()
+		defer d.AdmitUnlock()
+	}
+	out, skipped := st.dedupe.Filter(samples)
+	if len(out) > 0 {
+		st.runner.Submit(out)
+	}
+	return skipped
+}
+
+// release closes st's disk queue after its runner stopped: what is left in
+// it stays on disk for the next start.
+func (st *sinkState) release() {
+	if d := st.durable; d != nil {
+		d.Release()
+	}
+}
