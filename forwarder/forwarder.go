@@ -1,8 +1,3 @@
-// Package forwarder owns the running service: the config file model and its
-// validation, the scheduler (one gocron job per source), dedupe of unchanged
-// values, stale markers, fan-out to per-sink runners, the self-metrics and
-// health server, and reload. It imports scrape and sinks; nothing imports it
-// but cmd/promfwd.
 package forwarder
 
 import (
@@ -381,7 +376,7 @@ func (f *Forwarder) shutdown() {
 // delivered in time.
 func (f *Forwarder) stopSink(ctx context.Context, st *sinkState) {
 	st.runner.Discard(st.runner.Stop(ctx)) // nothing to discard with a disk queue
-	st.release()                           // state.go: close the disk queue, if any
+	st.release()                           // durable.go: close the disk queue, if any
 	if err := st.sink.Close(); err != nil {
 		f.log.Warn("close sink", zap.String("sink", st.name), zap.Error(err))
 	}

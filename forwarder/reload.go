@@ -27,89 +27,129 @@ func (f *Forwarder) Reload(cfg *config.Config) error {
 			zap.String("old", f.cfg.Server.Listen), zap.String("new", cfg.Server.Listen))
 		cfg.Server.Listen = f.cfg.Server.Listen
 	}
-
-	newSinks := map[string]*sinkState{}
-	var fresh []*sinkState
-	abandon := func() { // undo the sinks built so far
-		for _, s := range fresh {
-			_ = s.sink.Close()
-			s.release() // state.go: unlock its disk queue
+	p := &reloadPlan{cfg: cfg, sinks: map[string]*sinkState{}}
+	if err := f.planSinksLocked(p); err != nil {
+		p.abandon()
+		return fmt.Errorf("forwarder: reload: %w", err)
+	}
+	p.oldCfg, p.oldSinks = f.cfg, f.sinks
+	f.cfg, f.sinks = cfg, p.sinks // routesFor reads these
+	if err := f.planSourcesLocked(p); err != nil {
+		f.cfg, f.sinks = p.oldCfg, p.oldSinks
+		p.abandon()
+		for _, sj := range p.built {
+			sj.src.target.Close()
 		}
+		return fmt.Errorf("forwarder: reload: %w", err)
 	}
-	type swapPlan struct {
-		old *sinkState
-		sc  config.SinkConfig
+	f.commitReloadLocked(p)
+	return nil
+}
+
+// reloadPlan is what a reload builds before it changes anything running.
+type reloadPlan struct {
+	cfg      *config.Config
+	sinks    map[string]*sinkState // the sinks after the reload
+	fresh    []*sinkState          // built by this reload, started at commit
+	swaps    []swapPlan            // durable sinks rebuilt in place at commit
+	sources  map[string]*sourceJob // the sources after the reload
+	built    []*sourceJob          // built by this reload, scheduled at commit
+	keptSD   map[string]*sdRunner
+	newSD    []config.SourceConfig
+	oldCfg   *config.Config
+	oldSinks map[string]*sinkState
+}
+
+// swapPlan is a durable sink whose settings change: its disk queue is
+// locked by the old runner, so it is rebuilt at commit (reload_durable.go).
+type swapPlan struct {
+	old *sinkState
+	sc  config.SinkConfig
+}
+
+// abandon undoes the sinks built so far.
+func (p *reloadPlan) abandon() {
+	for _, s := range p.fresh {
+		_ = s.sink.Close()
+		s.release() // durable.go: unlock its disk queue
 	}
-	var swaps []swapPlan
+}
+
+// planSinksLocked keeps the unchanged sinks, checks the durable ones to
+// swap and builds the others.
+func (f *Forwarder) planSinksLocked(p *reloadPlan) error {
+	cfg := p.cfg
 	for _, sc := range cfg.Sinks {
 		if old, ok := f.sinks[sc.Name]; ok && sameSink(old.cfg, sc) && sameDedupe(f.cfg, cfg, sc) {
-			newSinks[sc.Name] = old
+			p.sinks[sc.Name] = old
 			continue
 		}
 		if old, ok := f.sinks[sc.Name]; ok && old.durable != nil && cfg.DataDir == f.cfg.DataDir {
 			// Its disk queue is locked by the old runner: check the new
 			// settings now, swap at commit (reload_durable.go).
 			if err := f.checkSink(sc); err != nil {
-				abandon()
-				return fmt.Errorf("forwarder: reload: %w", err)
+				return err
 			}
-			newSinks[sc.Name] = old
-			swaps = append(swaps, swapPlan{old, sc})
+			p.sinks[sc.Name] = old
+			p.swaps = append(p.swaps, swapPlan{old, sc})
 			continue
 		}
 		st, err := f.buildSink(sc, cfg)
 		if err != nil {
-			abandon()
-			return fmt.Errorf("forwarder: reload: %w", err)
+			return err
 		}
-		newSinks[sc.Name] = st
-		fresh = append(fresh, st)
+		p.sinks[sc.Name] = st
+		p.fresh = append(p.fresh, st)
 	}
+	return nil
+}
 
-	oldCfg, oldSinks := f.cfg, f.sinks
-	f.cfg, f.sinks = cfg, newSinks // routesFor reads these
-	sameShard := oldCfg.Shard == cfg.Shard
-	newSources, keptSD, newSD := f.reloadFileSDPlan(cfg, sameShard)
-	var built []*sourceJob
+// planSourcesLocked keeps the unchanged sources and builds the others
+// (file_sd ones are planned by reloadFileSDPlan). It runs with f.cfg and
+// f.sinks already those of the new config.
+func (f *Forwarder) planSourcesLocked(p *reloadPlan) error {
+	cfg := p.cfg
+	sameShard := p.oldCfg.Shard == cfg.Shard
+	p.sources, p.keptSD, p.newSD = f.reloadFileSDPlan(cfg, sameShard)
 	for _, sc := range cfg.Sources {
 		if sc.FileSD != nil || !cfg.Shard.Owns(sc.Name, sc.URL) {
 			continue
 		}
 		if old, ok := f.sources[sc.Name]; ok && sameShard && reflect.DeepEqual(old.src.cfg, sc) {
-			newSources[sc.Name] = old
+			p.sources[sc.Name] = old
 			continue
 		}
 		src, err := f.buildSource(sc)
 		if err != nil {
-			f.cfg, f.sinks = oldCfg, oldSinks
-			abandon()
-			for _, sj := range built {
-				sj.src.target.Close()
-			}
-			return fmt.Errorf("forwarder: reload: %w", err)
+			return err
 		}
 		sj := &sourceJob{src: src}
-		newSources[sc.Name] = sj
-		built = append(built, sj)
+		p.sources[sc.Name] = sj
+		p.built = append(p.built, sj)
 	}
+	return nil
+}
 
-	// Commit. Swap the durable sinks, then start the new sinks before any
-	// source routes to them.
+// commitReloadLocked switches to the plan. Swap the durable sinks, then
+// start the new sinks before any source routes to them; retire what is
+// gone.
+func (f *Forwarder) commitReloadLocked(p *reloadPlan) {
+	cfg, newSinks, newSources := p.cfg, p.sinks, p.sources
 	swapped := map[*sinkState]bool{}
-	for _, p := range swaps {
-		swapped[p.old] = true
-		if st := f.swapDurableSink(p.old, p.sc, cfg); st != nil {
-			newSinks[p.sc.Name] = st
-			fresh = append(fresh, st)
+	for _, sp := range p.swaps {
+		swapped[sp.old] = true
+		if st := f.swapDurableSink(sp.old, sp.sc, cfg); st != nil {
+			newSinks[sp.sc.Name] = st
+			p.fresh = append(p.fresh, st)
 		} else {
-			delete(newSinks, p.sc.Name)
+			delete(newSinks, sp.sc.Name)
 		}
 	}
-	for _, st := range fresh {
+	for _, st := range p.fresh {
 		st.runner.Start(f.life)
 	}
 	gone := f.retireSourcesLocked(newSources) // reload_source.go
-	for _, sj := range built {
+	for _, sj := range p.built {
 		if err := f.schedule(sj); err != nil {
 			f.log.Error("schedule source after reload", zap.String("source", sj.src.name), zap.Error(err))
 		}
@@ -118,9 +158,9 @@ func (f *Forwarder) Reload(cfg *config.Config) error {
 		sj.src.setRoutes(f.routesFor(sj.src.cfg))
 	}
 	f.sources = newSources
-	f.commitFileSDLocked(keptSD, newSD)
+	f.commitFileSDLocked(p.keptSD, p.newSD)
 	f.goodbyeLocked(gone)
-	for name, st := range oldSinks {
+	for name, st := range p.oldSinks {
 		if newSinks[name] == st || swapped[st] {
 			continue // kept, or already swapped in place
 		}
@@ -133,8 +173,7 @@ func (f *Forwarder) Reload(cfg *config.Config) error {
 		}()
 	}
 	f.log.Info("config reloaded", zap.Int("sources", len(newSources)), zap.Int("sinks", len(newSinks)),
-		zap.Int("new_sources", len(built)), zap.Int("new_sinks", len(fresh)))
-	return nil
+		zap.Int("new_sources", len(p.built)), zap.Int("new_sinks", len(p.fresh)))
 }
 
 // sameSink reports whether a sink's configuration is unchanged. Where the

@@ -92,7 +92,7 @@ func (f *Forwarder) scrapeFailed(src *source, res scrape.Result, nowMs int64) {
 // The slice is shared read-only between sinks.
 func (f *Forwarder) deliver(src *source, samples []scrape.Sample) {
 	for _, st := range src.routes() {
-		if skipped := st.admit(samples); skipped > 0 { // state.go: dedupe, then Submit
+		if skipped := st.admit(samples); skipped > 0 { // durable.go: dedupe, then Submit
 			f.sm.skippedUnchanged.WithLabelValues(src.name, st.name).Add(float64(skipped))
 		}
 	}

@@ -46,7 +46,7 @@ type RunnerConfig struct {
 	// once per CheckpointEvery, and once at Stop after the last encode.
 	// flush encodes everything submitted so far and queues it; the hook
 	// calls it once it has stopped new submissions, then saves the state
-	// that matches the queue (see forwarder/state.go).
+	// that matches the queue (see package forwarder/state).
 	Checkpoint      func(flush func())
 	CheckpointEvery time.Duration
 }
