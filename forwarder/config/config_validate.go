@@ -205,6 +205,15 @@ func (s *SourceConfig) validate(v validator, i int, sinkNames map[string]int) er
 	if _, err := s.HTTPClientConfig(); err != nil {
 		return at(err.Error())
 	}
+	if err := s.validateSamples(at); err != nil {
+		return err
+	}
+	return s.validateRoutes(at, sinkNames)
+}
+
+// validateSamples checks what the source does to its samples: added
+// labels, metric_relabel rules and limits.
+func (s *SourceConfig) validateSamples(at func(msg string, keys ...any) error) error {
 	for _, name := range sortedStrings(s.Labels) {
 		if !model.LegacyValidation.IsValidLabelName(name) || strings.HasPrefix(name, "__") {
 			return at(fmt.Sprintf("invalid label name %q: want [a-zA-Z_][a-zA-Z0-9_]* not starting with __", name), "labels", name)
@@ -233,6 +242,11 @@ func (s *SourceConfig) validate(v validator, i int, sinkNames map[string]int) er
 			return at("must not be negative", "limits", f.key)
 		}
 	}
+	return nil
+}
+
+// validateRoutes checks the source's sinks: defined, each listed once.
+func (s *SourceConfig) validateRoutes(at func(msg string, keys ...any) error, sinkNames map[string]int) error {
 	seen := map[string]bool{}
 	for j, name := range s.Sinks {
 		if _, ok := sinkNames[name]; !ok {
