@@ -16,8 +16,10 @@ import (
 // Config is the `hec` sink's configuration.
 type Config struct {
 	// URL is the HEC base URL, e.g. https://splunk.example.com:8088. A
-	// trailing /services/collector or /services/collector/event is accepted
-	// and stripped.
+	// trailing /services/collector, /services/collector/event or
+	// /services/collector/event/1.0 is accepted and stripped (what precedes
+	// it is kept as a proxy prefix); any other path, /raw included, is an
+	// error.
 	URL string `yaml:"url"`
 	// Token is the HEC token. Exactly one of Token and TokenFile.
 	Token commoncfg.Secret `yaml:"token,omitempty"`
@@ -192,13 +194,35 @@ func baseURL(raw string) (*url.URL, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, errors.New("url: query and fragment are not supported")
 	}
-	p := strings.TrimRight(u.Path, "/")
-	if q, ok := strings.CutSuffix(p, "/services/collector/event"); ok {
-		p = q
-	} else {
-		p = strings.TrimSuffix(p, "/services/collector")
+	p, err := collectorPrefix(u.Path)
+	if err != nil {
+		return nil, err
 	}
-	u.Path = strings.TrimRight(p, "/")
+	u.Path = p
 	u.RawPath = ""
 	return u, nil
+}
+
+// collectorPaths are the documented HEC event endpoints a URL may end in;
+// each posts the same JSON events promfwd sends.
+var collectorPaths = []string{"/services/collector/event/1.0", "/services/collector/event", "/services/collector"}
+
+// collectorPrefix returns the part of path before a documented collector
+// endpoint (a reverse proxy's prefix, usually empty). Any other path is an
+// error: promfwd appends /services/collector itself, so a raw or mistyped
+// endpoint would turn into a URL that answers 404 to every batch.
+func collectorPrefix(path string) (string, error) {
+	p := strings.TrimRight(path, "/")
+	if p == "" {
+		return "", nil
+	}
+	for _, c := range collectorPaths {
+		if q, ok := strings.CutSuffix(p, c); ok {
+			return strings.TrimRight(q, "/"), nil
+		}
+	}
+	if strings.HasSuffix(p, "/services/collector/raw") || strings.HasSuffix(p, "/services/collector/raw/1.0") {
+		return "", fmt.Errorf("url: path %q is HEC's raw endpoint, which takes unstructured text; promfwd sends JSON metric events: use the base URL or /services/collector", path)
+	}
+	return "", fmt.Errorf("url: path %q is not an HEC event endpoint; use the base URL (https://host:8088) or one of %s", path, strings.Join(collectorPaths, ", "))
 }
