@@ -88,13 +88,16 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		return nil, err
 	}
 	co := sinks.ClientOptions{
-		Logger:       log,
-		TLS:          cfg.TLS,
-		Timeout:      cfg.Timeout,
-		RetryWaitMin: o.retryWaitMin,
-		RetryWaitMax: cmp.Or(o.retryWaitMax, set.MaxBackoff),
-		Health:       set.Health,
-		OnRetry:      set.OnRetry,
+		Logger:        log,
+		TLS:           cfg.TLS,
+		Timeout:       cfg.Timeout,
+		RetryWaitMin:  o.retryWaitMin,
+		RetryWaitMax:  cmp.Or(o.retryWaitMax, set.MaxBackoff),
+		Health:        set.Health,
+		OnRetry:       set.OnRetry,
+		Classify:      Classify,
+		MaxHold:       cfg.MaxAuthHold,
+		MaxRetryAfter: cfg.MaxRetryAfter,
 	}
 	if o.tune != nil {
 		o.tune(&co)
@@ -160,6 +163,11 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	statusCtx, lastStatus := sinks.TrackStatus(ctx)
 	r = r.WithContext(statusCtx)
 	resp, err := s.client.Do(r)
+	if resp != nil && ctx.Err() != nil {
+		// Retries ended with ctx, not with a final answer.
+		sinks.DrainBody(resp.Body)
+		resp = nil
+	}
 	if resp == nil {
 		if err == nil {
 			err = errors.New("no response")
@@ -185,8 +193,11 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	case code == http.StatusRequestEntityTooLarge:
 		return s.sendSplit(ctx, body)
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return fmt.Errorf("datadog: post series: status %d: %w", code, sinks.ErrUnauthorized)
-	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
+		// Final only once the key was refused for max_auth_hold.
+		return &sinks.PermanentError{Status: code,
+			Reason: "API key refused for longer than max_auth_hold: " + intakeErrors(answer, key),
+			Err:    fmt.Errorf("datadog: post series: %w", sinks.ErrUnauthorized)}
+	case Classify(code) == sinks.Reject:
 		return &sinks.PermanentError{Status: code, Reason: intakeErrors(answer, key)}
 	}
 	if err != nil {
@@ -210,6 +221,11 @@ func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
 	}
 	return s.send(ctx, b)
 }
+
+// Classify is Datadog's classification (the README's retry table):
+// sinks.HTTPTable. Network errors, 408, 429 and 5xx but 501 are retried;
+// 401/403 held for max_auth_hold; 413 split; 501 and other 4xx rejected.
+func Classify(status int) sinks.Action { return sinks.HTTPTable(status) }
 
 // maxReason bounds the intake's explanation carried in errors.
 const maxReason = 512

@@ -11,6 +11,8 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/promfwd/promfwd/sinks"
 )
 
 // Config is the `hec` sink's configuration.
@@ -48,6 +50,13 @@ type Config struct {
 	TLS commoncfg.TLSConfig `yaml:"tls,omitempty"`
 	// Ack configures indexer acknowledgement.
 	Ack AckConfig `yaml:"ack"`
+	// MaxAuthHold bounds how long one request is retried while HEC
+	// refuses the token (401/403), so a token rotation loses nothing;
+	// after it the request is dropped and counted. Default 10m.
+	MaxAuthHold model.Duration `yaml:"max_auth_hold"`
+	// MaxRetryAfter caps HEC's Retry-After; a longer wait is cut to it
+	// and logged. Default 5m.
+	MaxRetryAfter model.Duration `yaml:"max_retry_after"`
 }
 
 // AckConfig configures indexer acknowledgement (the token must have useACK).
@@ -76,6 +85,8 @@ func DefaultConfig() Config {
 		MaxRequestBytes: DefaultMaxRequestBytes,
 		MaxEvents:       10000,
 		Timeout:         model.Duration(30 * time.Second),
+		MaxAuthHold:     model.Duration(sinks.DefaultMaxHold),
+		MaxRetryAfter:   model.Duration(sinks.DefaultMaxRetryAfter),
 		Ack: AckConfig{
 			PollInterval: model.Duration(time.Second),
 			Timeout:      model.Duration(2 * time.Minute),
@@ -150,6 +161,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout: %s must be positive", c.Timeout))
+	}
+	if c.MaxAuthHold <= 0 {
+		errs = append(errs, fmt.Errorf("max_auth_hold: %s must be positive", c.MaxAuthHold))
+	}
+	if c.MaxRetryAfter <= 0 {
+		errs = append(errs, fmt.Errorf("max_retry_after: %s must be positive", c.MaxRetryAfter))
 	}
 	if err := c.TLS.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("tls: %w", err))

@@ -40,6 +40,7 @@ type Sink struct {
 	health    *sinks.Health
 	client    *retryablehttp.Client
 	eventURL  string
+	check     retryablehttp.CheckRetry // the retry decision of Classify, within max_auth_hold
 	healthURL string
 	ackBase   string // the ack endpoint without its channel query
 	channel   string // set before Start (New or RestoreDelivery), read-only after
@@ -120,17 +121,21 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 		s.userAgent = "promfwd"
 	}
 	co := sinks.ClientOptions{
-		Logger:       log,
-		TLS:          cfg.TLS,
-		Timeout:      time.Duration(cfg.Timeout),
-		RetryWaitMax: set.MaxBackoff,
-		CheckRetry:   s.checkRetry,
-		Health:       set.Health,
-		OnRetry:      set.OnRetry,
+		Logger:        log,
+		TLS:           cfg.TLS,
+		Timeout:       time.Duration(cfg.Timeout),
+		RetryWaitMax:  set.MaxBackoff,
+		CheckRetry:    s.checkRetry,
+		Classify:      Classify,
+		MaxHold:       time.Duration(cfg.MaxAuthHold),
+		MaxRetryAfter: time.Duration(cfg.MaxRetryAfter),
+		Health:        set.Health,
+		OnRetry:       set.OnRetry,
 	}
 	if o.tune != nil {
 		o.tune(&co)
 	}
+	s.check = sinks.NewCheckRetry(co.Classify, co.MaxHold)
 	s.client, err = sinks.NewHTTPClient(co)
 	if err != nil {
 		return nil, fmt.Errorf("hec: %w", err)
