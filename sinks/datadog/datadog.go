@@ -37,10 +37,12 @@ type Sink struct {
 	userAgent string
 	log       *zap.Logger
 	client    *retryablehttp.Client
-	clock     clockwork.Clock
-	key       *secret.Source
-	limits    limits
-	deltas    *deltaTracker
+	// splitPause is the wait before each attempt of a split request.
+	splitPause time.Duration
+	clock      clockwork.Clock
+	key        *secret.Source
+	limits     limits
+	deltas     *deltaTracker
 
 	// Used by Encode only (one goroutine at a time).
 	enc            encoder
@@ -106,16 +108,18 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("datadog: %w", err)
 	}
+	splitPause := co.RetryWaitMin // 0: sinks.DefaultSplitPause
 	s := &Sink{
-		cfg:       cfg,
-		endpoint:  cfg.endpoint(),
-		userAgent: set.UserAgent,
-		log:       log,
-		client:    client,
-		clock:     o.clock,
-		key:       key,
-		limits:    o.limits,
-		deltas:    newDeltaTracker(cfg.CounterStateTTL),
+		cfg:        cfg,
+		endpoint:   cfg.endpoint(),
+		userAgent:  set.UserAgent,
+		log:        log,
+		client:     client,
+		splitPause: splitPause,
+		clock:      o.clock,
+		key:        key,
+		limits:     o.limits,
+		deltas:     newDeltaTracker(cfg.CounterStateTTL),
 		enc: encoder{
 			names:  make(map[nameKey]string),
 			bounds: make(map[string]string),
@@ -142,7 +146,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 // answers are *sinks.PermanentError carrying the intake's errors; 401/403
 // (retried until ctx ends, with Health unhealthy) wrap sinks.ErrUnauthorized.
 func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
-	return s.send(ctx, req.Body)
+	return s.send(sinks.WithSplitBudget(ctx, s.splitPause), req.Body)
 }
 
 func (s *Sink) send(ctx context.Context, body []byte) error {
@@ -216,10 +220,18 @@ func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
 	}
 	s.log.Info("intake answered 413, sending the request in two halves",
 		zap.String("url", s.endpoint), zap.Int("bytes", len(body)))
-	if err := s.send(ctx, a); err != nil {
-		return err
+	for _, half := range [2][]byte{a, b} {
+		if err := sinks.SplitWait(ctx); err != nil {
+			if errors.Is(err, sinks.ErrSplitBudget) {
+				return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "request too large: split budget spent", Err: err}
+			}
+			return err
+		}
+		if err := s.send(ctx, half); err != nil {
+			return err
+		}
 	}
-	return s.send(ctx, b)
+	return nil
 }
 
 // Classify is Datadog's classification (the README's retry table):

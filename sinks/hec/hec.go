@@ -35,18 +35,20 @@ const (
 
 // Sink delivers samples to one HEC endpoint.
 type Sink struct {
-	cfg       Config
-	log       *zap.Logger
-	health    *sinks.Health
-	client    *retryablehttp.Client
-	eventURL  string
-	check     retryablehttp.CheckRetry // the retry decision of Classify, within max_auth_hold
-	healthURL string
-	ackBase   string // the ack endpoint without its channel query
-	channel   string // set before Start (New or RestoreDelivery), read-only after
-	userAgent string
-	tokens    *secret.Source
-	clock     clockwork.Clock
+	cfg      Config
+	log      *zap.Logger
+	health   *sinks.Health
+	client   *retryablehttp.Client
+	eventURL string
+	check    retryablehttp.CheckRetry // the retry decision of Classify, within max_auth_hold
+	// splitPause is the wait before each attempt of a split request.
+	splitPause time.Duration
+	healthURL  string
+	ackBase    string // the ack endpoint without its channel query
+	channel    string // set before Start (New or RestoreDelivery), read-only after
+	userAgent  string
+	tokens     *secret.Source
+	clock      clockwork.Clock
 
 	encMu sync.Mutex
 	enc   *encoder
@@ -136,6 +138,7 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 		o.tune(&co)
 	}
 	s.check = sinks.NewCheckRetry(co.Classify, co.MaxHold)
+	s.splitPause = co.RetryWaitMin // 0: sinks.DefaultSplitPause
 	s.client, err = sinks.NewHTTPClient(co)
 	if err != nil {
 		return nil, fmt.Errorf("hec: %w", err)

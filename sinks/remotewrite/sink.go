@@ -6,7 +6,6 @@
 package remotewrite
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -115,7 +114,7 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 		headers:    h,
 		client:     client,
 		log:        log,
-		splitPause: cmp.Or(opts.RetryWaitMin, defaultSplitPause),
+		splitPause: opts.RetryWaitMin, // 0: sinks.DefaultSplitPause
 		enc:        newEncoder(cfg.MaxSamplesPerSend, cfg.Shards),
 	}
 	return s, nil
@@ -150,15 +149,6 @@ func Classify(status int) sinks.Action {
 	return sinks.Reject
 }
 
-// defaultSplitPause is the wait before each attempt of a split request, so a
-// receiver refusing everything is not flooded.
-const defaultSplitPause = 500 * time.Millisecond
-
-// maxSplitRequests bounds the requests one Send makes while splitting: a
-// few bad samples are isolated (about 2·log2(n) requests each), and a
-// receiver refusing everything sees at most this many.
-const maxSplitRequests = 64
-
 // Send posts one request. 2xx is success. A 413, or a 400 naming samples
 // (out of order, out of bounds, too old, duplicate), splits the request and
 // sends the halves, down to single samples, which are then dropped and
@@ -166,11 +156,12 @@ const maxSplitRequests = 64
 // 4xx is a *sinks.PermanentError carrying the first 512 bytes of the
 // receiver's answer. A retryable error means the client stopped (ctx).
 func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
-	budget := maxSplitRequests
-	return s.send(ctx, req.Body, req.Samples, &budget)
+	// A few bad samples are isolated in about 2·log2(n) requests each; the
+	// budget bounds what a receiver refusing everything sees.
+	return s.send(sinks.WithSplitBudget(ctx, s.splitPause), req.Body, req.Samples)
 }
 
-func (s *Sink) send(ctx context.Context, body []byte, samples int, budget *int) error {
+func (s *Sink) send(ctx context.Context, body []byte, samples int) error {
 	code, reason, err := s.post(ctx, body)
 	if err != nil {
 		return err
@@ -179,10 +170,10 @@ func (s *Sink) send(ctx context.Context, body []byte, samples int, budget *int) 
 	case sinks.Deliver:
 		return nil
 	case sinks.Split:
-		return s.split(ctx, body, samples, budget, code, reason, "too_large")
+		return s.split(ctx, body, samples, code, reason, "too_large")
 	case sinks.Reject:
 		if r := sampleReason(reason); code == http.StatusBadRequest && r != "" {
-			return s.split(ctx, body, samples, budget, code, reason, r)
+			return s.split(ctx, body, samples, code, reason, r)
 		}
 		err := fmt.Errorf("remotewrite: %s rejected %d samples", s.shown, samples)
 		if code == http.StatusUnauthorized || code == http.StatusForbidden {
@@ -195,24 +186,20 @@ func (s *Sink) send(ctx context.Context, body []byte, samples int, budget *int) 
 }
 
 // split sends the two halves of a request the receiver refused in part,
-// pausing before each. At one sample, or when the budget is spent, what is
-// left is dropped and counted under dropReason.
-func (s *Sink) split(ctx context.Context, body []byte, samples int, budget *int, code int, reason, dropReason string) error {
-	drop := func(why string) error {
-		return &sinks.PermanentError{Status: code, Reason: why + reason, Samples: samples, DropReason: dropReason,
-			Err: fmt.Errorf("remotewrite: %s rejected %d samples", s.shown, samples)}
-	}
-	if *budget < 2 {
-		return drop("split budget spent: ")
+// pausing before each (sinks.SplitWait). At one sample, or when the split
+// budget is spent, what is left is dropped and counted under dropReason.
+func (s *Sink) split(ctx context.Context, body []byte, samples int, code int, reason, dropReason string) error {
+	drop := func(why string, n int) error {
+		return &sinks.PermanentError{Status: code, Reason: why + reason, Samples: n, DropReason: dropReason,
+			Err: fmt.Errorf("remotewrite: %s rejected %d samples", s.shown, n)}
 	}
 	a, b, na, nb, ok, err := splitBody(body)
 	if err != nil {
-		return drop(err.Error() + ": ")
+		return drop(err.Error()+": ", samples)
 	}
 	if !ok {
-		return drop("")
+		return drop("", samples)
 	}
-	*budget -= 2
 	s.log.Debug("receiver refused part of a request, sending it in two halves",
 		zap.Int("status", code), zap.String("reason", reason), zap.Int("samples", samples))
 	var errs [2]error
@@ -220,14 +207,13 @@ func (s *Sink) split(ctx context.Context, body []byte, samples int, budget *int,
 		body []byte
 		n    int
 	}{{a, na}, {b, nb}} {
-		t := time.NewTimer(s.splitPause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("remotewrite: split request for %s: %w", s.shown, ctx.Err())
-		case <-t.C:
+		if err := sinks.SplitWait(ctx); errors.Is(err, sinks.ErrSplitBudget) {
+			errs[i] = drop("split budget spent: ", half.n)
+			continue
+		} else if err != nil {
+			return fmt.Errorf("remotewrite: split request for %s: %w", s.shown, err)
 		}
-		errs[i] = s.send(ctx, half.body, half.n, budget)
+		errs[i] = s.send(ctx, half.body, half.n)
 		if errs[i] != nil && !sinks.IsPermanent(errs[i]) {
 			return errs[i] // the whole request stays queued (at-least-once)
 		}

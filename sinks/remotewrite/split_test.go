@@ -122,8 +122,8 @@ func TestSend413EverythingIsBounded(t *testing.T) {
 	if total != 500 {
 		t.Errorf("rejections cover %d samples, want all 500", total)
 	}
-	if rcv.requests > 1+maxSplitRequests {
-		t.Errorf("receiver saw %d requests, want at most %d", rcv.requests, 1+maxSplitRequests)
+	if rcv.requests > 1+sinks.MaxSplitRequests {
+		t.Errorf("receiver saw %d requests, want at most %d", rcv.requests, 1+sinks.MaxSplitRequests)
 	}
 }
 
