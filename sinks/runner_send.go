@@ -277,7 +277,7 @@ func (r *Runner) rejected(req Request, pes []*PermanentError, err error) {
 	} else {
 		r.lastReject.Store(now)
 	}
-	if whole && r.cfg.OnDrop != nil {
+	if whole && req.Samples > 0 && r.cfg.OnDrop != nil { // a metadata-only request carries no value
 		r.cfg.OnDrop()
 	}
 	if ok, suppressed := r.rejectLog.allow(); ok {

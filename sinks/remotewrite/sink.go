@@ -37,8 +37,10 @@ type Sink struct {
 	// splitPause is the wait before each attempt of a split request.
 	splitPause time.Duration
 
-	mu  sync.Mutex // serialises Encode, which reuses the encoder's buffers
-	enc *encoder
+	mu   sync.Mutex // serialises Encode, which reuses the encoder's buffers
+	enc  *encoder
+	meta *metaTracker // nil when metadata_config.send is false
+	now  func() time.Time
 }
 
 var _ sinks.Sink = (*Sink)(nil)
@@ -116,6 +118,8 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 		log:        log,
 		splitPause: opts.RetryWaitMin, // 0: sinks.DefaultSplitPause
 		enc:        newEncoder(cfg.MaxSamplesPerSend, cfg.Shards),
+		meta:       newMetaTracker(cfg.Metadata),
+		now:        time.Now,
 	}
 	return s, nil
 }
@@ -127,7 +131,18 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 func (s *Sink) Encode(samples []scrape.Sample) (sinks.Encoded, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.enc.encode(samples)
+	out, err := s.enc.encode(samples)
+	if err != nil || s.meta == nil {
+		return out, err
+	}
+	// Metadata rides in requests of its own, as Prometheus sends it; they
+	// go first so a receiver knows a family before its samples.
+	now := s.now()
+	s.meta.observe(samples, now)
+	if md := s.meta.due(now); len(md) > 0 {
+		out.Requests = append(md, out.Requests...)
+	}
+	return out, nil
 }
 
 // Classify is the remote-write 1.0 classification (the README's retry
