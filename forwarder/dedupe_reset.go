@@ -1,8 +1,8 @@
 package forwarder
 
 // Reset forgets every value recorded as sent. The sink's runner calls it
-// (sinks.RunnerConfig.OnDrop) when it drops a whole request, rejected by
-// the destination or evicted from a full queue: Filter recorded those
+// (sinks.RunnerConfig.OnDrop) when the destination rejects a whole
+// request: Filter recorded those
 // values as sent when the request was built, so without a reset an
 // unchanged series would be skipped until resend_after although it never
 // arrived. The next scrape then sends everything once.

@@ -49,10 +49,12 @@ type RunnerConfig struct {
 	// that matches the queue (see forwarder/state.go).
 	Checkpoint      func(flush func())
 	CheckpointEvery time.Duration
-	// OnDrop, if set, is called (from a sender goroutine) whenever a whole
-	// request is dropped: rejected by the destination, or evicted from a
-	// full queue. The forwarder resets the sink's dedupe there, so a value
-	// recorded as sent whose request was lost is sent again.
+	// OnDrop, if set, is called (from a sender goroutine) whenever the
+	// destination rejects a whole request. The forwarder resets the sink's
+	// dedupe there, so a value recorded as sent whose request was dropped
+	// is sent again. Queue evictions (queue_full) do not call it: newer
+	// requests behind them hold the series' later values, and re-sending
+	// everything during an outage would only evict more.
 	OnDrop func()
 	// StallAfter is how long data may wait without a successful delivery
 	// before the sink reports not delivering (promfwd_sink_delivering 0,

@@ -165,9 +165,6 @@ func (r *Runner) encode(samples []scrape.Sample) {
 		}
 		r.c.queueFull.Add(float64(n))
 		r.logDrop(DropQueueFull, n)
-		if r.cfg.OnDrop != nil {
-			r.cfg.OnDrop()
-		}
 	}
 }
 
@@ -281,7 +278,7 @@ func (r *Runner) rejected(req Request, pes []*PermanentError, err error) {
 		r.cfg.OnDrop()
 	}
 	if ok, suppressed := r.rejectLog.allow(); ok {
-		r.log.Error("destination rejected samples, dropped", zap.Int("samples", req.Samples-left),
+		r.log.Error("destination rejected request, dropped", zap.Int("samples", req.Samples-left),
 			zap.Int("delivered", left), zap.Error(err), zap.Int("suppressed", suppressed))
 	}
 }

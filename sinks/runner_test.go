@@ -239,7 +239,7 @@ func TestRunnerPermanentErrorDroppedNotRetried(t *testing.T) {
 	if v := r.value(t, "promfwd_sink_requests_total", "outcome", OutcomePermanentError); v != 2 {
 		t.Errorf("requests{permanent_error} = %v, want 2", v)
 	}
-	lines := r.logs.FilterMessage("destination rejected samples, dropped").All()
+	lines := r.logs.FilterMessage("destination rejected request, dropped").All()
 	if len(lines) != 1 || lines[0].ContextMap()["error"] != "permanent failure (status 400): invalid data format" {
 		t.Fatalf("rejection lines %v, want one with the receiver's reason", lines)
 	}
