@@ -37,12 +37,13 @@ type Sink struct {
 	userAgent string
 	log       *zap.Logger
 	client    *retryablehttp.Client
+	clock     clockwork.Clock
+	key       *secret.Source
+	limits    limits
+	deltas    *deltaTracker
+
 	// splitPause is the wait before each attempt of a split request.
 	splitPause time.Duration
-	clock      clockwork.Clock
-	key        *secret.Source
-	limits     limits
-	deltas     *deltaTracker
 
 	// Used by Encode only (one goroutine at a time).
 	enc            encoder
@@ -90,17 +91,15 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		return nil, err
 	}
 	co := sinks.ClientOptions{
-		Logger:        log,
-		TLS:           cfg.TLS,
-		Timeout:       cfg.Timeout,
-		RetryWaitMin:  o.retryWaitMin,
-		RetryWaitMax:  cmp.Or(o.retryWaitMax, set.MaxBackoff),
-		Health:        set.Health,
-		OnRetry:       set.OnRetry,
-		Classify:      Classify,
-		MaxHold:       cfg.MaxAuthHold,
-		MaxRetryAfter: cfg.MaxRetryAfter,
+		Logger:       log,
+		TLS:          cfg.TLS,
+		Timeout:      cfg.Timeout,
+		RetryWaitMin: o.retryWaitMin,
+		RetryWaitMax: cmp.Or(o.retryWaitMax, set.MaxBackoff),
+		Health:       set.Health,
+		OnRetry:      set.OnRetry,
 	}
+	co.Classify, co.MaxHold, co.MaxRetryAfter = Classify, cfg.MaxAuthHold, cfg.MaxRetryAfter
 	if o.tune != nil {
 		o.tune(&co)
 	}
@@ -108,24 +107,23 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("datadog: %w", err)
 	}
-	splitPause := co.RetryWaitMin // 0: sinks.DefaultSplitPause
 	s := &Sink{
-		cfg:        cfg,
-		endpoint:   cfg.endpoint(),
-		userAgent:  set.UserAgent,
-		log:        log,
-		client:     client,
-		splitPause: splitPause,
-		clock:      o.clock,
-		key:        key,
-		limits:     o.limits,
-		deltas:     newDeltaTracker(cfg.CounterStateTTL),
+		cfg:       cfg,
+		endpoint:  cfg.endpoint(),
+		userAgent: set.UserAgent,
+		log:       log,
+		client:    client,
+		clock:     o.clock,
+		key:       key,
+		limits:    o.limits,
+		deltas:    newDeltaTracker(cfg.CounterStateTTL),
 		enc: encoder{
 			names:  make(map[nameKey]string),
 			bounds: make(map[string]string),
 			comp:   newCompressor(cfg.Compression),
 		},
 	}
+	s.splitPause = co.RetryWaitMin // 0: sinks.DefaultSplitPause
 	s.resourcesJSON = append([]byte(`[{"name":`), jsonw.AppendString(nil, cfg.Host)...)
 	s.resourcesJSON = append(s.resourcesJSON, `,"type":"host"}]`...)
 	for i, t := range cfg.Tags {

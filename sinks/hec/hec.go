@@ -35,20 +35,22 @@ const (
 
 // Sink delivers samples to one HEC endpoint.
 type Sink struct {
-	cfg      Config
-	log      *zap.Logger
-	health   *sinks.Health
-	client   *retryablehttp.Client
-	eventURL string
-	check    retryablehttp.CheckRetry // the retry decision of Classify, within max_auth_hold
-	// splitPause is the wait before each attempt of a split request.
+	cfg       Config
+	log       *zap.Logger
+	health    *sinks.Health
+	client    *retryablehttp.Client
+	eventURL  string
+	healthURL string
+	ackBase   string // the ack endpoint without its channel query
+	channel   string // set before Start (New or RestoreDelivery), read-only after
+	userAgent string
+	tokens    *secret.Source
+	clock     clockwork.Clock
+
+	// The retry decision of Classify within max_auth_hold, and the wait
+	// before each attempt of a split request.
+	check      retryablehttp.CheckRetry
 	splitPause time.Duration
-	healthURL  string
-	ackBase    string // the ack endpoint without its channel query
-	channel    string // set before Start (New or RestoreDelivery), read-only after
-	userAgent  string
-	tokens     *secret.Source
-	clock      clockwork.Clock
 
 	encMu sync.Mutex
 	enc   *encoder
@@ -123,17 +125,15 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 		s.userAgent = "promfwd"
 	}
 	co := sinks.ClientOptions{
-		Logger:        log,
-		TLS:           cfg.TLS,
-		Timeout:       time.Duration(cfg.Timeout),
-		RetryWaitMax:  set.MaxBackoff,
-		CheckRetry:    s.checkRetry,
-		Classify:      Classify,
-		MaxHold:       time.Duration(cfg.MaxAuthHold),
-		MaxRetryAfter: time.Duration(cfg.MaxRetryAfter),
-		Health:        set.Health,
-		OnRetry:       set.OnRetry,
+		Logger:       log,
+		TLS:          cfg.TLS,
+		Timeout:      time.Duration(cfg.Timeout),
+		RetryWaitMax: set.MaxBackoff,
+		CheckRetry:   s.checkRetry,
+		Health:       set.Health,
+		OnRetry:      set.OnRetry,
 	}
+	co.Classify, co.MaxHold, co.MaxRetryAfter = Classify, time.Duration(cfg.MaxAuthHold), time.Duration(cfg.MaxRetryAfter)
 	if o.tune != nil {
 		o.tune(&co)
 	}
