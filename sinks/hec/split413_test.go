@@ -45,6 +45,7 @@ func TestSplit413EverythingIsBounded(t *testing.T) {
 	if !sinks.IsPermanent(err) {
 		t.Fatalf("Send = %v, want a permanent error", err)
 	}
+	t.Logf("500 events, receiver answering 413 to everything: %d requests", requests.Load())
 	if n := requests.Load(); n > 1+sinks.MaxSplitRequests {
 		t.Errorf("receiver saw %d requests, want at most %d", n, 1+sinks.MaxSplitRequests)
 	}

@@ -92,6 +92,7 @@ func TestSendIsolatesRejectedSamples(t *testing.T) {
 	if len(rcv.accepted) != 19 || rcv.accepted["g13"] {
 		t.Fatalf("receiver accepted %d series (g13: %v), want the 19 good ones", len(rcv.accepted), rcv.accepted["g13"])
 	}
+	t.Logf("one out-of-bounds sample among 20: %d requests", rcv.requests)
 	if rcv.requests > 1+2*5*2 { // ~2·log2(20) halves
 		t.Errorf("%d requests to isolate one sample, want at most %d", rcv.requests, 1+2*5*2)
 	}
@@ -122,6 +123,7 @@ func TestSend413EverythingIsBounded(t *testing.T) {
 	if total != 500 {
 		t.Errorf("rejections cover %d samples, want all 500", total)
 	}
+	t.Logf("500 samples, receiver answering 413 to everything: %d requests, %d rejections", rcv.requests, len(pes))
 	if rcv.requests > 1+sinks.MaxSplitRequests {
 		t.Errorf("receiver saw %d requests, want at most %d", rcv.requests, 1+sinks.MaxSplitRequests)
 	}
