@@ -238,8 +238,9 @@ func seqInProm(t *testing.T, prom *promtest.Server, tg *e2eTarget) []float64 {
 	return out
 }
 
-// rwRejectedBatchDropped: one 400 drops that request with a
-// log line quoting the receiver; later requests reach Prometheus.
+// rwRejectedBatchDropped: one 400 that names no sample drops that request
+// with a log line quoting the receiver; later requests reach Prometheus. (A
+// 400 naming samples is split instead: sinks/remotewrite split_test.go.)
 func rwRejectedBatchDropped(t *testing.T) {
 	prom := promtest.Start(t)
 	px := newRWProxy(t, prom)
@@ -247,7 +248,7 @@ func rwRejectedBatchDropped(t *testing.T) {
 	svc := startE2E(t, rwConfig(tg.URL(), px.writeURL()))
 
 	pollFor(t, 30*time.Second, "two writes", func() bool { return px.count(http.StatusNoContent) >= 2 })
-	const reason = "out of order sample"
+	const reason = "invalid label set"
 	px.failOnce(http.StatusBadRequest, reason)
 	pollFor(t, 30*time.Second, "the rejection", func() bool { return px.count(http.StatusBadRequest) == 1 })
 	after := px.count(http.StatusNoContent) + 2

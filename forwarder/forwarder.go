@@ -182,6 +182,7 @@ func (f *Forwarder) buildSink(sc config.SinkConfig, cfg *config.Config) (*sinkSt
 			return nil, err
 		}
 	}
+	rc.OnDrop = st.dedupe.Reset // dedupe_reset.go: a dropped request was not sent
 	st.runner = sinks.NewRunner(s, rc, set, f.skm)
 	return st, nil
 }
@@ -393,6 +394,9 @@ func (f *Forwarder) notReady() []string {
 	for name, st := range f.sinks {
 		if ok, reason, _ := st.health.Status(); !ok {
 			out = append(out, fmt.Sprintf("sink %s unhealthy: %s", name, reason))
+		}
+		if !st.runner.Delivering() {
+			out = append(out, fmt.Sprintf("sink %s not delivering: no successful delivery for %s while data waits", name, sinks.DefaultStallAfter))
 		}
 	}
 	return out

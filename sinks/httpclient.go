@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -30,8 +29,19 @@ type ClientOptions struct {
 	// 500ms and 10s). A server's Retry-After may exceed RetryWaitMax, up
 	// to MaxServerDelay.
 	RetryWaitMin, RetryWaitMax time.Duration
-	// CheckRetry decides per answer whether to try again. Nil means
-	// DefaultCheckRetry.
+	// Classify is the sink's classification table; nil means HTTPTable.
+	// The client retries what it classifies Retry, and Hold for at most
+	// MaxHold; the sink reads the final answer with the same table.
+	Classify Table
+	// MaxHold bounds how long one request is retried while the
+	// destination refuses the credentials (Hold). Default DefaultMaxHold.
+	MaxHold time.Duration
+	// MaxRetryAfter caps a server-requested delay (Retry-After,
+	// X-RateLimit-Reset); a longer one is cut to it and logged. Default
+	// DefaultMaxRetryAfter.
+	MaxRetryAfter time.Duration
+	// CheckRetry, if set, replaces the decision derived from Classify; it
+	// should delegate to NewCheckRetry (HEC does, to refresh its token).
 	CheckRetry retryablehttp.CheckRetry
 	// Health, if set, observes every answer (401/403 mark it unhealthy,
 	// 2xx healthy again).
@@ -43,9 +53,10 @@ type ClientOptions struct {
 	Backoff retryablehttp.Backoff
 }
 
-// MaxServerDelay caps a server-requested delay so a bogus Retry-After cannot
-// park a sink for days.
-const MaxServerDelay = 10 * time.Minute
+// MaxServerDelay bounds what ServerDelay reports, so huge header values
+// stay finite; the client's MaxRetryAfter (max_retry_after) is what caps
+// the actual wait.
+const MaxServerDelay = 24 * time.Hour
 
 // NewHTTPClient builds the single retry layer for a sink: retries continue
 // until the answer is final or the request's context ends, so a long outage
@@ -67,14 +78,18 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 	if o.RetryWaitMax <= 0 {
 		o.RetryWaitMax = 10 * time.Second
 	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = DefaultMaxRetryAfter
+	}
 	check := o.CheckRetry
 	if check == nil {
-		check = DefaultCheckRetry
+		check = NewCheckRetry(o.Classify, o.MaxHold)
 	}
-	backoff := o.Backoff
-	if backoff == nil {
-		backoff = Backoff
+	log := o.Logger
+	if log == nil {
+		log = zap.NewNop()
 	}
+	backoff := cappedBackoff(o.Backoff, o.MaxRetryAfter, log)
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -101,16 +116,12 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 			o.OnRetry()
 		}
 	}
-	log := o.Logger
-	if log == nil {
-		log = zap.NewNop()
-	}
 	// Send keeps retrying inside the client during an outage, so the runner
 	// never sees those failures: warn here, at most once per minute.
 	warn := newLogLimiter(time.Minute, time.Now)
 	c.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-		if last, ok := ctx.Value(statusKey{}).(*atomic.Int32); ok && resp != nil {
-			last.Store(int32(resp.StatusCode))
+		if st, ok := ctx.Value(statusKey{}).(*attemptState); ok && resp != nil {
+			st.last.Store(int32(resp.StatusCode))
 		}
 		if o.Health != nil {
 			o.Health.Observe(resp, err)
@@ -130,18 +141,6 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 	return c, nil
 }
 
-// statusKey carries the *atomic.Int32 of TrackStatus in a request's context.
-type statusKey struct{}
-
-// TrackStatus returns a context under which a client built by NewHTTPClient
-// records the status of every answer, and a function reporting the latest
-// one (0 before any). When ctx ends while the client waits to retry, Send can
-// still tell a 401/403 streak (sinks.ErrUnauthorized) from an outage.
-func TrackStatus(ctx context.Context) (context.Context, func() int) {
-	last := new(atomic.Int32)
-	return context.WithValue(ctx, statusKey{}, last), func() int { return int(last.Load()) }
-}
-
 func statusOf(resp *http.Response) int {
 	if resp == nil {
 		return 0
@@ -149,26 +148,43 @@ func statusOf(resp *http.Response) int {
 	return resp.StatusCode
 }
 
-// DefaultCheckRetry retries network errors, 408, 429, 5xx (but 501) and
-// 401/403 (credentials may be rotated; the data stays queued meanwhile). It
-// stops when ctx ends.
+// NewCheckRetry is the client's retry decision from a classification table
+// (nil: HTTPTable): Retry answers are retried, Hold answers for at most
+// maxHold (0: DefaultMaxHold) from the request's first one, the rest are
+// final. It stops when ctx ends.
+func NewCheckRetry(table Table, maxHold time.Duration) retryablehttp.CheckRetry {
+	if table == nil {
+		table = HTTPTable
+	}
+	if maxHold <= 0 {
+		maxHold = DefaultMaxHold
+	}
+	return tableCheck(table, maxHold, time.Now)
+}
+
+// DefaultCheckRetry is NewCheckRetry(HTTPTable, DefaultMaxHold).
 func DefaultCheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
+	return tableCheck(HTTPTable, DefaultMaxHold, time.Now)(ctx, resp, err)
+}
+
+// cappedBackoff wraps inner (nil: Backoff) so that no wait exceeds maxWait
+// (a server's Retry-After included), and logs when a server asked for more.
+func cappedBackoff(inner retryablehttp.Backoff, maxWait time.Duration, log *zap.Logger) retryablehttp.Backoff {
+	if inner == nil {
+		inner = Backoff
 	}
-	if err != nil {
-		return true, nil
+	warn := newLogLimiter(time.Minute, time.Now)
+	return func(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+		d := inner(lo, hi, attempt, resp)
+		if asked := ServerDelay(resp, time.Now()); asked > maxWait {
+			if ok, suppressed := warn.allow(); ok {
+				log.Warn("server asked to wait longer than max_retry_after; waiting max_retry_after",
+					zap.Int("status", statusOf(resp)), zap.Duration("retry_after", asked),
+					zap.Duration("max_retry_after", maxWait), zap.Int("suppressed", suppressed))
+			}
+		}
+		return min(d, max(maxWait, hi))
 	}
-	switch c := resp.StatusCode; {
-	case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests,
-		c == http.StatusUnauthorized, c == http.StatusForbidden:
-		return true, nil
-	case c == http.StatusNotImplemented:
-		return false, nil
-	case c >= 500:
-		return true, nil
-	}
-	return false, nil
 }
 
 // Backoff is exponential (lo * 2^attempt, capped at hi) with equal jitter,
@@ -192,7 +208,8 @@ func Backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Durati
 
 // ServerDelay reads Retry-After (seconds or HTTP date) or, failing that,
 // X-RateLimit-Reset (seconds) from a 429 or 503 answer; 0 when absent. The
-// result is capped at MaxServerDelay.
+// result is capped at MaxServerDelay only to keep it finite; the client
+// cuts it to max_retry_after.
 func ServerDelay(resp *http.Response, now time.Time) time.Duration {
 	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
 		return 0

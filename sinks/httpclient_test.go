@@ -93,6 +93,7 @@ func TestServerDelay(t *testing.T) {
 func TestDefaultCheckRetry(t *testing.T) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
+	bg, _ := TrackStatus(context.Background()) // a Hold is bounded per tracked request
 	tests := []struct {
 		ctx     context.Context
 		resp    *http.Response
@@ -100,20 +101,21 @@ func TestDefaultCheckRetry(t *testing.T) {
 		retry   bool
 		wantErr error
 	}{
-		{context.Background(), nil, errors.New("connection refused"), true, nil},
-		{context.Background(), answer(200), nil, false, nil},
-		{context.Background(), answer(204), nil, false, nil},
-		{context.Background(), answer(400), nil, false, nil},
-		{context.Background(), answer(404), nil, false, nil},
-		{context.Background(), answer(413), nil, false, nil},
-		{context.Background(), answer(401), nil, true, nil},
-		{context.Background(), answer(403), nil, true, nil},
-		{context.Background(), answer(408), nil, true, nil},
-		{context.Background(), answer(429), nil, true, nil},
-		{context.Background(), answer(500), nil, true, nil},
-		{context.Background(), answer(501), nil, false, nil},
-		{context.Background(), answer(503), nil, true, nil},
-		{context.Background(), answer(504), nil, true, nil},
+		{bg, nil, errors.New("connection refused"), true, nil},
+		{bg, answer(200), nil, false, nil},
+		{bg, answer(204), nil, false, nil},
+		{bg, answer(400), nil, false, nil},
+		{bg, answer(404), nil, false, nil},
+		{bg, answer(413), nil, false, nil},
+		{bg, answer(401), nil, true, nil},
+		{bg, answer(403), nil, true, nil},
+		{bg, answer(408), nil, true, nil},
+		{bg, answer(429), nil, true, nil},
+		{bg, answer(500), nil, true, nil},
+		{bg, answer(501), nil, false, nil}, // HTTPTable: Reject, never retried by the runner either
+		{bg, answer(503), nil, true, nil},
+		{bg, answer(504), nil, true, nil},
+		{context.Background(), answer(401), nil, false, nil}, // untracked: the hold cannot be bounded
 		{cancelled, answer(503), nil, false, context.Canceled},
 		{cancelled, nil, errors.New("x"), false, context.Canceled},
 	}
@@ -189,7 +191,12 @@ func TestHTTPClientRetriesObservesHealth(t *testing.T) {
 	defer srv.Close()
 	var retries atomic.Int32
 	c, waits := fastClient(t, ClientOptions{Health: h, OnRetry: func() { retries.Add(1) }})
-	resp, err := c.Post(srv.URL, "text/plain", strings.NewReader("body"))
+	ctx, _ := TrackStatus(context.Background())
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader("body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

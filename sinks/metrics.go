@@ -44,6 +44,7 @@ type Metrics struct {
 	oldestAge     *prometheus.Desc
 	lastSuccess   *prometheus.Desc
 	healthy       *prometheus.Desc
+	delivering    *prometheus.Desc
 
 	mu    sync.Mutex
 	sinks map[string]*sinkEntry
@@ -84,6 +85,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		oldestAge:   desc("promfwd_sink_oldest_queued_age_seconds", "Age of the oldest undelivered request (queued or in flight)."),
 		lastSuccess: desc("promfwd_sink_last_success_timestamp_seconds", "Unix time of the last delivered request; 0 before the first."),
 		healthy:     desc("promfwd_sink_healthy", "1 when the destination accepts our credentials, else 0."),
+		delivering: desc("promfwd_sink_delivering",
+			"0 when data waited (or was refused) with no successful delivery for the stall time (5m), else 1."),
 
 		sinks: make(map[string]*sinkEntry),
 	}
@@ -147,7 +150,7 @@ func (m *Metrics) detach(name string, r *Runner) {
 
 // Describe implements prometheus.Collector for the gauges.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.queueRequests, m.queueBytes, m.storedReqs, m.storedBytes, m.pending, m.oldestAge, m.lastSuccess, m.healthy} {
+	for _, d := range []*prometheus.Desc{m.queueRequests, m.queueBytes, m.storedReqs, m.storedBytes, m.pending, m.oldestAge, m.lastSuccess, m.healthy, m.delivering} {
 		ch <- d
 	}
 }
@@ -190,6 +193,11 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 			last = float64(st.LastSuccess.UnixNano()) / 1e9
 		}
 		ch <- prometheus.MustNewConstMetric(m.lastSuccess, prometheus.GaugeValue, last, s.name)
+		delivering := 0.0
+		if s.runner.Delivering() {
+			delivering = 1
+		}
+		ch <- prometheus.MustNewConstMetric(m.delivering, prometheus.GaugeValue, delivering, s.name)
 	}
 }
 
@@ -200,11 +208,12 @@ type sinkCounters struct {
 	success, permanent, failed                      prometheus.Counter
 	intakeFull, queueFull, rejected, unrepr, shutdn prometheus.Counter
 	encodeErrors                                    prometheus.Counter
+	retries                                         prometheus.Counter
 }
 
 func (m *Metrics) counters(name string) sinkCounters {
-	m.retries.WithLabelValues(name) // exported as 0 before the first retry
 	return sinkCounters{
+		retries:      m.retries.WithLabelValues(name), // exported as 0 before the first retry
 		sent:         m.samplesSent.WithLabelValues(name),
 		success:      m.requests.WithLabelValues(name, OutcomeSuccess),
 		permanent:    m.requests.WithLabelValues(name, OutcomePermanentError),

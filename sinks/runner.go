@@ -49,7 +49,21 @@ type RunnerConfig struct {
 	// that matches the queue (see package forwarder/state).
 	Checkpoint      func(flush func())
 	CheckpointEvery time.Duration
+	// OnDrop, if set, is called (from a sender goroutine) whenever the
+	// destination rejects a whole request. The forwarder resets the sink's
+	// dedupe there, so a value recorded as sent whose request was dropped
+	// is sent again. Queue evictions (queue_full) do not call it: newer
+	// requests behind them hold the series' later values, and re-sending
+	// everything during an outage would only evict more.
+	OnDrop func()
+	// StallAfter is how long data may wait without a successful delivery
+	// before the sink reports not delivering (promfwd_sink_delivering 0,
+	// /readyz). Default DefaultStallAfter.
+	StallAfter time.Duration
 }
+
+// DefaultStallAfter is RunnerConfig.StallAfter's default.
+const DefaultStallAfter = 5 * time.Minute
 
 // DefaultRunnerConfig returns the defaults documented on RunnerConfig.
 func DefaultRunnerConfig() RunnerConfig {
@@ -61,6 +75,7 @@ func DefaultRunnerConfig() RunnerConfig {
 		Concurrency:       1,
 		RetryWaitMin:      time.Second,
 		RetryWaitMax:      10 * time.Second,
+		StallAfter:        DefaultStallAfter,
 	}
 }
 
@@ -86,6 +101,9 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	}
 	if c.RetryWaitMax < c.RetryWaitMin {
 		c.RetryWaitMax = max(d.RetryWaitMax, c.RetryWaitMin)
+	}
+	if c.StallAfter <= 0 {
+		c.StallAfter = d.StallAfter
 	}
 	if c.Clock == nil {
 		c.Clock = clockwork.NewRealClock()
@@ -148,6 +166,8 @@ type Runner struct {
 
 	inflight    []atomic.Int64 // per lane: enqueue time (UnixNano) of the request in flight, 0 if none
 	lastSuccess atomic.Int64   // UnixNano
+	lastReject  atomic.Int64   // UnixNano of the last request refused whole
+	createdAt   time.Time
 
 	leftMu    sync.Mutex
 	leftovers []Request // taken from senders that stopped holding one
@@ -179,9 +199,10 @@ func NewRunner(s Sink, cfg RunnerConfig, set Settings, m *Metrics) *Runner {
 	r := &Runner{
 		sink: s, cfg: cfg, name: set.Name, log: log, health: set.Health, m: m,
 		c: m.counters(set.Name), clock: cfg.Clock, queue: q,
-		wake:     make(chan struct{}, 1),
-		stopping: make(chan struct{}),
-		inflight: make([]atomic.Int64, cfg.Concurrency),
+		wake:      make(chan struct{}, 1),
+		stopping:  make(chan struct{}),
+		inflight:  make([]atomic.Int64, cfg.Concurrency),
+		createdAt: cfg.Clock.Now(),
 	}
 	r.durable, _ = q.(DurableQueue)
 	for _, l := range []**logLimiter{&r.rejectLog, &r.failLog, &r.dropLog, &r.encodeLog} {
@@ -357,4 +378,22 @@ func (r *Runner) logDrop(reason string, samples int) {
 		r.log.Warn("dropping oldest samples: bound reached",
 			zap.String("reason", reason), zap.Int("samples", samples), zap.Int("suppressed", suppressed))
 	}
+}
+
+// Delivering reports whether the sink is getting data through: false once
+// data has waited longer than StallAfter (or requests were refused) while
+// nothing was delivered for StallAfter. An idle sink is delivering.
+func (r *Runner) Delivering() bool {
+	now := r.clock.Now()
+	last := r.createdAt
+	if ls := r.lastSuccess.Load(); ls != 0 {
+		last = time.Unix(0, ls)
+	}
+	if now.Sub(last) <= r.cfg.StallAfter {
+		return true
+	}
+	if rj := r.lastReject.Load(); rj != 0 && time.Unix(0, rj).After(last) {
+		return false // everything sent since the last success was refused
+	}
+	return r.Stats().OldestQueuedAge <= r.cfg.StallAfter
 }

@@ -207,13 +207,8 @@ func (r *Runner) deliver(req Request) (undelivered bool) {
 			r.lastSuccess.Store(r.clock.Now().UnixNano())
 			return false
 		}
-		if IsPermanent(err) {
-			r.c.permanent.Inc()
-			r.c.rejected.Add(float64(req.Samples))
-			if ok, suppressed := r.rejectLog.allow(); ok {
-				r.log.Error("destination rejected request, dropped", zap.Int("samples", req.Samples),
-					zap.Error(err), zap.Int("suppressed", suppressed))
-			}
+		if pes, ok := Permanents(err); ok && len(pes) > 0 {
+			r.rejected(req, pes, err)
 			return false
 		}
 		r.c.failed.Inc()
@@ -224,6 +219,7 @@ func (r *Runner) deliver(req Request) (undelivered bool) {
 			return true
 		default:
 		}
+		r.c.retries.Inc() // the Send failed outside the HTTP client's retries (a token file, an ack)
 		wait := r.backoff(attempt, err)
 		if ok, suppressed := r.failLog.allow(); ok {
 			r.log.Warn("send failed, will retry", zap.Error(err), zap.Duration("backoff", wait),
@@ -251,4 +247,38 @@ func (r *Runner) backoff(attempt int, err error) time.Duration {
 		d = min(te.Delay, MaxServerDelay)
 	}
 	return d
+}
+
+// rejected counts a request the destination refused for good, wholly or in
+// part (a sink that split it returns one *PermanentError per refused part):
+// refused samples under their drop reason, the rest as sent.
+func (r *Runner) rejected(req Request, pes []*PermanentError, err error) {
+	r.c.permanent.Inc()
+	left, whole := req.Samples, false
+	for _, pe := range pes {
+		n := pe.Samples
+		if n <= 0 || n > left {
+			n, whole = left, true
+		}
+		left -= n
+		if pe.DropReason == "" || pe.DropReason == DropRejected {
+			r.c.rejected.Add(float64(n))
+		} else {
+			r.m.dropped.WithLabelValues(r.name, pe.DropReason).Add(float64(n))
+		}
+	}
+	now := r.clock.Now().UnixNano()
+	if left > 0 {
+		r.c.sent.Add(float64(left))
+		r.lastSuccess.Store(now)
+	} else {
+		r.lastReject.Store(now)
+	}
+	if whole && req.Samples > 0 && r.cfg.OnDrop != nil { // a metadata-only request carries no value
+		r.cfg.OnDrop()
+	}
+	if ok, suppressed := r.rejectLog.allow(); ok {
+		r.log.Error("destination rejected request, dropped", zap.Int("samples", req.Samples-left),
+			zap.Int("delivered", left), zap.Error(err), zap.Int("suppressed", suppressed))
+	}
 }

@@ -62,10 +62,20 @@ type Starter interface {
 
 // PermanentError marks a failure that retrying cannot fix: the destination
 // rejected the data (HTTP 400-class). The request is dropped and counted.
+//
+// A sink that splits a request may return several of them joined
+// (errors.Join): then each one's Samples says how many samples it covers,
+// and the request's other samples count as delivered.
 type PermanentError struct {
 	Status int    // HTTP status, 0 if not an HTTP answer
 	Reason string // the receiver's own explanation, safe to log
-	Err    error
+	// Samples is how many of the request's samples were rejected; 0 means
+	// all of them.
+	Samples int
+	// DropReason is the reason label they are counted under
+	// (promfwd_sink_dropped_samples_total); "" means DropRejected.
+	DropReason string
+	Err        error
 }
 
 func (e *PermanentError) Error() string {
@@ -78,9 +88,39 @@ func (e *PermanentError) Error() string {
 func (e *PermanentError) Unwrap() error { return e.Err }
 
 // IsPermanent reports whether err (or anything it wraps) is a *PermanentError.
+// An errors.Join of permanent errors and nils is permanent; one that also
+// holds a retryable error is not (see Permanents).
 func IsPermanent(err error) bool {
+	pes, ok := Permanents(err)
+	return ok && len(pes) > 0
+}
+
+// Permanents returns the *PermanentErrors in err, walking errors.Join
+// trees; ok is false when err also holds a failure that is not permanent.
+func Permanents(err error) (out []*PermanentError, ok bool) {
+	if err == nil {
+		return nil, true
+	}
+	if j, isJoin := err.(interface{ Unwrap() []error }); isJoin {
+		return permanentsOf(j.Unwrap())
+	}
 	var pe *PermanentError
-	return errors.As(err, &pe)
+	if errors.As(err, &pe) {
+		return []*PermanentError{pe}, true
+	}
+	return nil, false
+}
+
+func permanentsOf(errs []error) ([]*PermanentError, bool) {
+	var out []*PermanentError
+	for _, e := range errs {
+		pes, ok := Permanents(e)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, pes...)
+	}
+	return out, true
 }
 
 // ThrottledError carries a server-requested delay (Retry-After,

@@ -11,6 +11,8 @@ import (
 
 	commoncfg "github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/promfwd/promfwd/sinks"
 )
 
 // Sites returns the Datadog sites the `site` key accepts; the intake is
@@ -67,6 +69,13 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout,omitempty"`
 	// TLS configures the client side of the connection.
 	TLS commoncfg.TLSConfig `yaml:"tls,omitempty"`
+	// MaxAuthHold bounds how long one request is retried while the intake
+	// refuses the API key (401/403), so a key rotation loses nothing;
+	// after it the request is dropped and counted. Default 10m.
+	MaxAuthHold time.Duration `yaml:"max_auth_hold,omitempty"`
+	// MaxRetryAfter caps the intake's Retry-After / X-RateLimit-Reset; a
+	// longer wait is cut to it and logged. Default 5m.
+	MaxRetryAfter time.Duration `yaml:"max_retry_after,omitempty"`
 }
 
 // DefaultConfig returns the defaults applied before a config is decoded.
@@ -78,6 +87,8 @@ func DefaultConfig() Config {
 		CounterStateTTL: time.Hour,
 		Interval:        60 * time.Second,
 		Timeout:         30 * time.Second,
+		MaxAuthHold:     sinks.DefaultMaxHold,
+		MaxRetryAfter:   sinks.DefaultMaxRetryAfter,
 	}
 }
 
@@ -161,6 +172,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Interval < time.Second {
 		return fmt.Errorf("datadog: interval: must be at least 1s, got %s", c.Interval)
+	}
+	if c.MaxAuthHold < 0 {
+		return fmt.Errorf("datadog: max_auth_hold: must not be negative, got %s", c.MaxAuthHold)
+	}
+	if c.MaxRetryAfter < 0 {
+		return fmt.Errorf("datadog: max_retry_after: must not be negative, got %s", c.MaxRetryAfter)
 	}
 	if c.Timeout < 0 {
 		return fmt.Errorf("datadog: timeout: must not be negative, got %s", c.Timeout)

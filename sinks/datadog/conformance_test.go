@@ -40,10 +40,19 @@ func TestConformance(t *testing.T) {
 			sample("temp", scrape.KindGauge, nil, nil, 21.5, now),
 		},
 		SuccessStatus: http.StatusAccepted,
+		Table:         Classify,
+		Expect:        retryTable,
 		Inspect: func(t *testing.T, r *http.Request, _ []byte) {
 			if r.URL.Path != seriesPath || r.Header.Get("Content-Encoding") != "gzip" || r.Header.Get("DD-API-KEY") == "" {
 				t.Errorf("unexpected request %s %s %v", r.Method, r.URL.Path, r.Header.Get("Content-Encoding"))
 			}
 		},
 	})
+}
+
+// retryTable is the README's retry table for this sink.
+var retryTable = map[int]sinks.Action{
+	200: sinks.Deliver, 400: sinks.Reject, 401: sinks.Hold, 403: sinks.Hold, 404: sinks.Reject,
+	408: sinks.Retry, 413: sinks.Split, 429: sinks.Retry, 500: sinks.Retry, 501: sinks.Reject,
+	502: sinks.Retry, 503: sinks.Retry, 504: sinks.Retry, sinks.StatusNetworkError: sinks.Retry,
 }

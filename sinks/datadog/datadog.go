@@ -42,6 +42,9 @@ type Sink struct {
 	limits    limits
 	deltas    *deltaTracker
 
+	// splitPause is the wait before each attempt of a split request.
+	splitPause time.Duration
+
 	// Used by Encode only (one goroutine at a time).
 	enc            encoder
 	resourcesJSON  []byte // `[{"name":"<host>","type":"host"}]`
@@ -96,6 +99,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		Health:       set.Health,
 		OnRetry:      set.OnRetry,
 	}
+	co.Classify, co.MaxHold, co.MaxRetryAfter = Classify, cfg.MaxAuthHold, cfg.MaxRetryAfter
 	if o.tune != nil {
 		o.tune(&co)
 	}
@@ -119,6 +123,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 			comp:   newCompressor(cfg.Compression),
 		},
 	}
+	s.splitPause = co.RetryWaitMin // 0: sinks.DefaultSplitPause
 	s.resourcesJSON = append([]byte(`[{"name":`), jsonw.AppendString(nil, cfg.Host)...)
 	s.resourcesJSON = append(s.resourcesJSON, `,"type":"host"}]`...)
 	for i, t := range cfg.Tags {
@@ -139,7 +144,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 // answers are *sinks.PermanentError carrying the intake's errors; 401/403
 // (retried until ctx ends, with Health unhealthy) wrap sinks.ErrUnauthorized.
 func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
-	return s.send(ctx, req.Body)
+	return s.send(sinks.WithSplitBudget(ctx, s.splitPause), req.Body)
 }
 
 func (s *Sink) send(ctx context.Context, body []byte) error {
@@ -160,6 +165,11 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	statusCtx, lastStatus := sinks.TrackStatus(ctx)
 	r = r.WithContext(statusCtx)
 	resp, err := s.client.Do(r)
+	if resp != nil && ctx.Err() != nil {
+		// Retries ended with ctx, not with a final answer.
+		sinks.DrainBody(resp.Body)
+		resp = nil
+	}
 	if resp == nil {
 		if err == nil {
 			err = errors.New("no response")
@@ -185,8 +195,11 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	case code == http.StatusRequestEntityTooLarge:
 		return s.sendSplit(ctx, body)
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return fmt.Errorf("datadog: post series: status %d: %w", code, sinks.ErrUnauthorized)
-	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
+		// Final only once the key was refused for max_auth_hold.
+		return &sinks.PermanentError{Status: code,
+			Reason: "API key refused for longer than max_auth_hold: " + intakeErrors(answer, key),
+			Err:    fmt.Errorf("datadog: post series: %w", sinks.ErrUnauthorized)}
+	case Classify(code) == sinks.Reject:
 		return &sinks.PermanentError{Status: code, Reason: intakeErrors(answer, key)}
 	}
 	if err != nil {
@@ -205,11 +218,24 @@ func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
 	}
 	s.log.Info("intake answered 413, sending the request in two halves",
 		zap.String("url", s.endpoint), zap.Int("bytes", len(body)))
-	if err := s.send(ctx, a); err != nil {
-		return err
+	for _, half := range [2][]byte{a, b} {
+		if err := sinks.SplitWait(ctx); err != nil {
+			if errors.Is(err, sinks.ErrSplitBudget) {
+				return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "request too large: split budget spent", Err: err}
+			}
+			return err
+		}
+		if err := s.send(ctx, half); err != nil {
+			return err
+		}
 	}
-	return s.send(ctx, b)
+	return nil
 }
+
+// Classify is Datadog's classification (the README's retry table):
+// sinks.HTTPTable. Network errors, 408, 429 and 5xx but 501 are retried;
+// 401/403 held for max_auth_hold; 413 split; 501 and other 4xx rejected.
+func Classify(status int) sinks.Action { return sinks.HTTPTable(status) }
 
 // maxReason bounds the intake's explanation carried in errors.
 const maxReason = 512

@@ -11,13 +11,17 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/promfwd/promfwd/sinks"
 )
 
 // Config is the `hec` sink's configuration.
 type Config struct {
 	// URL is the HEC base URL, e.g. https://splunk.example.com:8088. A
-	// trailing /services/collector or /services/collector/event is accepted
-	// and stripped.
+	// trailing /services/collector, /services/collector/event or
+	// /services/collector/event/1.0 is accepted and stripped (what precedes
+	// it is kept as a proxy prefix); any other path, /raw included, is an
+	// error.
 	URL string `yaml:"url"`
 	// Token is the HEC token. Exactly one of Token and TokenFile.
 	Token commoncfg.Secret `yaml:"token,omitempty"`
@@ -46,6 +50,13 @@ type Config struct {
 	TLS commoncfg.TLSConfig `yaml:"tls,omitempty"`
 	// Ack configures indexer acknowledgement.
 	Ack AckConfig `yaml:"ack"`
+	// MaxAuthHold bounds how long one request is retried while HEC
+	// refuses the token (401/403), so a token rotation loses nothing;
+	// after it the request is dropped and counted. Default 10m.
+	MaxAuthHold model.Duration `yaml:"max_auth_hold"`
+	// MaxRetryAfter caps HEC's Retry-After; a longer wait is cut to it
+	// and logged. Default 5m.
+	MaxRetryAfter model.Duration `yaml:"max_retry_after"`
 }
 
 // AckConfig configures indexer acknowledgement (the token must have useACK).
@@ -74,6 +85,8 @@ func DefaultConfig() Config {
 		MaxRequestBytes: DefaultMaxRequestBytes,
 		MaxEvents:       10000,
 		Timeout:         model.Duration(30 * time.Second),
+		MaxAuthHold:     model.Duration(sinks.DefaultMaxHold),
+		MaxRetryAfter:   model.Duration(sinks.DefaultMaxRetryAfter),
 		Ack: AckConfig{
 			PollInterval: model.Duration(time.Second),
 			Timeout:      model.Duration(2 * time.Minute),
@@ -149,6 +162,12 @@ func (c *Config) Validate() error {
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout: %s must be positive", c.Timeout))
 	}
+	if c.MaxAuthHold <= 0 {
+		errs = append(errs, fmt.Errorf("max_auth_hold: %s must be positive", c.MaxAuthHold))
+	}
+	if c.MaxRetryAfter <= 0 {
+		errs = append(errs, fmt.Errorf("max_retry_after: %s must be positive", c.MaxRetryAfter))
+	}
 	if err := c.TLS.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("tls: %w", err))
 	}
@@ -192,13 +211,35 @@ func baseURL(raw string) (*url.URL, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, errors.New("url: query and fragment are not supported")
 	}
-	p := strings.TrimRight(u.Path, "/")
-	if q, ok := strings.CutSuffix(p, "/services/collector/event"); ok {
-		p = q
-	} else {
-		p = strings.TrimSuffix(p, "/services/collector")
+	p, err := collectorPrefix(u.Path)
+	if err != nil {
+		return nil, err
 	}
-	u.Path = strings.TrimRight(p, "/")
+	u.Path = p
 	u.RawPath = ""
 	return u, nil
+}
+
+// collectorPaths are the documented HEC event endpoints a URL may end in;
+// each posts the same JSON events promfwd sends.
+var collectorPaths = []string{"/services/collector/event/1.0", "/services/collector/event", "/services/collector"}
+
+// collectorPrefix returns the part of path before a documented collector
+// endpoint (a reverse proxy's prefix, usually empty). Any other path is an
+// error: promfwd appends /services/collector itself, so a raw or mistyped
+// endpoint would turn into a URL that answers 404 to every batch.
+func collectorPrefix(path string) (string, error) {
+	p := strings.TrimRight(path, "/")
+	if p == "" {
+		return "", nil
+	}
+	for _, c := range collectorPaths {
+		if q, ok := strings.CutSuffix(p, c); ok {
+			return strings.TrimRight(q, "/"), nil
+		}
+	}
+	if strings.HasSuffix(p, "/services/collector/raw") || strings.HasSuffix(p, "/services/collector/raw/1.0") {
+		return "", fmt.Errorf("url: path %q is HEC's raw endpoint, which takes unstructured text; promfwd sends JSON metric events: use the base URL or /services/collector", path)
+	}
+	return "", fmt.Errorf("url: path %q is not an HEC event endpoint; use the base URL (https://host:8088) or one of %s", path, strings.Join(collectorPaths, ", "))
 }

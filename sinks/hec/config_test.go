@@ -76,16 +76,36 @@ func TestConfigErrors(t *testing.T) {
 
 func TestBaseURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://h:8088":                          "https://h:8088",
-		"https://h:8088/":                         "https://h:8088",
-		"https://h:8088/services/collector":       "https://h:8088",
-		"https://h:8088/services/collector/event": "https://h:8088",
-		"https://h/proxy/services/collector/":     "https://h/proxy",
-		"https://h/proxy/event":                   "https://h/proxy/event",
+		"https://h:8088":                               "https://h:8088",
+		"https://h:8088/":                              "https://h:8088",
+		"https://h:8088/services/collector":            "https://h:8088",
+		"https://h:8088/services/collector/event":      "https://h:8088",
+		"https://h/proxy/services/collector/":          "https://h/proxy",
+		"https://h:8088/services/collector/event/1.0":  "https://h:8088",
+		"https://h:8088/services/collector/event/1.0/": "https://h:8088",
 	} {
 		u, err := baseURL(in)
 		if err != nil || u.String() != want {
 			t.Errorf("baseURL(%q) = %v, %v; want %s", in, u, err, want)
+		}
+	}
+}
+
+// TestBaseURLRejectsOtherPaths: a path that is not a documented HEC event
+// endpoint used to be kept as a prefix (…/raw/services/collector), so check
+// passed and every batch got 404 and was dropped; Validate now names it.
+func TestBaseURLRejectsOtherPaths(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://h:8088/services/collector/raw":     "raw endpoint",
+		"https://h:8088/services/collector/raw/1.0": "raw endpoint",
+		"https://h:8088/services/collector/ack":     "not an HEC event endpoint",
+		"https://h/proxy/event":                     "not an HEC event endpoint",
+		"https://h:8088/collector":                  "not an HEC event endpoint",
+	} {
+		c := Config{URL: in, Token: "t", MaxRequestBytes: DefaultMaxRequestBytes, Timeout: DefaultConfig().Timeout}
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "url: ") {
+			t.Errorf("Validate(url %q) = %v, want an url error containing %q", in, err, want)
 		}
 	}
 }

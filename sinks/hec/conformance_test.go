@@ -36,7 +36,12 @@ func TestConformance(t *testing.T) {
 			w.WriteHeader(status)
 			_ = json.NewEncoder(w).Encode(a)
 		},
-		Samples: []scrape.Sample{{Name: "up", Value: 1, Kind: scrape.KindGauge, TimestampMs: testTS}},
+		Samples: []scrape.Sample{
+			{Name: "up", Value: 1, Kind: scrape.KindGauge, TimestampMs: testTS},
+			{Name: "temp", Value: 20, Kind: scrape.KindGauge, TimestampMs: testTS},
+		},
+		Table:  Classify,
+		Expect: retryTable,
 		Inspect: func(t *testing.T, r *http.Request, body []byte) {
 			if r.URL.Path != PathEvent || !strings.HasPrefix(r.Header.Get("Authorization"), "Splunk ") ||
 				r.Header.Get("X-Splunk-Request-Channel") == "" || r.Header.Get("Content-Encoding") != "gzip" {
@@ -44,4 +49,11 @@ func TestConformance(t *testing.T) {
 			}
 		},
 	})
+}
+
+// retryTable is the README's retry table for this sink.
+var retryTable = map[int]sinks.Action{
+	200: sinks.Deliver, 400: sinks.Reject, 401: sinks.Hold, 403: sinks.Hold, 404: sinks.Reject,
+	408: sinks.Retry, 413: sinks.Split, 429: sinks.Retry, 500: sinks.Retry, 501: sinks.Reject,
+	502: sinks.Retry, 503: sinks.Retry, 504: sinks.Retry, sinks.StatusNetworkError: sinks.Retry,
 }

@@ -47,6 +47,11 @@ type Sink struct {
 	tokens    *secret.Source
 	clock     clockwork.Clock
 
+	// The retry decision of Classify within max_auth_hold, and the wait
+	// before each attempt of a split request.
+	check      retryablehttp.CheckRetry
+	splitPause time.Duration
+
 	encMu sync.Mutex
 	enc   *encoder
 
@@ -128,9 +133,12 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 		Health:       set.Health,
 		OnRetry:      set.OnRetry,
 	}
+	co.Classify, co.MaxHold, co.MaxRetryAfter = Classify, time.Duration(cfg.MaxAuthHold), time.Duration(cfg.MaxRetryAfter)
 	if o.tune != nil {
 		o.tune(&co)
 	}
+	s.check = sinks.NewCheckRetry(co.Classify, co.MaxHold)
+	s.splitPause = co.RetryWaitMin // 0: sinks.DefaultSplitPause
 	s.client, err = sinks.NewHTTPClient(co)
 	if err != nil {
 		return nil, fmt.Errorf("hec: %w", err)

@@ -24,7 +24,7 @@ var errTooLarge = errors.New("hec: request entity too large")
 // the ack does not come within ack.timeout. A request HEC finds too large
 // (413) is split at an event boundary and the halves are sent in turn.
 func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
-	return s.deliver(ctx, req.Body)
+	return s.deliver(sinks.WithSplitBudget(ctx, s.splitPause), req.Body)
 }
 
 func (s *Sink) deliver(ctx context.Context, body []byte) error {
@@ -84,15 +84,31 @@ func (s *Sink) deliverSplit(ctx context.Context, body []byte) error {
 		return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "request too large and cannot be split", Err: err}
 	}
 	s.log.Debug("hec request too large, split in two", zap.String("url", s.eventURL), zap.Int("bytes", len(body)))
+	if err := splitWait(ctx); err != nil {
+		return err
+	}
 	errA := s.deliver(ctx, a)
 	if errA != nil && !sinks.IsPermanent(errA) {
 		return errA
+	}
+	if err := splitWait(ctx); err != nil {
+		return errors.Join(errA, err)
 	}
 	errB := s.deliver(ctx, b)
 	if errB != nil && !sinks.IsPermanent(errB) {
 		return errB
 	}
 	return errors.Join(errA, errB)
+}
+
+// splitWait paces split attempts (sinks.SplitWait); a spent budget drops
+// what is left of the request.
+func splitWait(ctx context.Context) error {
+	err := sinks.SplitWait(ctx)
+	if errors.Is(err, sinks.ErrSplitBudget) {
+		return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "request too large: split budget spent", Err: err}
+	}
+	return err
 }
 
 // post sends body once through the retry layer and classifies the final
@@ -128,8 +144,11 @@ func (s *Sink) post(ctx context.Context, body []byte) (int64, error) {
 	case c == http.StatusRequestEntityTooLarge:
 		return -1, errTooLarge
 	case c == http.StatusUnauthorized || c == http.StatusForbidden:
-		return -1, fmt.Errorf("hec: post to %s: status %d, code %d: %s: %w", s.eventURL, c, a.code(), s.tokens.Redact(a.Text), sinks.ErrUnauthorized)
-	case c >= 400 && c < 500:
+		// Final only once the token was refused for max_auth_hold.
+		return -1, &sinks.PermanentError{Status: c,
+			Reason: fmt.Sprintf("token refused for longer than max_auth_hold: hec code %d: %s", a.code(), s.tokens.Redact(a.Text)),
+			Err:    fmt.Errorf("hec: post to %s: %w", s.eventURL, sinks.ErrUnauthorized)}
+	case c >= 400 && c < 500, Classify(c) == sinks.Reject:
 		reason := fmt.Sprintf("hec code %d: %s", a.code(), s.tokens.Redact(a.Text))
 		if a.InvalidEventNumber != nil {
 			reason += " (invalid-event-number " + strconv.Itoa(*a.InvalidEventNumber) + ")"
@@ -168,17 +187,20 @@ func (s *Sink) prepareRetry(r *http.Request) error {
 	return nil
 }
 
-// checkRetry is sinks.DefaultCheckRetry (network errors, 5xx but 501, 408,
-// 429 with Retry-After, and 401/403 while the data stays queued), dropping
-// the cached token on 401/403 so a rotated token_file ends the streak.
-// 400-class answers and 413 are final.
+// checkRetry is the retry decision of Classify (s.check), dropping the
+// cached token on 401/403 so a rotated token_file ends the streak.
 func (s *Sink) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() == nil && err == nil &&
 		(resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 		s.tokens.Invalidate()
 	}
-	return sinks.DefaultCheckRetry(ctx, resp, err)
+	return s.check(ctx, resp, err)
 }
+
+// Classify is HEC's classification (the README's retry table):
+// sinks.HTTPTable. Network errors, 408, 429 and 5xx but 501 are retried;
+// 401/403 held for max_auth_hold; 413 split; 501 and other 4xx rejected.
+func Classify(status int) sinks.Action { return sinks.HTTPTable(status) }
 
 // isGzip reports whether body starts with the gzip magic (JSON never does).
 func isGzip(body []byte) bool { return len(body) > 2 && body[0] == 0x1f && body[1] == 0x8b }

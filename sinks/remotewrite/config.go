@@ -8,6 +8,8 @@ import (
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/promfwd/promfwd/sinks"
 )
 
 // Defaults applied by DefaultConfig.
@@ -48,6 +50,13 @@ type Config struct {
 	// every series of a histogram or summary, always lands in the same
 	// shard, so per-series order holds while shards are sent in parallel.
 	Shards int `yaml:"shards,omitempty"`
+	// MaxRetryAfter caps a receiver's Retry-After (or X-RateLimit-Reset):
+	// a longer wait is cut to it, and logged. Default
+	// sinks.DefaultMaxRetryAfter (5m).
+	MaxRetryAfter time.Duration `yaml:"max_retry_after,omitempty"`
+	// Metadata sends metric metadata (TYPE, HELP, UNIT) periodically, as
+	// Prometheus' metadata_config does.
+	Metadata MetadataConfig `yaml:"metadata_config"`
 }
 
 // BasicAuth holds HTTP basic-auth credentials; exactly one of Password and
@@ -70,6 +79,8 @@ func DefaultConfig() Config {
 		Timeout:           DefaultTimeout,
 		MaxSamplesPerSend: DefaultMaxSamplesPerSend,
 		Shards:            DefaultShards,
+		MaxRetryAfter:     sinks.DefaultMaxRetryAfter,
+		Metadata:          DefaultMetadataConfig(),
 	}
 }
 
@@ -125,6 +136,15 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSamplesPerSend < 1 {
 		return fmt.Errorf("remotewrite: max_samples_per_send: must be at least 1, got %d", c.MaxSamplesPerSend)
+	}
+	if c.MaxRetryAfter < 0 {
+		return fmt.Errorf("remotewrite: max_retry_after: must not be negative, got %s", c.MaxRetryAfter)
+	}
+	if c.Metadata.Send && c.Metadata.SendInterval <= 0 {
+		return fmt.Errorf("remotewrite: metadata_config.send_interval: must be positive, got %s", c.Metadata.SendInterval)
+	}
+	if c.Metadata.Send && c.Metadata.MaxSamplesPerSend < 1 {
+		return fmt.Errorf("remotewrite: metadata_config.max_samples_per_send: must be at least 1, got %d", c.Metadata.MaxSamplesPerSend)
 	}
 	if c.Shards < 1 || c.Shards > MaxShards {
 		return fmt.Errorf("remotewrite: shards: must be between 1 and %d, got %d", MaxShards, c.Shards)

@@ -44,6 +44,9 @@ func decodeBody(t testing.TB, body []byte) []wireSeries {
 func decodeWriteRequest(b []byte) ([]wireSeries, error) {
 	var out []wireSeries
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, val []byte, _ uint64) error {
+		if num == 3 && typ == protowire.BytesType {
+			return nil // metadata (MetricMetadata), checked by the metadata tests
+		}
 		if num != 1 || typ != protowire.BytesType {
 			return fmt.Errorf("WriteRequest: unexpected field %d type %d", num, typ)
 		}

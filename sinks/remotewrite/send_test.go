@@ -136,13 +136,15 @@ func TestSendClassification(t *testing.T) {
 		{status: 404, body: "404 page not found", permanent: true, wantReason: "404 page not found"},
 		{status: 413, body: "too big", permanent: true, wantReason: "too big"},
 		{status: 422, body: "bad", permanent: true, wantReason: "bad"},
-		{status: 501, body: "nope"},
+		// remote-write 1.0: senders MUST retry 5xx (501 included) and 429,
+		// and MUST NOT retry any other 4xx (401, 403, 408 included).
+		{status: 501, body: "nope", retried: true},
 		{status: 500, body: "boom", retried: true},
 		{status: 503, body: "busy", retried: true},
 		{status: 429, body: "slow down", retried: true},
-		{status: 408, body: "timeout", retried: true},
-		{status: 401, body: "who", unauth: true, retried: true},
-		{status: 403, body: "no", unauth: true, retried: true},
+		{status: 408, body: "timeout", permanent: true, wantReason: "timeout"},
+		{status: 401, body: "who", unauth: true, permanent: true, wantReason: "who"},
+		{status: 403, body: "no", unauth: true, permanent: true, wantReason: "no"},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%d_%d", tc.status, len(tc.body)), func(t *testing.T) {
@@ -265,8 +267,13 @@ func TestBearerTokenFileRotation(t *testing.T) {
 	defer srv.Close()
 	cfg := configFor(srv.URL)
 	cfg.BearerTokenFile = tokenFile
-	// The token rotates while the first request is being retried.
-	s := fastSink(t, cfg, sinks.Settings{OnRetry: func() { writeFile(t, tokenFile, "new-token") }})
+	// remote-write never retries a 401 (the spec's MUST NOT); the request
+	// after the token file rotated carries the new token.
+	s := fastSink(t, cfg, sinks.Settings{})
+	if err := s.Send(context.Background(), oneRequest(t, s)); !errors.Is(err, sinks.ErrUnauthorized) || !sinks.IsPermanent(err) {
+		t.Fatalf("Send with the old token = %v, want a permanent unauthorized error", err)
+	}
+	writeFile(t, tokenFile, "new-token")
 	if err := s.Send(context.Background(), oneRequest(t, s)); err != nil {
 		t.Fatal(err)
 	}

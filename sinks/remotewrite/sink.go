@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 	commoncfg "github.com/prometheus/common/config"
@@ -32,9 +33,14 @@ type Sink struct {
 	shown   string // the endpoint without credentials or query, for errors and logs
 	headers http.Header
 	client  *retryablehttp.Client
+	log     *zap.Logger
+	// splitPause is the wait before each attempt of a split request.
+	splitPause time.Duration
 
-	mu  sync.Mutex // serialises Encode, which reuses the encoder's buffers
-	enc *encoder
+	mu   sync.Mutex // serialises Encode, which reuses the encoder's buffers
+	enc  *encoder
+	meta *metaTracker // nil when metadata_config.send is false
+	now  func() time.Time
 }
 
 var _ sinks.Sink = (*Sink)(nil)
@@ -58,12 +64,14 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 		log = zap.NewNop()
 	}
 	opts := sinks.ClientOptions{
-		Logger:       log.With(zap.String("url", redactURL(u))),
-		TLS:          cfg.TLS,
-		Timeout:      cfg.Timeout,
-		RetryWaitMax: set.MaxBackoff,
-		Health:       set.Health,
-		OnRetry:      set.OnRetry,
+		Logger:        log.With(zap.String("url", redactURL(u))),
+		TLS:           cfg.TLS,
+		Timeout:       cfg.Timeout,
+		RetryWaitMax:  set.MaxBackoff,
+		Health:        set.Health,
+		OnRetry:       set.OnRetry,
+		Classify:      Classify,
+		MaxRetryAfter: cfg.MaxRetryAfter,
 	}
 	if tune != nil {
 		tune(&opts)
@@ -103,11 +111,15 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 	h.Set("User-Agent", ua)
 
 	s := &Sink{
-		url:     cfg.URL,
-		shown:   redactURL(u),
-		headers: h,
-		client:  client,
-		enc:     newEncoder(cfg.MaxSamplesPerSend, cfg.Shards),
+		url:        cfg.URL,
+		shown:      redactURL(u),
+		headers:    h,
+		client:     client,
+		log:        log,
+		splitPause: opts.RetryWaitMin, // 0: sinks.DefaultSplitPause
+		enc:        newEncoder(cfg.MaxSamplesPerSend, cfg.Shards),
+		meta:       newMetaTracker(cfg.Metadata),
+		now:        time.Now,
 	}
 	return s, nil
 }
@@ -119,18 +131,118 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 func (s *Sink) Encode(samples []scrape.Sample) (sinks.Encoded, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.enc.encode(samples)
+	out, err := s.enc.encode(samples)
+	if err != nil || s.meta == nil {
+		return out, err
+	}
+	// Metadata rides in requests of its own, as Prometheus sends it; they
+	// go first so a receiver knows a family before its samples.
+	now := s.now()
+	s.meta.observe(samples, now)
+	if md := s.meta.due(now); len(md) > 0 {
+		out.Requests = append(md, out.Requests...)
+	}
+	return out, nil
 }
 
-// Send posts one request. 2xx is success. Any other 4xx but 408 and 429 (and
-// 401/403, which the client keeps retrying while ctx lives) is a
-// *sinks.PermanentError carrying the first 512 bytes of the receiver's answer.
-// Everything else leaves the request to be tried again.
+// Classify is the remote-write 1.0 classification (the README's retry
+// table): the spec says senders MUST retry 5xx and 429 and MUST NOT retry
+// other 4xx, so 401, 403 and 408 drop the request like 400. 413, and a 400
+// that names samples (see sampleReason), split the request to deliver the
+// rest.
+func Classify(status int) sinks.Action {
+	switch {
+	case status == sinks.StatusNetworkError:
+		return sinks.Retry
+	case status >= 200 && status < 300:
+		return sinks.Deliver
+	case status == http.StatusTooManyRequests, status >= 500:
+		return sinks.Retry
+	case status == http.StatusRequestEntityTooLarge:
+		return sinks.Split
+	}
+	return sinks.Reject
+}
+
+// Send posts one request. 2xx is success. A 413, or a 400 naming samples
+// (out of order, out of bounds, too old, duplicate), splits the request and
+// sends the halves, down to single samples, which are then dropped and
+// counted under the receiver's reason: the rest is delivered. Any other
+// 4xx is a *sinks.PermanentError carrying the first 512 bytes of the
+// receiver's answer. A retryable error means the client stopped (ctx).
 func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
-	ctx, lastStatus := sinks.TrackStatus(ctx)
-	hreq, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.url, req.Body)
+	// A few bad samples are isolated in about 2·log2(n) requests each; the
+	// budget bounds what a receiver refusing everything sees.
+	return s.send(sinks.WithSplitBudget(ctx, s.splitPause), req.Body, req.Samples)
+}
+
+func (s *Sink) send(ctx context.Context, body []byte, samples int) error {
+	code, reason, err := s.post(ctx, body)
 	if err != nil {
-		return fmt.Errorf("remotewrite: build request for %s: %w", s.shown, sinks.RedactURLError(err))
+		return err
+	}
+	switch Classify(code) {
+	case sinks.Deliver:
+		return nil
+	case sinks.Split:
+		return s.split(ctx, body, samples, code, reason, "too_large")
+	case sinks.Reject:
+		if r := sampleReason(reason); code == http.StatusBadRequest && r != "" {
+			return s.split(ctx, body, samples, code, reason, r)
+		}
+		err := fmt.Errorf("remotewrite: %s rejected %d samples", s.shown, samples)
+		if code == http.StatusUnauthorized || code == http.StatusForbidden {
+			err = fmt.Errorf("remotewrite: %s rejected %d samples: %w", s.shown, samples, sinks.ErrUnauthorized)
+		}
+		return &sinks.PermanentError{Status: code, Reason: reason, Err: err}
+	}
+	// A Retry answer is final only when ctx ended between attempts.
+	return fmt.Errorf("remotewrite: post to %s: status %d: %s", s.shown, code, reason)
+}
+
+// split sends the two halves of a request the receiver refused in part,
+// pausing before each (sinks.SplitWait). At one sample, or when the split
+// budget is spent, what is left is dropped and counted under dropReason.
+func (s *Sink) split(ctx context.Context, body []byte, samples int, code int, reason, dropReason string) error {
+	drop := func(why string, n int) error {
+		return &sinks.PermanentError{Status: code, Reason: why + reason, Samples: n, DropReason: dropReason,
+			Err: fmt.Errorf("remotewrite: %s rejected %d samples", s.shown, n)}
+	}
+	a, b, na, nb, ok, err := splitBody(body)
+	if err != nil {
+		return drop(err.Error()+": ", samples)
+	}
+	if !ok {
+		return drop("", samples)
+	}
+	s.log.Debug("receiver refused part of a request, sending it in two halves",
+		zap.Int("status", code), zap.String("reason", reason), zap.Int("samples", samples))
+	var errs [2]error
+	for i, half := range [2]struct {
+		body []byte
+		n    int
+	}{{a, na}, {b, nb}} {
+		if err := sinks.SplitWait(ctx); errors.Is(err, sinks.ErrSplitBudget) {
+			errs[i] = drop("split budget spent: ", half.n)
+			continue
+		} else if err != nil {
+			return fmt.Errorf("remotewrite: split request for %s: %w", s.shown, err)
+		}
+		errs[i] = s.send(ctx, half.body, half.n)
+		if errs[i] != nil && !sinks.IsPermanent(errs[i]) {
+			return errs[i] // the whole request stays queued (at-least-once)
+		}
+	}
+	return errors.Join(errs[0], errs[1])
+}
+
+// post sends body through the retrying client and returns the final
+// answer's status and reason; an error means no final answer (ctx ended).
+func (s *Sink) post(ctx context.Context, body []byte) (int, string, error) {
+	ctx, lastStatus := sinks.TrackStatus(ctx)
+	hreq, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.url, body)
+	if err != nil {
+		return 0, "", fmt.Errorf("remotewrite: build request for %s: %w", s.shown, sinks.RedactURLError(err))
 	}
 	for k, v := range s.headers {
 		hreq.Header[k] = v
@@ -144,31 +256,16 @@ func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
 			status = resp.StatusCode
 			sinks.DrainBody(resp.Body)
 		}
-		if status == http.StatusUnauthorized || status == http.StatusForbidden {
-			return fmt.Errorf("remotewrite: post to %s: %w (status %d): %w", s.shown, sinks.ErrUnauthorized, status, sinks.RedactURLError(err))
-		}
 		if status != 0 {
-			return fmt.Errorf("remotewrite: post to %s: last status %d: %w", s.shown, status, sinks.RedactURLError(err))
+			return 0, "", fmt.Errorf("remotewrite: post to %s: last status %d: %w", s.shown, status, sinks.RedactURLError(err))
 		}
-		return fmt.Errorf("remotewrite: post to %s: %w", s.shown, sinks.RedactURLError(err))
+		return 0, "", fmt.Errorf("remotewrite: post to %s: %w", s.shown, sinks.RedactURLError(err))
 	}
 	defer sinks.DrainBody(resp.Body)
-	code := resp.StatusCode
-	if code >= 200 && code < 300 {
-		return nil
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp.StatusCode, "", nil
 	}
-	reason := readReason(resp.Body)
-	switch {
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return fmt.Errorf("remotewrite: post to %s: %w (status %d): %s", s.shown, sinks.ErrUnauthorized, code, reason)
-	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
-		return &sinks.PermanentError{
-			Status: code,
-			Reason: reason,
-			Err:    fmt.Errorf("remotewrite: %s rejected %d samples", s.shown, req.Samples),
-		}
-	}
-	return fmt.Errorf("remotewrite: post to %s: status %d: %s", s.shown, code, reason)
+	return resp.StatusCode, readReason(resp.Body), nil
 }
 
 // Close releases idle connections.

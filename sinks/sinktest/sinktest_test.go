@@ -31,13 +31,13 @@ type refSink struct {
 }
 
 func newRefSink(t *testing.T, url, secret string, set sinks.Settings, tune func(*sinks.ClientOptions), flaw string) sinks.Sink {
-	o := sinks.ClientOptions{Logger: set.Logger, Health: set.Health, OnRetry: set.OnRetry}
+	o := sinks.ClientOptions{Logger: set.Logger, Health: set.Health, OnRetry: set.OnRetry, Classify: refTable}
 	if flaw == "retry-400" {
 		o.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 			if err == nil && resp.StatusCode == http.StatusBadRequest {
 				return true, nil
 			}
-			return sinks.DefaultCheckRetry(ctx, resp, err)
+			return sinks.NewCheckRetry(refTable, o.MaxHold)(ctx, resp, err)
 		}
 	}
 	tune(&o)
@@ -57,6 +57,7 @@ func (s *refSink) Encode(samples []scrape.Sample) (sinks.Encoded, error) {
 }
 
 func (s *refSink) Send(ctx context.Context, req sinks.Request) error {
+	ctx, _ = sinks.TrackStatus(ctx)
 	r, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.url, req.Body)
 	if err != nil {
 		return fmt.Errorf("ref: build request: %w", err)
@@ -73,15 +74,36 @@ func (s *refSink) Send(ctx context.Context, req sinks.Request) error {
 		return fmt.Errorf("ref: post: %w", err)
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	switch {
-	case resp.StatusCode < 300:
+	if s.flaw == "501-retryable" && resp.StatusCode == 501 {
+		// The old two-layer bug: the client gave up, the runner retries.
+		return fmt.Errorf("ref: status %d", resp.StatusCode)
+	}
+	switch refTable(resp.StatusCode) {
+	case sinks.Deliver:
 		return nil
-	case resp.StatusCode == 401 || resp.StatusCode == 403:
-		return fmt.Errorf("ref: status %d: %w", resp.StatusCode, sinks.ErrUnauthorized)
-	case resp.StatusCode < 500 && resp.StatusCode != 408 && resp.StatusCode != 429:
+	case sinks.Hold: // final only after MaxHold
+		return &sinks.PermanentError{Status: resp.StatusCode, Reason: "held too long",
+			Err: fmt.Errorf("ref: status %d: %w", resp.StatusCode, sinks.ErrUnauthorized)}
+	case sinks.Reject, sinks.Split:
 		return &sinks.PermanentError{Status: resp.StatusCode, Reason: strings.TrimSpace(string(body))}
 	}
 	return fmt.Errorf("ref: status %d", resp.StatusCode)
+}
+
+// refTable is sinks.HTTPTable without splitting (the reference sink
+// cannot split a request).
+func refTable(status int) sinks.Action {
+	if a := sinks.HTTPTable(status); a != sinks.Split {
+		return a
+	}
+	return sinks.Reject
+}
+
+// refExpect is refTable as the README would document it.
+var refExpect = map[int]sinks.Action{
+	200: sinks.Deliver, 400: sinks.Reject, 401: sinks.Hold, 403: sinks.Hold, 404: sinks.Reject,
+	408: sinks.Retry, 413: sinks.Reject, 429: sinks.Retry, 500: sinks.Retry, 501: sinks.Reject,
+	502: sinks.Retry, 503: sinks.Retry, 504: sinks.Retry, sinks.StatusNetworkError: sinks.Retry,
 }
 
 func (s *refSink) Close() error {
@@ -99,6 +121,8 @@ func refHarness(flaw string) Harness {
 			fmt.Fprintf(w, "answer %d", status)
 		},
 		Samples: []scrape.Sample{{Name: "up", Value: 1, Kind: scrape.KindGauge}},
+		Table:   refTable,
+		Expect:  refExpect,
 		Inspect: func(t *testing.T, r *http.Request, body []byte) {
 			if r.Method != http.MethodPost || !strings.HasPrefix(string(body), "up 1") {
 				t.Errorf("unexpected request %s %q", r.Method, body)
@@ -127,6 +151,7 @@ func TestKitCatchesFlaws(t *testing.T) {
 	}{
 		{"leak", "Send error leaks the secret"},
 		{"retry-400", "want a *sinks.PermanentError"},
+		{"501-retryable", "Send after 501 = ref: status 501, want a *sinks.PermanentError"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.flaw, func(t *testing.T) {
