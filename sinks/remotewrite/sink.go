@@ -32,6 +32,7 @@ type Sink struct {
 	shown   string // the endpoint without credentials or query, for errors and logs
 	headers http.Header
 	client  *retryablehttp.Client
+	secrets *redactor // masks credentials echoed in a receiver's answer
 
 	mu  sync.Mutex // serialises Encode, which reuses the encoder's buffers
 	enc *encoder
@@ -107,6 +108,7 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 		shown:   redactURL(u),
 		headers: h,
 		client:  client,
+		secrets: newRedactor(cfg),
 		enc:     newEncoder(cfg.MaxSamplesPerSend, cfg.Shards),
 	}
 	return s, nil
@@ -157,7 +159,7 @@ func (s *Sink) Send(ctx context.Context, req sinks.Request) error {
 	if code >= 200 && code < 300 {
 		return nil
 	}
-	reason := readReason(resp.Body)
+	reason := readReason(resp.Body, s.secrets.redact)
 	switch {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return fmt.Errorf("remotewrite: post to %s: %w (status %d): %s", s.shown, sinks.ErrUnauthorized, code, reason)
@@ -177,10 +179,15 @@ func (s *Sink) Close() error {
 	return nil
 }
 
-// readReason returns the start of an answer's body as printable text.
-func readReason(body io.Reader) string {
-	b, _ := io.ReadAll(io.LimitReader(body, maxReasonBytes))
-	r := strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+// readReason returns the start of an answer's body as printable text, with
+// credentials masked. It masks before cutting to maxReasonBytes, so a secret
+// straddling the cut cannot leave a prefix behind.
+func readReason(body io.Reader, redact func(string) string) string {
+	b, _ := io.ReadAll(io.LimitReader(body, 4*maxReasonBytes))
+	r := strings.TrimSpace(redact(strings.ToValidUTF8(string(b), "\uFFFD")))
+	if len(r) > maxReasonBytes {
+		r = strings.ToValidUTF8(r[:maxReasonBytes], "")
+	}
 	if r == "" {
 		return "(empty answer)"
 	}
