@@ -186,12 +186,18 @@ func (c Config) String() string {
 	return string(b)
 }
 
-// endpoint is the series intake URL.
+// endpoint is the series intake URL: the API path joins the configured
+// URL's path, before any query string (a proxy's ?api_key=... stays a query).
+// Validate has checked that URL parses.
 func (c *Config) endpoint() string {
-	if c.URL != "" {
-		return strings.TrimSuffix(c.URL, "/") + seriesPath
+	if c.URL == "" {
+		return "https://api." + c.Site + seriesPath
 	}
-	return "https://api." + c.Site + seriesPath
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
+	return u.JoinPath(seriesPath).String()
 }
 
 const seriesPath = "/api/v2/series"

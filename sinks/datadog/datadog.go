@@ -24,6 +24,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
 
+	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
 	"github.com/promfwd/promfwd/sinks/secret"
 )
@@ -34,6 +35,7 @@ var _ sinks.Sink = (*Sink)(nil)
 type Sink struct {
 	cfg       Config
 	endpoint  string
+	shown     string // endpoint with query values masked, for logs and errors
 	userAgent string
 	log       *zap.Logger
 	client    *retryablehttp.Client
@@ -106,6 +108,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 	s := &Sink{
 		cfg:       cfg,
 		endpoint:  cfg.endpoint(),
+		shown:     scrape.RedactURL(cfg.endpoint()),
 		userAgent: set.UserAgent,
 		log:       log,
 		client:    client,
@@ -127,7 +130,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		}
 		s.staticTagsJSON = jsonw.AppendString(s.staticTagsJSON, t)
 	}
-	log.Debug("datadog sink ready", zap.String("url", s.endpoint), zap.String("compression", cfg.Compression),
+	log.Debug("datadog sink ready", zap.String("url", s.shown), zap.String("compression", cfg.Compression),
 		zap.String("send_counters_as", cfg.SendCountersAs))
 	return s, nil
 }
@@ -149,7 +152,7 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	}
 	r, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, body)
 	if err != nil {
-		return fmt.Errorf("datadog: build request: %w", err)
+		return fmt.Errorf("datadog: build request: %w", sinks.RedactURLError(err))
 	}
 	r.Header.Set("DD-API-KEY", key)
 	r.Header.Set("Content-Type", "application/json")
@@ -160,6 +163,7 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	statusCtx, lastStatus := sinks.TrackStatus(ctx)
 	r = r.WithContext(statusCtx)
 	resp, err := s.client.Do(r)
+	err = sinks.RedactURLError(err) // the URL's query may hold a key
 	if resp == nil {
 		if err == nil {
 			err = errors.New("no response")
@@ -204,7 +208,7 @@ func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
 		return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "a single series exceeds the intake's request limit"}
 	}
 	s.log.Info("intake answered 413, sending the request in two halves",
-		zap.String("url", s.endpoint), zap.Int("bytes", len(body)))
+		zap.String("url", s.shown), zap.Int("bytes", len(body)))
 	if err := s.send(ctx, a); err != nil {
 		return err
 	}
