@@ -105,7 +105,11 @@ func newHTTPClient(cfg commoncfg.HTTPClientConfig, name string, ep endpoint) (*h
 			return d.DialContext(ctx, "unix", path)
 		}))
 	}
-	c, err := commoncfg.NewClientFromConfig(cfg, name, opts...)
+	rt, err := commoncfg.NewRoundTripperFromConfig(cfg, name, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("http client: %w", err)
+	}
+	c, err := redirectClient(cfg, name, rt, opts)
 	if err != nil {
 		return nil, fmt.Errorf("http client: %w", err)
 	}
