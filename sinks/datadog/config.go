@@ -11,6 +11,9 @@ import (
 
 	commoncfg "github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/sinks"
 )
 
 // Sites returns the Datadog sites the `site` key accepts; the intake is
@@ -129,10 +132,11 @@ func (c *Config) Validate() error {
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
 		if err != nil {
-			return fmt.Errorf("datadog: url: %w", err)
+			// *url.Error quotes the URL, whose query may hold a key.
+			return fmt.Errorf("datadog: url: %w", sinks.RedactURLError(err))
 		}
 		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("datadog: url: %q is not an absolute http(s) URL", u.Redacted())
+			return fmt.Errorf("datadog: url: %q is not an absolute http(s) URL", scrape.RedactURL(c.URL))
 		}
 		if u.User != nil {
 			return errors.New("datadog: url: credentials in the URL are not allowed; use api_key")
