@@ -271,3 +271,32 @@ func DrainBody(body io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
 	_ = body.Close()
 }
+
+// URLSecrets returns the query values and user info of a configured URL, so
+// a receiver's answer that echoes the request line can be masked. Values
+// shorter than 4 bytes are left out: masking "1" would mangle any text and
+// no credential is that short.
+func URLSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	add := func(v string) {
+		if len(v) >= 4 {
+			out = append(out, v, url.QueryEscape(v))
+		}
+	}
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			add(v)
+		}
+	}
+	if u.User != nil {
+		add(u.User.Username())
+		if pw, ok := u.User.Password(); ok {
+			add(pw)
+		}
+	}
+	return out
+}

@@ -35,6 +35,7 @@ var _ sinks.Sink = (*Sink)(nil)
 type Sink struct {
 	cfg       Config
 	endpoint  string
+	urlVals   []string // the URL's query values, masked in the intake's answers
 	shown     string // endpoint with query values masked, for logs and errors
 	userAgent string
 	log       *zap.Logger
@@ -109,6 +110,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		cfg:       cfg,
 		endpoint:  cfg.endpoint(),
 		shown:     scrape.RedactURL(cfg.endpoint()),
+		urlVals:   sinks.URLSecrets(cfg.URL),
 		userAgent: set.UserAgent,
 		log:       log,
 		client:    client,
@@ -191,12 +193,12 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return fmt.Errorf("datadog: post series: status %d: %w", code, sinks.ErrUnauthorized)
 	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
-		return &sinks.PermanentError{Status: code, Reason: intakeErrors(answer, key)}
+		return &sinks.PermanentError{Status: code, Reason: intakeErrors(answer, append(s.urlVals[:len(s.urlVals):len(s.urlVals)], key)...)}
 	}
 	if err != nil {
 		return fmt.Errorf("datadog: post series: status %d: %w", code, err)
 	}
-	return fmt.Errorf("datadog: post series: status %d: %s", code, intakeErrors(answer, key))
+	return fmt.Errorf("datadog: post series: status %d: %s", code, intakeErrors(answer, append(s.urlVals[:len(s.urlVals):len(s.urlVals)], key)...))
 }
 
 func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
@@ -220,8 +222,9 @@ const maxReason = 512
 
 // intakeErrors renders the intake's {"errors":[...]} answer (or the raw
 // body when it is not that shape), at most maxReason bytes, with the API
-// key masked should a proxy echo it.
-func intakeErrors(body []byte, key string) string {
+// key and the URL's query values masked should a proxy echo them. It masks
+// before cutting, so no prefix of a secret survives the cut.
+func intakeErrors(body []byte, hide ...string) string {
 	var p struct {
 		Errors []string `json:"errors"`
 	}
@@ -229,8 +232,10 @@ func intakeErrors(body []byte, key string) string {
 	if err := json.Unmarshal(body, &p); err == nil && len(p.Errors) > 0 {
 		text = strings.Join(p.Errors, "; ")
 	}
-	if key != "" {
-		text = strings.ReplaceAll(text, key, "<secret>")
+	for _, v := range hide {
+		if v != "" {
+			text = strings.ReplaceAll(text, v, "<secret>")
+		}
 	}
 	if len(text) > maxReason {
 		text = text[:maxReason]

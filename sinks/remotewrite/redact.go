@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"os"
 	"strings"
+
+	"github.com/promfwd/promfwd/sinks"
 )
 
 // redactor masks the sink's credentials in a receiver's free text (a 4xx
@@ -22,6 +24,9 @@ func newRedactor(cfg Config) *redactor {
 		if v != "" {
 			r.static = append(r.static, v)
 		}
+	}
+	for _, v := range sinks.URLSecrets(cfg.URL) {
+		add(v) // a receiver may echo the request line
 	}
 	add(string(cfg.BearerToken))
 	for _, v := range cfg.Headers {
