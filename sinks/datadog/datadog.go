@@ -36,7 +36,7 @@ type Sink struct {
 	cfg       Config
 	endpoint  string
 	urlVals   []string // the URL's query values, masked in the intake's answers
-	shown     string // endpoint with query values masked, for logs and errors
+	shown     string   // endpoint with query values masked, for logs and errors
 	userAgent string
 	log       *zap.Logger
 	client    *retryablehttp.Client
