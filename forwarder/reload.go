@@ -114,6 +114,7 @@ func (f *Forwarder) Reload(cfg *Config) error {
 	}
 	for _, sj := range newSources {
 		sj.src.setRoutes(f.routesFor(sj.src.cfg))
+		sj.src.resetFreshness() // maxage.go
 	}
 	f.sources = newSources
 	f.commitFileSDLocked(keptSD, newSD)
