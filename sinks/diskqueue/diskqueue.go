@@ -108,6 +108,8 @@ type Queue struct {
 	dirDirty      bool
 	writeErr      error    // first write error, logged once
 	pendingDrop   []*entry // set by recover, written by finishRecovery
+	lostSamples   int      // lost to corruption, not yet reported (corrupt.go)
+	onCorrupt     func(samples int)
 	lock          *os.File // holds the directory's flock until Release
 	isClosed      bool
 	released      bool
