@@ -156,6 +156,7 @@ func (f *Forwarder) commitReloadLocked(p *reloadPlan) {
 	}
 	for _, sj := range newSources {
 		sj.src.setRoutes(f.routesFor(sj.src.cfg))
+		sj.src.resetFreshness() // maxage.go
 	}
 	f.sources = newSources
 	f.commitFileSDLocked(p.keptSD, p.newSD)

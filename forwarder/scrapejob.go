@@ -21,6 +21,9 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	now := f.clock.Now()
 	nowMs := now.UnixMilli()
 	var res scrape.Result
+	if src.takeFreshnessReset() {
+		src.freshUntil = time.Time{}
+	}
 	if src.last != nil && now.Before(src.freshUntil) {
 		// The upstream said its answer stays valid (Cache-Control:
 		// max-age); don't ask again, but let dedupe see the values so its
@@ -45,7 +48,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	}
 	f.sm.up.WithLabelValues(src.name).Set(1)
 	if res.MaxAge > 0 {
-		src.freshUntil = now.Add(res.MaxAge)
+		src.freshUntil = now.Add(src.freshFor(res.MaxAge))
 	}
 
 	samples, filtered := src.keep.apply(res.Samples)

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -35,6 +36,7 @@ type source struct {
 	sinks []*sinkState
 
 	freshUntil time.Time       // Cache-Control max-age of the last answer
+	staleCache atomic.Bool     // set by reload: ignore freshUntil once (maxage.go)
 	last       []scrape.Sample // last delivered samples (for max-age reuse)
 	failing    bool
 	lastErrLog time.Time

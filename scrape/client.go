@@ -54,6 +54,17 @@ func parseEndpoint(raw, metricsPath string) (endpoint, error) {
 	}
 }
 
+// RedactURL is redactURL for a URL string, for the other packages that show
+// a configured URL (sinks' logs and errors, `promfwd check`). A string that
+// does not parse is shown as "<invalid url>": it may hold anything.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<invalid url>"
+	}
+	return redactURL(u)
+}
+
 // redactURL renders u without userinfo or fragment and with every query value
 // replaced by <secret>: tokens are often passed as query parameters, and the
 // result ends up in logs, errors and metric labels.
@@ -94,7 +105,11 @@ func newHTTPClient(cfg commoncfg.HTTPClientConfig, name string, ep endpoint) (*h
 			return d.DialContext(ctx, "unix", path)
 		}))
 	}
-	c, err := commoncfg.NewClientFromConfig(cfg, name, opts...)
+	rt, err := commoncfg.NewRoundTripperFromConfig(cfg, name, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("http client: %w", err)
+	}
+	c, err := redirectClient(cfg, name, rt, opts)
 	if err != nil {
 		return nil, fmt.Errorf("http client: %w", err)
 	}

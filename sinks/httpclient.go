@@ -17,6 +17,8 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	commoncfg "github.com/prometheus/common/config"
 	"go.uber.org/zap"
+
+	"github.com/promfwd/promfwd/scrape"
 )
 
 // ClientOptions configures the retrying HTTP client every HTTP sink uses.
@@ -104,7 +106,7 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 		transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	c := retryablehttp.NewClient()
-	c.HTTPClient = &http.Client{Transport: transport, Timeout: o.Timeout}
+	c.HTTPClient = &http.Client{Transport: transport, Timeout: o.Timeout, CheckRedirect: noRedirects}
 	c.Logger = nil // the sink logs outcomes itself; retryablehttp would log URLs
 	c.RetryWaitMin = o.RetryWaitMin
 	c.RetryWaitMax = o.RetryWaitMax
@@ -126,6 +128,9 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 		if o.Health != nil {
 			o.Health.Observe(resp, err)
 		}
+		if rerr := redirectError(resp, err); rerr != nil {
+			return false, rerr
+		}
 		retry, cerr := check(ctx, resp, err)
 		if retry {
 			rerr := RedactURLError(err)
@@ -139,6 +144,28 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 		return retry, cerr
 	}
 	return c, nil
+}
+
+// noRedirects makes the client hand back a 3xx answer instead of following
+// it: a redirect would carry the sink's credentials (DD-API-KEY, the HEC
+// token, remote-write headers) to whatever host the answer names.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// redirectError turns a 3xx answer into a *PermanentError, so the request is
+// neither retried nor counted as delivered. The target is shown with its
+// query values masked.
+func redirectError(resp *http.Response, err error) error {
+	if err != nil || resp == nil || resp.StatusCode < 300 || resp.StatusCode > 399 {
+		return nil
+	}
+	where := "(no Location)"
+	if loc := resp.Header.Get("Location"); loc != "" {
+		where = scrape.RedactURL(loc)
+	}
+	return &PermanentError{
+		Status: resp.StatusCode,
+		Reason: "redirect to " + where + " not followed: sinks never follow redirects; configure the final URL",
+	}
 }
 
 func statusOf(resp *http.Response) int {
@@ -260,4 +287,33 @@ func RedactURLError(err error) error {
 func DrainBody(body io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
 	_ = body.Close()
+}
+
+// URLSecrets returns the query values and user info of a configured URL, so
+// a receiver's answer that echoes the request line can be masked. Values
+// shorter than 4 bytes are left out: masking "1" would mangle any text and
+// no credential is that short.
+func URLSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	add := func(v string) {
+		if len(v) >= 4 {
+			out = append(out, v, url.QueryEscape(v))
+		}
+	}
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			add(v)
+		}
+	}
+	if u.User != nil {
+		add(u.User.Username())
+		if pw, ok := u.User.Password(); ok {
+			add(pw)
+		}
+	}
+	return out
 }

@@ -15,6 +15,7 @@ const (
 	DropRejected        = "rejected"        // the destination answered with a permanent error
 	DropUnrepresentable = "unrepresentable" // the sink cannot encode the sample (NaN for HEC, an encode error)
 	DropShutdown        = "shutdown"        // submitted after Stop, or leftovers discarded at shutdown
+	DropCorrupt         = "corrupt"         // stored requests found damaged on disk (CorruptReporter)
 )
 
 // Request outcomes, the values of the outcome label of
@@ -207,6 +208,7 @@ type sinkCounters struct {
 	sent                                            prometheus.Counter
 	success, permanent, failed                      prometheus.Counter
 	intakeFull, queueFull, rejected, unrepr, shutdn prometheus.Counter
+	corrupt                                         prometheus.Counter
 	encodeErrors                                    prometheus.Counter
 	retries                                         prometheus.Counter
 }
@@ -223,6 +225,7 @@ func (m *Metrics) counters(name string) sinkCounters {
 		rejected:     m.dropped.WithLabelValues(name, DropRejected),
 		unrepr:       m.dropped.WithLabelValues(name, DropUnrepresentable),
 		shutdn:       m.dropped.WithLabelValues(name, DropShutdown),
+		corrupt:      m.dropped.WithLabelValues(name, DropCorrupt),
 		encodeErrors: m.encodeErrors.WithLabelValues(name),
 	}
 }

@@ -66,6 +66,15 @@ type DurableQueue interface {
 	Done(lane int)
 }
 
+// CorruptReporter is a queue that can find stored requests damaged (a disk
+// queue). The Runner registers a handler at NewRunner; the queue calls it
+// with the samples of requests lost to corruption, including those found
+// before the handler was set (at recovery), and never while holding a lock
+// the handler could need.
+type CorruptReporter interface {
+	OnCorrupt(func(samples int))
+}
+
 type queued struct {
 	req Request
 	seq uint64

@@ -209,6 +209,9 @@ func NewRunner(s Sink, cfg RunnerConfig, set Settings, m *Metrics) *Runner {
 		*l = newLogLimiter(time.Minute, r.clock.Now)
 	}
 	m.attach(set.Name, set.Health, r)
+	if cr, ok := q.(CorruptReporter); ok {
+		cr.OnCorrupt(func(n int) { r.c.corrupt.Add(float64(n)) }) // the queue logs the details
+	}
 	return r
 }
 

@@ -158,6 +158,7 @@ func (c *Config) Redacted() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: render: %w", err)
 	}
+	redactURLs(n)
 	escapeDollars(n)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)

@@ -42,6 +42,10 @@ type SourceConfig struct {
 	Headers         map[string]commoncfg.Secret `yaml:"headers,omitempty"` // values may be credentials: always redacted
 	TLS             commoncfg.TLSConfig         `yaml:"tls,omitempty"`
 	ProxyURL        commoncfg.URL               `yaml:"proxy_url,omitempty"`
+	// FollowRedirects is Prometheus' follow_redirects (default true).
+	// Redirects never carry Referer, nor, once they leave the target's
+	// scheme, host and port, credentials or custom headers.
+	FollowRedirects *bool `yaml:"follow_redirects,omitempty"`
 
 	// Labels are added to every sample; they may override the default
 	// job=<name> and instance=<host:port>.
@@ -181,6 +185,9 @@ func (s *SourceConfig) HTTPClientConfig() (commoncfg.HTTPClientConfig, error) {
 	}
 	h.TLSConfig = s.TLS
 	h.ProxyURL = s.ProxyURL
+	if s.FollowRedirects != nil {
+		h.FollowRedirects = *s.FollowRedirects
+	}
 	if len(s.Headers) > 0 {
 		h.HTTPHeaders = &commoncfg.Headers{Headers: make(map[string]commoncfg.Header, len(s.Headers))}
 		for name, v := range s.Headers {

@@ -102,7 +102,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) activate(w http.ResponseWriter, _ *http.Request) {
-	s.log.Info("docker daemon activated plugin", zap.String("method", "Plugin.Activate"))
+	// Debug, not info: anyone with socket access could flood the log.
+	s.log.Debug("docker daemon activated plugin", zap.String("method", "Plugin.Activate"))
 	writeJSON(w, http.StatusOK, activateResponse{Implements: []string{Interface}})
 }
 
@@ -113,7 +114,7 @@ func (s *Server) call(method string, f func(context.Context) error) func(http.Re
 			writeJSON(w, http.StatusInternalServerError, errResponse{Err: err.Error()})
 			return
 		}
-		s.log.Info("docker plugin call", zap.String("method", method))
+		s.log.Debug("docker plugin call", zap.String("method", method))
 		writeJSON(w, http.StatusOK, errResponse{})
 	}
 }

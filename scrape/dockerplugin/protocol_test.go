@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 )
 
@@ -73,18 +74,30 @@ func TestProtocol(t *testing.T) {
 	}
 }
 
+// TestProtocolLogsCalls: successful calls log at debug only (socket access
+// must not flood the info log); failures stay at warn.
 func TestProtocolLogsCalls(t *testing.T) {
-	core, logs := observer.New(zap.InfoLevel)
-	client, _ := startPlugin(t, NewServer(&recorder{stop: errors.New("boom")}, zap.New(core)))
-	daemonCall(t, client, "POST", "/MetricsCollector.StartMetrics", nil)
-	daemonCall(t, client, "POST", "/MetricsCollector.StopMetrics", nil)
-	var got []string
-	for _, e := range logs.FilterFieldKey("method").All() {
-		got = append(got, e.Message+" "+e.ContextMap()["method"].(string))
-	}
-	want := []string{"docker plugin call MetricsCollector.StartMetrics", "docker plugin call failed MetricsCollector.StopMetrics"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("logs = %q, want %q", got, want)
+	for _, tc := range []struct {
+		level zapcore.Level
+		want  []string
+	}{
+		{zap.InfoLevel, []string{"docker plugin call failed MetricsCollector.StopMetrics"}},
+		{zap.DebugLevel, []string{"docker daemon activated plugin Plugin.Activate", "docker plugin call MetricsCollector.StartMetrics", "docker plugin call failed MetricsCollector.StopMetrics"}},
+	} {
+		t.Run(tc.level.String(), func(t *testing.T) {
+			core, logs := observer.New(tc.level)
+			client, _ := startPlugin(t, NewServer(&recorder{stop: errors.New("boom")}, zap.New(core)))
+			daemonCall(t, client, "POST", "/Plugin.Activate", nil)
+			daemonCall(t, client, "POST", "/MetricsCollector.StartMetrics", nil)
+			daemonCall(t, client, "POST", "/MetricsCollector.StopMetrics", nil)
+			var got []string
+			for _, e := range logs.FilterFieldKey("method").All() {
+				got = append(got, e.Message+" "+e.ContextMap()["method"].(string))
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("logs = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
 )
 
@@ -140,10 +141,11 @@ func (c *Config) Validate() error {
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
 		if err != nil {
-			return fmt.Errorf("datadog: url: %w", err)
+			// *url.Error quotes the URL, whose query may hold a key.
+			return fmt.Errorf("datadog: url: %w", sinks.RedactURLError(err))
 		}
 		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("datadog: url: %q is not an absolute http(s) URL", u.Redacted())
+			return fmt.Errorf("datadog: url: %q is not an absolute http(s) URL", scrape.RedactURL(c.URL))
 		}
 		if u.User != nil {
 			return errors.New("datadog: url: credentials in the URL are not allowed; use api_key")
@@ -203,12 +205,18 @@ func (c Config) String() string {
 	return string(b)
 }
 
-// endpoint is the series intake URL.
+// endpoint is the series intake URL: the API path joins the configured
+// URL's path, before any query string (a proxy's ?api_key=... stays a query).
+// Validate has checked that URL parses.
 func (c *Config) endpoint() string {
-	if c.URL != "" {
-		return strings.TrimSuffix(c.URL, "/") + seriesPath
+	if c.URL == "" {
+		return "https://api." + c.Site + seriesPath
 	}
-	return "https://api." + c.Site + seriesPath
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
+	return u.JoinPath(seriesPath).String()
 }
 
 const seriesPath = "/api/v2/series"

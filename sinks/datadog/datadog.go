@@ -24,6 +24,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
 
+	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
 	"github.com/promfwd/promfwd/sinks/secret"
 )
@@ -34,6 +35,8 @@ var _ sinks.Sink = (*Sink)(nil)
 type Sink struct {
 	cfg       Config
 	endpoint  string
+	urlVals   []string // the URL's query values, masked in the intake's answers
+	shown     string   // endpoint with query values masked, for logs and errors
 	userAgent string
 	log       *zap.Logger
 	client    *retryablehttp.Client
@@ -110,6 +113,8 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 	s := &Sink{
 		cfg:       cfg,
 		endpoint:  cfg.endpoint(),
+		shown:     scrape.RedactURL(cfg.endpoint()),
+		urlVals:   sinks.URLSecrets(cfg.URL),
 		userAgent: set.UserAgent,
 		log:       log,
 		client:    client,
@@ -132,7 +137,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		}
 		s.staticTagsJSON = jsonw.AppendString(s.staticTagsJSON, t)
 	}
-	log.Debug("datadog sink ready", zap.String("url", s.endpoint), zap.String("compression", cfg.Compression),
+	log.Debug("datadog sink ready", zap.String("url", s.shown), zap.String("compression", cfg.Compression),
 		zap.String("send_counters_as", cfg.SendCountersAs))
 	return s, nil
 }
@@ -154,7 +159,7 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	}
 	r, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, body)
 	if err != nil {
-		return fmt.Errorf("datadog: build request: %w", err)
+		return fmt.Errorf("datadog: build request: %w", sinks.RedactURLError(err))
 	}
 	r.Header.Set("DD-API-KEY", key)
 	r.Header.Set("Content-Type", "application/json")
@@ -170,6 +175,7 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 		sinks.DrainBody(resp.Body)
 		resp = nil
 	}
+	err = sinks.RedactURLError(err) // the URL's query may hold a key
 	if resp == nil {
 		if err == nil {
 			err = errors.New("no response")
@@ -197,15 +203,15 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		// Final only once the key was refused for max_auth_hold.
 		return &sinks.PermanentError{Status: code,
-			Reason: "API key refused for longer than max_auth_hold: " + intakeErrors(answer, key),
+			Reason: "API key refused for longer than max_auth_hold: " + intakeErrors(answer, append(s.urlVals[:len(s.urlVals):len(s.urlVals)], key)...),
 			Err:    fmt.Errorf("datadog: post series: %w", sinks.ErrUnauthorized)}
 	case Classify(code) == sinks.Reject:
-		return &sinks.PermanentError{Status: code, Reason: intakeErrors(answer, key)}
+		return &sinks.PermanentError{Status: code, Reason: intakeErrors(answer, append(s.urlVals[:len(s.urlVals):len(s.urlVals)], key)...)}
 	}
 	if err != nil {
 		return fmt.Errorf("datadog: post series: status %d: %w", code, err)
 	}
-	return fmt.Errorf("datadog: post series: status %d: %s", code, intakeErrors(answer, key))
+	return fmt.Errorf("datadog: post series: status %d: %s", code, intakeErrors(answer, append(s.urlVals[:len(s.urlVals):len(s.urlVals)], key)...))
 }
 
 func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
@@ -217,7 +223,7 @@ func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
 		return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "a single series exceeds the intake's request limit"}
 	}
 	s.log.Info("intake answered 413, sending the request in two halves",
-		zap.String("url", s.endpoint), zap.Int("bytes", len(body)))
+		zap.String("url", s.shown), zap.Int("bytes", len(body)))
 	for _, half := range [2][]byte{a, b} {
 		if err := sinks.SplitWait(ctx); err != nil {
 			if errors.Is(err, sinks.ErrSplitBudget) {
@@ -242,8 +248,9 @@ const maxReason = 512
 
 // intakeErrors renders the intake's {"errors":[...]} answer (or the raw
 // body when it is not that shape), at most maxReason bytes, with the API
-// key masked should a proxy echo it.
-func intakeErrors(body []byte, key string) string {
+// key and the URL's query values masked should a proxy echo them. It masks
+// before cutting, so no prefix of a secret survives the cut.
+func intakeErrors(body []byte, hide ...string) string {
 	var p struct {
 		Errors []string `json:"errors"`
 	}
@@ -251,8 +258,10 @@ func intakeErrors(body []byte, key string) string {
 	if err := json.Unmarshal(body, &p); err == nil && len(p.Errors) > 0 {
 		text = strings.Join(p.Errors, "; ")
 	}
-	if key != "" {
-		text = strings.ReplaceAll(text, key, "<secret>")
+	for _, v := range hide {
+		if v != "" {
+			text = strings.ReplaceAll(text, v, "<secret>")
+		}
 	}
 	if len(text) > maxReason {
 		text = text[:maxReason]

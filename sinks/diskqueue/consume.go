@@ -33,7 +33,9 @@ func (q *Queue) Pop(ctx context.Context, lane int) (sinks.Request, time.Time, er
 				q.log.Error("disk queue: unreadable request skipped", zap.String("file", e.seg.path),
 					zap.Int64("offset", e.off), zap.Int64("bytes", e.size), zap.Int("samples", e.samples), zap.Error(err))
 				q.markDoneLocked(e, reasonCorrupt)
+				q.lostSamples += e.samples
 				q.mu.Unlock()
+				q.reportCorrupt()
 				continue
 			}
 			l.inflight = e

@@ -108,6 +108,9 @@ type Queue struct {
 	dirDirty      bool
 	writeErr      error    // first write error, logged once
 	pendingDrop   []*entry // set by recover, written by finishRecovery
+	lostSamples   int      // lost to corruption, not yet reported (corrupt.go)
+	onCorrupt     func(samples int)
+	rot           rotation // a failing rotation's retry state (rotate.go)
 	lock          *os.File // holds the directory's flock until Release
 	isClosed      bool
 	released      bool
@@ -182,9 +185,10 @@ func (q *Queue) Push(req sinks.Request, _ int) (evicted []sinks.Request) {
 	q.seq++
 	now := q.opts.Now().UnixNano()
 	q.buf = appendRequest(q.buf[:0], q.seq, req.Shard, req.Samples, now, req.Body)
+	q.maybeRotateLocked() // a rotation that failed earlier, once its backoff passed
 	seg := q.segs[len(q.segs)-1]
 	e := &entry{seq: q.seq, seg: seg, off: seg.size, size: int64(len(q.buf)), samples: req.Samples, shard: req.Shard, atNs: now}
-	if err := q.writeLocked(q.buf); err != nil {
+	if q.segmentFullLocked(len(q.buf), true) || q.writeLocked(q.buf) != nil {
 		e.seg = nil // not on disk: keep the body whatever the memory bound
 	}
 	if e.seg != nil {
@@ -214,11 +218,7 @@ func (q *Queue) Push(req sinks.Request, _ int) (evicted []sinks.Request) {
 		q.markDoneLocked(old.e, reasonEvicted)
 		evicted = append(evicted, sinks.Request{Samples: old.e.samples, Shard: old.e.shard})
 	}
-	if seg.size >= q.opts.SegmentBytes {
-		if err := q.rotateLocked(); err != nil {
-			q.log.Error("disk queue rotation failed", zap.Error(err))
-		}
-	}
+	q.maybeRotateLocked()
 	return evicted
 }
 
@@ -260,7 +260,9 @@ func (q *Queue) markDoneLocked(e *entry, reason byte) {
 	}
 	q.buf = appendDone(q.buf[:0], e.seq, reason)
 	active := q.segs[len(q.segs)-1]
-	if q.writeLocked(q.buf) == nil && (active.minAckRef == 0 || e.seq < active.minAckRef) {
+	// Without room for the done record the request may be replayed after a
+	// restart (at-least-once), never lost.
+	if !q.segmentFullLocked(len(q.buf), false) && q.writeLocked(q.buf) == nil && (active.minAckRef == 0 || e.seq < active.minAckRef) {
 		active.minAckRef = e.seq
 	}
 	e.seg.live--

@@ -108,6 +108,30 @@ func parseRecord(b []byte) (record, int, error) {
 	return r, headerLen + n, nil
 }
 
+// maxSalvagedSamples bounds a sample count read from a damaged record.
+const maxSalvagedSamples = 1 << 24
+
+// salvageSamples reads, from a record that failed its checks, the sequence
+// number and sample count its header claims, when the header looks like a
+// request's: the CRC covers the whole payload, so a torn or flipped body
+// usually leaves them right. ok is false when they cannot be trusted at all.
+func salvageSamples(b []byte) (seq uint64, samples int, ok bool) {
+	if len(b) < headerLen+1+8+4+4 { // through the samples field
+		return 0, 0, false
+	}
+	n := int(binary.LittleEndian.Uint32(b))
+	p := b[headerLen:]
+	if p[0] != recRequest || n < requestFixed || n > maxPayloadLen {
+		return 0, 0, false
+	}
+	seq = binary.LittleEndian.Uint64(p[1:])
+	samples = int(binary.LittleEndian.Uint32(p[13:]))
+	if seq == 0 || samples > maxSalvagedSamples {
+		return 0, 0, false
+	}
+	return seq, samples, true
+}
+
 // resync returns the offset of the next valid record in b after a corrupt
 // one at offset 0, or len(b) when there is none.
 func resync(b []byte) int {

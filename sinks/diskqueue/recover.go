@@ -32,17 +32,18 @@ func (q *Queue) recover() error {
 	}
 	slices.Sort(ids)
 
-	var pending []*entry
+	var pending, damaged []*entry
 	done := map[uint64]bool{}
 	maxSeq := q.opts.MinSeq
 	skipped := 0
 	for _, id := range ids {
 		q.nextSeg = id + 1
-		seg, recs, bad, err := q.scanSegment(id)
+		seg, recs, bad, lost, err := q.scanSegment(id)
 		if err != nil {
 			return err
 		}
 		skipped += bad
+		damaged = append(damaged, lost...)
 		q.segs = append(q.segs, seg)
 		q.diskBytes += seg.size
 		for _, r := range recs {
@@ -87,9 +88,17 @@ func (q *Queue) recover() error {
 		q.samples += e.samples
 		q.count++
 	}
+	// Damaged requests are lost unless a done record says they were already
+	// delivered, or they were to be discarded and re-derived anyway.
+	for _, e := range damaged {
+		if !done[e.seq] && (!q.opts.DropAfter || e.seq <= q.opts.DropAfterSeq) {
+			q.lostSamples += e.samples
+		}
+	}
 	if len(pending) > 0 || skipped > 0 {
 		q.log.Info("disk queue recovered", zap.String("dir", q.dir), zap.Int("requests", q.count),
-			zap.Int("samples", q.samples), zap.Int64("bytes", q.bytes), zap.Int("corrupt_regions", skipped))
+			zap.Int("samples", q.samples), zap.Int64("bytes", q.bytes), zap.Int("corrupt_regions", skipped),
+			zap.Int("corrupt_samples_lost", q.lostSamples))
 	}
 	if len(dropped) > 0 {
 		n := 0
@@ -117,28 +126,34 @@ func (q *Queue) finishRecovery() {
 
 // scanSegment reads one segment file and returns its records (request
 // records as entries with body set, done records with body nil) and the
-// number of damaged regions it skipped.
-func (q *Queue) scanSegment(id uint64) (*segment, []*entry, int, error) {
+// number of damaged regions it skipped, with the request each region
+// claims to start with, if its header is plausible (seq and samples only).
+func (q *Queue) scanSegment(id uint64) (*segment, []*entry, int, []*entry, error) {
 	path := q.segPath(id)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("diskqueue: open %s: %w", path, err)
+		return nil, nil, 0, nil, fmt.Errorf("diskqueue: open %s: %w", path, err)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		_ = f.Close()
-		return nil, nil, 0, fmt.Errorf("diskqueue: read %s: %w", path, err)
+		return nil, nil, 0, nil, fmt.Errorf("diskqueue: read %s: %w", path, err)
 	}
 	seg := &segment{id: id, path: path, f: f, size: int64(len(b))}
-	var out []*entry
+	var out, lost []*entry
 	bad := 0
 	for off := 0; off < len(b); {
 		r, n, err := parseRecord(b[off:])
 		if err != nil {
 			skip := resync(b[off:])
 			bad++
+			samples := -1 // unknown
+			if seq, s, ok := salvageSamples(b[off:]); ok {
+				samples = s
+				lost = append(lost, &entry{seq: seq, samples: s})
+			}
 			q.log.Warn("disk queue: skipping corrupt or truncated data", zap.String("file", path),
-				zap.Int("offset", off), zap.Int("bytes", skip))
+				zap.Int("offset", off), zap.Int("bytes", skip), zap.Int("samples", samples))
 			off += skip
 			continue
 		}
@@ -153,5 +168,5 @@ func (q *Queue) scanSegment(id uint64) (*segment, []*entry, int, error) {
 		out = append(out, e)
 		off += n
 	}
-	return seg, out, bad, nil
+	return seg, out, bad, lost, nil
 }

@@ -94,7 +94,7 @@ func (a *acker) pollOnce(ctx context.Context) {
 	defer a.mu.Unlock()
 	if err != nil {
 		if !a.failing && ctx.Err() == nil {
-			a.sink.log.Warn("hec ack poll failed", zap.String("url", a.sink.eventURL), zap.Int("outstanding", len(ids)), zap.Error(err))
+			a.sink.log.Warn("hec ack poll failed", zap.String("url", a.sink.ackBase), zap.Int("outstanding", len(ids)), zap.Error(err))
 		}
 		a.failing = true
 		return

@@ -3,7 +3,6 @@ package hec
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -112,7 +111,7 @@ func (s *Sink) RestoreDelivery(b []byte) error {
 		return nil // acks off, or another endpoint: a fresh channel is right
 	}
 	s.channel = st.Channel
-	s.acks.url = s.ackBase + "?channel=" + url.QueryEscape(st.Channel)
+	s.acks.url = ackURL(s.ackBase, st.Channel)
 	s.acks.mu.Lock()
 	for _, p := range st.Acks {
 		s.acks.posted[p.Key] = p

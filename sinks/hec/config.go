@@ -195,9 +195,8 @@ func (c *Config) Validate() error {
 func baseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		// url.Parse quotes the input; it carries no secret (the token is
-		// a header), but keep the message short.
-		return nil, fmt.Errorf("url: %w", err)
+		// *url.Error quotes the input, which may hold a query secret.
+		return nil, fmt.Errorf("url: %w", sinks.RedactURLError(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("url: scheme %q is not http or https", u.Scheme)

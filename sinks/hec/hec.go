@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -113,8 +114,8 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 		cfg:       cfg,
 		log:       log,
 		health:    set.Health,
-		eventURL:  base.String() + PathEvent,
-		healthURL: base.String() + PathHealth,
+		eventURL:  base.JoinPath(PathEvent).String(),
+		healthURL: base.JoinPath(PathHealth).String(),
 		channel:   uuid.NewString(),
 		userAgent: set.UserAgent,
 		tokens:    tokens,
@@ -146,16 +147,26 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 	s.client.PrepareRetry = s.prepareRetry
 	s.bg, s.stop = context.WithCancel(context.Background())
 	if cfg.Ack.Enabled {
-		s.ackBase = base.String() + PathAck
+		s.ackBase = base.JoinPath(PathAck).String()
 		s.acks = &acker{
 			sink:     s,
-			url:      s.ackBase + "?channel=" + s.channel,
+			url:      ackURL(s.ackBase, s.channel),
 			interval: time.Duration(cfg.Ack.PollInterval),
 			pending:  make(map[int64]chan struct{}),
 			posted:   make(map[bodyKey]postedAck),
 		}
 	}
 	return s, nil
+}
+
+// ackURL is the ack endpoint with its channel query, built with net/url.
+func ackURL(base, channel string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	u.RawQuery = url.Values{"channel": {channel}}.Encode()
+	return u.String()
 }
 
 // Channel returns the sink's HEC channel GUID (sent as

@@ -9,6 +9,7 @@ import (
 
 	commoncfg "github.com/prometheus/common/config"
 
+	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
 )
 
@@ -100,6 +101,11 @@ func (c *Config) Validate() error {
 	if u.Host == "" {
 		return fmt.Errorf("remotewrite: url: no host in %q", redactURL(u))
 	}
+	if u.User != nil {
+		// As the HEC and Datadog sinks do: a password in the URL would be
+		// shown wherever the URL is, and cannot come from a file.
+		return errors.New("remotewrite: url: credentials in the URL are not allowed; use basic_auth")
+	}
 	for name := range c.Headers {
 		if !validHeaderName(name) {
 			return fmt.Errorf("remotewrite: headers: invalid header name %q", name)
@@ -181,9 +187,8 @@ func isSeparator(c byte) bool {
 	return false
 }
 
-// redactURL keeps scheme, host and path: user info and query strings may
-// carry credentials.
+// redactURL drops user info and masks query values: both may carry
+// credentials.
 func redactURL(u *url.URL) string {
-	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
-	return r.String()
+	return scrape.RedactURL(u.String())
 }

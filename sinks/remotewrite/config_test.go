@@ -155,3 +155,17 @@ func TestValidateErrorsHideCredentials(t *testing.T) {
 		t.Fatalf("Validate() = %v; want an error without credentials", err)
 	}
 }
+
+// TestValidateRejectsURLCredentials: as for HEC and Datadog, a password in
+// the URL is refused (it would print wherever the URL does); basic_auth is
+// the place for it.
+func TestValidateRejectsURLCredentials(t *testing.T) {
+	for _, u := range []string{"http://user:pw-SECRET@h/api/v1/write", "http://tok-SECRET@h/api/v1/write"} {
+		cfg := DefaultConfig()
+		cfg.URL = u
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), "credentials in the URL") || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("Validate(%s) = %v; want a credentials error without them", u, err)
+		}
+	}
+}

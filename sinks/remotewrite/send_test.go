@@ -305,7 +305,7 @@ func TestBasicAuthPasswordFile(t *testing.T) {
 }
 
 // TestSecretsNeverLeak drives every failure path with credentials in the
-// token, a header, the URL's user info and its query, and checks errors and
+// token, a header and the URL's query (user info is refused by Validate), and checks errors and
 // debug logs.
 func TestSecretsNeverLeak(t *testing.T) {
 	dead, err := net.Listen("tcp", "127.0.0.1:0")
@@ -332,7 +332,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 				addr = srv.Listener.Addr().String()
 			}
 			core, logs := observer.New(zapcore.DebugLevel)
-			cfg := configFor("http://user:pw-SECRET@" + addr + "/api/v1/write?api_key=q-SECRET")
+			cfg := configFor("http://" + addr + "/api/v1/write?api_key=q-SECRET")
 			cfg.BearerToken = "tok-SECRET"
 			cfg.Headers = map[string]commoncfg.Secret{"X-Api-Key": "hdr-SECRET"}
 			var tries atomic.Int32

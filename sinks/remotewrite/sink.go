@@ -36,6 +36,7 @@ type Sink struct {
 	log     *zap.Logger
 	// splitPause is the wait before each attempt of a split request.
 	splitPause time.Duration
+	secrets    *redactor // masks credentials echoed in a receiver's answer
 
 	mu   sync.Mutex // serialises Encode, which reuses the encoder's buffers
 	enc  *encoder
@@ -120,6 +121,7 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 		enc:        newEncoder(cfg.MaxSamplesPerSend, cfg.Shards),
 		meta:       newMetaTracker(cfg.Metadata),
 		now:        time.Now,
+		secrets:    newRedactor(cfg),
 	}
 	return s, nil
 }
@@ -265,7 +267,7 @@ func (s *Sink) post(ctx context.Context, body []byte) (int, string, error) {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, "", nil
 	}
-	return resp.StatusCode, readReason(resp.Body), nil
+	return resp.StatusCode, readReason(resp.Body, s.secrets.redact), nil
 }
 
 // Close releases idle connections.
@@ -274,10 +276,15 @@ func (s *Sink) Close() error {
 	return nil
 }
 
-// readReason returns the start of an answer's body as printable text.
-func readReason(body io.Reader) string {
-	b, _ := io.ReadAll(io.LimitReader(body, maxReasonBytes))
-	r := strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+// readReason returns the start of an answer's body as printable text, with
+// credentials masked. It masks before cutting to maxReasonBytes, so a secret
+// straddling the cut cannot leave a prefix behind.
+func readReason(body io.Reader, redact func(string) string) string {
+	b, _ := io.ReadAll(io.LimitReader(body, 4*maxReasonBytes))
+	r := strings.TrimSpace(redact(strings.ToValidUTF8(string(b), "\uFFFD")))
+	if len(r) > maxReasonBytes {
+		r = strings.ToValidUTF8(r[:maxReasonBytes], "")
+	}
 	if r == "" {
 		return "(empty answer)"
 	}

@@ -1,4 +1,4 @@
-package forwarder
+package state
 
 // Reset forgets every value recorded as sent. The sink's runner calls it
 // (sinks.RunnerConfig.OnDrop) when the destination rejects a whole
