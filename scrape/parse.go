@@ -93,6 +93,11 @@ type Parser struct {
 	scratch []byte  // unescaping and name building; consumed at once by interning
 	fam     family
 	lc      lineState // the sample line being parsed
+	seen    seriesTimes
+	dropped Dropped
+	// outOfBounds marks the sample being parsed as having an OpenMetrics
+	// timestamp beyond int64 milliseconds: it is dropped, not the scrape.
+	outOfBounds bool
 }
 
 // metaSlot caches a family's Meta across scrapes. gen is the interner
@@ -165,6 +170,8 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 	p.format, p.line, p.opt = f, 0, opt
 	p.nLabels = 0
 	p.fam = family{help: p.fam.help[:0]}
+	p.seen.begin()
+	p.dropped, p.outOfBounds = Dropped{}, false
 
 	n := p.lastSamples
 	if n > 0 {
@@ -255,15 +262,27 @@ func (p *Parser) intern(b []byte, what string) (string, error) {
 }
 
 // emit appends a sample of the current family whose exposed labels are in
-// p.lbuf (which it reorders).
-func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool) error {
+// p.lbuf (which it reorders). ckind is the kind the family classifies the
+// line as (the line cache's check), kind the one it is emitted as. A sample
+// with an out-of-range timestamp, or repeating a series (and timestamp)
+// already emitted by this Parse, is dropped and counted instead, as
+// Prometheus' scrape drops it.
+func (p *Parser) emit(name string, ckind, kind Kind, v float64, ts int64, explicit bool) error {
+	if p.outOfBounds {
+		p.dropped.OutOfBounds++
+		return nil
+	}
 	lim := &p.opt.Limits
 	if lim.MaxSamples > 0 && len(p.out) >= lim.MaxSamples {
 		return &LimitError{Limit: "sample", Max: lim.MaxSamples}
 	}
 	if p.lc.hit {
-		p.lines.stamp(&p.lc)
 		e := &p.lc.entry
+		repeat := p.repeated(e.hash, ts)
+		p.lines.stamp(&p.lc, ts, repeat)
+		if repeat {
+			return nil
+		}
 		p.out = append(p.out, Sample{Name: e.name, Labels: e.labels, Value: v, TimestampMs: ts,
 			Kind: kind, ExplicitTS: explicit, Meta: p.familyMeta(), Hash: e.hash})
 		return nil
@@ -299,6 +318,13 @@ func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool
 	p.nLabels += len(dst)
 	dst = dst[:len(dst):len(dst)]
 	h := SeriesHash(name, dst)
+	repeat := p.repeated(h, ts)
+	if p.lc.armed {
+		p.lines.store(&p.lc, lineEntry{name: name, labels: dst, hash: h, kind: ckind, out: kind}, ts, repeat)
+	}
+	if repeat {
+		return nil
+	}
 	p.out = append(p.out, Sample{
 		Name:        name,
 		Labels:      dst,
@@ -309,9 +335,6 @@ func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool
 		Meta:        p.familyMeta(),
 		Hash:        h,
 	})
-	if p.lc.armed {
-		p.lines.store(&p.lc, name, dst, h, kind)
-	}
 	return nil
 }
 
