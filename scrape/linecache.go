@@ -34,9 +34,9 @@ type lineCache struct {
 	// text of one series ({a="1",b="2"} and {b="2",a="1"}) is noticed when
 	// it is stored: duplicate detection (duplicate.go) needs it.
 	byHash map[uint64]int32
-	ents []lineEntry
-	gen  uint32
-	used int
+	ents   []lineEntry
+	gen    uint32
+	used   int
 
 	// order holds the entry of each sample line of the last Parse by
 	// position; an exposition usually repeats its order, so most lookups
