@@ -27,7 +27,7 @@ func ciLookup(name string) (string, bool) {
 
 // deployEnv is what the deploy/ manifests get from their platform (the
 // StatefulSet's pod ordinal, for one).
-var deployEnv = map[string]string{"POD_ORDINAL": "1", "HOSTNAME": "promfwd-1"}
+var deployEnv = map[string]string{"POD_ORDINAL": "1", "HOSTNAME": "promfwd-1", "CLUSTER_NAME": "ci"}
 
 // envFor is the environment an example is loaded with: CI's for configs/,
 // plus the platform's for deploy/.

@@ -44,6 +44,10 @@ func (f *Forwarder) Once(ctx context.Context, w io.Writer, only string) error {
 		samples, filtered := src.keep.apply(res.Samples)
 		fmt.Fprintf(w, "# source %s: %d samples (%d filtered by metric_relabel), %d bytes in %s\n",
 			n, len(samples), filtered, res.Bytes, res.Duration.Round(1e6))
+		if d := res.Dropped; d.Total() > 0 {
+			fmt.Fprintf(w, "# source %s: %d samples dropped as Prometheus drops them (%d duplicate, %d out of order, %d timestamp out of bounds)\n",
+				n, d.Total(), d.Duplicate, d.OutOfOrder, d.OutOfBounds)
+		}
 		for _, st := range src.routes() {
 			if only != "" && st.name != only {
 				continue

@@ -47,6 +47,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 		src.log.Info("scrape recovered", zap.String("url", res.URL))
 	}
 	f.sm.up.WithLabelValues(src.name).Set(1)
+	f.sm.countDropped(src.name, res.Dropped)
 	if res.MaxAge > 0 {
 		src.freshUntil = now.Add(src.freshFor(res.MaxAge))
 	}

@@ -16,6 +16,7 @@ type sourceMetrics struct {
 	unchanged        *prometheus.CounterVec
 	skippedUnchanged *prometheus.CounterVec
 	filtered         *prometheus.CounterVec
+	dropped          *prometheus.CounterVec // selfmetrics_dropped.go
 	staleMarkers     *prometheus.CounterVec
 	up               *prometheus.GaugeVec
 	lastSamples      *prometheus.GaugeVec
@@ -49,6 +50,7 @@ func newSourceMetrics(reg prometheus.Registerer) *sourceMetrics {
 		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "promfwd_source_samples_filtered_total", Help: "Samples dropped by metric_relabel rules.",
 		}, []string{"source"}),
+		dropped: newDroppedVec(),
 		staleMarkers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "promfwd_source_stale_markers_total", Help: "Stale markers emitted for series that disappeared or whose target went down.",
 		}, []string{"source"}),
@@ -74,7 +76,7 @@ type sourceVec interface {
 // vecs lists every per-source metric, for registering and forgetting.
 func (m *sourceMetrics) vecs() []sourceVec {
 	return []sourceVec{m.scrapes, m.errors, m.duration, m.samples, m.bytes, m.unchanged,
-		m.skippedUnchanged, m.filtered, m.staleMarkers, m.up, m.lastSamples}
+		m.skippedUnchanged, m.filtered, m.dropped, m.staleMarkers, m.up, m.lastSamples}
 }
 
 // forget drops the self-metric series of a target that is gone for good,

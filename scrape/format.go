@@ -30,15 +30,6 @@ func (f Format) String() string {
 	return "format(" + strconv.Itoa(int(f)) + ")"
 }
 
-// AcceptHeader is the Accept value a scrape sends: protobuf first, then
-// OpenMetrics 1.0.0 and 0.0.1, then text 0.0.4, then anything, with q-values
-// laid out the way Prometheus builds its own header.
-const AcceptHeader = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6," +
-	"application/openmetrics-text;version=1.0.0;q=0.5," +
-	"application/openmetrics-text;version=0.0.1;q=0.4," +
-	"text/plain;version=0.0.4;q=0.3," +
-	"*/*;q=0.2"
-
 // FormatFromContentType picks the parser for a response Content-Type:
 // delimited MetricFamily protobuf, OpenMetrics text 1.0.0 or 0.0.1 (or with no
 // version), and Prometheus text for anything else, including an empty or

@@ -38,11 +38,20 @@ func TestFormatString(t *testing.T) {
 	}
 }
 
-// TestAcceptHeader checks the preference order: each offered type maps to
-// the expected parser and q-values strictly decrease.
+// TestAcceptHeader checks the preference order: Prometheus 3's default
+// (text formats first; the exact header its acceptHeader builds for
+// DefaultScrapeProtocols with the allow-utf-8 escaping default), each
+// offered type maps to the expected parser and q-values strictly decrease.
 func TestAcceptHeader(t *testing.T) {
+	const prometheus3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.7," +
+		"application/openmetrics-text;version=0.0.1;q=0.6," +
+		"text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5," +
+		"text/plain;version=0.0.4;q=0.4,*/*;q=0.3"
+	if AcceptHeader != prometheus3 {
+		t.Errorf("AcceptHeader =\n%s\nwant Prometheus 3's\n%s", AcceptHeader, prometheus3)
+	}
 	parts := strings.Split(AcceptHeader, ",")
-	want := []Format{FormatProtobuf, FormatOpenMetrics, FormatOpenMetrics, FormatText}
+	want := []Format{FormatOpenMetrics, FormatOpenMetrics, FormatText, FormatText}
 	if len(parts) != len(want)+1 || !strings.HasPrefix(parts[len(parts)-1], "*/*;q=") {
 		t.Fatalf("AcceptHeader = %q", AcceptHeader)
 	}

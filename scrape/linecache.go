@@ -30,9 +30,13 @@ const lineMinKeep = 4096
 type lineCache struct {
 	seed maphash.Seed
 	idx  map[uint64]int32 // key -> index in ents
-	ents []lineEntry
-	gen  uint32
-	used int
+	// byHash maps a series hash to an entry of that series, so a second
+	// text of one series ({a="1",b="2"} and {b="2",a="1"}) is noticed when
+	// it is stored: duplicate detection (duplicate.go) needs it.
+	byHash map[uint64]int32
+	ents   []lineEntry
+	gen    uint32
+	used   int
 
 	// order holds the entry of each sample line of the last Parse by
 	// position; an exposition usually repeats its order, so most lookups
@@ -50,8 +54,11 @@ type lineEntry struct {
 	name       string
 	labels     Labels
 	hash       uint64
-	kind       Kind
+	kind       Kind // as the family classified the line
+	out        Kind // as it was emitted (untyped for a bucket without le)
+	shared     bool // another text of the same series was seen
 	gen        uint32
+	lastTS     int64 // timestamp of the last sample in Parse gen
 }
 
 // lineState is the cache's view of the sample line being parsed.
@@ -63,6 +70,7 @@ type lineState struct {
 	entry       lineEntry
 	line        []byte // the line, to parse its labels after all (kind changed)
 	labelsStart int    // index of '{' in line, or -1
+	shared      bool   // store the entry as one of several texts of its series
 }
 
 // begin starts a Parse under opt in format f.
@@ -70,6 +78,7 @@ func (c *lineCache) begin(f Format, opt *ParseOptions) {
 	if c.idx == nil {
 		c.seed = maphash.MakeSeed()
 		c.idx = make(map[uint64]int32)
+		c.byHash = make(map[uint64]int32)
 	}
 	if f != c.format || opt.Limits != c.limits || !slices.Equal(opt.TargetLabels, c.tl) {
 		c.reset(0)
@@ -82,6 +91,7 @@ func (c *lineCache) begin(f Format, opt *ParseOptions) {
 
 func (c *lineCache) reset(size int) {
 	c.idx = make(map[uint64]int32, size)
+	c.byHash = make(map[uint64]int32, size)
 	c.ents = nil
 	c.order, c.next = nil, nil
 }
@@ -99,7 +109,13 @@ func (c *lineCache) end() {
 	c.ents = make([]lineEntry, 0, c.used)
 	for _, e := range old {
 		if e.gen == c.gen {
-			c.idx[e.key] = int32(len(c.ents))
+			i := int32(len(c.ents))
+			c.idx[e.key] = i
+			if j, ok := c.byHash[e.hash]; ok {
+				c.ents[j].shared, e.shared = true, true
+			} else {
+				c.byHash[e.hash] = i
+			}
 			c.ents = append(c.ents, e)
 		}
 	}
@@ -126,18 +142,24 @@ func (c *lineCache) lookup(st *lineState, line []byte, end, labelsStart int) boo
 	return true
 }
 
-// stamp marks the hit entry as used by this Parse, at this position.
-func (c *lineCache) stamp(st *lineState) {
-	if e := &c.ents[st.ent]; e.gen != c.gen {
+// stamp marks the hit entry as used by this Parse, at this position, with
+// a sample at ts (repeat: a dropped repeat of its series).
+func (c *lineCache) stamp(st *lineState, ts int64, repeat bool) {
+	e := &c.ents[st.ent]
+	if !repeat {
+		e.lastTS = ts
+	}
+	if e.gen != c.gen {
 		e.gen = c.gen
 		c.used++
 	}
 	c.next = append(c.next, st.ent)
 }
 
-// store records the result of parsing st's line.
-func (c *lineCache) store(st *lineState, name string, ls Labels, hash uint64, kind Kind) {
-	e := lineEntry{key: st.key, check: st.check, name: name, labels: ls, hash: hash, kind: kind, gen: c.gen}
+// store records the result e of parsing st's line, whose sample is at ts
+// (repeat: a dropped repeat of its series).
+func (c *lineCache) store(st *lineState, e lineEntry, ts int64, repeat bool) {
+	e.key, e.check, e.gen, e.shared, e.lastTS = st.key, st.check, c.gen, st.shared, ts
 	i, ok := c.idx[st.key]
 	switch {
 	case !ok:
@@ -146,12 +168,30 @@ func (c *lineCache) store(st *lineState, name string, ls Labels, hash uint64, ki
 		c.idx[st.key] = i
 		c.used++
 	default:
-		if c.ents[i].gen != c.gen {
+		old := &c.ents[i]
+		if old.gen != c.gen {
 			c.used++
+		} else if repeat {
+			e.lastTS = old.lastTS
 		}
-		c.ents[i] = e
+		e.shared = e.shared || (old.shared && old.hash == e.hash)
+		*old = e
+	}
+	if j, ok := c.byHash[e.hash]; !ok || c.ents[j].hash != e.hash {
+		c.byHash[e.hash] = i
 	}
 	c.next = append(c.next, i)
+}
+
+// sameSeries returns an entry of series h, if any, and whether its text
+// differs from st's line.
+func (c *lineCache) sameSeries(st *lineState, h uint64) (e *lineEntry, other bool) {
+	j, ok := c.byHash[h]
+	if !ok || c.ents[j].hash != h {
+		return nil, false
+	}
+	e = &c.ents[j]
+	return e, e.key != st.key || e.check != st.check
 }
 
 // seriesSpan returns the end of a sample line's series text (the metric

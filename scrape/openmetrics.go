@@ -25,7 +25,7 @@ func (p *Parser) skipExemplar(line []byte, pos int) error {
 	}
 	pos = skipBlanks(line, pos)
 	end := tokenEnd(line, pos)
-	if _, err := strconv.ParseFloat(string(line[pos:end]), 64); err != nil || end == pos {
+	if _, err := parseNumber(line[pos:end]); err != nil || end == pos {
 		return p.errorf("invalid exemplar value %q", line[pos:end])
 	}
 	pos = skipBlanks(line, end)
@@ -33,30 +33,13 @@ func (p *Parser) skipExemplar(line []byte, pos int) error {
 		return nil
 	}
 	end = tokenEnd(line, pos)
-	if _, ok := parseOMTimestamp(line[pos:end]); !ok {
+	if _, ok, _ := parseOMTimestamp(line[pos:end]); !ok { // out of range: harmless, exemplars are dropped
 		return p.errorf("invalid exemplar timestamp %q", line[pos:end])
 	}
 	if skipBlanks(line, end) != len(line) {
 		return p.errorf("unexpected %q after exemplar", line[end:])
 	}
 	return nil
-}
-
-// parseOMTimestamp converts OpenMetrics float seconds to milliseconds,
-// rounding to the nearest ms (1700000000.123 is not exact in binary).
-func parseOMTimestamp(b []byte) (int64, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(f) {
-		return 0, false
-	}
-	ms := math.Round(f * 1000)
-	if ms >= math.MaxInt64 || ms < math.MinInt64 {
-		return 0, false
-	}
-	return int64(ms), true
 }
 
 // appendOMFloat appends f the way OpenMetrics and Prometheus 3 write le and

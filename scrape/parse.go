@@ -3,8 +3,6 @@ package scrape
 import (
 	"bytes"
 	"fmt"
-	"slices"
-	"strings"
 )
 
 // Limits bounds what one scrape may yield; exceeding any of them fails the
@@ -93,6 +91,11 @@ type Parser struct {
 	scratch []byte  // unescaping and name building; consumed at once by interning
 	fam     family
 	lc      lineState // the sample line being parsed
+	seen    seriesTimes
+	dropped Dropped
+	// outOfBounds marks the sample being parsed as having an OpenMetrics
+	// timestamp beyond int64 milliseconds: it is dropped, not the scrape.
+	outOfBounds bool
 }
 
 // metaSlot caches a family's Meta across scrapes. gen is the interner
@@ -165,6 +168,8 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 	p.format, p.line, p.opt = f, 0, opt
 	p.nLabels = 0
 	p.fam = family{help: p.fam.help[:0]}
+	p.seen.begin()
+	p.dropped, p.outOfBounds = Dropped{}, false
 
 	n := p.lastSamples
 	if n > 0 {
@@ -255,15 +260,27 @@ func (p *Parser) intern(b []byte, what string) (string, error) {
 }
 
 // emit appends a sample of the current family whose exposed labels are in
-// p.lbuf (which it reorders).
-func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool) error {
+// p.lbuf (which it reorders). ckind is the kind the family classifies the
+// line as (the line cache's check), kind the one it is emitted as. A sample
+// with an out-of-range timestamp, or repeating a series (and timestamp)
+// already emitted by this Parse, is dropped and counted instead, as
+// Prometheus' scrape drops it.
+func (p *Parser) emit(name string, ckind, kind Kind, v float64, ts int64, explicit bool) error {
+	if p.outOfBounds {
+		p.dropped.OutOfBounds++
+		return nil
+	}
 	lim := &p.opt.Limits
 	if lim.MaxSamples > 0 && len(p.out) >= lim.MaxSamples {
 		return &LimitError{Limit: "sample", Max: lim.MaxSamples}
 	}
 	if p.lc.hit {
-		p.lines.stamp(&p.lc)
 		e := &p.lc.entry
+		repeat := p.repeated(e.hash, ts)
+		p.lines.stamp(&p.lc, ts, repeat)
+		if repeat {
+			return nil
+		}
 		p.out = append(p.out, Sample{Name: e.name, Labels: e.labels, Value: v, TimestampMs: ts,
 			Kind: kind, ExplicitTS: explicit, Meta: p.familyMeta(), Hash: e.hash})
 		return nil
@@ -299,6 +316,13 @@ func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool
 	p.nLabels += len(dst)
 	dst = dst[:len(dst):len(dst)]
 	h := SeriesHash(name, dst)
+	repeat := p.repeated(h, ts)
+	if p.lc.armed {
+		p.lines.store(&p.lc, lineEntry{name: name, labels: dst, hash: h, kind: ckind, out: kind}, ts, repeat)
+	}
+	if repeat {
+		return nil
+	}
 	p.out = append(p.out, Sample{
 		Name:        name,
 		Labels:      dst,
@@ -309,99 +333,5 @@ func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool
 		Meta:        p.familyMeta(),
 		Hash:        h,
 	})
-	if p.lc.armed {
-		p.lines.store(&p.lc, name, dst, h, kind)
-	}
 	return nil
-}
-
-// renameConflicts renames every exposed label that a target label overrides
-// to exported_<name>, prefixing again until the name is free. It reports
-// whether anything was renamed.
-func (p *Parser) renameConflicts(ls, tl Labels) bool {
-	renamed := false
-	for i := range ls {
-		if !hasLabel(tl, ls[i].Name, -1) {
-			continue
-		}
-		name := ls[i].Name
-		for {
-			p.scratch = append(append(p.scratch[:0], "exported_"...), name...)
-			name, _ = p.strs.bytes(p.scratch) // ASCII prefix on valid UTF-8
-			if !hasLabel(tl, name, -1) && !hasLabel(ls, name, i) {
-				break
-			}
-		}
-		ls[i].Name = name
-		renamed = true
-	}
-	return renamed
-}
-
-// hasLabel reports whether ls holds name at an index other than skip.
-func hasLabel(ls Labels, name string, skip int) bool {
-	for i := range ls {
-		if i != skip && ls[i].Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// mergeLabels appends the union of sorted a and sorted b to dst, skipping
-// entries of b with empty values. Names never collide (see renameConflicts).
-func mergeLabels(dst, a, b Labels) Labels {
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		if j < len(b) && b[j].Value == "" {
-			j++
-			continue
-		}
-		if j == len(b) || (i < len(a) && a[i].Name < b[j].Name) {
-			dst = append(dst, a[i])
-			i++
-		} else {
-			dst = append(dst, b[j])
-			j++
-		}
-	}
-	return dst
-}
-
-func checkLabelLimits(lim *Limits, name string, ls Labels) error {
-	if lim.MaxLabels > 0 && len(ls)+1 > lim.MaxLabels {
-		return &LimitError{Limit: "label", Max: lim.MaxLabels}
-	}
-	if lim.MaxLabelNameLen > 0 {
-		for _, l := range ls {
-			if len(l.Name) > lim.MaxLabelNameLen {
-				return &LimitError{Limit: "label name length", Max: lim.MaxLabelNameLen}
-			}
-		}
-	}
-	if lim.MaxLabelValueLen > 0 {
-		if len(name) > lim.MaxLabelValueLen {
-			return &LimitError{Limit: "label value length", Max: lim.MaxLabelValueLen}
-		}
-		for _, l := range ls {
-			if len(l.Value) > lim.MaxLabelValueLen {
-				return &LimitError{Limit: "label value length", Max: lim.MaxLabelValueLen}
-			}
-		}
-	}
-	return nil
-}
-
-// sortLabels sorts by name: insertion sort for the usual short, mostly sorted
-// sets, the library sort for long ones.
-func sortLabels(ls Labels) {
-	if len(ls) > 16 {
-		slices.SortFunc(ls, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
-		return
-	}
-	for i := 1; i < len(ls); i++ {
-		for j := i; j > 0 && ls[j].Name < ls[j-1].Name; j-- {
-			ls[j], ls[j-1] = ls[j-1], ls[j]
-		}
-	}
 }

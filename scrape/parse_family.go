@@ -32,8 +32,20 @@ func hasSuffixName(name, base, suffix string) bool {
 }
 
 // classify says what a sample called name is in the current family. skip
-// marks a _created sample; ok=false means the name is not of this family.
+// marks an OpenMetrics _created sample; ok=false means the name is not of
+// this family. In the text format, whose grammar has no _created, such a
+// sample is kept as an untyped series, as both reference parsers keep it
+// (Prometheus ingests it, expfmt makes it an untyped family), without ending
+// the family it follows (Python's client writes one after each counter).
 func (p *Parser) classify(name string) (kind Kind, skip, ok bool) {
+	kind, skip, ok = p.classifyFamily(name)
+	if skip && p.format != FormatOpenMetrics {
+		return KindUntyped, false, true
+	}
+	return kind, skip, ok
+}
+
+func (p *Parser) classifyFamily(name string) (kind Kind, skip, ok bool) {
 	f := &p.fam
 	if f.name == "" {
 		return 0, false, false
@@ -100,7 +112,7 @@ func (p *Parser) addSample(name string, v float64, ts int64, explicit bool) erro
 	}
 	if p.lc.hit {
 		if p.lc.entry.kind == kind {
-			return p.emit(name, kind, v, ts, explicit)
+			return p.emit(name, kind, p.lc.entry.out, v, ts, explicit)
 		}
 		// The family's type changed since the line was cached: parse
 		// its labels after all (the result replaces the entry).
@@ -115,36 +127,42 @@ func (p *Parser) addSample(name string, v float64, ts int64, explicit bool) erro
 			}
 		}
 	}
+	out := kind
 	switch kind {
 	case KindHistogramBucket:
-		if err := p.checkBound("le"); err != nil {
-			return err
+		if !p.checkBound("le") {
+			out = KindUntyped
 		}
 	case KindSummaryQuantile:
-		if err := p.checkBound("quantile"); err != nil {
-			return err
+		if !p.checkBound("quantile") {
+			out = KindUntyped
 		}
 	}
-	return p.emit(name, kind, v, ts, explicit)
+	return p.emit(name, kind, out, v, ts, explicit)
 }
 
-// checkBound requires the le or quantile label in p.lbuf to be a float and
-// rewrites it in the OpenMetrics form, so "1" and "1.0" are one series.
-func (p *Parser) checkBound(label string) error {
+// checkBound rewrites the le or quantile label in p.lbuf in the OpenMetrics
+// float form, so "1" and "1.0" are one series, as Prometheus does. It
+// reports false when the label is missing or not a number: Prometheus then
+// ingests the sample as a plain series, labels as written, and so does
+// promfwd, as an untyped sample (a bucket without a bound is no bucket).
+func (p *Parser) checkBound(label string) bool {
 	for i := range p.lbuf {
 		l := &p.lbuf[i]
 		if l.Name != label {
 			continue
 		}
+		// strconv, not parseNumber: Prometheus normalises label values
+		// with Go's syntax.
 		f, err := strconv.ParseFloat(l.Value, 64)
 		if err != nil {
-			return p.errorf("invalid %s value %q for %q", label, l.Value, p.fam.name)
+			return false
 		}
 		p.scratch = appendOMFloat(p.scratch[:0], f)
 		if string(p.scratch) != l.Value {
 			l.Value, _ = p.strs.bytes(p.scratch) // ASCII
 		}
-		return nil
+		return true
 	}
-	return p.errorf("%s sample of %q without %s label", p.fam.typ, p.fam.name, label)
+	return false
 }

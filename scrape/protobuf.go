@@ -13,10 +13,11 @@ import (
 // samples shaped like the text parser's: counters, gauges and untyped as one
 // sample; summaries as quantiles, _sum and _count; classic histograms as
 // buckets (with +Inf added when missing), _sum and _count; gauge histograms
-// with OpenMetrics' _gsum and _gcount. A native (sparse) histogram without
-// classic buckets yields only _sum and _count: sparse buckets are not
-// forwarded. Metric timestamps are honoured; created timestamps and
-// exemplars are dropped.
+// with OpenMetrics' _gsum and _gcount. Native (sparse) buckets are not
+// forwarded: a native histogram is converted as Prometheus converts it with
+// native histograms off (its classic buckets, if any, and always
+// le="+Inf" = count, _sum and _count). Metric timestamps are honoured;
+// created timestamps and exemplars are dropped.
 func (p *Parser) parseProtobuf(body []byte) error {
 	for p.line = 1; len(body) > 0; p.line++ {
 		n, w := protowire.ConsumeVarint(body)
@@ -118,7 +119,7 @@ func (p *Parser) convertMetric(typ dto.MetricType, name string, names *pbNames, 
 			bv, _ := p.strs.bytes(p.scratch) // ASCII
 			p.lbuf = append(p.lbuf, Label{Name: extra, Value: bv})
 		}
-		return p.emit(sname, kind, v, ts, explicit)
+		return p.emit(sname, kind, kind, v, ts, explicit)
 	}
 	switch typ {
 	case dto.MetricType_COUNTER:
@@ -155,37 +156,32 @@ func (p *Parser) convertMetric(typ dto.MetricType, name string, names *pbNames, 
 	if h == nil {
 		return p.errorf("histogram %q without histogram value", name)
 	}
-	count := float64(h.GetSampleCount())
-	if h.SampleCountFloat != nil && h.GetSampleCount() == 0 {
-		count = h.GetSampleCountFloat()
+	// Classic buckets plus le="+Inf" from the count when they lack it, as
+	// Prometheus' protobuf parser yields them with native histograms off:
+	// a native-only histogram becomes _bucket{le="+Inf"}, _sum and _count,
+	// never _sum and _count alone. Float counts win when set, as there.
+	count := h.GetSampleCountFloat()
+	if count == 0 {
+		count = float64(h.GetSampleCount())
 	}
-	if len(h.GetBucket()) > 0 || !isNativeHistogram(h) {
-		sawInf := false
-		for _, b := range h.GetBucket() {
-			v := float64(b.GetCumulativeCount())
-			if b.CumulativeCountFloat != nil && b.GetCumulativeCount() == 0 {
-				v = b.GetCumulativeCountFloat()
-			}
-			sawInf = sawInf || math.IsInf(b.GetUpperBound(), 1)
-			if err := one(names.bucket, KindHistogramBucket, v, "le", b.GetUpperBound()); err != nil {
-				return err
-			}
+	sawInf := false
+	for _, b := range h.GetBucket() {
+		v := b.GetCumulativeCountFloat()
+		if v == 0 {
+			v = float64(b.GetCumulativeCount())
 		}
-		if !sawInf {
-			if err := one(names.bucket, KindHistogramBucket, count, "le", math.Inf(1)); err != nil {
-				return err
-			}
+		sawInf = sawInf || math.IsInf(b.GetUpperBound(), 1)
+		if err := one(names.bucket, KindHistogramBucket, v, "le", b.GetUpperBound()); err != nil {
+			return err
+		}
+	}
+	if !sawInf {
+		if err := one(names.bucket, KindHistogramBucket, count, "le", math.Inf(1)); err != nil {
+			return err
 		}
 	}
 	if err := one(names.sum, KindHistogramSum, h.GetSampleSum(), "", 0); err != nil {
 		return err
 	}
 	return one(names.count, KindHistogramCount, count, "", 0)
-}
-
-// isNativeHistogram reports whether h carries a native (sparse) histogram,
-// the same signals Prometheus looks at.
-func isNativeHistogram(h *dto.Histogram) bool {
-	return h.Schema != nil || h.ZeroThreshold != nil || h.GetZeroCount() > 0 || h.GetZeroCountFloat() > 0 ||
-		len(h.GetPositiveSpan()) > 0 || len(h.GetNegativeSpan()) > 0
 }

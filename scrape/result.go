@@ -20,5 +20,9 @@ type Result struct {
 	// forbade caching. The scheduler may stretch the next scrape up to it.
 	MaxAge  time.Duration
 	Samples []Sample
+	// Dropped counts the samples the exposition had but Samples leaves
+	// out (duplicates and the like), as Prometheus' scrape drops them. An
+	// unchanged scrape repeats the count of the parse it reuses.
+	Dropped Dropped
 	Err     error // nil on success; on error Samples is nil
 }

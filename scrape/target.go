@@ -43,6 +43,9 @@ type TargetConfig struct {
 	MaxBodyBytes int64
 	Limits       Limits // passed to the parser; 0 fields are unlimited
 	TargetLabels Labels // sorted; added to every sample by the parser
+	// ScrapeProtocols is the Accept preference, by Prometheus'
+	// scrape_protocols names; nil means DefaultScrapeProtocols.
+	ScrapeProtocols []string
 }
 
 // Target scrapes one source. It keeps the conditional-GET state and the
@@ -68,6 +71,7 @@ type Target struct {
 	prevFormat   Format
 	prevHash     uint64
 	prevLen      int
+	prevDropped  Dropped // what the parse of prev left out
 	etag         string
 	lastModified string
 }
@@ -106,8 +110,14 @@ func NewTarget(cfg TargetConfig) (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scrape: target %s: %w", cfg.Name, err)
 	}
+	accept := AcceptHeader
+	if cfg.ScrapeProtocols != nil {
+		if accept, err = AcceptHeaderFor(cfg.ScrapeProtocols); err != nil {
+			return nil, fmt.Errorf("scrape: target %s: %w", cfg.Name, err)
+		}
+	}
 	h := http.Header{}
-	h.Set("Accept", AcceptHeader)
+	h.Set("Accept", accept)
 	h.Set("Accept-Encoding", "gzip")
 	h.Set("User-Agent", cfg.UserAgent)
 	h.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(cfg.Timeout.Seconds(), 'f', -1, 64))
@@ -154,7 +164,7 @@ func (t *Target) Scrape(ctx context.Context, now time.Time) (res Result) {
 		res.Err = fmt.Errorf("scrape %s (%s): %w", t.name, t.ep.display, err)
 		return res
 	}
-	res.Samples, res.Unchanged = samples, unchanged
+	res.Samples, res.Unchanged, res.Dropped = samples, unchanged, t.prevDropped
 	return res
 }
 
@@ -188,6 +198,7 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 		return nil, false, n, maxAge, resp.parseError(err) // fetch.go: names a foreign Content-Type
 	}
 	t.prev, t.prevFormat, t.prevHash, t.prevLen = samples, resp.format, h, len(resp.body)
+	t.prevDropped = t.parser.Dropped()
 	t.etag, t.lastModified = resp.etag, resp.lastModified
 	return samples, false, n, maxAge, nil
 }

@@ -92,11 +92,10 @@ func (p *Parser) commentLine(line []byte, om bool) (eof bool, err error) {
 	}
 	switch kwb[0] {
 	case 'H':
-		if f.hasHelp {
-			return false, p.errorf("second HELP line for %q", name)
-		}
+		// A second HELP line replaces the first, as in Prometheus' own
+		// scrape (its metadata cache keeps the last); expfmt refuses it.
 		f.hasHelp = true
-		f.help = unescapeHelp(f.help[:0], arg)
+		f.help = unescapeHelp(f.help[:0], arg, om)
 	case 'T':
 		if f.hasType {
 			return false, p.errorf("second TYPE line for %q", name)
@@ -185,25 +184,27 @@ func (p *Parser) sampleValue(line []byte, pos int, name string, om bool) error {
 	}
 	pos = skipBlanks(line, pos)
 	end := tokenEnd(line, pos)
-	v, err := strconv.ParseFloat(string(line[pos:end]), 64)
+	v, err := parseNumber(line[pos:end])
 	if err != nil || end == pos {
 		return p.errorf("invalid value %q for %q", line[pos:end], name)
 	}
 	pos = skipBlanks(line, end)
 	ts, explicit := p.opt.NowMs, false
+	p.outOfBounds = false
 	if pos < len(line) && line[pos] != '#' {
 		end = tokenEnd(line, pos)
-		var ok bool
+		ok, inRange := false, true
 		if om {
-			ts, ok = parseOMTimestamp(line[pos:end])
+			ts, ok, inRange = parseOMTimestamp(line[pos:end])
 		} else {
+			// expfmt's rule: a base-10 int64 of milliseconds.
 			ts, err = strconv.ParseInt(string(line[pos:end]), 10, 64)
 			ok = err == nil
 		}
 		if !ok {
 			return p.errorf("invalid timestamp %q for %q", line[pos:end], name)
 		}
-		explicit = true
+		explicit, p.outOfBounds = true, !inRange
 		pos = skipBlanks(line, end)
 	}
 	if pos < len(line) {
@@ -322,7 +323,8 @@ func (p *Parser) labelSep(line []byte, pos int) (int, error) {
 	return 0, p.errorf("expected ',' or '}' in label set")
 }
 
-// readQuoted reads the string at line[pos] == '"', resolving \\ \" and \n.
+// readQuoted reads the string at line[pos] == '"', resolving \\ \" and \n;
+// any other backslash sequence is kept as written.
 // The result aliases line, or p.scratch when it had escapes: intern it before
 // the next call.
 func (p *Parser) readQuoted(line []byte, pos int) ([]byte, int, error) {
@@ -359,7 +361,9 @@ func (p *Parser) readEscaped(line []byte, start, i int) ([]byte, int, error) {
 			case 'n':
 				buf = append(buf, '\n')
 			default:
-				return nil, 0, p.errorf("invalid escape sequence %q", line[i:i+2])
+				// Kept as written, as Prometheus does: the grammar allows
+				// a backslash before any character (C:\Windows).
+				buf = append(buf, '\\', line[i+1])
 			}
 			i += 2
 		default:
@@ -371,14 +375,20 @@ func (p *Parser) readEscaped(line []byte, start, i int) ([]byte, int, error) {
 	return nil, 0, p.errorf("unterminated quoted string")
 }
 
-// unescapeHelp appends HELP text to dst resolving \\, \n and \" (the last is
-// OpenMetrics'); any other backslash is kept as written.
-func unescapeHelp(dst, s []byte) []byte {
+// unescapeHelp appends HELP text to dst resolving \\ and \n, and in
+// OpenMetrics \" too; any other backslash is kept as written (Prometheus'
+// text and OpenMetrics parsers do the same).
+func unescapeHelp(dst, s []byte, om bool) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c == '\\' && i+1 < len(s) {
 			switch s[i+1] {
-			case '\\', '"':
+			case '"':
+				if om {
+					c = '"'
+					i++
+				}
+			case '\\':
 				c = s[i+1]
 				i++
 			case 'n':

@@ -105,8 +105,8 @@ func LoadWith(name string, data []byte, lookup func(string) (string, bool), host
 	return loadWith(name, data, lookup, hostname)
 }
 
-// loadWith is load with the host name (for shard.index_from_hostname)
-// injected.
+// loadWith is load with the host name (for shard.index_from_hostname and
+// an unset ${HOSTNAME}) injected.
 func loadWith(name string, data []byte, lookup lookupFunc, hostname func() (string, error)) (*Config, error) {
 	d := &decoder{file: name, tainted: map[*yaml.Node]bool{}}
 	var doc yaml.Node
@@ -121,7 +121,7 @@ func loadWith(name string, data []byte, lookup lookupFunc, hostname func() (stri
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &ConfigError{File: name, Line: extra.Line, Column: extra.Column, Msg: "more than one YAML document"}
 	}
-	if err := d.expandEnv(&doc, "", lookup); err != nil {
+	if err := d.expandEnv(&doc, "", withHostname(lookup, hostname)); err != nil { // envhost.go
 		return nil, err
 	}
 	cfg := defaultConfig()

@@ -53,6 +53,9 @@ type SourceConfig struct {
 	// MetricRelabel is applied in order to each metric name.
 	MetricRelabel []RelabelRule `yaml:"metric_relabel,omitempty"`
 	Limits        SourceLimits  `yaml:"limits"`
+	// ScrapeProtocols is the Accept preference, Prometheus' key and names;
+	// empty means Prometheus 3's default (scrape.DefaultScrapeProtocols).
+	ScrapeProtocols []string `yaml:"scrape_protocols,omitempty"`
 	// Sinks routes this source to the named sinks only; empty means all.
 	Sinks []string `yaml:"sinks,omitempty"`
 }
@@ -237,7 +240,8 @@ func (s *SourceConfig) TargetConfig(userAgent string) (scrape.TargetConfig, erro
 			MaxLabelNameLen:  s.Limits.LabelNameLength,
 			MaxLabelValueLen: s.Limits.LabelValueLength,
 		},
-		TargetLabels: tl,
-		UserAgent:    userAgent,
+		TargetLabels:    tl,
+		UserAgent:       userAgent,
+		ScrapeProtocols: s.ScrapeProtocols,
 	}, nil
 }

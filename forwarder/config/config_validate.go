@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/promfwd/promfwd/scrape"
 )
 
 // validator positions validation errors at the node a field path leads to
@@ -240,6 +242,11 @@ func (s *SourceConfig) validateSamples(at func(msg string, keys ...any) error) e
 	} {
 		if f.n < 0 {
 			return at("must not be negative", "limits", f.key)
+		}
+	}
+	if s.ScrapeProtocols != nil {
+		if err := scrape.ValidateScrapeProtocols(s.ScrapeProtocols); err != nil {
+			return at(err.Error(), "scrape_protocols")
 		}
 	}
 	return nil

@@ -1,0 +1,29 @@
+package forwarder
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/promfwd/promfwd/scrape"
+)
+
+// newDroppedVec is promfwd_samples_dropped_total{source,reason}: samples a
+// scrape parsed but left out, as Prometheus' scrape leaves them out
+// (reason duplicate, out_of_order, out_of_bounds; see scrape.Dropped).
+func newDroppedVec() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "promfwd_samples_dropped_total",
+		Help: "Samples of a scrape left out as Prometheus leaves them out: a series repeated in one exposition (duplicate, out_of_order) or an out-of-range timestamp (out_of_bounds).",
+	}, []string{"source", "reason"})
+}
+
+// countDropped adds one scrape's dropped samples.
+func (m *sourceMetrics) countDropped(source string, d scrape.Dropped) {
+	for _, r := range [...]struct {
+		reason string
+		n      int
+	}{{"duplicate", d.Duplicate}, {"out_of_order", d.OutOfOrder}, {"out_of_bounds", d.OutOfBounds}} {
+		if r.n > 0 {
+			m.dropped.WithLabelValues(source, r.reason).Add(float64(r.n))
+		}
+	}
+}
