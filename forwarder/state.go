@@ -207,10 +207,7 @@ func (f *Forwarder) openDurable(st *sinkState, rc *sinks.RunnerConfig, dataDir s
 			}
 		}
 	}
-	lanes := rc.Concurrency
-	if lanes <= 0 {
-		lanes = sinks.DefaultRunnerConfig().Concurrency
-	}
+	lanes := sinks.Lanes(st.sink, rc.Concurrency) // as NewRunner will
 	q, err := diskqueue.Open(filepath.Join(dir, "queue"), diskqueue.Options{
 		MaxBytes:     rc.MaxQueueBytes,
 		Lanes:        lanes,

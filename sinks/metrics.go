@@ -15,6 +15,8 @@ const (
 	DropRejected        = "rejected"        // the destination answered with a permanent error
 	DropUnrepresentable = "unrepresentable" // the sink cannot encode the sample (NaN for HEC, an encode error)
 	DropShutdown        = "shutdown"        // submitted after Stop, or leftovers discarded at shutdown
+	DropNameCollision   = "name_collision"  // the destination's name rules mapped two series onto one
+	DropTagCollision    = "tag_collision"   // the destination's tag rules made two series of one request identical
 )
 
 // Request outcomes, the values of the outcome label of
@@ -199,21 +201,24 @@ type sinkCounters struct {
 	sent                                            prometheus.Counter
 	success, permanent, failed                      prometheus.Counter
 	intakeFull, queueFull, rejected, unrepr, shutdn prometheus.Counter
+	nameCollision, tagCollision                     prometheus.Counter
 	encodeErrors                                    prometheus.Counter
 }
 
 func (m *Metrics) counters(name string) sinkCounters {
 	m.retries.WithLabelValues(name) // exported as 0 before the first retry
 	return sinkCounters{
-		sent:         m.samplesSent.WithLabelValues(name),
-		success:      m.requests.WithLabelValues(name, OutcomeSuccess),
-		permanent:    m.requests.WithLabelValues(name, OutcomePermanentError),
-		failed:       m.requests.WithLabelValues(name, OutcomeFailed),
-		intakeFull:   m.dropped.WithLabelValues(name, DropIntakeFull),
-		queueFull:    m.dropped.WithLabelValues(name, DropQueueFull),
-		rejected:     m.dropped.WithLabelValues(name, DropRejected),
-		unrepr:       m.dropped.WithLabelValues(name, DropUnrepresentable),
-		shutdn:       m.dropped.WithLabelValues(name, DropShutdown),
-		encodeErrors: m.encodeErrors.WithLabelValues(name),
+		sent:          m.samplesSent.WithLabelValues(name),
+		success:       m.requests.WithLabelValues(name, OutcomeSuccess),
+		permanent:     m.requests.WithLabelValues(name, OutcomePermanentError),
+		failed:        m.requests.WithLabelValues(name, OutcomeFailed),
+		intakeFull:    m.dropped.WithLabelValues(name, DropIntakeFull),
+		queueFull:     m.dropped.WithLabelValues(name, DropQueueFull),
+		rejected:      m.dropped.WithLabelValues(name, DropRejected),
+		unrepr:        m.dropped.WithLabelValues(name, DropUnrepresentable),
+		shutdn:        m.dropped.WithLabelValues(name, DropShutdown),
+		nameCollision: m.dropped.WithLabelValues(name, DropNameCollision),
+		tagCollision:  m.dropped.WithLabelValues(name, DropTagCollision),
+		encodeErrors:  m.encodeErrors.WithLabelValues(name),
 	}
 }

@@ -47,8 +47,9 @@ type Sink struct {
 	tokens    *secret.Source
 	clock     clockwork.Clock
 
-	encMu sync.Mutex
-	enc   *encoder
+	encMu        sync.Mutex
+	enc          *encoder
+	collisionLog time.Time // last name-collision log line (under encMu)
 
 	acks     *acker
 	pollOnce sync.Once
@@ -158,7 +159,16 @@ func (s *Sink) Channel() string { return s.channel }
 func (s *Sink) Encode(samples []scrape.Sample) (sinks.Encoded, error) {
 	s.encMu.Lock()
 	defer s.encMu.Unlock()
-	return s.enc.encode(samples)
+	enc, err := s.enc.encode(samples)
+	if enc.NameCollisions > 0 {
+		if now := s.clock.Now(); now.Sub(s.collisionLog) >= time.Minute {
+			s.collisionLog = now
+			s.log.Warn("hec: metric names collide after mapping to Splunk's rules; dropping the later series",
+				zap.String("url", s.eventURL), zap.String("metric", s.enc.collided[0]),
+				zap.String("mapped_to", s.enc.collided[1]), zap.Int("samples", enc.NameCollisions))
+		}
+	}
+	return enc, err
 }
 
 // Start probes the health endpoint once (logging the outcome) and, with
