@@ -11,6 +11,8 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/promfwd/promfwd/sinks"
 )
 
 // Config is the `hec` sink's configuration.
@@ -36,7 +38,7 @@ type Config struct {
 	// Gzip compresses request bodies. Default true.
 	Gzip bool `yaml:"gzip"`
 	// MaxRequestBytes bounds one request's uncompressed body. Default 1 MiB.
-	MaxRequestBytes int `yaml:"max_request_bytes"`
+	MaxRequestBytes sinks.ByteSize `yaml:"max_request_bytes"`
 	// MaxEvents bounds the events in one request. Default 10000; 0 means
 	// no bound besides MaxRequestBytes.
 	MaxEvents int `yaml:"max_events"`

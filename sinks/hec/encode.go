@@ -93,7 +93,7 @@ func newEncoder(cfg Config, host string) *encoder {
 	}
 	return &encoder{
 		multi:     cfg.MultiMetric,
-		maxBytes:  cfg.MaxRequestBytes,
+		maxBytes:  int(cfg.MaxRequestBytes),
 		maxEvents: maxEvents,
 		gzip:      cfg.Gzip,
 		head:      head,
