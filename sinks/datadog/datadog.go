@@ -44,9 +44,13 @@ type Sink struct {
 
 	// Used by Encode only (one goroutine at a time).
 	enc            encoder
-	resourcesJSON  []byte // `[{"name":"<host>","type":"host"}]`
-	staticTagsJSON []byte // `"a:b","c"` (no brackets)
+	resourcesJSON  []byte    // `[{"name":"<host>","type":"host"}]`
+	staticTagsJSON []byte    // `"a:b","c"` (no brackets)
+	collisionLog   time.Time // last tag-collision log line
 }
+
+// collisionLogEvery spaces the tag-collision log lines.
+const collisionLogEvery = time.Minute
 
 // options are the seams tests use; New uses the defaults.
 type options struct {
@@ -125,7 +129,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		if i > 0 {
 			s.staticTagsJSON = append(s.staticTagsJSON, ',')
 		}
-		s.staticTagsJSON = jsonw.AppendString(s.staticTagsJSON, t)
+		s.staticTagsJSON = jsonw.AppendString(s.staticTagsJSON, normalizeStatic(t))
 	}
 	log.Debug("datadog sink ready", zap.String("url", s.endpoint), zap.String("compression", cfg.Compression),
 		zap.String("send_counters_as", cfg.SendCountersAs))

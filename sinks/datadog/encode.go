@@ -44,6 +44,8 @@ type encoder struct {
 	names  map[nameKey]string
 	bounds map[string]string // le / quantile label value -> tag value
 	comp   *compressor
+	tag    []byte     // scratch for one normalized tag
+	coll   collisions // series made identical by the tag rules, per batch
 }
 
 // unit is a run of series [from, to) that must share one request.
@@ -59,6 +61,7 @@ func (s *Sink) Encode(samples []scrape.Sample) (sinks.Encoded, error) {
 	now := s.clock.Now()
 	var out sinks.Encoded
 
+	e.coll.reset()
 	s.deltas.mu.Lock()
 	s.deltas.sweep(now)
 	for i := 0; i < len(samples); {
@@ -77,6 +80,8 @@ func (s *Sink) Encode(samples []scrape.Sample) (sinks.Encoded, error) {
 	}
 	s.deltas.mu.Unlock()
 
+	out.TagCollisions = e.coll.dropped
+	s.logCollisions()
 	reqs, dropped, err := s.pack()
 	if err != nil {
 		return sinks.Encoded{}, err
@@ -147,6 +152,7 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 
 	e := &s.enc
 	b := e.buf
+	start := len(b)
 	b = append(b, `{"metric":`...)
 	b = jsonw.AppendString(b, name)
 	b = append(b, `,"type":`...)
@@ -158,6 +164,7 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 	b = append(b, `}],"resources":`...)
 	b = append(b, s.resourcesJSON...)
 	b = append(b, `,"tags":[`...)
+	tagsAt := len(b)
 	b = append(b, s.staticTagsJSON...)
 	first := len(s.staticTagsJSON) == 0
 	for _, l := range smp.Labels {
@@ -168,14 +175,20 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 		case smp.Kind == scrape.KindSummaryQuantile && l.Name == "quantile":
 			val = s.enc.bound(val)
 		}
-		b = appendTag(b, first, l.Name, val)
+		b = e.appendTag(b, first, l.Name, val)
 		first = false
 	}
 	switch {
 	case smp.Kind == scrape.KindHistogramBucket:
-		b = appendTag(b, first, "upper_bound", e.bound(le))
+		b = e.appendTag(b, first, "upper_bound", e.bound(le))
 	case smp.Kind == scrape.KindHistogramCount:
-		b = appendTag(b, first, "upper_bound", "none")
+		b = e.appendTag(b, first, "upper_bound", "none")
+	}
+	if !e.coll.check(name, b[tagsAt:], h) {
+		e.coll.dropped++
+		e.coll.last, e.coll.lastAs = smp, name
+		e.buf = b[:start]
+		return true // counted as a tag collision, not as unrepresentable
 	}
 	b = append(b, ']')
 	if interval > 0 {
@@ -186,17 +199,6 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 	e.buf = b
 	e.ends = append(e.ends, len(b))
 	return true
-}
-
-func appendTag(b []byte, first bool, name, value string) []byte {
-	if !first {
-		b = append(b, ',')
-	}
-	b = append(b, '"')
-	b = jsonw.AppendStringContent(b, name)
-	b = append(b, ':')
-	b = jsonw.AppendStringContent(b, value)
-	return append(b, '"')
 }
 
 // bound is formatBound, cached: a batch repeats few bucket bounds.
