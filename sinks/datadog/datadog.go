@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -28,7 +29,10 @@ import (
 	"github.com/promfwd/promfwd/sinks/secret"
 )
 
-var _ sinks.Sink = (*Sink)(nil)
+var (
+	_ sinks.Sink  = (*Sink)(nil)
+	_ sinks.Laner = (*Sink)(nil)
+)
 
 // Sink delivers samples to Datadog's series intake.
 type Sink struct {
@@ -41,6 +45,7 @@ type Sink struct {
 	key       *secret.Source
 	limits    limits
 	deltas    *deltaTracker
+	lanes     atomic.Int32 // set by Lanes before the runner starts; 0 means 1
 
 	// Used by Encode only (one goroutine at a time).
 	enc            encoder
