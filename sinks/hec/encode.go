@@ -44,6 +44,7 @@ type encoder struct {
 	pend   []pending
 	digest *xxhash.Digest
 
+	shard  uint32 // the next request's Shard
 	dims   dimNamer
 	mnames names
 	// collisions counts samples of the current encode dropped because
@@ -354,7 +355,8 @@ func (e *encoder) flush() {
 		clear(e.byKey)
 		clear(e.names)
 	}
-	e.out = append(e.out, sinks.Request{Body: e.body(), Samples: e.count})
+	e.out = append(e.out, sinks.Request{Body: e.body(), Samples: e.count, Shard: e.shard})
+	e.shard++ // round-robin: HEC needs no order between requests
 	e.req = e.req[:0]
 	e.size, e.events, e.count = 0, 0, 0
 }

@@ -61,7 +61,24 @@ type Sink struct {
 var (
 	_ sinks.Sink    = (*Sink)(nil)
 	_ sinks.Starter = (*Sink)(nil)
+	_ sinks.Laner   = (*Sink)(nil)
 )
+
+// Lanes implements sinks.Laner. HEC needs no order between requests, so
+// the encoder deals them round-robin over the lanes. Without indexer
+// acknowledgement that is `concurrency` lanes; with it, a request occupies
+// its lane until its ack comes, so the sink runs ack.max_outstanding lanes
+// (or concurrency, if larger) and one poll covers all of them.
+func (s *Sink) Lanes(concurrency int) int {
+	if s.acks != nil {
+		outstanding := s.cfg.Ack.MaxOutstanding
+		if outstanding == 0 {
+			outstanding = DefaultMaxOutstanding
+		}
+		return max(concurrency, outstanding)
+	}
+	return concurrency
+}
 
 // Option adjusts a Sink for tests.
 type Option func(*options)
