@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/promfwd/promfwd/sinks/jsonw"
 	"io"
 	"net/http"
 	"os"
@@ -21,11 +20,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/jsonw"
 	"github.com/promfwd/promfwd/sinks/secret"
 )
 
@@ -51,6 +52,7 @@ type Sink struct {
 	enc            encoder
 	resourcesJSON  []byte    // `[{"name":"<host>","type":"host"}]`
 	staticTagsJSON []byte    // `"a:b","c"` (no brackets)
+	staticTagsSum  uint64    // their hashes summed (see collisions.check)
 	collisionLog   time.Time // last tag-collision log line
 }
 
@@ -134,7 +136,9 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		if i > 0 {
 			s.staticTagsJSON = append(s.staticTagsJSON, ',')
 		}
-		s.staticTagsJSON = jsonw.AppendString(s.staticTagsJSON, normalizeStatic(t))
+		nt := normalizeStatic(t)
+		s.staticTagsJSON = jsonw.AppendString(s.staticTagsJSON, nt)
+		s.staticTagsSum += xxhash.Sum64String(nt)
 	}
 	log.Debug("datadog sink ready", zap.String("url", s.endpoint), zap.String("compression", cfg.Compression),
 		zap.String("send_counters_as", cfg.SendCountersAs))

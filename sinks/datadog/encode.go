@@ -45,6 +45,7 @@ type encoder struct {
 	bounds map[string]string // le / quantile label value -> tag value
 	comp   *compressor
 	tag    []byte     // scratch for one normalized tag
+	tagSum uint64     // sum of the hashes of the series' tags so far
 	groups []group    // the batch's groups and their lanes
 	coll   collisions // series made identical by the tag rules, per batch
 }
@@ -199,7 +200,7 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 	b = append(b, `}],"resources":`...)
 	b = append(b, s.resourcesJSON...)
 	b = append(b, `,"tags":[`...)
-	tagsAt := len(b)
+	e.tagSum = s.staticTagsSum
 	b = append(b, s.staticTagsJSON...)
 	first := len(s.staticTagsJSON) == 0
 	for _, l := range smp.Labels {
@@ -219,7 +220,7 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 	case smp.Kind == scrape.KindHistogramCount:
 		b = e.appendTag(b, first, "upper_bound", "none")
 	}
-	if !e.coll.check(name, b[tagsAt:], h) {
+	if !e.coll.check(name, e.tagSum, h) {
 		e.coll.dropped++
 		e.coll.last, e.coll.lastAs = smp, name
 		e.buf = b[:start]

@@ -98,6 +98,7 @@ func (e *encoder) appendTag(b []byte, first bool, name, value string) []byte {
 		b = append(b, ',')
 	}
 	e.tag = normalizeTag(e.tag[:0], tagKeyOf(name), value, false)
+	e.tagSum += xxhash.Sum64(e.tag)
 	b = append(b, '"')
 	b = jsonw.AppendStringContent(b, string(e.tag)) // lowercased letters and digits never need escaping but stay safe
 	return append(b, '"')
@@ -125,14 +126,12 @@ type collisions struct {
 	lastAs  string         // the metric it was sent as
 }
 
-// check records that the scraped series is sent as name with the tags
-// JSON; false means another scraped series of the batch already is.
-func (c *collisions) check(name string, tags []byte, scraped uint64) bool {
-	d := xxhash.New()
-	_, _ = d.WriteString(name)
-	_, _ = d.Write([]byte{0})
-	_, _ = d.Write(tags)
-	h := d.Sum64()
+// check records that the scraped series is sent as name with tags whose
+// order-independent digest is tagSum (a sum of per-tag hashes: labels
+// sort differently once lowercased); false means another scraped series
+// of the batch already is.
+func (c *collisions) check(name string, tagSum, scraped uint64) bool {
+	h := xxhash.Sum64String(name) + tagSum*0x9E3779B97F4A7C15
 	if owner, ok := c.seen[h]; ok {
 		return owner == scraped
 	}
