@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/gzip"
@@ -37,7 +38,8 @@ type receiver struct {
 	fwdStatus map[int]int64
 	lastErr   atomic.Value // string
 
-	acks *ackState // hec with -hec-ack, else nil
+	acks    *ackState     // hec with -hec-ack, else nil
+	latency time.Duration // -receiver-latency: added before answering a data request
 }
 
 type counts struct {
@@ -111,6 +113,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			r.fail(w, err)
 			return
 		}
+	}
+	if r.latency > 0 {
+		time.Sleep(r.latency) // a distant or busy receiver
 	}
 	r.requests.Add(1)
 	r.samples.Add(n)

@@ -130,6 +130,9 @@ func writeConfig(path, listen, sink, sinkURL string, o options, urls []string) e
 	if o.conc > 0 {
 		fmt.Fprintf(&b, "    concurrency: %d\n", o.conc)
 	}
+	if o.maxBatch > 0 {
+		fmt.Fprintf(&b, "    max_batch_samples: %d\n", o.maxBatch)
+	}
 	switch sink {
 	case "hec":
 		fmt.Fprintf(&b, "    url: %s\n    token: bench-token\n    gzip: true\n    multi_metric: %v\n    host: bench\n", sinkURL, o.hecMulti)
@@ -228,6 +231,7 @@ func waitReady(ctx context.Context, base string, p *forwarderProc) error {
 
 func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string, stderr io.Writer) (*result, error) {
 	rcv := newReceiver(sink, o.rwURL)
+	rcv.latency = o.latency
 	if sink == "hec" && o.hecAck {
 		rcv.acks = newAckState(o.ackDelay)
 	}
