@@ -14,10 +14,7 @@ import (
 // data_dir/<sink>/state.bin, opens its disk queue and wires the queue and
 // the checkpoint into rc (see package state for the checkpoint protocol).
 func (f *Forwarder) openDurable(st *sinkState, rc *sinks.RunnerConfig, dataDir string) error {
-	lanes := rc.Concurrency
-	if lanes <= 0 {
-		lanes = sinks.DefaultRunnerConfig().Concurrency
-	}
+	lanes := sinks.Lanes(st.sink, rc.Concurrency) // as NewRunner will
 	d, err := state.Open(state.Options{
 		Dir:           filepath.Join(dataDir, st.name),
 		Name:          st.name,

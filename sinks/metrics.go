@@ -16,6 +16,8 @@ const (
 	DropUnrepresentable = "unrepresentable" // the sink cannot encode the sample (NaN for HEC, an encode error)
 	DropShutdown        = "shutdown"        // submitted after Stop, or leftovers discarded at shutdown
 	DropCorrupt         = "corrupt"         // stored requests found damaged on disk (CorruptReporter)
+	DropNameCollision   = "name_collision"  // the destination's name rules mapped two series onto one
+	DropTagCollision    = "tag_collision"   // the destination's tag rules made two series of one request identical
 )
 
 // Request outcomes, the values of the outcome label of
@@ -209,23 +211,26 @@ type sinkCounters struct {
 	success, permanent, failed                      prometheus.Counter
 	intakeFull, queueFull, rejected, unrepr, shutdn prometheus.Counter
 	corrupt                                         prometheus.Counter
+	nameCollision, tagCollision                     prometheus.Counter
 	encodeErrors                                    prometheus.Counter
 	retries                                         prometheus.Counter
 }
 
 func (m *Metrics) counters(name string) sinkCounters {
 	return sinkCounters{
-		retries:      m.retries.WithLabelValues(name), // exported as 0 before the first retry
-		sent:         m.samplesSent.WithLabelValues(name),
-		success:      m.requests.WithLabelValues(name, OutcomeSuccess),
-		permanent:    m.requests.WithLabelValues(name, OutcomePermanentError),
-		failed:       m.requests.WithLabelValues(name, OutcomeFailed),
-		intakeFull:   m.dropped.WithLabelValues(name, DropIntakeFull),
-		queueFull:    m.dropped.WithLabelValues(name, DropQueueFull),
-		rejected:     m.dropped.WithLabelValues(name, DropRejected),
-		unrepr:       m.dropped.WithLabelValues(name, DropUnrepresentable),
-		shutdn:       m.dropped.WithLabelValues(name, DropShutdown),
-		corrupt:      m.dropped.WithLabelValues(name, DropCorrupt),
-		encodeErrors: m.encodeErrors.WithLabelValues(name),
+		retries:       m.retries.WithLabelValues(name), // exported as 0 before the first retry
+		sent:          m.samplesSent.WithLabelValues(name),
+		success:       m.requests.WithLabelValues(name, OutcomeSuccess),
+		permanent:     m.requests.WithLabelValues(name, OutcomePermanentError),
+		failed:        m.requests.WithLabelValues(name, OutcomeFailed),
+		intakeFull:    m.dropped.WithLabelValues(name, DropIntakeFull),
+		queueFull:     m.dropped.WithLabelValues(name, DropQueueFull),
+		rejected:      m.dropped.WithLabelValues(name, DropRejected),
+		unrepr:        m.dropped.WithLabelValues(name, DropUnrepresentable),
+		shutdn:        m.dropped.WithLabelValues(name, DropShutdown),
+		corrupt:       m.dropped.WithLabelValues(name, DropCorrupt),
+		encodeErrors:  m.encodeErrors.WithLabelValues(name),
+		nameCollision: m.dropped.WithLabelValues(name, DropNameCollision),
+		tagCollision:  m.dropped.WithLabelValues(name, DropTagCollision),
 	}
 }

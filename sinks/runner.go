@@ -28,7 +28,7 @@ type RunnerConfig struct {
 	MaxQueueBytes int64
 	// Concurrency is the number of parallel senders. Request r goes to
 	// sender r.Shard % Concurrency; the requests of one sender are sent in
-	// order.
+	// order. A sink that is a Laner adjusts it (see Lanes).
 	Concurrency int
 	// RetryWaitMin / RetryWaitMax bound the runner's own backoff, used when
 	// Send returns a retryable error (which the retrying HTTP client only
@@ -185,6 +185,7 @@ type pendingBatch struct {
 // nil (metrics kept but not registered anywhere).
 func NewRunner(s Sink, cfg RunnerConfig, set Settings, m *Metrics) *Runner {
 	cfg = cfg.withDefaults()
+	cfg.Concurrency = Lanes(s, cfg.Concurrency)
 	if m == nil {
 		m = NewMetrics(nil)
 	}

@@ -153,6 +153,12 @@ func (r *Runner) encode(samples []scrape.Sample) {
 	if enc.Dropped > 0 {
 		r.c.unrepr.Add(float64(enc.Dropped))
 	}
+	if enc.NameCollisions > 0 {
+		r.c.nameCollision.Add(float64(enc.NameCollisions))
+	}
+	if enc.TagCollisions > 0 {
+		r.c.tagCollision.Add(float64(enc.TagCollisions))
+	}
 	for _, req := range enc.Requests {
 		lane := int(req.Shard % uint32(r.cfg.Concurrency))
 		evicted := r.queue.Push(req, lane)

@@ -34,6 +34,13 @@ type Encoded struct {
 	// Dropped counts samples the destination cannot represent (NaN/Inf for
 	// HEC and Datadog); they are counted as dropped{reason="unrepresentable"}.
 	Dropped int
+	// NameCollisions counts samples dropped because the destination's
+	// name rules mapped two distinct series onto one (dropped{reason="name_collision"}).
+	NameCollisions int
+	// TagCollisions counts samples dropped because the destination's tag
+	// normalization made two distinct series of one request identical
+	// (dropped{reason="tag_collision"}).
+	TagCollisions int
 }
 
 // Sink is one destination. Encode is called from one goroutine at a time;
@@ -52,6 +59,29 @@ type Sink interface {
 	Send(ctx context.Context, req Request) error
 	// Close releases resources (idle connections, pollers).
 	Close() error
+}
+
+// Laner is implemented by sinks that choose how many senders (queue lanes)
+// they need for a configured concurrency: Datadog spreads series over
+// exactly that many lanes; HEC with indexer acknowledgement runs one lane
+// per outstanding request. Lanes must give the same answer for the same
+// input; it may remember the value (the sink's Encode then uses it).
+type Laner interface {
+	Lanes(concurrency int) int
+}
+
+// Lanes is the number of senders a Runner runs for s with the configured
+// concurrency (0 or less means the default): the sink's own answer if it
+// is a Laner, else concurrency. A Queue built for that Runner must have
+// this many lanes.
+func Lanes(s Sink, concurrency int) int {
+	if concurrency <= 0 {
+		concurrency = DefaultRunnerConfig().Concurrency
+	}
+	if l, ok := s.(Laner); ok {
+		return max(l.Lanes(concurrency), 1)
+	}
+	return concurrency
 }
 
 // Starter is implemented by sinks that run background work (a health probe,

@@ -33,6 +33,11 @@ type options struct {
 	promfwd    string
 	targetGzip bool
 	hecMulti   bool
+	hecAck     bool
+	ackDelay   time.Duration
+	conc       int
+	latency    time.Duration
+	maxBatch   int
 	inProcess  bool
 	cpuProfile string
 	memProfile string
@@ -60,6 +65,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.promfwd, "promfwd", "", "promfwd binary to run (default: go build ./cmd/promfwd into a temp dir)")
 	fs.BoolVar(&o.targetGzip, "target-gzip", false, "targets gzip their answers (as client_golang does)")
 	fs.BoolVar(&o.hecMulti, "hec-multi", false, "hec: multi_metric events")
+	fs.BoolVar(&o.hecAck, "hec-ack", false, "hec: indexer acknowledgement (the receiver issues ackIds; delivered means acked)")
+	fs.DurationVar(&o.ackDelay, "ack-delay", 500*time.Millisecond, "hec-ack: how long after acceptance the receiver reports a request acked")
+	fs.IntVar(&o.conc, "concurrency", 0, "the sink's concurrency key (0: promfwd's default)")
+	fs.IntVar(&o.maxBatch, "max-batch", 0, "the sink's max_batch_samples key (0: promfwd's default)")
+	fs.DurationVar(&o.latency, "receiver-latency", 0, "the receiver waits this long before answering each data request (a distant or busy destination)")
 	fs.BoolVar(&o.inProcess, "inprocess", false, "run the forwarder in this process (for -cpuprofile; CPU figures then include targets and receiver)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with -inprocess: write a CPU profile of the window here")
 	fs.StringVar(&o.memProfile, "memprofile", "", "with -inprocess: write a heap profile at the end of the window here")

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/gzip"
@@ -36,6 +37,9 @@ type receiver struct {
 	forwardCl *http.Client
 	fwdStatus map[int]int64
 	lastErr   atomic.Value // string
+
+	acks    *ackState     // hec with -hec-ack, else nil
+	latency time.Duration // -receiver-latency: added before answering a data request
 }
 
 type counts struct {
@@ -67,6 +71,10 @@ func (r *receiver) serve() (string, *http.Server, error) {
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.acks != nil && req.URL.Path == "/services/collector/ack" {
+		r.acks.serveAck(w, req)
+		return
+	}
 	if req.Method != http.MethodPost {
 		// HEC health checks and the like: healthy, nothing to count.
 		_, _ = io.WriteString(w, `{"text":"HEC is healthy","code":17}`)
@@ -106,6 +114,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
+	if r.latency > 0 {
+		time.Sleep(r.latency) // a distant or busy receiver
+	}
 	r.requests.Add(1)
 	r.samples.Add(n)
 	if r.forward != "" {
@@ -114,6 +125,11 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	switch r.kind {
 	case "hec":
+		if r.acks != nil {
+			id := r.acks.accept(req.Header.Get("X-Splunk-Request-Channel"), n)
+			_, _ = fmt.Fprintf(w, `{"text":"Success","code":0,"ackId":%d}`, id)
+			return
+		}
 		_, _ = io.WriteString(w, `{"text":"Success","code":0}`)
 	case "datadog":
 		w.WriteHeader(http.StatusAccepted)

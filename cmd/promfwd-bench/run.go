@@ -51,6 +51,7 @@ type result struct {
 	fwdStatus        map[int]int64
 	lastErr          string
 	upstream         []string // -rw-url: the receiver's own counters
+	ack              *ackResult
 	inProcess        bool
 }
 
@@ -83,6 +84,11 @@ func (r *result) print(w io.Writer, o options) {
 	}
 	fmt.Fprintf(w, "  errors: dropped=%.0f failed_requests=%.0f retries=%.0f scrape_errors=%.0f undecodable=%d pending_at_end=%.0f\n",
 		r.dropped, r.failedReq, r.retries, r.scrapeErrs, r.recv.Bad, r.pending)
+	if a := r.ack; a != nil {
+		fmt.Fprintf(w, "  samples/s acked        %10.0f   (ack delay %s; CPU per 1M acked %.0f ms)\n", float64(a.acked)/secs, o.ackDelay, perM(a.acked))
+		fmt.Fprintf(w, "  requests outstanding   %10d max (posted, not yet acked); %d ack polls asking %.1f ids each\n",
+			a.maxOutstanding, a.polls, float64(a.ids)/float64(max(a.polls, 1)))
+	}
 	if r.sink == "remote_write" {
 		fmt.Fprintf(w, "  per-series check: duplicate timestamps=%d out-of-order=%d\n", r.dups, r.ooo)
 	}
@@ -95,6 +101,12 @@ func (r *result) print(w io.Writer, o options) {
 	if r.lastErr != "" {
 		fmt.Fprintf(w, "  last error: %s\n", r.lastErr)
 	}
+}
+
+// ackResult is the receiver's view of indexer acknowledgement in the window.
+type ackResult struct {
+	acked, polls, ids int64
+	maxOutstanding    int
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
@@ -116,9 +128,18 @@ func writeConfig(path, listen, sink, sinkURL string, o options, urls []string) e
 		fmt.Fprintf(&b, "  - name: t%d\n    url: %s\n    interval: %s\n    timeout: %s\n", i, u, o.interval, timeout)
 	}
 	fmt.Fprintf(&b, "sinks:\n  - name: bench\n    type: %s\n", sink)
+	if o.conc > 0 {
+		fmt.Fprintf(&b, "    concurrency: %d\n", o.conc)
+	}
+	if o.maxBatch > 0 {
+		fmt.Fprintf(&b, "    max_batch_samples: %d\n", o.maxBatch)
+	}
 	switch sink {
 	case "hec":
 		fmt.Fprintf(&b, "    url: %s\n    token: bench-token\n    gzip: true\n    multi_metric: %v\n    host: bench\n", sinkURL, o.hecMulti)
+		if o.hecAck {
+			fmt.Fprintf(&b, "    ack: {enabled: true}\n")
+		}
 	case "remote_write":
 		fmt.Fprintf(&b, "    url: %s/api/v1/write\n", sinkURL)
 	case "datadog":
@@ -211,6 +232,10 @@ func waitReady(ctx context.Context, base string, p *forwarderProc) error {
 
 func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string, stderr io.Writer) (*result, error) {
 	rcv := newReceiver(sink, o.rwURL)
+	rcv.latency = o.latency
+	if sink == "hec" && o.hecAck {
+		rcv.acks = newAckState(o.ackDelay)
+	}
 	rurl, rsrv, err := rcv.serve()
 	if err != nil {
 		return nil, err
@@ -250,6 +275,11 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 		return nil, err
 	}
 	r0 := rcv.snapshot()
+	var acked0, polls0, ids0 int64
+	if rcv.acks != nil {
+		rcv.acks.reset()
+		acked0, polls0, ids0 = rcv.acks.acked.Load(), rcv.acks.polls.Load(), rcv.acks.idsPerPoll.Load()
+	}
 	t0 := time.Now()
 	var prof *os.File
 	if o.cpuProfile != "" {
@@ -307,6 +337,10 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 	res.retries = d("promfwd_sink_retries_total")
 	res.scrapeErrs = d("promfwd_source_scrape_errors_total")
 	res.pending = m1.sum("promfwd_sink_pending_samples") + m1.sum("promfwd_sink_queue_requests")
+	if a := rcv.acks; a != nil {
+		res.ack = &ackResult{acked: a.acked.Load() - acked0, polls: a.polls.Load() - polls0,
+			ids: a.idsPerPoll.Load() - ids0, maxOutstanding: a.max()}
+	}
 	rcv.mu.Lock()
 	res.dups, res.ooo = rcv.dups, rcv.outOfOrd
 	if len(rcv.fwdStatus) > 0 {

@@ -13,23 +13,28 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/promfwd/promfwd/sinks/jsonw"
 	"io"
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/jsonw"
 	"github.com/promfwd/promfwd/sinks/secret"
 )
 
-var _ sinks.Sink = (*Sink)(nil)
+var (
+	_ sinks.Sink  = (*Sink)(nil)
+	_ sinks.Laner = (*Sink)(nil)
+)
 
 // Sink delivers samples to Datadog's series intake.
 type Sink struct {
@@ -44,15 +49,21 @@ type Sink struct {
 	key       *secret.Source
 	limits    limits
 	deltas    *deltaTracker
+	lanes     atomic.Int32 // set by Lanes before the runner starts; 0 means 1
 
 	// splitPause is the wait before each attempt of a split request.
 	splitPause time.Duration
 
 	// Used by Encode only (one goroutine at a time).
 	enc            encoder
-	resourcesJSON  []byte // `[{"name":"<host>","type":"host"}]`
-	staticTagsJSON []byte // `"a:b","c"` (no brackets)
+	resourcesJSON  []byte    // `[{"name":"<host>","type":"host"}]`
+	staticTagsJSON []byte    // `"a:b","c"` (no brackets)
+	staticTagsSum  uint64    // their hashes summed (see collisions.check)
+	collisionLog   time.Time // last tag-collision log line
 }
+
+// collisionLogEvery spaces the tag-collision log lines.
+const collisionLogEvery = time.Minute
 
 // options are the seams tests use; New uses the defaults.
 type options struct {
@@ -135,7 +146,9 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		if i > 0 {
 			s.staticTagsJSON = append(s.staticTagsJSON, ',')
 		}
-		s.staticTagsJSON = jsonw.AppendString(s.staticTagsJSON, t)
+		nt := normalizeStatic(t)
+		s.staticTagsJSON = jsonw.AppendString(s.staticTagsJSON, nt)
+		s.staticTagsSum += xxhash.Sum64String(nt)
 	}
 	log.Debug("datadog sink ready", zap.String("url", s.shown), zap.String("compression", cfg.Compression),
 		zap.String("send_counters_as", cfg.SendCountersAs))

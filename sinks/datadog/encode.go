@@ -44,6 +44,10 @@ type encoder struct {
 	names  map[nameKey]string
 	bounds map[string]string // le / quantile label value -> tag value
 	comp   *compressor
+	tag    []byte     // scratch for one normalized tag
+	tagSum uint64     // sum of the hashes of the series' tags so far
+	groups []group    // the batch's groups and their lanes
+	coll   collisions // series made identical by the tag rules, per batch
 }
 
 // unit is a run of series [from, to) that must share one request.
@@ -55,35 +59,72 @@ type unit struct{ from, to int }
 // delta state advances at encoding time (see SnapshotState).
 func (s *Sink) Encode(samples []scrape.Sample) (sinks.Encoded, error) {
 	e := &s.enc
-	e.buf, e.ends, e.units = e.buf[:0], e.ends[:0], e.units[:0]
 	now := s.clock.Now()
 	var out sinks.Encoded
+	lanes := max(int(s.lanes.Load()), 1)
 
-	s.deltas.mu.Lock()
-	s.deltas.sweep(now)
+	// A group goes to the lane of its first series, so every point of a
+	// series travels in one lane, in order: two requests carrying deltas
+	// of one counter are never sent at the same time.
+	e.groups = e.groups[:0]
 	for i := 0; i < len(samples); {
 		j := scrape.GroupEnd(samples, i)
-		from := len(e.ends)
-		hasCount := j-i > 1 && groupHasCount(samples[i:j])
-		for k := i; k < j; k++ {
-			if !s.encodeSample(&samples[k], now, hasCount) {
-				out.Dropped++
-			}
+		h := samples[i].Hash
+		if h == 0 {
+			h = scrape.SeriesHash(samples[i].Name, samples[i].Labels)
 		}
-		if to := len(e.ends); to > from {
-			e.units = append(e.units, unit{from, to})
-		}
+		e.groups = append(e.groups, group{from: i, to: j, lane: uint32(h % uint64(lanes))})
 		i = j
 	}
-	s.deltas.mu.Unlock()
-
-	reqs, dropped, err := s.pack()
-	if err != nil {
-		return sinks.Encoded{}, err
+	e.coll.reset()
+	for lane := range lanes {
+		e.buf, e.ends, e.units = e.buf[:0], e.ends[:0], e.units[:0]
+		s.deltas.mu.Lock()
+		s.deltas.sweep(now)
+		for _, g := range e.groups {
+			if g.lane != uint32(lane) {
+				continue
+			}
+			from := len(e.ends)
+			hasCount := g.to-g.from > 1 && groupHasCount(samples[g.from:g.to])
+			for k := g.from; k < g.to; k++ {
+				if !s.encodeSample(&samples[k], now, hasCount) {
+					out.Dropped++
+				}
+			}
+			if to := len(e.ends); to > from {
+				e.units = append(e.units, unit{from, to})
+			}
+		}
+		s.deltas.mu.Unlock()
+		first := len(out.Requests)
+		reqs, dropped, err := s.pack()
+		if err != nil {
+			return sinks.Encoded{}, err
+		}
+		out.Requests = append(out.Requests, reqs...)
+		for i := first; i < len(out.Requests); i++ {
+			out.Requests[i].Shard = uint32(lane)
+		}
+		out.Dropped += dropped
 	}
-	out.Requests = reqs
-	out.Dropped += dropped
+	out.TagCollisions = e.coll.dropped
+	s.logCollisions()
 	return out, nil
+}
+
+// group is one histogram/summary group (or a lone series) of a batch and
+// the lane its requests go to.
+type group struct {
+	from, to int
+	lane     uint32
+}
+
+// Lanes implements sinks.Laner: the sink spreads series over exactly
+// concurrency lanes, by series hash (see Encode).
+func (s *Sink) Lanes(concurrency int) int {
+	s.lanes.Store(int32(max(concurrency, 1)))
+	return concurrency
 }
 
 func groupHasCount(g []scrape.Sample) bool {
@@ -147,6 +188,7 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 
 	e := &s.enc
 	b := e.buf
+	start := len(b)
 	b = append(b, `{"metric":`...)
 	b = jsonw.AppendString(b, name)
 	b = append(b, `,"type":`...)
@@ -158,6 +200,7 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 	b = append(b, `}],"resources":`...)
 	b = append(b, s.resourcesJSON...)
 	b = append(b, `,"tags":[`...)
+	e.tagSum = s.staticTagsSum
 	b = append(b, s.staticTagsJSON...)
 	first := len(s.staticTagsJSON) == 0
 	for _, l := range smp.Labels {
@@ -168,14 +211,20 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 		case smp.Kind == scrape.KindSummaryQuantile && l.Name == "quantile":
 			val = s.enc.bound(val)
 		}
-		b = appendTag(b, first, l.Name, val)
+		b = e.appendTag(b, first, l.Name, val)
 		first = false
 	}
 	switch {
 	case smp.Kind == scrape.KindHistogramBucket:
-		b = appendTag(b, first, "upper_bound", e.bound(le))
+		b = e.appendTag(b, first, "upper_bound", e.bound(le))
 	case smp.Kind == scrape.KindHistogramCount:
-		b = appendTag(b, first, "upper_bound", "none")
+		b = e.appendTag(b, first, "upper_bound", "none")
+	}
+	if !e.coll.check(name, e.tagSum, h) {
+		e.coll.dropped++
+		e.coll.last, e.coll.lastAs = smp, name
+		e.buf = b[:start]
+		return true // counted as a tag collision, not as unrepresentable
 	}
 	b = append(b, ']')
 	if interval > 0 {
@@ -186,17 +235,6 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 	e.buf = b
 	e.ends = append(e.ends, len(b))
 	return true
-}
-
-func appendTag(b []byte, first bool, name, value string) []byte {
-	if !first {
-		b = append(b, ',')
-	}
-	b = append(b, '"')
-	b = jsonw.AppendStringContent(b, name)
-	b = append(b, ':')
-	b = jsonw.AppendStringContent(b, value)
-	return append(b, '"')
 }
 
 // bound is formatBound, cached: a batch repeats few bucket bounds.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/sinks/datadog/ddtest"
 	"github.com/promfwd/promfwd/sinks/jsonw"
 )
 
@@ -127,7 +128,7 @@ func TestGaugesPassThrough(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
 		c.Namespace = "scout"
 		c.Tags = []string{"env:prod", "team"}
-	}, options{})
+	}, options{}, func(o *ddtest.Options) { o.AllowReservedTags = []string{"env"} })
 	meta := &scrape.Meta{Family: "vulns", Type: scrape.TypeGauge}
 	now := h.clock.Now()
 	enc := h.push([]scrape.Sample{
@@ -151,7 +152,7 @@ func TestGaugesPassThrough(t *testing.T) {
 		value  float64
 		tags   []string
 	}{
-		{"scout.vulns", 4, []string{"env:prod", "team", "quote:a\"b", "severity:high"}},
+		{"scout.vulns", 4, []string{"env:prod", "team", "quote:a_b", "severity:high"}},
 		{"scout.vulns", -2.5, []string{"env:prod", "team", "severity:low"}},
 		{"scout.up", 1, []string{"env:prod", "team"}},
 	}

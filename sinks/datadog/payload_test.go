@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,13 +145,10 @@ func TestSplitByCompressedSize(t *testing.T) {
 func TestOversizedSeriesDropped(t *testing.T) {
 	lim := limits{compressed: 512_000, uncompressed: 400, points: 10_000}
 	h := newHarness(t, func(c *Config) { c.SendCountersAs = CountersAsGauge }, options{limits: lim})
-	huge := make([]byte, 500)
-	for i := range huge {
-		huge[i] = 'v'
-	}
+	huge := strings.Repeat("v", 190) // tags are cut at 200 characters: use three
 	enc, err := h.sink.Encode([]scrape.Sample{
 		sample("small", scrape.KindGauge, nil, nil, 1, h.clock.Now()),
-		sample("big", scrape.KindGauge, nil, labels("x", string(huge)), 1, h.clock.Now()),
+		sample("big", scrape.KindGauge, nil, labels("x", huge, "y", huge, "z", huge), 1, h.clock.Now()),
 	})
 	if err != nil {
 		t.Fatal(err)

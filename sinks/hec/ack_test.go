@@ -3,12 +3,14 @@ package hec
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/common/model"
 
+	"github.com/promfwd/promfwd/sinks"
 	"github.com/promfwd/promfwd/sinks/hec/hectest"
 )
 
@@ -100,14 +102,19 @@ func TestAckReleasesEachRequestOnce(t *testing.T) {
 	}
 }
 
-// TestAckWithoutAckID: a token without useACK answers without ackId; the
-// request counts as delivered and a warning says why.
+// TestAckWithoutAckID: with ack enabled, a code-0 answer without an ackId
+// cannot be confirmed: the request is not counted as delivered (issue
+// 21.5); the error says why.
 func TestAckWithoutAckID(t *testing.T) {
 	srv := hectest.New(t, hectest.Options{})
-	s, logs, _ := newTestSink(t, ackConfig(srv.URL()))
-	sendAll(t, s, fixtureSamples())
-	if logs.FilterMessageSnippet("without an ackId").Len() != 1 {
-		t.Fatalf("want a warning, got %v", logs.All())
+	s, _, _ := newTestSink(t, ackConfig(srv.URL()))
+	enc, err := s.Encode(fixtureSamples())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Send(context.Background(), enc.Requests[0])
+	if err == nil || sinks.IsPermanent(err) || !strings.Contains(err.Error(), "without an ackId") {
+		t.Fatalf("Send = %v, want a retryable error naming the missing ackId", err)
 	}
 }
 

@@ -40,7 +40,7 @@ type Config struct {
 	// Gzip compresses request bodies. Default true.
 	Gzip bool `yaml:"gzip"`
 	// MaxRequestBytes bounds one request's uncompressed body. Default 1 MiB.
-	MaxRequestBytes int `yaml:"max_request_bytes"`
+	MaxRequestBytes sinks.ByteSize `yaml:"max_request_bytes"`
 	// MaxEvents bounds the events in one request. Default 10000; 0 means
 	// no bound besides MaxRequestBytes.
 	MaxEvents int `yaml:"max_events"`
@@ -69,7 +69,18 @@ type AckConfig struct {
 	// Timeout is how long a request waits for its ack before it is posted
 	// again (an at-least-once duplicate). Default 2m.
 	Timeout model.Duration `yaml:"timeout"`
+	// MaxOutstanding bounds the requests posted and waiting for their ack
+	// at once (the sink runs that many senders, or `concurrency` if
+	// larger). One poll asks about all of them. Default (and 0) 64.
+	MaxOutstanding int `yaml:"max_outstanding"`
 }
+
+// DefaultMaxOutstanding is ack.max_outstanding's default; MaxOutstanding
+// bounds it.
+const (
+	DefaultMaxOutstanding = 64
+	MaxOutstanding        = 1024
+)
 
 // DefaultMaxRequestBytes is the default uncompressed request bound; Splunk
 // Cloud's max_content_length is commonly 1 MB.
@@ -88,8 +99,9 @@ func DefaultConfig() Config {
 		MaxAuthHold:     model.Duration(sinks.DefaultMaxHold),
 		MaxRetryAfter:   model.Duration(sinks.DefaultMaxRetryAfter),
 		Ack: AckConfig{
-			PollInterval: model.Duration(time.Second),
-			Timeout:      model.Duration(2 * time.Minute),
+			PollInterval:   model.Duration(time.Second),
+			Timeout:        model.Duration(2 * time.Minute),
+			MaxOutstanding: DefaultMaxOutstanding,
 		},
 	}
 }
@@ -174,6 +186,9 @@ func (c *Config) Validate() error {
 	if c.Ack.Enabled {
 		if c.Ack.PollInterval <= 0 {
 			errs = append(errs, fmt.Errorf("ack.poll_interval: %s must be positive", c.Ack.PollInterval))
+		}
+		if c.Ack.MaxOutstanding < 0 || c.Ack.MaxOutstanding > MaxOutstanding {
+			errs = append(errs, fmt.Errorf("ack.max_outstanding: %d must be between 1 and %d (0 for the default)", c.Ack.MaxOutstanding, MaxOutstanding))
 		}
 		if c.Ack.Timeout <= c.Ack.PollInterval {
 			errs = append(errs, fmt.Errorf("ack.timeout: %s must exceed ack.poll_interval %s", c.Ack.Timeout, c.Ack.PollInterval))

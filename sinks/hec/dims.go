@@ -27,35 +27,54 @@ func needsRename(name string) bool {
 	return strings.HasPrefix(name, "metric_name:")
 }
 
-// dimName returns the dimension name for labels[i] (see RenamePrefix).
-func dimName(ls scrape.Labels, i int) string {
-	name := ls[i].Name
-	if !needsRename(name) {
-		return name
-	}
-	out := RenamePrefix + name
-	for hasLabel(ls, out) {
-		out = RenamePrefix + out
-	}
-	return out
-}
-
-func hasLabel(ls scrape.Labels, name string) bool {
-	for _, l := range ls {
-		if l.Name == name {
-			return true
-		}
-	}
-	return false
+// dimNamer assigns dimension names (see RenamePrefix) in time linear in
+// the number of labels: the names in use are looked up in a set built once
+// per sample, and only for samples that have a label to rename.
+type dimNamer struct {
+	taken map[string]struct{}
 }
 
 // appendDims appends `,"name":"value"` for every label.
-func appendDims(dst []byte, ls scrape.Labels) []byte {
+func (d *dimNamer) appendDims(dst []byte, ls scrape.Labels) []byte {
+	renames := false
 	for i := range ls {
+		if needsRename(ls[i].Name) {
+			renames = true
+			break
+		}
+	}
+	if renames {
+		if d.taken == nil {
+			d.taken = make(map[string]struct{}, len(ls))
+		}
+		clear(d.taken)
+		for i := range ls {
+			d.taken[ls[i].Name] = struct{}{}
+		}
+	}
+	for i := range ls {
+		name := ls[i].Name
+		if renames && needsRename(name) {
+			name = d.rename(name)
+		}
 		dst = append(dst, ',')
-		dst = jsonw.AppendString(dst, dimName(ls, i))
+		dst = jsonw.AppendString(dst, name)
 		dst = append(dst, ':')
 		dst = jsonw.AppendString(dst, ls[i].Value)
 	}
 	return dst
+}
+
+// rename prefixes name until it is not in use, and marks the result used,
+// so it also cannot collide with an earlier rename.
+func (d *dimNamer) rename(name string) string {
+	out := RenamePrefix + name
+	for {
+		if _, used := d.taken[out]; !used {
+			break
+		}
+		out = RenamePrefix + out
+	}
+	d.taken[out] = struct{}{}
+	return out
 }

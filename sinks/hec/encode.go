@@ -43,6 +43,14 @@ type encoder struct {
 	names  map[uint64]struct{}
 	pend   []pending
 	digest *xxhash.Digest
+
+	shard  uint32 // the next request's Shard
+	dims   dimNamer
+	mnames names
+	// collisions counts samples of the current encode dropped because
+	// their metric name maps onto another's; collided names the last one.
+	collisions int
+	collided   [2]string
 }
 
 // mevent is one open multi-metric event; its metric fields are a linked list
@@ -61,6 +69,7 @@ type mseg struct{ off, len, next int }
 // offsets point into grp.
 type pending struct {
 	idx              int
+	name             string // the metric name sent
 	key              uint64
 	segOff, segLen   int
 	dimsOff, dimsLen int
@@ -85,13 +94,14 @@ func newEncoder(cfg Config, host string) *encoder {
 	}
 	return &encoder{
 		multi:     cfg.MultiMetric,
-		maxBytes:  cfg.MaxRequestBytes,
+		maxBytes:  int(cfg.MaxRequestBytes),
 		maxEvents: maxEvents,
 		gzip:      cfg.Gzip,
 		head:      head,
 		byKey:     make(map[uint64]int),
 		names:     make(map[uint64]struct{}),
 		digest:    xxhash.New(),
+		mnames:    newNames(),
 	}
 }
 
@@ -107,6 +117,7 @@ func (e *encoder) eventOverhead(ts int64) int {
 func (e *encoder) encode(samples []scrape.Sample) (sinks.Encoded, error) {
 	var enc sinks.Encoded
 	e.out = nil
+	e.collisions = 0
 	for i := 0; i < len(samples); {
 		end := scrape.GroupEnd(samples, i)
 		if e.multi {
@@ -118,6 +129,7 @@ func (e *encoder) encode(samples []scrape.Sample) (sinks.Encoded, error) {
 	}
 	e.flush()
 	enc.Requests = e.out
+	enc.NameCollisions = e.collisions
 	e.out = nil
 	return enc, nil
 }
@@ -145,14 +157,18 @@ func (e *encoder) addGroupSingle(samples []scrape.Sample, i, end int) (dropped i
 			}
 			continue
 		}
+		name, ok := e.metricName(s.Name)
+		if !ok {
+			continue
+		}
 		e.grp = append(e.grp, `{"time":`...)
 		e.grp = appendTime(e.grp, s.TimestampMs)
 		e.grp = append(e.grp, e.head...)
 		e.grp = append(e.grp, `"metric_name":`...)
-		e.grp = jsonw.AppendString(e.grp, s.Name)
+		e.grp = jsonw.AppendString(e.grp, name)
 		e.grp = append(e.grp, `,"_value":`...)
 		e.grp = jsonw.AppendFloat(e.grp, s.Value)
-		e.grp = appendDims(e.grp, s.Labels)
+		e.grp = e.dims.appendDims(e.grp, s.Labels)
 		e.grp = append(e.grp, "}}\n"...)
 		n++
 	}
@@ -183,11 +199,15 @@ func (e *encoder) addGroupMulti(samples []scrape.Sample, i, end int) (dropped in
 			}
 			continue
 		}
-		p := pending{idx: j, key: e.seriesKey(s), segOff: len(e.grp)}
-		e.grp = appendMetricField(e.grp, s.Name, s.Value)
+		name, ok := e.metricName(s.Name)
+		if !ok {
+			continue
+		}
+		p := pending{idx: j, key: e.seriesKey(s), name: name, segOff: len(e.grp)}
+		e.grp = appendMetricField(e.grp, name, s.Value)
 		p.segLen = len(e.grp) - p.segOff
 		p.dimsOff = len(e.grp)
-		e.grp = appendDims(e.grp, s.Labels)
+		e.grp = e.dims.appendDims(e.grp, s.Labels)
 		p.dimsLen = len(e.grp) - p.dimsOff
 		worst += e.eventOverhead(s.TimestampMs) + p.dimsLen + p.segLen
 		e.pend = append(e.pend, p)
@@ -205,6 +225,17 @@ func (e *encoder) addGroupMulti(samples []scrape.Sample, i, end int) (dropped in
 	}
 	e.count += len(e.pend)
 	return dropped
+}
+
+// metricName is the name sent for a scraped name (see metricName in
+// names.go); false means the sample is dropped as a name collision.
+func (e *encoder) metricName(scraped string) (string, bool) {
+	out, ok := e.mnames.lookup(scraped)
+	if !ok {
+		e.collisions++
+		e.collided = [2]string{scraped, out}
+	}
+	return out, ok
 }
 
 // appendMetricField appends `,"metric_name:<name>":<value>`.
@@ -258,7 +289,7 @@ func (e *encoder) place(samples []scrape.Sample, p pending) {
 			key++ // hash collision with another series: probe on
 			continue
 		}
-		nk := nameKey(ei, s.Name)
+		nk := nameKey(ei, p.name)
 		if _, dup := e.names[nk]; dup {
 			// The same metric twice for one series and time (two
 			// sources in one batch) or a name-hash collision: a JSON
@@ -278,7 +309,7 @@ func (e *encoder) place(samples []scrape.Sample, p pending) {
 	si := e.addSeg(p)
 	e.evs = append(e.evs, mevent{ts: s.TimestampMs, first: p.idx, dimsOff: dimsOff, dimsLen: p.dimsLen, segHead: si, segTail: si})
 	e.byKey[key] = ei
-	e.names[nameKey(ei, s.Name)] = struct{}{}
+	e.names[nameKey(ei, p.name)] = struct{}{}
 	e.size += e.eventOverhead(s.TimestampMs) + p.dimsLen + p.segLen - 1 // first field has no comma
 	e.events++
 }
@@ -324,7 +355,8 @@ func (e *encoder) flush() {
 		clear(e.byKey)
 		clear(e.names)
 	}
-	e.out = append(e.out, sinks.Request{Body: e.body(), Samples: e.count})
+	e.out = append(e.out, sinks.Request{Body: e.body(), Samples: e.count, Shard: e.shard})
+	e.shard++ // round-robin: HEC needs no order between requests
 	e.req = e.req[:0]
 	e.size, e.events, e.count = 0, 0, 0
 }

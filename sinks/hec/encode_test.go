@@ -14,6 +14,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/sinks"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -178,7 +179,7 @@ func TestEncodeLimits(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig("http://127.0.0.1:1")
-			cfg.MultiMetric, cfg.Gzip, cfg.MaxRequestBytes, cfg.MaxEvents = tc.multi, false, tc.maxBytes, tc.maxEvents
+			cfg.MultiMetric, cfg.Gzip, cfg.MaxRequestBytes, cfg.MaxEvents = tc.multi, false, sinks.ByteSize(tc.maxBytes), tc.maxEvents
 			s, _, _ := newTestSink(t, cfg)
 			enc, err := s.Encode(samples)
 			if err != nil {

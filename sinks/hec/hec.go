@@ -53,8 +53,9 @@ type Sink struct {
 	check      retryablehttp.CheckRetry
 	splitPause time.Duration
 
-	encMu sync.Mutex
-	enc   *encoder
+	encMu        sync.Mutex
+	enc          *encoder
+	collisionLog time.Time // last name-collision log line (under encMu)
 
 	acks     *acker
 	pollOnce sync.Once
@@ -66,7 +67,24 @@ type Sink struct {
 var (
 	_ sinks.Sink    = (*Sink)(nil)
 	_ sinks.Starter = (*Sink)(nil)
+	_ sinks.Laner   = (*Sink)(nil)
 )
+
+// Lanes implements sinks.Laner. HEC needs no order between requests, so
+// the encoder deals them round-robin over the lanes. Without indexer
+// acknowledgement that is `concurrency` lanes; with it, a request occupies
+// its lane until its ack comes, so the sink runs ack.max_outstanding lanes
+// (or concurrency, if larger) and one poll covers all of them.
+func (s *Sink) Lanes(concurrency int) int {
+	if s.acks != nil {
+		outstanding := s.cfg.Ack.MaxOutstanding
+		if outstanding == 0 {
+			outstanding = DefaultMaxOutstanding
+		}
+		return max(concurrency, outstanding)
+	}
+	return concurrency
+}
 
 // Option adjusts a Sink for tests.
 type Option func(*options)
@@ -177,7 +195,16 @@ func (s *Sink) Channel() string { return s.channel }
 func (s *Sink) Encode(samples []scrape.Sample) (sinks.Encoded, error) {
 	s.encMu.Lock()
 	defer s.encMu.Unlock()
-	return s.enc.encode(samples)
+	enc, err := s.enc.encode(samples)
+	if enc.NameCollisions > 0 {
+		if now := s.clock.Now(); now.Sub(s.collisionLog) >= time.Minute {
+			s.collisionLog = now
+			s.log.Warn("hec: metric names collide after mapping to Splunk's rules; dropping the later series",
+				zap.String("url", s.eventURL), zap.String("metric", s.enc.collided[0]),
+				zap.String("mapped_to", s.enc.collided[1]), zap.Int("samples", enc.NameCollisions))
+		}
+	}
+	return enc, err
 }
 
 // Start probes the health endpoint once (logging the outcome) and, with

@@ -1,8 +1,10 @@
 package hec
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -111,7 +113,7 @@ func expectedPoints(cfg Config, samples []scrape.Sample) []hectest.Point {
 		for i := range s.Labels {
 			dims[dimName(s.Labels, i)] = strings.ToValidUTF8(s.Labels[i].Value, "\uFFFD")
 		}
-		out = append(out, hectest.Point{Name: s.Name, Value: s.Value, TimeMs: s.TimestampMs, Dimensions: dims,
+		out = append(out, hectest.Point{Name: metricName(s.Name), Value: s.Value, TimeMs: s.TimestampMs, Dimensions: dims,
 			Host: cfg.Host, Source: cfg.Source, SourceType: cfg.SourceType, Index: cfg.Index})
 	}
 	sortPoints(out)
@@ -168,4 +170,21 @@ func sendAll(t *testing.T, s *Sink, samples []scrape.Sample) sinks.Encoded {
 		}
 	}
 	return enc
+}
+
+// dimName is the dimension name the encoder gives labels[i].
+func dimName(ls scrape.Labels, i int) string {
+	var d dimNamer
+	b := d.appendDims(nil, ls)
+	// Decode the pairs back: `,"name":"value"` for each label.
+	var names []string
+	dec := json.NewDecoder(bytes.NewReader(append(append([]byte("{"), b[1:]...), '}')))
+	tok, _ := dec.Token() // {
+	_ = tok
+	for dec.More() {
+		k, _ := dec.Token()
+		_, _ = dec.Token()
+		names = append(names, k.(string))
+	}
+	return names[i]
 }

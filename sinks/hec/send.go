@@ -51,11 +51,6 @@ func (s *Sink) deliver(ctx context.Context, body []byte) error {
 			if s.acks == nil {
 				return nil
 			}
-			if ackID < 0 {
-				s.log.Warn("hec answered without an ackId although ack is enabled; counting the request as delivered (is useACK set on the token?)",
-					zap.String("url", s.eventURL))
-				return nil
-			}
 			s.acks.remember(key, ackID, s.clock.Now())
 		}
 		s.startPoller(s.bg)
@@ -137,10 +132,7 @@ func (s *Sink) post(ctx context.Context, body []byte) (int64, error) {
 	a := readAnswer(resp.Body)
 	switch c := resp.StatusCode; {
 	case c >= 200 && c < 300:
-		if a.AckID == nil {
-			return -1, nil
-		}
-		return *a.AckID, nil
+		return s.success(c, a)
 	case c == http.StatusRequestEntityTooLarge:
 		return -1, errTooLarge
 	case c == http.StatusUnauthorized || c == http.StatusForbidden:
@@ -157,6 +149,63 @@ func (s *Sink) post(ctx context.Context, body []byte) (int64, error) {
 	default:
 		return -1, fmt.Errorf("hec: post to %s: status %d, code %d: %s", s.eventURL, c, a.code(), s.tokens.Redact(a.Text))
 	}
+}
+
+// success classifies a 2xx answer. Only code 0 is success (with indexer
+// acknowledgement, code 0 with an ackId); any other code is classified by
+// HEC's code table whatever the HTTP status, and an answer that is not HEC
+// JSON, or lacks the ackId, leaves the request's fate unknown: it is
+// retried (at-least-once).
+func (s *Sink) success(status int, a answer) (int64, error) {
+	code := a.code()
+	switch {
+	case code == codeSuccess && s.acks == nil:
+		return -1, nil
+	case code == codeSuccess && a.AckID != nil:
+		return *a.AckID, nil
+	case code == codeSuccess:
+		return -1, fmt.Errorf("hec: post to %s: status %d, code 0 without an ackId although ack is enabled (is useACK set on the token?)", s.eventURL, status)
+	case code < 0:
+		return -1, fmt.Errorf("hec: post to %s: status %d with an answer that is not HEC's: %q", s.eventURL, status, s.tokens.Redact(a.Text))
+	}
+	reason := fmt.Sprintf("hec code %d: %s", code, s.tokens.Redact(a.Text))
+	switch codeClass(code) {
+	case classUnauthorized:
+		return -1, fmt.Errorf("hec: post to %s: status %d, %s: %w", s.eventURL, status, reason, sinks.ErrUnauthorized)
+	case classRetry:
+		return -1, fmt.Errorf("hec: post to %s: status %d, %s", s.eventURL, status, reason)
+	}
+	if a.InvalidEventNumber != nil {
+		reason += " (invalid-event-number " + strconv.Itoa(*a.InvalidEventNumber) + ")"
+	}
+	return -1, &sinks.PermanentError{Status: status, Reason: reason}
+}
+
+// HEC answer codes (SPECS.md).
+const (
+	codeSuccess = 0
+)
+
+type answerClass int
+
+const (
+	classPermanent answerClass = iota
+	classRetry
+	classUnauthorized
+)
+
+// codeClass sorts HEC's answer codes: 1-4 are credential problems (keep
+// the data, mark the sink unhealthy), 8 (internal error), 9 (busy) and
+// 18-20 (unhealthy) are worth retrying, and every other code (5-7, 10-16,
+// unknown ones) is a rejection of the data.
+func codeClass(code int) answerClass {
+	switch {
+	case code >= 1 && code <= 4:
+		return classUnauthorized
+	case code == 8 || code == 9 || (code >= 18 && code <= 20):
+		return classRetry
+	}
+	return classPermanent
 }
 
 // setHeaders sets every header HEC needs, with the current token.

@@ -24,7 +24,7 @@ type Config struct {
 	Writer io.Writer `yaml:"-"`
 	// MaxRequestBytes bounds one request (one write). A histogram or summary
 	// group is never split, so one group larger than this travels alone.
-	MaxRequestBytes int `yaml:"max_request_bytes,omitempty"`
+	MaxRequestBytes sinks.ByteSize `yaml:"max_request_bytes,omitempty"`
 }
 
 // DefaultConfig returns the configuration used when the config file gives none.
@@ -56,7 +56,7 @@ func New(cfg Config, _ sinks.Settings) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Sink{w: cfg.Writer, maxBytes: cfg.MaxRequestBytes}
+	s := &Sink{w: cfg.Writer, maxBytes: int(cfg.MaxRequestBytes)}
 	if s.w == nil {
 		s.w = os.Stdout
 	}

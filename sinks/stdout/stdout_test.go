@@ -239,7 +239,7 @@ func TestEncodeSplitsBetweenGroups(t *testing.T) {
 	}
 	for _, limit := range []int{100, 300, 1000} {
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
-			enc, err := newSink(t, Config{MaxRequestBytes: limit}).Encode(samples)
+			enc, err := newSink(t, Config{MaxRequestBytes: sinks.ByteSize(limit)}).Encode(samples)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -38,6 +38,11 @@ type Options struct {
 	MaxCompressedBytes   int
 	MaxDecompressedBytes int
 	MaxPoints            int
+
+	// AllowReservedTags lists the reserved tag keys (ReservedTagKeys) a
+	// series may carry because the sender sets them on purpose; any other
+	// reserved key is rejected.
+	AllowReservedTags []string
 }
 
 // Fault makes the receiver answer Status (with Header and Body) instead of
@@ -269,7 +274,7 @@ func (s *Server) handle(r *http.Request, rec *Request) (int, []Series, error) {
 	if rec.Points > s.opts.MaxPoints {
 		return http.StatusRequestEntityTooLarge, nil, fmt.Errorf("%s: %d points, at most %d", tooLarge, rec.Points, s.opts.MaxPoints)
 	}
-	if err := validate(p, now); err != nil {
+	if err := validate(p, now, s.opts.AllowReservedTags); err != nil {
 		return http.StatusBadRequest, nil, err
 	}
 	return http.StatusAccepted, p.Series, nil

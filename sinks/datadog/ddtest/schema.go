@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Payload is the body of POST /api/v2/series.
@@ -93,7 +97,7 @@ func decodePayload(body []byte) (Payload, error) {
 }
 
 // validate checks the payload's semantics against the receiver's clock.
-func validate(p Payload, now time.Time) error {
+func validate(p Payload, now time.Time, allowReserved []string) error {
 	if len(p.Series) == 0 {
 		return errors.New("payload has no series")
 	}
@@ -125,8 +129,8 @@ func validate(p Payload, now time.Time) error {
 			}
 		}
 		for j, t := range s.Tags {
-			if t == "" {
-				return fmt.Errorf("series[%d] %s: tags[%d] is empty", i, s.Metric, j)
+			if err := validTag(t, allowReserved); err != nil {
+				return fmt.Errorf("series[%d] %s: tags[%d]: %w", i, s.Metric, j, err)
 			}
 		}
 	}
@@ -150,6 +154,47 @@ func validName(n string) error {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
 			return fmt.Errorf("metric name %q has invalid character %q", n, c)
 		}
+	}
+	return nil
+}
+
+// MaxTagLen is the longest tag the intake keeps.
+const MaxTagLen = 200
+
+// ReservedTagKeys are the tag keys Datadog interprets itself.
+var ReservedTagKeys = []string{"host", "device", "source", "service", "env", "version"}
+
+// validTag enforces Datadog's tag rules. The intake does not reject a tag
+// that breaks them: it lowercases, rewrites and truncates it, which can
+// merge two series. The receiver rejects such a tag so that tests see it:
+// a tag must be lowercase, start with a letter, hold only letters, digits,
+// '_', '-', ':', '.' and '/', be at most MaxTagLen characters, not end
+// with ':', and not use a reserved key unless allowed.
+func validTag(t string, allowReserved []string) error {
+	if t == "" {
+		return errors.New("tag is empty")
+	}
+	if n := utf8.RuneCountInString(t); n > MaxTagLen {
+		return fmt.Errorf("tag %.40q... is %d characters, over %d", t, n, MaxTagLen)
+	}
+	if !utf8.ValidString(t) {
+		return fmt.Errorf("tag %q is not UTF-8", t)
+	}
+	for i, r := range t {
+		switch {
+		case i == 0 && !unicode.IsLetter(r):
+			return fmt.Errorf("tag %q does not start with a letter", t)
+		case unicode.ToLower(r) != r:
+			return fmt.Errorf("tag %q is not lowercase", t)
+		case !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_-:./", r)):
+			return fmt.Errorf("tag %q has invalid character %q", t, r)
+		}
+	}
+	if strings.HasSuffix(t, ":") {
+		return fmt.Errorf("tag %q ends with a colon", t)
+	}
+	if k, _, ok := strings.Cut(t, ":"); ok && slices.Contains(ReservedTagKeys, k) && !slices.Contains(allowReserved, k) {
+		return fmt.Errorf("tag %q uses the reserved key %q", t, k)
 	}
 	return nil
 }

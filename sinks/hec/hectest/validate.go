@@ -178,8 +178,8 @@ func validateFields(n int, fields map[string]any, ev *Event) *rejection {
 		case k == "metric_name" || k == "_value":
 		case strings.HasPrefix(k, "metric_name:"):
 			mn := strings.TrimPrefix(k, "metric_name:")
-			if mn == "" {
-				return invalid(n, "empty metric name in %q", k)
+			if rej := checkMetricName(n, mn); rej != nil {
+				return rej
 			}
 			f, rej := number(n, k, v)
 			if rej != nil {
@@ -207,6 +207,9 @@ func validateFields(n int, fields map[string]any, ev *Event) *rejection {
 		if !isStr || s == "" {
 			return invalid(n, "metric_name must be a non-empty string")
 		}
+		if rej := checkMetricName(n, s); rej != nil {
+			return rej
+		}
 		if !hasValue {
 			return invalid(n, "_value is required")
 		}
@@ -219,6 +222,28 @@ func validateFields(n int, fields map[string]any, ev *Event) *rejection {
 		return invalid(n, "metric_name is required")
 	}
 	slices.SortFunc(ev.Metrics, func(a, b Metric) int { return strings.Compare(a.Name, b.Name) })
+	return nil
+}
+
+// checkMetricName applies Splunk's metric name rules: letters, digits,
+// '_', '.' and ':' only; not starting with '_' or a digit; not containing
+// the reserved word "metric_name". Splunk itself drops such a measurement
+// silently; the receiver rejects the request so that tests notice.
+func checkMetricName(n int, name string) *rejection {
+	switch {
+	case name == "":
+		return invalid(n, "empty metric name")
+	case name[0] == '_' || (name[0] >= '0' && name[0] <= '9'):
+		return invalid(n, "metric name %q starts with %q", name, name[0])
+	case strings.Contains(name, "metric_name"):
+		return invalid(n, "metric name %q contains the reserved word metric_name", name)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':') {
+			return invalid(n, "metric name %q has invalid character %q", name, c)
+		}
+	}
 	return nil
 }
 

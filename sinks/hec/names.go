@@ -1,0 +1,102 @@
+package hec
+
+import (
+	"strings"
+)
+
+// MetricPrefix is prepended to metric names that Splunk would refuse
+// because they start with '_' or a digit: `_up` becomes `prom__up`,
+// `2xx_total` becomes `prom_2xx_total`.
+const MetricPrefix = "prom_"
+
+// reservedWord may not appear anywhere in a Splunk metric name; each
+// occurrence becomes reservedReplacement.
+const (
+	reservedWord        = "metric_name"
+	reservedReplacement = "metric__name"
+)
+
+// metricName maps a Prometheus metric name onto Splunk's metric name rules:
+// letters, digits, '_', '.' and ':' only, not starting with '_' or a digit,
+// never containing "metric_name". The mapping is deterministic:
+//  1. every other character (a UTF-8 name's) becomes '_';
+//  2. each "metric_name" becomes "metric__name";
+//  3. a name starting with '_' or a digit gets the prefix "prom_".
+//
+// Valid names are returned unchanged (and unallocated).
+func metricName(s string) string {
+	if validMetricName(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + len(MetricPrefix) + 1)
+	for _, r := range s {
+		if r < 0x80 && isMetricChar(byte(r)) {
+			b.WriteByte(byte(r))
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	out := b.String()
+	for strings.Contains(out, reservedWord) {
+		out = strings.ReplaceAll(out, reservedWord, reservedReplacement)
+	}
+	if out == "" || out[0] == '_' || isDigit(out[0]) {
+		out = MetricPrefix + out
+	}
+	return out
+}
+
+// validMetricName reports whether Splunk accepts s as a metric name.
+func validMetricName(s string) bool {
+	if s == "" || s[0] == '_' || isDigit(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isMetricChar(s[i]) {
+			return false
+		}
+	}
+	return !strings.Contains(s, reservedWord)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isMetricChar(c byte) bool {
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '_' || c == '.' || c == ':'
+}
+
+// nameCacheMax bounds the name mapping's memory; it is cleared when full.
+const nameCacheMax = 1 << 16
+
+// names maps metric names and remembers which scraped name owns each
+// mapped name, so that two names mapped onto one are detected: the first
+// seen keeps the mapped name, later ones are dropped and counted
+// (dropped{reason="name_collision"}). Ownership is remembered for up to
+// nameCacheMax names and starts afresh after that.
+type names struct {
+	mapped map[string]string // scraped -> sent
+	owner  map[string]string // sent -> scraped
+}
+
+func newNames() names {
+	return names{mapped: make(map[string]string), owner: make(map[string]string)}
+}
+
+// lookup returns the name to send for scraped, and false when that name
+// already belongs to another scraped name.
+func (n *names) lookup(scraped string) (string, bool) {
+	if out, ok := n.mapped[scraped]; ok {
+		return out, n.owner[out] == scraped
+	}
+	if len(n.mapped) >= nameCacheMax {
+		clear(n.mapped)
+		clear(n.owner)
+	}
+	out := metricName(scraped)
+	n.mapped[scraped] = out
+	if _, taken := n.owner[out]; !taken {
+		n.owner[out] = scraped
+	}
+	return out, n.owner[out] == scraped
+}
