@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The tests build the release artifacts once, for the host's
+// architecture, and the install tests (dpkg, docker) use those very files.
+
+const (
+	testVersion = "0.9.1-test"
+	repoRoot    = "../.."
+	// wait bounds anything the tests wait for.
+	wait = 60 * time.Second
+)
+
+var (
+	buildOnce sync.Once
+	built     *builtArtifacts
+	buildErr  error
+	distDir   string
+)
+
+// builtArtifacts are the paths of one architecture's artifacts.
+type builtArtifacts struct {
+	binary, deb, plugin, image, sums string
+	log                              string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if distDir != "" {
+		_ = os.RemoveAll(distDir)
+	}
+	os.Exit(code)
+}
+
+// artifacts runs the release for runtime.GOARCH into a temp dist dir,
+// once per test binary.
+func artifacts(t *testing.T) *builtArtifacts {
+	t.Helper()
+	buildOnce.Do(func() {
+		distDir, buildErr = os.MkdirTemp("", "promfwd-dist-")
+		if buildErr != nil {
+			return
+		}
+		var log bytes.Buffer
+		r := &release{
+			version: testVersion, out: filepath.Join(distDir, "dist"), archs: []string{runtime.GOARCH},
+			caFile: defaultCAFile, root: repoRoot, created: time.Unix(1_700_000_000, 0).UTC(), log: &log,
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if buildErr = r.all(ctx); buildErr != nil {
+			return
+		}
+		a := runtime.GOARCH
+		built = &builtArtifacts{
+			binary: filepath.Join(r.out, "promfwd_"+testVersion+"_linux_"+a),
+			deb:    filepath.Join(r.out, "promfwd_"+debVersion(testVersion)+"_"+a+".deb"),
+			plugin: filepath.Join(r.out, "promfwd-docker-plugin_"+testVersion+"_linux_"+a+".tar.gz"),
+			image:  filepath.Join(r.out, "promfwd-image_"+testVersion+"_linux_"+a+".tar"),
+			sums:   filepath.Join(r.out, "SHA256SUMS"),
+			log:    log.String(),
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("release: %v", buildErr)
+	}
+	if _, err := os.Stat(defaultCAFile); err != nil {
+		unavailable(t, "no CA bundle at "+defaultCAFile+" (Debian: apt-get install ca-certificates)")
+	}
+	return built
+}
+
+// unavailable skips a test whose system dependency is missing on a
+// developer machine, and fails it in CI (CI=true), where .ci/run provides
+// the dependency: a CI run never passes by skipping.
+func unavailable(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true: %s", why)
+	}
+	t.Skipf("skipped: %s (.ci/run installs and starts what it needs; with CI=true this fails)", why)
+}
+
+// needRoot gates tests that install packages or talk to dockerd.
+func needRoot(t *testing.T, what string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		unavailable(t, what+" needs root")
+	}
+}
+
+// needCommand gates on a tool being on PATH.
+func needCommand(t *testing.T, name, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		unavailable(t, name+" not found (Debian package "+pkg+")")
+	}
+}
+
+// needDocker gates on a Docker daemon answering.
+func needDocker(t *testing.T) {
+	t.Helper()
+	needRoot(t, "the Docker tests")
+	needCommand(t, "docker", "docker.io")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		unavailable(t, "no Docker daemon answers (`docker info`: "+strings.TrimSpace(string(out))+"); start one with .ci/dockerd")
+	}
+}
+
+// cmd runs a command and fails the test on error, returning its
+// combined output.
+func cmd(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := tryCmd(name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func tryCmd(name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	return string(out), err
+}
+
+// waitUntil polls cond until it holds or wait passes.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", wait, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
