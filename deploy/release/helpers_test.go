@@ -140,12 +140,17 @@ func tryCmd(name string, args ...string) (string, error) {
 }
 
 // waitUntil polls cond until it holds or wait passes.
-func waitUntil(t *testing.T, what string, cond func() bool) {
+// A state function, if given, describes what was seen on timeout.
+func waitUntil(t *testing.T, what string, cond func() bool, state ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", wait, what)
+			var seen []string
+			for _, s := range state {
+				seen = append(seen, s())
+			}
+			t.Fatalf("timed out after %v waiting for %s %s", wait, what, strings.Join(seen, "; "))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
