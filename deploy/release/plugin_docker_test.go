@@ -204,7 +204,9 @@ sinks:
 	waitUntil(t, "the daemon's metrics at the receiver", func() bool {
 		times, _ := scrapeTimes(hec.Events())
 		return len(times) >= 3
-	}, func() string { return fmt.Sprintf("receiver stats %+v, first points %v", hec.Stats(), firstPoints(hec.Events(), 3)) })
+	}, func() string {
+		return fmt.Sprintf("receiver stats %+v, first points %v", hec.Stats(), firstPoints(hec.Events(), 3))
+	})
 	times, _ := scrapeTimes(hec.Events())
 	t.Logf("delivered: %d events, %d scrapes of the daemon's metrics socket", len(hec.Events()), len(times))
 
