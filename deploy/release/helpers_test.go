@@ -155,3 +155,6 @@ func waitUntil(t *testing.T, what string, cond func() bool, state ...func() stri
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// builtArch is the architecture the tests build for.
+func builtArch() string { return runtime.GOARCH }
