@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,40 +44,48 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// artifacts runs the release for runtime.GOARCH into a temp dist dir,
-// once per test binary.
+// artifacts runs the release command, as a user would (built without the
+// test's -race, which would slow its compression down several times), for
+// runtime.GOARCH into a temp dist dir, once per test binary.
 func artifacts(t *testing.T) *builtArtifacts {
 	t.Helper()
+	if _, err := os.Stat(defaultCAFile); err != nil {
+		unavailable(t, "no CA bundle at "+defaultCAFile+" (Debian: apt-get install ca-certificates)")
+	}
 	buildOnce.Do(func() {
 		distDir, buildErr = os.MkdirTemp("", "promfwd-dist-")
 		if buildErr != nil {
 			return
 		}
-		var log bytes.Buffer
-		r := &release{
-			version: testVersion, out: filepath.Join(distDir, "dist"), archs: []string{runtime.GOARCH},
-			caFile: defaultCAFile, root: repoRoot, created: time.Unix(1_700_000_000, 0).UTC(), log: &log,
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		if buildErr = r.all(ctx); buildErr != nil {
+		tool := filepath.Join(distDir, "release")
+		build := exec.CommandContext(ctx, "go", "build", "-o", tool, ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./deploy/release: %w\n%s", err, out)
+			return
+		}
+		out := filepath.Join(distDir, "dist")
+		rel := exec.CommandContext(ctx, tool, "-version", "v"+testVersion, "-arch", runtime.GOARCH, "-out", out)
+		rel.Dir = repoRoot
+		rel.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
+		log, err := rel.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("release: %w\n%s", err, log)
 			return
 		}
 		a := runtime.GOARCH
 		built = &builtArtifacts{
-			binary: filepath.Join(r.out, "promfwd_"+testVersion+"_linux_"+a),
-			deb:    filepath.Join(r.out, "promfwd_"+debVersion(testVersion)+"_"+a+".deb"),
-			plugin: filepath.Join(r.out, "promfwd-docker-plugin_"+testVersion+"_linux_"+a+".tar.gz"),
-			image:  filepath.Join(r.out, "promfwd-image_"+testVersion+"_linux_"+a+".tar"),
-			sums:   filepath.Join(r.out, "SHA256SUMS"),
-			log:    log.String(),
+			binary: filepath.Join(out, "promfwd_"+testVersion+"_linux_"+a),
+			deb:    filepath.Join(out, "promfwd_"+debVersion(testVersion)+"_"+a+".deb"),
+			plugin: filepath.Join(out, "promfwd-docker-plugin_"+testVersion+"_linux_"+a+".tar.gz"),
+			image:  filepath.Join(out, "promfwd-image_"+testVersion+"_linux_"+a+".tar"),
+			sums:   filepath.Join(out, "SHA256SUMS"),
+			log:    string(log),
 		}
 	})
 	if buildErr != nil {
 		t.Fatalf("release: %v", buildErr)
-	}
-	if _, err := os.Stat(defaultCAFile); err != nil {
-		unavailable(t, "no CA bundle at "+defaultCAFile+" (Debian: apt-get install ca-certificates)")
 	}
 	return built
 }
