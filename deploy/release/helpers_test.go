@@ -120,7 +120,7 @@ func needCommand(t *testing.T, name, pkg string) {
 // needDocker gates on a Docker daemon answering.
 func needDocker(t *testing.T) {
 	t.Helper()
-	needRoot(t, "the Docker tests")
+	needRoot(t, "talking to dockerd")
 	needCommand(t, "docker", "docker.io")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
