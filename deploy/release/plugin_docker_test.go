@@ -59,12 +59,15 @@ func scrapeTimes(events []hectest.Event) (times []int64, arrival map[int64]int) 
 }
 
 // gaps reports every gap between consecutive scrape times longer than
-// max, except those overlapping [offFrom, offTo] (the plugin was off).
+// max, except the one while the plugin was off: from a scrape at most max
+// before offFrom to one at most 2*max after offTo. So the scrapes just
+// before a disable must be there too.
 func gaps(times []int64, max time.Duration, offFrom, offTo time.Time) []string {
 	var bad []string
 	for i := 1; i < len(times); i++ {
 		a, b := time.UnixMilli(times[i-1]), time.UnixMilli(times[i])
-		if b.Sub(a) <= max || (a.Before(offTo) && b.After(offFrom)) {
+		off := a.After(offFrom.Add(-max)) && a.Before(offTo) && b.After(offFrom) && b.Before(offTo.Add(2*max))
+		if b.Sub(a) <= max || off {
 			continue
 		}
 		bad = append(bad, fmt.Sprintf("%s..%s (%v)", a.Format("15:04:05.000"), b.Format("15:04:05.000"), b.Sub(a)))
