@@ -172,8 +172,16 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// version is the module version, or the VCS revision for a source build.
+// buildVersion is stamped by the release build (go run ./deploy/release:
+// -ldflags "-X main.buildVersion=1.2.3"); empty in other builds.
+var buildVersion string
+
+// version is the stamped release version, else the module version, else
+// the VCS revision for a source build.
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "dev"
