@@ -2,15 +2,13 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
+	"crypto/md5"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/goreleaser/nfpm/v2"
-	"github.com/goreleaser/nfpm/v2/deb"
-	"github.com/goreleaser/nfpm/v2/files"
 )
 
 // Paths inside the package. Debian packages install to /usr/bin, not
@@ -91,77 +89,101 @@ License: Apache-2.0
  /usr/share/common-licenses/Apache-2.0 and in ` + debDocDir + `/LICENSE.
 `
 
-// debInfo describes the package for arch; scratch holds generated files.
-func debInfo(root, bin, arch, version, scratch string, mtime time.Time) (*nfpm.Info, error) {
+// debControl is the package's control file for arch. Installed-Size is in
+// KiB, as dpkg expects.
+func debControl(arch, version string, installedBytes int64) string {
+	return "Package: promfwd\n" +
+		"Version: " + debVersion(version) + "\n" +
+		"Architecture: " + arch + "\n" +
+		"Maintainer: promfwd maintainers <promfwd@users.noreply.github.com>\n" +
+		fmt.Sprintf("Installed-Size: %d\n", (installedBytes+1023)/1024) +
+		"Section: net\n" +
+		"Priority: optional\n" +
+		"Homepage: https://github.com/promfwd/promfwd\n" +
+		"Description: forward Prometheus/OpenMetrics samples to Splunk HEC, Datadog and remote-write\n" +
+		" promfwd scrapes Prometheus and OpenMetrics endpoints on a schedule and pushes\n" +
+		" every sample to Splunk HEC, Datadog or Prometheus remote-write, with disk\n" +
+		" queues that survive restarts.\n"
+}
+
+// debData lists the installed files (./-relative, as dpkg-deb writes them).
+func debData(root, bin string) ([]entry, error) {
 	unit, err := debUnitFile(root)
 	if err != nil {
 		return nil, err
 	}
-	gen := map[string][]byte{
-		"promfwd.service": unit, "copyright": []byte(debCopyright),
-		"postinst": []byte(postinst), "prerm": []byte(prerm), "postrm": []byte(postrm),
-	}
-	for n, b := range gen {
-		if err := os.WriteFile(filepath.Join(scratch, n), b, 0o644); err != nil {
-			return nil, err
-		}
-	}
-	mode := func(m os.FileMode) *files.ContentFileInfo {
-		return &files.ContentFileInfo{Owner: "root", Group: "root", Mode: m, MTime: mtime}
-	}
-	info := &nfpm.Info{
-		Name:        "promfwd",
-		Arch:        arch,
-		Platform:    "linux",
-		Version:     version,
-		Section:     "net",
-		Priority:    "optional",
-		Maintainer:  "promfwd maintainers <promfwd@users.noreply.github.com>",
-		Description: "forward Prometheus/OpenMetrics samples to Splunk HEC, Datadog and remote-write\n promfwd scrapes Prometheus and OpenMetrics endpoints on a schedule and pushes\n every sample to Splunk HEC, Datadog or Prometheus remote-write, with disk\n queues that survive restarts.",
-		Vendor:      "promfwd",
-		Homepage:    "https://github.com/promfwd/promfwd",
-		License:     "Apache-2.0",
-		MTime:       mtime,
-		Overridables: nfpm.Overridables{
-			Contents: files.Contents{
-				{Source: bin, Destination: debBinary, FileInfo: mode(0o755)},
-				{Source: filepath.Join(scratch, "promfwd.service"), Destination: debUnit, FileInfo: mode(0o644)},
-				{Source: filepath.Join(root, "deploy", "systemd", "promfwd.yaml"), Destination: debConfig, Type: files.TypeConfigNoReplace, FileInfo: mode(0o644)},
-				{Source: filepath.Join(root, "README.md"), Destination: debDocDir + "/README.md", FileInfo: mode(0o644)},
-				{Source: filepath.Join(root, "LICENSE"), Destination: debDocDir + "/LICENSE", FileInfo: mode(0o644)},
-				{Source: filepath.Join(scratch, "copyright"), Destination: debDocDir + "/copyright", FileInfo: mode(0o644)},
-			},
-			Scripts: nfpm.Scripts{
-				PostInstall: filepath.Join(scratch, "postinst"),
-				PreRemove:   filepath.Join(scratch, "prerm"),
-				PostRemove:  filepath.Join(scratch, "postrm"),
-			},
-		},
-	}
-	return nfpm.WithDefaults(info), nil
+	return []entry{
+		dir(".", 0o755),
+		file("."+debBinary, 0o755, bin),
+		{name: "." + debUnit, mode: 0o644, data: unit},
+		file("."+debConfig, 0o644, filepath.Join(root, "deploy", "systemd", "promfwd.yaml")),
+		file("."+debDocDir+"/README.md", 0o644, filepath.Join(root, "README.md")),
+		file("."+debDocDir+"/LICENSE", 0o644, filepath.Join(root, "LICENSE")),
+		content("."+debDocDir+"/copyright", 0o644, debCopyright),
+	}, nil
 }
 
 // writeDeb builds the .deb for arch into dir and returns its path,
-// promfwd_<version>_<arch>.deb.
-func writeDeb(root, bin, arch, version, dir string, mtime time.Time) (string, error) {
-	scratch, err := os.MkdirTemp("", "promfwd-deb-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(scratch)
-	info, err := debInfo(root, bin, arch, version, scratch, mtime)
+// promfwd_<version>_<arch>.deb. A .deb is an ar archive of debian-binary,
+// control.tar.gz and data.tar.gz (deb(5)); writing it takes less code than
+// a packaging library's dependency tree.
+func writeDeb(root, bin, arch, version, outDir string, mtime time.Time) (string, error) {
+	data, err := debData(root, bin)
 	if err != nil {
 		return "", fmt.Errorf("deb %s: %w", arch, err)
 	}
-	if err := nfpm.Validate(info); err != nil {
-		return "", fmt.Errorf("deb %s: %w", arch, err)
+	var installed int64
+	md5sums := &strings.Builder{}
+	for i, e := range data {
+		if strings.HasSuffix(e.name, "/") {
+			continue
+		}
+		b := e.data
+		if e.src != "" {
+			if b, err = os.ReadFile(e.src); err != nil {
+				return "", fmt.Errorf("deb %s: %w", arch, err)
+			}
+			data[i].src, data[i].data = "", b // read once
+		}
+		installed += int64(len(b))
+		fmt.Fprintf(md5sums, "%x  %s\n", md5.Sum(b), strings.TrimPrefix(e.name, "./"))
 	}
-	out := filepath.Join(dir, deb.Default.ConventionalFileName(info))
-	var buf bytes.Buffer
-	if err := deb.Default.Package(info, &buf); err != nil {
-		return "", fmt.Errorf("deb %s: %w", arch, err)
+	control := []entry{
+		dir(".", 0o755),
+		content("./control", 0o644, debControl(arch, version, installed)),
+		content("./conffiles", 0o644, debConfig+"\n"),
+		content("./md5sums", 0o644, md5sums.String()),
+		content("./postinst", 0o755, postinst),
+		content("./prerm", 0o755, prerm),
+		content("./postrm", 0o755, postrm),
 	}
-	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+	var ctrlTgz, dataTgz bytes.Buffer
+	for _, t := range []struct {
+		w       *bytes.Buffer
+		entries []entry
+	}{{&ctrlTgz, control}, {&dataTgz, data}} {
+		zw := gzip.NewWriter(t.w)
+		if err := writeTar(zw, t.entries, mtime); err != nil {
+			return "", fmt.Errorf("deb %s: %w", arch, err)
+		}
+		if err := zw.Close(); err != nil {
+			return "", fmt.Errorf("deb %s: %w", arch, err)
+		}
+	}
+	var ar bytes.Buffer
+	ar.WriteString("!<arch>\n")
+	for _, m := range []struct {
+		name string
+		data []byte
+	}{{"debian-binary", []byte("2.0\n")}, {"control.tar.gz", ctrlTgz.Bytes()}, {"data.tar.gz", dataTgz.Bytes()}} {
+		fmt.Fprintf(&ar, "%-16s%-12d%-6d%-6d%-8o%-10d`\n", m.name, mtime.Unix(), 0, 0, 0o100644, len(m.data))
+		ar.Write(m.data)
+		if len(m.data)%2 == 1 {
+			ar.WriteByte('\n')
+		}
+	}
+	out := filepath.Join(outDir, "promfwd_"+debVersion(version)+"_"+arch+".deb")
+	if err := os.WriteFile(out, ar.Bytes(), 0o644); err != nil {
 		return "", fmt.Errorf("deb %s: %w", arch, err)
 	}
 	return out, nil

@@ -7,7 +7,7 @@
 //	go run ./deploy/release [-version 1.2.3] [-out dist]
 //
 // Run it from the repository root. Only this tool imports the packaging
-// libraries (nfpm, go-containerregistry); the promfwd binary does not.
+// library (go-containerregistry); the promfwd binary does not.
 package main
 
 import (
