@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -47,12 +48,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("promfwd "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configFile := fs.String("config", "", "config file (YAML)")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	logFormat := fs.String("log-format", "auto", "json, console, or auto (console on a terminal)")
-	only := fs.String("sink", "", "once: show only this sink")
-	pluginSocket := fs.String("docker-plugin", "", "run: serve the Docker metrics-collector plugin protocol on this unix socket")
-	statusEvery := fs.Duration("status-interval", defaultStatusInterval, "run: how often to update the systemd STATUS= line")
+	// Each command defines only the flags it uses, so `promfwd run --help`
+	// lists run's flags and nothing else.
+	configFile := fs.String("config", "", "config file (YAML); default $"+envConfig)
+	var (
+		logLevel, logFormat = new(string), new(string)
+		only, pluginSocket  = new(string), new(string)
+		statusEvery         = new(time.Duration)
+	)
+	*statusEvery = defaultStatusInterval
+	fs.StringVar(logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(logFormat, "log-format", "auto", "json, console, or auto (console on a terminal)")
+	switch cmd {
+	case "run":
+		fs.StringVar(pluginSocket, "docker-plugin", "", "serve the Docker metrics-collector plugin protocol on this unix socket")
+		fs.DurationVar(statusEvery, "status-interval", defaultStatusInterval, "how often to update the systemd STATUS= line")
+	case "once":
+		fs.StringVar(only, "sink", "", "show only this sink")
+	}
 	switch cmd {
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "promfwd", version())
@@ -77,10 +90,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if (cmd == "check" || cmd == "once") && *configFile == "" {
 		fmt.Fprintf(stderr, "promfwd %s: -config (or $%s) is required\n", cmd, envConfig)
-		return 2
-	}
-	if cmd != "run" && *pluginSocket != "" {
-		fmt.Fprintf(stderr, "promfwd %s: -docker-plugin is only for run\n", cmd)
 		return 2
 	}
 	if *statusEvery <= 0 {

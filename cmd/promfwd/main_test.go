@@ -259,8 +259,57 @@ sinks:
 		t.Errorf("once -sink splunk: exit %d\n%s", code, out)
 	}
 	code, _, errOut = runCLI("once", "-config", path, "-sink", "nope")
-	if code != 1 || !strings.Contains(errOut, "nope") {
-		t.Errorf("once -sink nope: exit %d, stderr %q", code, errOut)
+	// The error lists the defined sinks, with one command prefix.
+	if want := "promfwd once: no sink named \"nope\" (defined sinks: console, splunk)\n"; code != 1 || errOut != want {
+		t.Errorf("once -sink nope: exit %d, stderr %q; want %q", code, errOut, want)
+	}
+}
+
+// TestHelpListsOnlyTheCommandsFlags: `promfwd run --help` shows run's flags
+// and not once's -sink; `once --help` does not show run's -docker-plugin.
+func TestHelpListsOnlyTheCommandsFlags(t *testing.T) {
+	for _, tc := range []struct {
+		cmd        string
+		want, deny []string
+	}{
+		{"run", []string{"-config", "-docker-plugin", "-status-interval", "-log-level"}, []string{"-sink"}},
+		{"once", []string{"-config", "-sink", "-log-format"}, []string{"-docker-plugin", "-status-interval"}},
+		{"check", []string{"-config"}, []string{"-sink", "-docker-plugin", "-status-interval"}},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			_, _, errOut := runCLI(tc.cmd, "--help")
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, "  "+w+" ") && !strings.Contains(errOut, "  "+w+"\n") {
+					t.Errorf("%s --help lacks %s:\n%s", tc.cmd, w, errOut)
+				}
+			}
+			for _, d := range tc.deny {
+				if strings.Contains(errOut, "  "+d+" ") || strings.Contains(errOut, "  "+d+"\n") {
+					t.Errorf("%s --help lists %s, which is not %s's:\n%s", tc.cmd, d, tc.cmd, errOut)
+				}
+			}
+		})
+	}
+}
+
+// TestReadmeGoVersion: the README's stated Go version is go.mod's go line.
+func TestReadmeGoVersion(t *testing.T) {
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	for _, l := range strings.Split(string(mod), "\n") {
+		if v, ok := strings.CutPrefix(l, "go "); ok {
+			want = strings.TrimSpace(v)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want == "" || !strings.Contains(string(readme), "Requirements: Go "+want+" ") {
+		t.Errorf("README's \"Requirements: Go ...\" does not say go.mod's version %q", want)
 	}
 }
 
