@@ -150,11 +150,12 @@ func (c *Config) fillDefaults() {
 	}
 }
 
-// Redacted renders the effective config (defaults filled) as YAML. Every
+// Redacted renders the effective config (defaults filled, sinks' delivery
+// defaults and inherited resend_after included) as YAML. Every
 // secret (tokens, passwords, keys, header values) prints as <secret>, so the
 // output is safe to log or show in `promfwd check`.
 func (c *Config) Redacted() ([]byte, error) {
-	n, err := encodeValue(reflect.ValueOf(c).Elem())
+	n, err := encodeValue(reflect.ValueOf(c.effective()).Elem())
 	if err != nil {
 		return nil, fmt.Errorf("config: render: %w", err)
 	}

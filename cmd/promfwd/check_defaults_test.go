@@ -1,0 +1,75 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TestCheckPrintsEveryDefault loads a minimal config with one sink of each
+// HTTP type and asserts that `check` prints every defaulted key: the README
+// promises the effective config "with every default filled in".
+func TestCheckPrintsEveryDefault(t *testing.T) {
+	t.Setenv("PROMFWD_CONFIG", "")
+	path := writeFile(t, t.TempDir(), "min.yaml", `
+sources:
+  - name: a
+    url: http://localhost:9100/metrics
+sinks:
+  - name: h
+    type: hec
+    url: http://localhost:8088
+    token: x
+  - name: d
+    type: datadog
+    api_key: k
+  - name: r
+    type: remote_write
+    url: http://localhost:9090/api/v1/write
+  - name: s
+    type: stdout
+`)
+	code, out, errOut := runCLI("check", "-config", filepath.Clean(path))
+	if code != 0 {
+		t.Fatalf("check: exit %d: %s", code, errOut)
+	}
+	var got struct {
+		Top     map[string]any   `yaml:",inline"`
+		Sources []map[string]any `yaml:"sources"`
+		Sinks   []map[string]any `yaml:"sinks"`
+	}
+	if err := yaml.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("check output is not YAML: %v\n%s", err, out)
+	}
+	need := func(where string, m map[string]any, keys ...string) {
+		t.Helper()
+		for _, k := range keys {
+			if _, ok := m[k]; !ok {
+				t.Errorf("%s: check output lacks the default of %q:\n%s", where, k, out)
+			}
+		}
+	}
+	need("top level", got.Top, "data_dir", "shutdown_timeout", "server", "global", "dedupe")
+	need("sources[0]", got.Sources[0], "interval", "timeout", "limits")
+	delivery := []string{"max_batch_samples", "flush_interval", "max_pending_samples", "max_queue_bytes",
+		"concurrency", "max_backoff", "resend_after"}
+	perType := map[string][]string{
+		"hec":          {"gzip", "max_request_bytes", "max_events", "timeout", "ack"},
+		"datadog":      {"site", "compression", "send_counters_as", "counter_state_ttl", "interval", "timeout"},
+		"remote_write": {"timeout", "max_samples_per_send", "shards"},
+		"stdout":       {"max_request_bytes"},
+	}
+	if len(got.Sinks) != 4 {
+		t.Fatalf("want 4 sinks, got %d:\n%s", len(got.Sinks), out)
+	}
+	for _, s := range got.Sinks {
+		typ, _ := s["type"].(string)
+		need("sink "+typ, s, delivery...)
+		need("sink "+typ, s, perType[typ]...)
+	}
+	// The inherited heartbeat is dedupe.resend_after.
+	if v := got.Sinks[0]["resend_after"]; v != "4m" {
+		t.Errorf("sinks[0].resend_after = %v, want the inherited 4m", v)
+	}
+}
