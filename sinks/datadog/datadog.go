@@ -95,6 +95,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		RetryWaitMax: cmp.Or(o.retryWaitMax, set.MaxBackoff),
 		Health:       set.Health,
 		OnRetry:      set.OnRetry,
+		OnAttempt:    set.OnAttempt,
 	}
 	if o.tune != nil {
 		o.tune(&co)

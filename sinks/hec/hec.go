@@ -127,6 +127,7 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 		CheckRetry:   s.checkRetry,
 		Health:       set.Health,
 		OnRetry:      set.OnRetry,
+		OnAttempt:    set.OnAttempt,
 	}
 	if o.tune != nil {
 		o.tune(&co)
