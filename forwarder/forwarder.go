@@ -269,7 +269,7 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 	}
 	sched, err := gocron.NewScheduler(
 		gocron.WithClock(f.clock),
-		gocron.WithLogger(kvlog.New(f.log.Named("scheduler"))),
+		gocron.WithLogger(kvlog.NewInfoAsDebug(f.log.Named("scheduler"))),
 		gocron.WithStopTimeout(f.cfg.ShutdownTimeout),
 	)
 	if err != nil {

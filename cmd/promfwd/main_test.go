@@ -391,6 +391,7 @@ sinks:
 		if !strings.Contains(r.stderr, "shutdown complete") {
 			t.Errorf("no clean shutdown in the log:\n%s", r.stderr)
 		}
+		checkStartupLog(t, r.stderr, path)
 		// Every line on run's stdout is an event; sigterm_test among them.
 		var events int
 		for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
@@ -410,5 +411,31 @@ sinks:
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("run did not exit within 30s of SIGTERM")
+	}
+}
+
+// checkStartupLog: run logs exactly one startup line naming the version and
+// the config file, and gocron's "scheduler created/started" chatter is not
+// at info level.
+func checkStartupLog(t *testing.T, stderr, config string) {
+	t.Helper()
+	starts := 0
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		var l map[string]any
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		if msg, _ := l["msg"].(string); strings.HasPrefix(msg, "gocron:") {
+			t.Errorf("gocron line at %v: %s", l["level"], line)
+		}
+		if l["msg"] == "promfwd starting" {
+			starts++
+			if l["version"] == nil || l["version"] == "" || l["config"] != config || l["go_version"] == nil {
+				t.Errorf("startup line lacks version or config %s: %s", config, line)
+			}
+		}
+	}
+	if starts != 1 {
+		t.Errorf("%d startup lines, want 1:\n%s", starts, stderr)
 	}
 }
