@@ -47,6 +47,7 @@ type Forwarder struct {
 	reg       *prometheus.Registry
 	sm        *sourceMetrics
 	skm       *sinks.Metrics
+	pm        *processMetrics
 
 	mu      sync.Mutex // guards everything below during reloads
 	cfg     *config.Config
@@ -114,6 +115,7 @@ func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 		reg:       reg,
 		sm:        newSourceMetrics(reg),
 		skm:       sinks.NewMetrics(reg),
+		pm:        newProcessMetrics(reg, opts.Version, opts.Clock.Now()),
 		cfg:       cfg,
 		sinks:     map[string]*sinkState{},
 		sources:   map[string]*sourceJob{},

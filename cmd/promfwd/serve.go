@@ -114,6 +114,7 @@ func signals(ctx context.Context, f *forwarder.Forwarder, file string, out io.Wr
 func reload(f *forwarder.Forwarder, file string, out io.Writer, log *zap.Logger) bool {
 	cfg, err := loadConfig(file)
 	if err != nil {
+		f.ReloadRejected()
 		log.Error("reload: config rejected, keeping the running one", zap.Error(err))
 		return false
 	}
