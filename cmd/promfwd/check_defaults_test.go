@@ -73,3 +73,25 @@ sinks:
 		t.Errorf("sinks[0].resend_after = %v, want the inherited 4m", v)
 	}
 }
+
+// TestCheckReportsEveryError: a file with three problems in three places
+// gets three lines, each naming file:line:col, not only the first.
+func TestCheckReportsEveryError(t *testing.T) {
+	t.Setenv("PROMFWD_CONFIG", "")
+	path := writeFile(t, t.TempDir(), "three.yaml", `shutdown_timeout: 0s
+sources:
+  - name: node
+    url: localhost:9100/metrics
+sinks:
+  - name: out
+    type: stdout
+    max_batch_samples: -5
+`)
+	code, _, errOut := runCLI("check", "-config", path)
+	want := "promfwd check: " + path + ":1:19: shutdown_timeout: must be greater than 0\n" +
+		"promfwd check: " + path + ":4:10: sources[0].url: url has no scheme: start it with http://, https:// or unix://\n" +
+		"promfwd check: " + path + ":8:24: sinks[0].max_batch_samples: must not be negative\n"
+	if code != 1 || errOut != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
+	}
+}

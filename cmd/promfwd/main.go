@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -98,7 +99,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := loadConfig(*configFile)
 	if err != nil {
-		fmt.Fprintf(stderr, "promfwd %s: %v\n", cmd, err)
+		// One line per problem: Load reports every problem of the file.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "promfwd %s: %s\n", cmd, line)
+		}
 		return 1
 	}
 	if cmd == "check" {

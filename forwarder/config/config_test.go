@@ -214,7 +214,7 @@ func TestLoadFile(t *testing.T) {
 		t.Errorf("missing file: got %v, want os.ErrNotExist", err)
 	}
 	bad := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(bad, []byte("sources: 1\n"), 0o600); err != nil {
+	if err := os.WriteFile(bad, []byte("sources: 1\nsinks: [{name: out, type: stdout}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, err = LoadFile(bad)
