@@ -247,6 +247,7 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 	defer cancelLife()
 	f.mu.Lock()
 	f.life = life
+	f.logCredentialProblemsLocked()
 	if f.cfg.Server.Listen != "" {
 		srv, err := listen(f.cfg.Server.Listen, f.reg, f.notReady, f.log)
 		if err != nil {
@@ -397,5 +398,5 @@ func (f *Forwarder) notReady() []string {
 			out = append(out, fmt.Sprintf("sink %s unhealthy: %s", name, reason))
 		}
 	}
-	return out
+	return append(out, f.credentialProblemsLocked()...)
 }

@@ -50,6 +50,7 @@ func (f *Forwarder) reload(cfg *config.Config) error {
 		return fmt.Errorf("forwarder: reload: %w", err)
 	}
 	f.commitReloadLocked(p)
+	f.logCredentialProblemsLocked()
 	return nil
 }
 

@@ -95,3 +95,39 @@ sinks:
 		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
 	}
 }
+
+// TestCheckReportsMissingCredentialFiles: check reports every credential
+// file it cannot read, for sources and sinks alike, at its key (run would
+// start with them and report the source or sink unhealthy).
+func TestCheckReportsMissingCredentialFiles(t *testing.T) {
+	t.Setenv("PROMFWD_CONFIG", "")
+	dir := t.TempDir()
+	present := writeFile(t, dir, "present", "x\n")
+	path := writeFile(t, dir, "creds.yaml", `sources:
+  - name: a
+    url: https://localhost:9100/metrics
+    bearer_token_file: `+dir+`/nope1
+  - name: b
+    url: https://localhost:9101/metrics
+    basic_auth:
+      username: u
+      password_file: `+dir+`/nope2
+    tls:
+      ca_file: `+present+`
+sinks:
+  - name: splunk
+    type: hec
+    url: http://localhost:8088
+    token_file: `+dir+`/nope3
+  - name: dd
+    type: datadog
+    api_key_file: `+present+`
+`)
+	code, _, errOut := runCLI("check", "-config", path)
+	want := "promfwd check: " + path + ":4:24: sources[0].bearer_token_file: cannot read the file: no such file or directory\n" +
+		"promfwd check: " + path + ":9:22: sources[1].basic_auth.password_file: cannot read the file: no such file or directory\n" +
+		"promfwd check: " + path + ":16:17: sinks[0].token_file: cannot read the file: no such file or directory\n"
+	if code != 1 || errOut != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
+	}
+}

@@ -106,6 +106,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if cmd == "check" {
+		// run would start with these, and report the source or sink
+		// unhealthy until the file is there; check says so now.
+		if err := cfg.CredentialFileErrors(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(stderr, "promfwd check: %s\n", line)
+			}
+			return 1
+		}
 		out, err := cfg.Redacted()
 		if err != nil {
 			fmt.Fprintf(stderr, "promfwd check: %v\n", err)

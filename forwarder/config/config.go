@@ -30,6 +30,8 @@ type Config struct {
 	Sinks   []SinkConfig   `yaml:"sinks"`
 	// File is the path (or name) the config was loaded from.
 	File string `yaml:"-"`
+	// credErrs are the credential files unreadable at load time.
+	credErrs error
 }
 
 // ServerConfig is the self-metrics, /healthz and /readyz HTTP server.
@@ -138,6 +140,7 @@ func loadWith(name string, data []byte, lookup lookupFunc, hostname func() (stri
 	if field, err := cfg.Shard.resolve(hostname); err != nil {
 		return nil, validator{d: d, root: root}.errAt(err.Error(), "shard", field)
 	}
+	cfg.credErrs = cfg.checkCredentialFiles(validator{d: d, root: root})
 	return &cfg, nil
 }
 
