@@ -80,6 +80,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // asked for: the flags went to stderr
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {

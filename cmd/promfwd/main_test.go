@@ -277,7 +277,10 @@ func TestHelpListsOnlyTheCommandsFlags(t *testing.T) {
 		{"check", []string{"-config"}, []string{"-sink", "-docker-plugin", "-status-interval"}},
 	} {
 		t.Run(tc.cmd, func(t *testing.T) {
-			_, _, errOut := runCLI(tc.cmd, "--help")
+			code, _, errOut := runCLI(tc.cmd, "--help")
+			if code != 0 {
+				t.Errorf("%s --help: exit %d, want 0", tc.cmd, code)
+			}
 			for _, w := range tc.want {
 				if !strings.Contains(errOut, "  "+w+" ") && !strings.Contains(errOut, "  "+w+"\n") {
 					t.Errorf("%s --help lacks %s:\n%s", tc.cmd, w, errOut)
