@@ -92,35 +92,49 @@ func splitKey(msg string) (key, rest string) {
 	if r, ok := strings.CutPrefix(msg[i:], ": "); ok {
 		return key, r
 	}
+	// stdout's "max_request_bytes -1: must be ...": drop the repeated key.
+	if r, ok := strings.CutPrefix(msg[i:], " "); ok {
+		if v, _, found := strings.Cut(r, ": "); found && !strings.Contains(v, " ") {
+			return key, r
+		}
+	}
 	return key, msg // "token, token_file: set only one": keep it whole
 }
 
-// keyNode finds the value node of a dotted/indexed key under the mapping n,
-// returning it and the key as a field path, or nil.
+// keyNode finds the value node of a dotted/indexed key under the mapping n
+// and returns it with the key as a field path. A key whose first part is in
+// the file but not the rest (basic_auth.username left out) is placed at the
+// deepest part present, as validator.errAt does; nil if the first part is
+// not in the file either.
 func keyNode(n *yaml.Node, key string) (*yaml.Node, string) {
 	if key == "" {
 		return nil, ""
 	}
-	cur, path := n, ""
-	for _, part := range strings.Split(key, ".") {
+	cur, path, found := n, "", n
+	for j, part := range strings.Split(key, ".") {
 		name, idx, _ := strings.Cut(part, "[")
-		cur = child(cur, name)
-		if cur == nil {
-			return nil, ""
-		}
 		path = joinPath(path, name)
+		if cur != nil {
+			if cur = child(cur, name); cur != nil {
+				found = cur
+			} else if j == 0 {
+				return nil, ""
+			}
+		}
 		if idx != "" {
 			i, err := strconv.Atoi(strings.TrimSuffix(idx, "]"))
 			if err != nil {
 				return nil, ""
 			}
-			if cur = child(cur, i); cur == nil {
-				return nil, ""
-			}
 			path = indexPath(path, i)
+			if cur != nil {
+				if cur = child(cur, i); cur != nil {
+					found = cur
+				}
+			}
 		}
 	}
-	return cur, path
+	return found, path
 }
 
 // checkSinkNodes finds what only the file shows: a url without a scheme
