@@ -199,7 +199,7 @@ sinks:
 			}
 		}
 		scraped := gatherValue(t, reg, "promfwd_source_samples_scraped_total", map[string]string{"source": job})
-		skipped := gatherValue(t, reg, "promfwd_samples_skipped_unchanged_total", map[string]string{"source": job, "sink": "out"})
+		skipped := gatherValue(t, reg, "promfwd_sink_samples_skipped_unchanged_total", map[string]string{"source": job, "sink": "out"})
 		delivered := len(out.linesOf(t, job))
 		if delivered != dedupeSeries+1 || skipped != scraped-float64(delivered) {
 			t.Errorf("%s: scraped %v samples, delivered %d, skipped %v: want delivered %d and skipped = scraped - delivered",
@@ -253,7 +253,7 @@ func TestRunDedupeHeartbeatFakeClock(t *testing.T) {
 	if n := len(out.lines(t)); n != dedupeSeries {
 		t.Fatalf("%d lines after 10 unchanged scrapes, want %d (each series once)", n, dedupeSeries)
 	}
-	skipped := gatherValue(t, f.Registry(), "promfwd_samples_skipped_unchanged_total", map[string]string{"source": "fake", "sink": "out"})
+	skipped := gatherValue(t, f.Registry(), "promfwd_sink_samples_skipped_unchanged_total", map[string]string{"source": "fake", "sink": "out"})
 	if skipped != 9*dedupeSeries {
 		t.Errorf("skipped %v, want %d", skipped, 9*dedupeSeries)
 	}
@@ -316,7 +316,7 @@ func TestRunCacheControlMaxAge(t *testing.T) {
 			t.Errorf("request %d came %s after the previous one, within its max-age of 5m", i, gap)
 		}
 	}
-	skipped := gatherValue(t, f.Registry(), "promfwd_samples_skipped_unchanged_total", map[string]string{"source": "cached", "sink": "out"})
+	skipped := gatherValue(t, f.Registry(), "promfwd_sink_samples_skipped_unchanged_total", map[string]string{"source": "cached", "sink": "out"})
 	if want := (runs - 1) * dedupeSeries; skipped != float64(want) {
 		t.Errorf("skipped %v, want %d (every run after the first deduped)", skipped, want)
 	}

@@ -152,8 +152,8 @@ func TestDurableQueueGauges(t *testing.T) {
 		name   string
 		labels map[string]string
 	}{
-		{"promfwd_sink_queue_stored_bytes", disk},
-		{"promfwd_sink_queue_stored_bytes", mem},
+		{"promfwd_sink_queue_bytes", disk},
+		{"promfwd_sink_queue_bytes", mem},
 		{"promfwd_sink_queue_stored_requests", mem},
 		{"promfwd_sink_oldest_queued_age_seconds", map[string]string{"sink": "splunk"}},
 	} {

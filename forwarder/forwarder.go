@@ -47,6 +47,7 @@ type Forwarder struct {
 	reg       *prometheus.Registry
 	sm        *sourceMetrics
 	skm       *sinks.Metrics
+	pm        *processMetrics
 
 	mu      sync.Mutex // guards everything below during reloads
 	cfg     *config.Config
@@ -114,6 +115,7 @@ func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 		reg:       reg,
 		sm:        newSourceMetrics(reg),
 		skm:       sinks.NewMetrics(reg),
+		pm:        newProcessMetrics(reg, opts.Version, opts.Clock.Now()),
 		cfg:       cfg,
 		sinks:     map[string]*sinkState{},
 		sources:   map[string]*sourceJob{},
@@ -246,6 +248,7 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 	defer cancelLife()
 	f.mu.Lock()
 	f.life = life
+	f.logCredentialProblemsLocked()
 	if f.cfg.Server.Listen != "" {
 		srv, err := listen(f.cfg.Server.Listen, f.reg, f.notReady, f.log)
 		if err != nil {
@@ -270,7 +273,7 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 	}
 	sched, err := gocron.NewScheduler(
 		gocron.WithClock(f.clock),
-		gocron.WithLogger(kvlog.New(f.log.Named("scheduler"))),
+		gocron.WithLogger(kvlog.NewInfoAsDebug(f.log.Named("scheduler"))),
 		gocron.WithStopTimeout(f.cfg.ShutdownTimeout),
 	)
 	if err != nil {
@@ -399,5 +402,5 @@ func (f *Forwarder) notReady() []string {
 			out = append(out, fmt.Sprintf("sink %s not delivering: no successful delivery for %s while data waits", name, sinks.DefaultStallAfter))
 		}
 	}
-	return out
+	return append(out, f.credentialProblemsLocked()...)
 }

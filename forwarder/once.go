@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
@@ -20,12 +21,17 @@ func (f *Forwarder) Once(ctx context.Context, w io.Writer, only string) error {
 	defer f.closeAll()
 	if only != "" {
 		if _, ok := f.sinks[only]; !ok {
-			return fmt.Errorf("once: no sink named %q", only)
+			names := make([]string, 0, len(f.sinks))
+			for n := range f.sinks {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return fmt.Errorf("no sink named %q (defined sinks: %s)", only, strings.Join(names, ", "))
 		}
 	}
 	lines, err := stdout.New(stdout.Config{Writer: w}, sinks.Settings{Name: "once"})
 	if err != nil {
-		return fmt.Errorf("once: %w", err)
+		return fmt.Errorf("stdout renderer: %w", err)
 	}
 	names := make([]string, 0, len(f.sources))
 	for n := range f.sources {
@@ -58,7 +64,7 @@ func (f *Forwarder) Once(ctx context.Context, w io.Writer, only string) error {
 		}
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("once: %d source(s) failed: %v", len(failed), failed)
+		return fmt.Errorf("%d source(s) failed: %v", len(failed), failed)
 	}
 	return nil
 }
@@ -67,7 +73,7 @@ func (f *Forwarder) showSink(ctx context.Context, w io.Writer, lines *stdout.Sin
 	out, skipped := st.dedupe.Filter(samples)
 	enc, err := st.sink.Encode(out)
 	if err != nil {
-		return fmt.Errorf("once: sink %s: encode: %w", st.name, err)
+		return fmt.Errorf("sink %s: encode: %w", st.name, err)
 	}
 	bytes := 0
 	for _, r := range enc.Requests {
@@ -77,11 +83,11 @@ func (f *Forwarder) showSink(ctx context.Context, w io.Writer, lines *stdout.Sin
 		st.name, st.cfg.Type, len(out), skipped, enc.Dropped, len(enc.Requests), bytes)
 	shown, err := lines.Encode(out)
 	if err != nil {
-		return fmt.Errorf("once: render: %w", err)
+		return fmt.Errorf("render: %w", err)
 	}
 	for _, r := range shown.Requests {
 		if err := lines.Send(ctx, r); err != nil {
-			return fmt.Errorf("once: write: %w", err)
+			return fmt.Errorf("write: %w", err)
 		}
 	}
 	return nil

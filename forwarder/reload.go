@@ -16,7 +16,14 @@ import (
 // A changed or removed sink is retired: its runner drains what it holds for
 // up to shutdown_timeout in the background while the new one takes new data.
 // If anything in the new config cannot be built, nothing changes.
+// Each call counts in promfwd_config_reloads_total.
 func (f *Forwarder) Reload(cfg *config.Config) error {
+	err := f.reload(cfg)
+	f.pm.reloaded(err == nil, f.clock.Now())
+	return err
+}
+
+func (f *Forwarder) reload(cfg *config.Config) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sched == nil {
@@ -43,6 +50,7 @@ func (f *Forwarder) Reload(cfg *config.Config) error {
 		return fmt.Errorf("forwarder: reload: %w", err)
 	}
 	f.commitReloadLocked(p)
+	f.logCredentialProblemsLocked()
 	return nil
 }
 

@@ -117,6 +117,9 @@ func TestReload(t *testing.T) {
 	if one == nil {
 		t.Fatal("source one gone after reload")
 	}
+	if n := gatherValue(t, reg, "promfwd_config_reloads_total", map[string]string{"result": "success"}); n != 1 {
+		t.Errorf("reloads_total{result=success} = %v, want 1", n)
+	}
 
 	awaitCond(t, "source two delivered to the new change sink", func() bool {
 		return len(changeNew.linesOf(t, "two")) == 1 && len(changeNew.linesOf(t, "one")) == dedupeSeries
@@ -136,6 +139,12 @@ func TestReload(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "three") {
 		t.Errorf("reload error does not name the source: %v", err)
+	}
+	if n := gatherValue(t, reg, "promfwd_config_reloads_total", map[string]string{"result": "failure"}); n != 1 {
+		t.Errorf("reloads_total{result=failure} = %v, want 1", n)
+	}
+	if n := gatherValue(t, reg, "promfwd_config_last_reload_successful", nil); n != 0 {
+		t.Errorf("last_reload_successful = %v after a failed reload, want 0", n)
 	}
 	r.f.mu.Lock()
 	_, hasThree := r.f.sources["three"]

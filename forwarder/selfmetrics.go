@@ -45,7 +45,7 @@ func newSourceMetrics(reg prometheus.Registerer) *sourceMetrics {
 			Name: "promfwd_source_unchanged_scrapes_total", Help: "Scrapes answered 304 or with a byte-identical body, so nothing was parsed.",
 		}, []string{"source"}),
 		skippedUnchanged: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "promfwd_samples_skipped_unchanged_total", Help: "Samples not sent to a sink because their value was unchanged and sent less than resend_after ago.",
+			Name: "promfwd_sink_samples_skipped_unchanged_total", Help: "Samples not sent to a sink because their value was unchanged and sent less than resend_after ago.",
 		}, []string{"source", "sink"}),
 		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "promfwd_source_samples_filtered_total", Help: "Samples dropped by metric_relabel rules.",

@@ -7,7 +7,8 @@ import (
 )
 
 // Health tracks whether a sink's destination accepts our credentials and
-// answers. 401/403 make it unhealthy until the next 2xx; readiness reports it.
+// answers. 401/403 (or Fail, for a credential file that cannot be read)
+// make it unhealthy until the next 2xx; readiness reports it.
 type Health struct {
 	mu          sync.Mutex
 	healthy     bool
@@ -47,4 +48,13 @@ func (h *Health) Status() (healthy bool, reason string, lastSuccess time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.healthy, h.reason, h.lastSuccess
+}
+
+// Fail marks the sink unhealthy for a reason of its own (a credential file
+// it cannot read) until the destination next answers 2xx.
+func (h *Health) Fail(reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.healthy = false
+	h.reason = reason
 }

@@ -50,6 +50,10 @@ type ClientOptions struct {
 	Health *Health
 	// OnRetry is called once per retried attempt (for the retries counter).
 	OnRetry func()
+	// OnAttempt, if set, is called after every HTTP attempt with its
+	// duration (to the answer's headers or the error) and the request body
+	// bytes sent.
+	OnAttempt func(d time.Duration, bytes int64)
 	// Backoff computes the wait before each retry. Nil means Backoff. Tests
 	// (the sinktest kit) wrap it to observe Retry-After without waiting.
 	Backoff retryablehttp.Backoff
@@ -106,7 +110,11 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 		transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	c := retryablehttp.NewClient()
-	c.HTTPClient = &http.Client{Transport: transport, Timeout: o.Timeout, CheckRedirect: noRedirects}
+	var rt http.RoundTripper = transport
+	if o.OnAttempt != nil {
+		rt = &observeRT{next: transport, observe: o.OnAttempt}
+	}
+	c.HTTPClient = &http.Client{Transport: rt, Timeout: o.Timeout, CheckRedirect: noRedirects}
 	c.Logger = nil // the sink logs outcomes itself; retryablehttp would log URLs
 	c.RetryWaitMin = o.RetryWaitMin
 	c.RetryWaitMax = o.RetryWaitMax
@@ -136,9 +144,14 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 			rerr := RedactURLError(err)
 			log.Debug("attempt failed, will retry", zap.Int("status", statusOf(resp)), zap.Error(rerr))
 			if ok, suppressed := warn.allow(); ok {
-				log.Warn("destination failing, retrying",
-					zap.Int("status", statusOf(resp)), zap.Error(rerr),
-					zap.Int("suppressed_failures", suppressed))
+				fields := []zap.Field{zap.String("url", answerURL(resp, err)), zap.Int("status", statusOf(resp))}
+				if resp != nil {
+					fields = append(fields, zap.String("reason", answerReason(resp)))
+				}
+				if rerr != nil {
+					fields = append(fields, zap.Error(rerr))
+				}
+				log.Warn("destination failing, retrying", append(fields, zap.Int("suppressed", suppressed))...)
 			}
 		}
 		return retry, cerr
@@ -316,4 +329,17 @@ func URLSecrets(raw string) []string {
 		}
 	}
 	return out
+}
+
+// observeRT times every attempt and counts its body bytes.
+type observeRT struct {
+	next    http.RoundTripper
+	observe func(d time.Duration, bytes int64)
+}
+
+func (o *observeRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := o.next.RoundTrip(req)
+	o.observe(time.Since(start), max(req.ContentLength, 0))
+	return resp, err
 }

@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -38,11 +39,12 @@ type Metrics struct {
 	retries      *prometheus.CounterVec
 	dropped      *prometheus.CounterVec
 	encodeErrors *prometheus.CounterVec
+	sentBytes    *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
 
 	queueRequests *prometheus.Desc
 	queueBytes    *prometheus.Desc
 	storedReqs    *prometheus.Desc
-	storedBytes   *prometheus.Desc
 	pending       *prometheus.Desc
 	oldestAge     *prometheus.Desc
 	lastSuccess   *prometheus.Desc
@@ -77,12 +79,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		encodeErrors: counter("promfwd_sink_encode_errors_total", "Batches the sink failed to encode."),
 
 		queueRequests: desc("promfwd_sink_queue_requests", "Encoded requests waiting to be sent."),
-		queueBytes:    desc("promfwd_sink_queue_bytes", "Bytes of encoded requests waiting to be sent."),
+		sentBytes: counter("promfwd_sink_sent_bytes_total",
+			"Request body bytes put on the wire (compressed, as sent), every HTTP attempt counted."),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "promfwd_sink_request_duration_seconds",
+			Help:    "Time of one HTTP attempt, from sending the request to the answer's headers (or the error).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"sink"}),
+
+		queueBytes: prometheus.NewDesc("promfwd_sink_queue_bytes",
+			"Bytes held by the queue by medium: memory (request bodies in memory; for a disk queue, the part of the disk bytes also cached in memory) and disk (size of the queue files).",
+			[]string{"sink", "medium"}, nil),
 		storedReqs: prometheus.NewDesc("promfwd_sink_queue_stored_requests",
 			"Requests held by the queue by medium: memory (bodies held in memory) and disk (stored on disk, in flight included).",
-			[]string{"sink", "medium"}, nil),
-		storedBytes: prometheus.NewDesc("promfwd_sink_queue_stored_bytes",
-			"Bytes held by the queue by medium: memory (request bodies) and disk (size of the queue files).",
 			[]string{"sink", "medium"}, nil),
 		pending:     desc("promfwd_sink_pending_samples", "Samples submitted but not yet encoded."),
 		oldestAge:   desc("promfwd_sink_oldest_queued_age_seconds", "Age of the oldest undelivered request (queued or in flight)."),
@@ -94,7 +103,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		sinks: make(map[string]*sinkEntry),
 	}
 	if reg != nil {
-		reg.MustRegister(m.samplesSent, m.requests, m.retries, m.dropped, m.encodeErrors, m)
+		reg.MustRegister(m.samplesSent, m.requests, m.retries, m.dropped, m.encodeErrors, m.sentBytes, m.duration, m)
 	}
 	return m
 }
@@ -112,12 +121,18 @@ func (m *Metrics) Settings(name string, logger *zap.Logger, userAgent string) Se
 	m.entryLocked(name).health = h
 	m.mu.Unlock()
 	retries := m.retries.WithLabelValues(name)
+	sent := m.sentBytes.WithLabelValues(name)
+	dur := m.duration.WithLabelValues(name)
 	return Settings{
 		Name:      name,
 		Logger:    logger.With(zap.String("sink", name)),
 		UserAgent: userAgent,
 		Health:    h,
 		OnRetry:   retries.Inc,
+		OnAttempt: func(d time.Duration, bytes int64) {
+			sent.Add(float64(bytes))
+			dur.Observe(d.Seconds())
+		},
 	}
 }
 
@@ -153,7 +168,7 @@ func (m *Metrics) detach(name string, r *Runner) {
 
 // Describe implements prometheus.Collector for the gauges.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.queueRequests, m.queueBytes, m.storedReqs, m.storedBytes, m.pending, m.oldestAge, m.lastSuccess, m.healthy, m.delivering} {
+	for _, d := range []*prometheus.Desc{m.queueRequests, m.queueBytes, m.storedReqs, m.pending, m.oldestAge, m.lastSuccess, m.healthy, m.delivering} {
 		ch <- d
 	}
 }
@@ -184,11 +199,10 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		st := s.runner.Stats()
 		ch <- prometheus.MustNewConstMetric(m.queueRequests, prometheus.GaugeValue, float64(st.QueuedRequests), s.name)
-		ch <- prometheus.MustNewConstMetric(m.queueBytes, prometheus.GaugeValue, float64(st.QueuedBytes), s.name)
 		ch <- prometheus.MustNewConstMetric(m.storedReqs, prometheus.GaugeValue, float64(st.MemoryRequests), s.name, "memory")
 		ch <- prometheus.MustNewConstMetric(m.storedReqs, prometheus.GaugeValue, float64(st.DiskRequests), s.name, "disk")
-		ch <- prometheus.MustNewConstMetric(m.storedBytes, prometheus.GaugeValue, float64(st.MemoryBytes), s.name, "memory")
-		ch <- prometheus.MustNewConstMetric(m.storedBytes, prometheus.GaugeValue, float64(st.DiskBytes), s.name, "disk")
+		ch <- prometheus.MustNewConstMetric(m.queueBytes, prometheus.GaugeValue, float64(st.MemoryBytes), s.name, "memory")
+		ch <- prometheus.MustNewConstMetric(m.queueBytes, prometheus.GaugeValue, float64(st.DiskBytes), s.name, "disk")
 		ch <- prometheus.MustNewConstMetric(m.pending, prometheus.GaugeValue, float64(st.PendingSamples), s.name)
 		ch <- prometheus.MustNewConstMetric(m.oldestAge, prometheus.GaugeValue, st.OldestQueuedAge.Seconds(), s.name)
 		last := 0.0
@@ -217,6 +231,8 @@ type sinkCounters struct {
 }
 
 func (m *Metrics) counters(name string) sinkCounters {
+	m.retries.WithLabelValues(name) // exported as 0 before the first retry
+	m.sentBytes.WithLabelValues(name)
 	return sinkCounters{
 		retries:       m.retries.WithLabelValues(name), // exported as 0 before the first retry
 		sent:          m.samplesSent.WithLabelValues(name),

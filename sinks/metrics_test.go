@@ -8,6 +8,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -61,9 +62,21 @@ func TestMetricsGaugesFollowRunner(t *testing.T) {
 		"promfwd_sink_last_success_timestamp_seconds": 0,
 	}
 	for name, v := range want {
-		if got := metricValue(t, reg, name, "sink", "s"); got != v {
+		labels := []string{"sink", "s"}
+		if name == "promfwd_sink_queue_bytes" {
+			labels = append(labels, "medium", "memory")
+		}
+		if got := metricValue(t, reg, name, labels...); got != v {
 			t.Errorf("%s = %v, want %v", name, got, v)
 		}
+	}
+	// One gauge for queued bytes: the old promfwd_sink_queue_stored_bytes
+	// duplicated it.
+	if got := metricValue(t, reg, "promfwd_sink_queue_bytes", "sink", "s", "medium", "disk"); got != 0 {
+		t.Errorf("queue_bytes{medium=disk} = %v for a memory queue", got)
+	}
+	if mfs, _ := reg.Gather(); hasMetric(mfs, "promfwd_sink_queue_stored_bytes") {
+		t.Error("promfwd_sink_queue_stored_bytes still exported next to promfwd_sink_queue_bytes")
 	}
 	if left := r.Stop(context.Background()); bodies(left) != "0123456789,c0,c1,c2,c3" {
 		t.Fatalf("leftovers %q", bodies(left))
@@ -107,10 +120,19 @@ func TestMetricsExposeEveryName(t *testing.T) {
 		"promfwd_sink_samples_sent_total", "promfwd_sink_requests_total", "promfwd_sink_retries_total",
 		"promfwd_sink_dropped_samples_total", "promfwd_sink_queue_requests", "promfwd_sink_queue_bytes",
 		"promfwd_sink_pending_samples", "promfwd_sink_oldest_queued_age_seconds",
-		"promfwd_sink_last_success_timestamp_seconds", "promfwd_sink_healthy", "promfwd_sink_encode_errors_total",
+		"promfwd_sink_last_success_timestamp_seconds", "promfwd_sink_healthy", "promfwd_sink_encode_errors_total", "promfwd_sink_sent_bytes_total",
 	} {
 		if !got[name] {
 			t.Errorf("%s not exported before any traffic", name)
 		}
 	}
+}
+
+func hasMetric(mfs []*dto.MetricFamily, name string) bool {
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return true
+		}
+	}
+	return false
 }

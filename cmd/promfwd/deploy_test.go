@@ -303,7 +303,7 @@ sinks: [{name: out, type: stdout, flush_interval: 100ms}]
 func TestDockerPluginFlagOnlyForRun(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run([]string{"check", "-config", filepath.Join(deployDir, "docker-plugin", "promfwd.yaml"), "-docker-plugin", "/tmp/x.sock"}, &out, &errOut)
-	if code != 2 || !strings.Contains(errOut.String(), "only for run") {
+	if code != 2 || !strings.Contains(errOut.String(), "-docker-plugin") {
 		t.Errorf("check -docker-plugin: exit %d, stderr %q", code, errOut.String())
 	}
 }

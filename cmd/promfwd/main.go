@@ -12,7 +12,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -47,12 +49,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("promfwd "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configFile := fs.String("config", "", "config file (YAML)")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	logFormat := fs.String("log-format", "auto", "json, console, or auto (console on a terminal)")
-	only := fs.String("sink", "", "once: show only this sink")
-	pluginSocket := fs.String("docker-plugin", "", "run: serve the Docker metrics-collector plugin protocol on this unix socket")
-	statusEvery := fs.Duration("status-interval", defaultStatusInterval, "run: how often to update the systemd STATUS= line")
+	// Each command defines only the flags it uses, so `promfwd run --help`
+	// lists run's flags and nothing else.
+	configFile := fs.String("config", "", "config file (YAML); default $"+envConfig)
+	var (
+		logLevel, logFormat = new(string), new(string)
+		only, pluginSocket  = new(string), new(string)
+		statusEvery         = new(time.Duration)
+	)
+	*statusEvery = defaultStatusInterval
+	fs.StringVar(logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(logFormat, "log-format", "auto", "json, console, or auto (console on a terminal)")
+	switch cmd {
+	case "run":
+		fs.StringVar(pluginSocket, "docker-plugin", "", "serve the Docker metrics-collector plugin protocol on this unix socket")
+		fs.DurationVar(statusEvery, "status-interval", defaultStatusInterval, "how often to update the systemd STATUS= line")
+	case "once":
+		fs.StringVar(only, "sink", "", "show only this sink")
+	}
 	switch cmd {
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "promfwd", version())
@@ -66,6 +80,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // asked for: the flags went to stderr
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -79,20 +96,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "promfwd %s: -config (or $%s) is required\n", cmd, envConfig)
 		return 2
 	}
-	if cmd != "run" && *pluginSocket != "" {
-		fmt.Fprintf(stderr, "promfwd %s: -docker-plugin is only for run\n", cmd)
-		return 2
-	}
 	if *statusEvery <= 0 {
 		fmt.Fprintf(stderr, "promfwd %s: -status-interval must be positive\n", cmd)
 		return 2
 	}
 	cfg, err := loadConfig(*configFile)
 	if err != nil {
-		fmt.Fprintf(stderr, "promfwd %s: %v\n", cmd, err)
+		// One line per problem: Load reports every problem of the file.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "promfwd %s: %s\n", cmd, line)
+		}
 		return 1
 	}
 	if cmd == "check" {
+		// run would start with these, and report the source or sink
+		// unhealthy until the file is there; check says so now.
+		if err := cfg.CredentialFileErrors(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(stderr, "promfwd check: %s\n", line)
+			}
+			return 1
+		}
 		out, err := cfg.Redacted()
 		if err != nil {
 			fmt.Fprintf(stderr, "promfwd check: %v\n", err)

@@ -259,8 +259,9 @@ sinks:
 		t.Errorf("once -sink splunk: exit %d\n%s", code, out)
 	}
 	code, _, errOut = runCLI("once", "-config", path, "-sink", "nope")
-	if code != 1 || !strings.Contains(errOut, "nope") {
-		t.Errorf("once -sink nope: exit %d, stderr %q", code, errOut)
+	// The error lists the defined sinks, with one command prefix.
+	if want := "promfwd once: no sink named \"nope\" (defined sinks: console, splunk)\n"; code != 1 || errOut != want {
+		t.Errorf("once -sink nope: exit %d, stderr %q; want %q", code, errOut, want)
 	}
 }
 
@@ -342,6 +343,7 @@ sinks:
 		if !strings.Contains(r.stderr, "shutdown complete") {
 			t.Errorf("no clean shutdown in the log:\n%s", r.stderr)
 		}
+		checkStartupLog(t, r.stderr, path)
 		// Every line on run's stdout is an event; sigterm_test among them.
 		var events int
 		for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {

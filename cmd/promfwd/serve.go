@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/promfwd/promfwd/configs"
 	"github.com/promfwd/promfwd/forwarder"
 	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/forwarder/sdnotify"
@@ -34,9 +36,12 @@ const defaultStatusInterval = 10 * time.Second
 // stdout sinks write, in cfg and in every config a reload reads.
 func serve(cfg *config.Config, file string, opts forwarder.Options, statusEvery time.Duration, out io.Writer) int {
 	log := opts.Logger
+	shown := file
 	if file == "" {
-		log.Info("no -config given: running the embedded quickstart (self-metrics to stdout)")
+		shown = configs.QuickstartName + " (no -config given: self-metrics to stdout)"
 	}
+	log.Info("promfwd starting", zap.String("version", opts.Version), zap.String("go_version", runtime.Version()),
+		zap.String("config", shown))
 	n := sdnotify.FromEnv(log)
 	wd, watchdog := n.WatchdogInterval()
 	if watchdog {
@@ -109,6 +114,7 @@ func signals(ctx context.Context, f *forwarder.Forwarder, file string, out io.Wr
 func reload(f *forwarder.Forwarder, file string, out io.Writer, log *zap.Logger) bool {
 	cfg, err := loadConfig(file)
 	if err != nil {
+		f.ReloadRejected()
 		log.Error("reload: config rejected, keeping the running one", zap.Error(err))
 		return false
 	}

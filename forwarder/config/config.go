@@ -30,6 +30,8 @@ type Config struct {
 	Sinks   []SinkConfig   `yaml:"sinks"`
 	// File is the path (or name) the config was loaded from.
 	File string `yaml:"-"`
+	// credErrs are the credential files unreadable at load time.
+	credErrs error
 }
 
 // ServerConfig is the self-metrics, /healthz and /readyz HTTP server.
@@ -115,7 +117,7 @@ func loadWith(name string, data []byte, lookup lookupFunc, hostname func() (stri
 		if errors.Is(err, io.EOF) {
 			return nil, &ConfigError{File: name, Msg: "empty config: at least one source and one sink are required"}
 		}
-		return nil, parseError(name, err)
+		return nil, parseError(name, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -129,17 +131,16 @@ func loadWith(name string, data []byte, lookup lookupFunc, hostname func() (stri
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	if err := d.decode(root, reflect.ValueOf(&cfg).Elem(), ""); err != nil {
-		return nil, err
-	}
+	decodeErr := d.decode(root, reflect.ValueOf(&cfg).Elem(), "")
 	cfg.File = name
 	cfg.fillDefaults()
-	if err := cfg.validate(d, root); err != nil {
+	if err := mergeErrors(decodeErr, cfg.validate(d, root)); err != nil {
 		return nil, err
 	}
 	if field, err := cfg.Shard.resolve(hostname); err != nil {
 		return nil, validator{d: d, root: root}.errAt(err.Error(), "shard", field)
 	}
+	cfg.credErrs = cfg.checkCredentialFiles(validator{d: d, root: root})
 	return &cfg, nil
 }
 
@@ -150,11 +151,12 @@ func (c *Config) fillDefaults() {
 	}
 }
 
-// Redacted renders the effective config (defaults filled) as YAML. Every
+// Redacted renders the effective config (defaults filled, sinks' delivery
+// defaults and inherited resend_after included) as YAML. Every
 // secret (tokens, passwords, keys, header values) prints as <secret>, so the
 // output is safe to log or show in `promfwd check`.
 func (c *Config) Redacted() ([]byte, error) {
-	n, err := encodeValue(reflect.ValueOf(c).Elem())
+	n, err := encodeValue(reflect.ValueOf(c.effective()).Elem())
 	if err != nil {
 		return nil, fmt.Errorf("config: render: %w", err)
 	}
@@ -208,16 +210,53 @@ func hasSecret(v reflect.Value) bool {
 }
 
 // parseError turns yaml.v3's "yaml: line 3: mapping values are not allowed
-// in this context" into a positioned *ConfigError.
-func parseError(file string, err error) error {
+// in this context" into a positioned *ConfigError. yaml.v3 reports the line
+// where the enclosing block starts (a bad indent on line 4 of a list that
+// starts on line 1 says "line 1"), so the line is refined to the first one
+// at which the document, cut after it, fails with the same message.
+func parseError(file string, data []byte, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	e := &ConfigError{File: file}
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		num, after, found := strings.Cut(rest, ": ")
 		if n, convErr := strconv.Atoi(num); found && convErr == nil {
 			e.Line, msg = n, after
+			if l := failingLine(data, after); l > n {
+				e.Line = l
+			}
 		}
 	}
 	e.Msg = "invalid YAML: " + msg
 	return e
+}
+
+// maxRefineLines bounds the quadratic search of failingLine.
+const maxRefineLines = 2000
+
+// failingLine returns the first line k such that the first k lines of data
+// fail to parse with message msg, or 0.
+func failingLine(data []byte, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > maxRefineLines {
+		return 0
+	}
+	end := 0
+	for k, l := range lines {
+		end += len(l)
+		var n yaml.Node
+		err := yaml.Unmarshal(data[:end], &n)
+		if err == nil {
+			continue
+		}
+		m := strings.TrimPrefix(err.Error(), "yaml: ")
+		if rest, ok := strings.CutPrefix(m, "line "); ok {
+			if _, after, found := strings.Cut(rest, ": "); found {
+				m = after
+			}
+		}
+		if m == msg {
+			return k + 1
+		}
+	}
+	return 0
 }

@@ -72,11 +72,14 @@ func (sc *SinkConfig) decodeNode(d *decoder, n *yaml.Node, path string) error {
 		target.Content = append(target.Content, n.Content[i], n.Content[i+1])
 	}
 	var c sinkCommon
-	if err := d.structure(common, reflect.ValueOf(&c).Elem(), path, nil); err != nil {
-		return err
-	}
+	var errs collect
+	errs.add(d.structure(common, reflect.ValueOf(&c).Elem(), path, nil))
+	// What decoded is kept even when something did not, so that validation
+	// (which still runs, to report every problem at once) knows the sink.
+	*sc = SinkConfig{Name: c.Name, Type: c.Type, Line: n.Line}
 	if c.Type == "" {
-		return d.errf(n, joinPath(path, "type"), "missing sink type (known types: %s)", joinTypes())
+		errs.add(d.errf(n, joinPath(path, "type"), "missing sink type (known types: %s)", joinTypes()))
+		return errs.err()
 	}
 	st, ok := lookupSinkType(c.Type)
 	if !ok {
@@ -84,7 +87,8 @@ func (sc *SinkConfig) decodeNode(d *decoder, n *yaml.Node, path string) error {
 		if s := suggest(c.Type, SinkTypes()); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		}
-		return d.errf(typeNode, joinPath(path, "type"), "%s", msg)
+		errs.add(d.errf(typeNode, joinPath(path, "type"), "%s", msg))
+		return errs.err()
 	}
 	settings := st.newConfig()
 	names := make([]string, 0, len(commonKeys))
@@ -93,15 +97,22 @@ func (sc *SinkConfig) decodeNode(d *decoder, n *yaml.Node, path string) error {
 	}
 	sv := reflect.ValueOf(settings).Elem()
 	if err := d.structure(own, sv, path, names); err != nil {
-		return err
+		errs.add(err)
+		return errs.err()
 	}
 	if hasUnmarshaler(sv.Type()) && len(own.Content) > 0 {
 		if err := d.viaYAML(own, sv, path); err != nil {
-			return err
+			errs.add(err)
+			return errs.err()
 		}
 	}
+	reported, err := d.checkSinkNodes(own, path, c.Type)
+	errs.add(err)
 	if err := st.validate(settings); err != nil {
-		return d.errf(n, path, "%s sink %q: %v", c.Type, c.Name, err)
+		errs.add(d.sinkValidateErrors(own, path, c.Type, err, reported))
+	}
+	if err := errs.err(); err != nil {
+		return err
 	}
 	*sc = SinkConfig{
 		Name: c.Name,

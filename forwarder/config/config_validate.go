@@ -88,58 +88,56 @@ func validName(s string) error {
 
 func (c *Config) validate(d *decoder, root *yaml.Node) error {
 	v := validator{d: d, root: root}
+	var errs collect // every problem, reported at once
 	if c.ShutdownTimeout <= 0 {
-		return v.errAt("must be greater than 0", "shutdown_timeout")
+		errs.add(v.errAt("must be greater than 0", "shutdown_timeout"))
 	}
 	if c.Server.Listen != "" {
 		if _, port, err := net.SplitHostPort(c.Server.Listen); err != nil || port == "" {
-			return v.errAt(fmt.Sprintf("invalid listen address %q: want host:port, or \"\" to disable", c.Server.Listen), "server", "listen")
+			errs.add(v.errAt(fmt.Sprintf("invalid listen address %q: want host:port, or \"\" to disable", c.Server.Listen), "server", "listen"))
 		}
 	}
 	if c.Global.ScrapeInterval < time.Second {
-		return v.errAt("must be at least 1s", "global", "scrape_interval")
+		errs.add(v.errAt("must be at least 1s", "global", "scrape_interval"))
 	}
 	if c.Global.ScrapeTimeout <= 0 {
-		return v.errAt("must be greater than 0", "global", "scrape_timeout")
+		errs.add(v.errAt("must be greater than 0", "global", "scrape_timeout"))
 	}
 	if c.Dedupe.Enabled && c.Dedupe.ResendAfter <= 0 {
-		return v.errAt("must be greater than 0 when dedupe is enabled", "dedupe", "resend_after")
+		errs.add(v.errAt("must be greater than 0 when dedupe is enabled", "dedupe", "resend_after"))
 	}
 	if len(c.Sources) == 0 {
-		return v.errAt("at least one source is required", "sources")
+		errs.add(v.errAt("at least one source is required", "sources"))
 	}
 	if len(c.Sinks) == 0 {
-		return v.errAt("at least one sink is required", "sinks")
+		errs.add(v.errAt("at least one sink is required", "sinks"))
 	}
 	sinkNames := map[string]int{}
 	for i, s := range c.Sinks {
 		if err := validName(s.Name); err != nil {
-			return v.errAt(err.Error(), "sinks", i, "name")
+			errs.add(v.errAt(err.Error(), "sinks", i, "name"))
 		}
 		if prev, dup := sinkNames[s.Name]; dup {
-			return v.errAt(fmt.Sprintf("duplicate sink name %q (also sinks[%d])", s.Name, prev), "sinks", i, "name")
+			errs.add(v.errAt(fmt.Sprintf("duplicate sink name %q (also sinks[%d])", s.Name, prev), "sinks", i, "name"))
 		}
 		sinkNames[s.Name] = i
-		if err := validateRunner(v, i, &c.Sinks[i]); err != nil {
-			return err
-		}
+		errs.add(validateRunner(v, i, &c.Sinks[i]))
 	}
 	sourceNames := map[string]int{}
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		if prev, dup := sourceNames[s.Name]; dup && s.Name != "" {
-			return v.errAt(fmt.Sprintf("duplicate source name %q (also sources[%d])", s.Name, prev), "sources", i, "name")
+			errs.add(v.errAt(fmt.Sprintf("duplicate source name %q (also sources[%d])", s.Name, prev), "sources", i, "name"))
 		}
 		sourceNames[s.Name] = i
-		if err := s.validate(v, i, sinkNames); err != nil {
-			return err
-		}
+		errs.add(s.validate(v, i, sinkNames))
 	}
-	return nil
+	return errs.err()
 }
 
 func validateRunner(v validator, i int, s *SinkConfig) error {
 	r := s.Runner
+	var errs collect
 	for _, f := range []struct {
 		key string
 		bad bool
@@ -152,84 +150,84 @@ func validateRunner(v validator, i int, s *SinkConfig) error {
 		{"resend_after", s.ResendAfter != nil && *s.ResendAfter < 0},
 	} {
 		if f.bad {
-			return v.errAt("must not be negative", "sinks", i, f.key)
+			errs.add(v.errAt("must not be negative", "sinks", i, f.key))
 		}
 	}
 	if r.RetryWaitMax != 0 && r.RetryWaitMax < time.Second {
-		return v.errAt("must be at least 1s", "sinks", i, "max_backoff")
+		errs.add(v.errAt("must be at least 1s", "sinks", i, "max_backoff"))
 	}
-	return nil
+	return errs.err()
 }
 
 func (s *SourceConfig) validate(v validator, i int, sinkNames map[string]int) error {
 	at := func(msg string, keys ...any) error {
 		return v.errAt(msg, append([]any{"sources", i}, keys...)...)
 	}
+	var errs collect
 	if err := validName(s.Name); err != nil {
-		return at(err.Error(), "name")
+		errs.add(at(err.Error(), "name"))
 	}
 	if s.FileSD != nil {
-		if err := s.validateFileSD(at); err != nil {
-			return err
-		}
+		errs.add(s.validateFileSD(at))
 	} else {
 		if err := validateSourceURL(s.URL); err != nil {
-			return at(err.Error(), "url")
+			errs.add(at(err.Error(), "url"))
 		}
 		if s.Scheme != "" {
-			return at("scheme is only used with file_sd; put it in url", "scheme")
+			errs.add(at("scheme is only used with file_sd; put it in url", "scheme"))
 		}
 		if s.MetricsPath != "" && !isUnixURL(s.URL) {
-			return at("metrics_path is only used with unix:// URLs and file_sd; put the path in url", "metrics_path")
+			errs.add(at("metrics_path is only used with unix:// URLs and file_sd; put the path in url", "metrics_path"))
 		}
 	}
 	if s.MetricsPath != "" && !strings.HasPrefix(s.MetricsPath, "/") {
-		return at("must start with /", "metrics_path")
+		errs.add(at("must start with /", "metrics_path"))
 	}
 	if s.Interval < time.Second {
-		return at("must be at least 1s", "interval")
+		errs.add(at("must be at least 1s", "interval"))
 	}
 	if s.Timeout <= 0 {
-		return at("must be greater than 0", "timeout")
-	}
-	if s.Timeout > s.Interval {
-		return at(fmt.Sprintf("timeout %s must not exceed interval %s", model.Duration(s.Timeout), model.Duration(s.Interval)), "timeout")
+		errs.add(at("must be greater than 0", "timeout"))
+	} else if s.Timeout > s.Interval && s.Interval >= time.Second {
+		errs.add(at(fmt.Sprintf("timeout %s must not exceed interval %s", model.Duration(s.Timeout), model.Duration(s.Interval)), "timeout"))
 	}
 	if s.BearerToken != "" && s.BearerTokenFile != "" {
-		return at("set bearer_token or bearer_token_file, not both", "bearer_token_file")
+		errs.add(at("set bearer_token or bearer_token_file, not both", "bearer_token_file"))
 	}
 	if ba := s.BasicAuth; ba != nil && (ba.UsernameRef != "" || ba.PasswordRef != "") {
-		return at("username_ref and password_ref are not supported; use username_file or password_file", "basic_auth")
+		errs.add(at("username_ref and password_ref are not supported; use username_file or password_file", "basic_auth"))
 	}
 	if s.TLS.CARef != "" || s.TLS.CertRef != "" || s.TLS.KeyRef != "" {
-		return at("ca_ref, cert_ref and key_ref are not supported; use ca_file, cert_file and key_file", "tls")
+		errs.add(at("ca_ref, cert_ref and key_ref are not supported; use ca_file, cert_file and key_file", "tls"))
 	}
-	if _, err := s.HTTPClientConfig(); err != nil {
-		return at(err.Error())
+	if len(errs.errs) == 0 { // prometheus/common's check repeats the ones above in its own words
+		if _, err := s.HTTPClientConfig(); err != nil {
+			errs.add(at(err.Error()))
+		}
 	}
-	if err := s.validateSamples(at); err != nil {
-		return err
-	}
-	return s.validateRoutes(at, sinkNames)
+	errs.add(s.validateSamples(at))
+	errs.add(s.validateRoutes(at, sinkNames))
+	return errs.err()
 }
 
 // validateSamples checks what the source does to its samples: added
 // labels, metric_relabel rules and limits.
 func (s *SourceConfig) validateSamples(at func(msg string, keys ...any) error) error {
+	var errs collect
 	for _, name := range sortedStrings(s.Labels) {
 		if !model.LegacyValidation.IsValidLabelName(name) || strings.HasPrefix(name, "__") {
-			return at(fmt.Sprintf("invalid label name %q: want [a-zA-Z_][a-zA-Z0-9_]* not starting with __", name), "labels", name)
+			errs.add(at(fmt.Sprintf("invalid label name %q: want [a-zA-Z_][a-zA-Z0-9_]* not starting with __", name), "labels", name))
 		}
 		if !utf8.ValidString(s.Labels[name]) {
-			return at("label value is not valid UTF-8", "labels", name)
+			errs.add(at("label value is not valid UTF-8", "labels", name))
 		}
 	}
 	for j, r := range s.MetricRelabel {
 		if r.Action != RelabelKeep && r.Action != RelabelDrop {
-			return at(fmt.Sprintf("invalid action %q: want keep or drop", r.Action), "metric_relabel", j, "action")
+			errs.add(at(fmt.Sprintf("invalid action %q: want keep or drop", r.Action), "metric_relabel", j, "action"))
 		}
 		if r.Regex.Regexp == nil || r.Regex.src == "" {
-			return at("regex is required", "metric_relabel", j, "regex")
+			errs.add(at("regex is required", "metric_relabel", j, "regex"))
 		}
 	}
 	l := s.Limits
@@ -241,30 +239,31 @@ func (s *SourceConfig) validateSamples(at func(msg string, keys ...any) error) e
 		{"label_name_length", int64(l.LabelNameLength)}, {"label_value_length", int64(l.LabelValueLength)},
 	} {
 		if f.n < 0 {
-			return at("must not be negative", "limits", f.key)
+			errs.add(at("must not be negative", "limits", f.key))
 		}
 	}
 	if s.ScrapeProtocols != nil {
 		if err := scrape.ValidateScrapeProtocols(s.ScrapeProtocols); err != nil {
-			return at(err.Error(), "scrape_protocols")
+			errs.add(at(err.Error(), "scrape_protocols"))
 		}
 	}
-	return nil
+	return errs.err()
 }
 
 // validateRoutes checks the source's sinks: defined, each listed once.
 func (s *SourceConfig) validateRoutes(at func(msg string, keys ...any) error, sinkNames map[string]int) error {
+	var errs collect
 	seen := map[string]bool{}
 	for j, name := range s.Sinks {
 		if _, ok := sinkNames[name]; !ok {
-			return at(fmt.Sprintf("unknown sink %q (defined sinks: %s)", name, strings.Join(sortedStrings(sinkNames), ", ")), "sinks", j)
+			errs.add(at(fmt.Sprintf("unknown sink %q (defined sinks: %s)", name, strings.Join(sortedStrings(sinkNames), ", ")), "sinks", j))
 		}
 		if seen[name] {
-			return at(fmt.Sprintf("sink %q listed twice", name), "sinks", j)
+			errs.add(at(fmt.Sprintf("sink %q listed twice", name), "sinks", j))
 		}
 		seen[name] = true
 	}
-	return nil
+	return errs.err()
 }
 
 // validateSourceURL accepts http(s)://host[:port]/path and unix:///abs/path.
@@ -272,6 +271,9 @@ func (s *SourceConfig) validateRoutes(at func(msg string, keys ...any) error, si
 func validateSourceURL(raw string) error {
 	if raw == "" {
 		return fmt.Errorf("url is required")
+	}
+	if !strings.Contains(raw, "://") {
+		return fmt.Errorf("url has no scheme: start it with http://, https:// or unix://")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

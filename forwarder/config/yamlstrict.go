@@ -275,22 +275,22 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, also []s
 	}
 	fields, inlineMap := structFields(v.Type())
 	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	var errs collect // every bad key of the mapping, not only the first
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, err := d.keyOf(n.Content[i], path)
-		if err != nil {
-			return err
+		if errs.add(err) {
+			continue
 		}
 		kpath := joinPath(path, key)
 		if prev, dup := seen[key]; dup {
-			return d.errf(n.Content[i], kpath, "field already set at line %d", prev.Line)
+			errs.add(d.errf(n.Content[i], kpath, "field already set at line %d", prev.Line))
+			continue
 		}
 		seen[key] = n.Content[i]
 		f, ok := fields[key]
 		if !ok {
 			if inlineMap != nil {
-				if err := d.mapEntry(n.Content[i], n.Content[i+1], fieldAlloc(v, inlineMap), kpath); err != nil {
-					return err
-				}
+				errs.add(d.mapEntry(n.Content[i], n.Content[i+1], fieldAlloc(v, inlineMap), kpath))
 				continue
 			}
 			names := make([]string, 0, len(fields)+len(also))
@@ -298,17 +298,12 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, also []s
 				names = append(names, name)
 			}
 			names = append(names, also...)
-			msg := "unknown field"
-			if s := suggest(key, names); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
-			}
-			return d.errf(n.Content[i], kpath, "%s", msg)
+			errs.add(d.errf(n.Content[i], kpath, "%s", unknownFieldMsg(path, key, names)))
+			continue
 		}
-		if err := d.decode(n.Content[i+1], fieldAlloc(v, f.index), kpath); err != nil {
-			return err
-		}
+		errs.add(d.decode(n.Content[i+1], fieldAlloc(v, f.index), kpath))
 	}
-	return nil
+	return errs.err()
 }
 
 func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) error {
@@ -359,11 +354,10 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) error {
 		return nil
 	}
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	var errs collect
 	for i, item := range n.Content {
-		if err := d.decode(item, s.Index(i), indexPath(path, i)); err != nil {
-			return err
-		}
+		errs.add(d.decode(item, s.Index(i), indexPath(path, i)))
 	}
 	v.Set(s)
-	return nil
+	return errs.err()
 }

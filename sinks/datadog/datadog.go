@@ -100,10 +100,11 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		}
 		cfg.Host = h
 	}
-	key, err := secret.New("datadog: api_key_file", string(cfg.APIKey), cfg.APIKeyFile)
-	if err != nil {
-		return nil, err
-	}
+	// A credential file that cannot be read does not stop the service: the
+	// sink starts unhealthy (see /readyz), keeps its data queued, and
+	// recovers once the file is there.
+	key := secret.Open("datadog: api_key_file", string(cfg.APIKey), cfg.APIKeyFile, credentialFailed(set))
+	_, _ = key.Get() // marks the sink unhealthy now if the file is missing
 	co := sinks.ClientOptions{
 		Logger:       log,
 		TLS:          cfg.TLS,
@@ -112,6 +113,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		RetryWaitMax: cmp.Or(o.retryWaitMax, set.MaxBackoff),
 		Health:       set.Health,
 		OnRetry:      set.OnRetry,
+		OnAttempt:    set.OnAttempt,
 	}
 	co.Classify, co.MaxHold, co.MaxRetryAfter = Classify, cfg.MaxAuthHold, cfg.MaxRetryAfter
 	if o.tune != nil {
@@ -305,4 +307,14 @@ func (s *Sink) SnapshotState() ([]byte, error) {
 // before it. Entries older than counter_state_ttl expire as usual.
 func (s *Sink) RestoreState(b []byte) error {
 	return s.deltas.restore(b)
+}
+
+// credentialFailed marks the sink unhealthy while its credential file
+// cannot be read.
+func credentialFailed(set sinks.Settings) func(error) {
+	return func(err error) {
+		if set.Health != nil {
+			set.Health.Fail(err.Error())
+		}
+	}
 }

@@ -199,11 +199,19 @@ func TestAPIKeyFileErrors(t *testing.T) {
 		{"two lines", write("two", testKey+"\n"+testKey), "several lines"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The sink starts (the service must not stop for a missing
+			// credential) but is unhealthy, with the reason, and no key.
 			cfg := DefaultConfig()
 			cfg.APIKeyFile, cfg.Host = tc.path, "h"
-			_, err := New(cfg, sinks.Settings{})
-			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), testKey) {
-				t.Fatalf("New = %v, want an error containing %q and no key", err, tc.want)
+			set := sinks.Settings{Health: sinks.NewHealth(nil)}
+			s, err := New(cfg, set)
+			if err != nil {
+				t.Fatalf("New = %v, want a sink that starts unhealthy", err)
+			}
+			defer s.Close()
+			ok, reason, _ := set.Health.Status()
+			if ok || !strings.Contains(reason, tc.want) || strings.Contains(reason, testKey) {
+				t.Fatalf("health = %v %q, want unhealthy with a reason containing %q and no key", ok, reason, tc.want)
 			}
 		})
 	}

@@ -113,9 +113,16 @@ func TestBaseURLRejectsOtherPaths(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	cfg := testConfig("http://127.0.0.1:1")
 	cfg.Token, cfg.TokenFile = "", t.TempDir()+"/missing"
-	_, err := New(cfg, sinks.Settings{Logger: zap.NewNop()})
-	if err == nil || !strings.Contains(err.Error(), "token_file") {
-		t.Fatalf("New with a missing token file = %v", err)
+	// A missing token file does not stop the service: the sink starts
+	// unhealthy and says why.
+	set := sinks.Settings{Logger: zap.NewNop(), Health: sinks.NewHealth(nil)}
+	s, err := New(cfg, set)
+	if err != nil {
+		t.Fatalf("New with a missing token file = %v, want a sink that starts unhealthy", err)
+	}
+	_ = s.Close()
+	if ok, reason, _ := set.Health.Status(); ok || !strings.Contains(reason, "token_file") {
+		t.Fatalf("health with a missing token file = %v %q, want unhealthy naming token_file", ok, reason)
 	}
 	cfg = testConfig("")
 	if _, err := New(cfg, sinks.Settings{}); err == nil || !errors.Is(err, err) || !strings.Contains(err.Error(), "url: required") {

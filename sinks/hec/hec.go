@@ -120,10 +120,11 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 		}
 		cfg.Host = h
 	}
-	tokens, err := secret.New("hec: token_file", string(cfg.Token), cfg.TokenFile)
-	if err != nil {
-		return nil, err
-	}
+	// A credential file that cannot be read does not stop the service: the
+	// sink starts unhealthy (see /readyz), keeps its data queued, and
+	// recovers once the file is there.
+	tokens := secret.Open("hec: token_file", string(cfg.Token), cfg.TokenFile, credentialFailed(set))
+	_, _ = tokens.Get() // marks the sink unhealthy now if the file is missing
 	log := set.Logger
 	if log == nil {
 		log = zap.NewNop()
@@ -151,6 +152,7 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 		CheckRetry:   s.checkRetry,
 		Health:       set.Health,
 		OnRetry:      set.OnRetry,
+		OnAttempt:    set.OnAttempt,
 	}
 	co.Classify, co.MaxHold, co.MaxRetryAfter = Classify, time.Duration(cfg.MaxAuthHold), time.Duration(cfg.MaxRetryAfter)
 	if o.tune != nil {
@@ -299,4 +301,14 @@ func readAnswer(r io.Reader) answer {
 		a = answer{Text: string(b)}
 	}
 	return a
+}
+
+// credentialFailed marks the sink unhealthy while its credential file
+// cannot be read.
+func credentialFailed(set sinks.Settings) func(error) {
+	return func(err error) {
+		if set.Health != nil {
+			set.Health.Fail(err.Error())
+		}
+	}
 }

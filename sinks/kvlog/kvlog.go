@@ -7,7 +7,8 @@ import "go.uber.org/zap"
 
 // Logger satisfies retryablehttp.LeveledLogger and gocron.Logger.
 type Logger struct {
-	s *zap.SugaredLogger
+	s           *zap.SugaredLogger
+	infoAsDebug bool
 }
 
 // New wraps l. A nil l yields a no-op logger.
@@ -18,11 +19,26 @@ func New(l *zap.Logger) Logger {
 	return Logger{s: l.WithOptions(zap.AddCallerSkip(1)).Sugar()}
 }
 
+// NewInfoAsDebug wraps l and logs the library's Info lines at debug level:
+// gocron announces "new scheduler created" and "scheduler started" at info,
+// which say nothing an operator needs.
+func NewInfoAsDebug(l *zap.Logger) Logger {
+	k := New(l)
+	k.infoAsDebug = true
+	return k
+}
+
 // Debug logs at debug level.
 func (l Logger) Debug(msg string, kv ...any) { l.s.Debugw(msg, kv...) }
 
-// Info logs at info level.
-func (l Logger) Info(msg string, kv ...any) { l.s.Infow(msg, kv...) }
+// Info logs at info level (debug for NewInfoAsDebug).
+func (l Logger) Info(msg string, kv ...any) {
+	if l.infoAsDebug {
+		l.s.Debugw(msg, kv...)
+		return
+	}
+	l.s.Infow(msg, kv...)
+}
 
 // Warn logs at warn level.
 func (l Logger) Warn(msg string, kv ...any) { l.s.Warnw(msg, kv...) }

@@ -65,12 +65,13 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 		log = zap.NewNop()
 	}
 	opts := sinks.ClientOptions{
-		Logger:        log.With(zap.String("url", redactURL(u))),
+		Logger:        log, // the client names the url in its own lines
 		TLS:           cfg.TLS,
 		Timeout:       cfg.Timeout,
 		RetryWaitMax:  set.MaxBackoff,
 		Health:        set.Health,
 		OnRetry:       set.OnRetry,
+		OnAttempt:     set.OnAttempt,
 		Classify:      Classify,
 		MaxRetryAfter: cfg.MaxRetryAfter,
 	}

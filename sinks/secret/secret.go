@@ -18,6 +18,7 @@ type Source struct {
 	what   string // "hec: token_file": prefix of every error
 	static string
 	path   string
+	onErr  func(error)
 
 	mu    sync.Mutex
 	cur   string
@@ -37,8 +38,24 @@ func New(what, static, path string) (*Source, error) {
 	return s, nil
 }
 
+// Open returns a Source like New but does not fail when the file cannot be
+// read yet: the sink starts, and every Get reports the problem (and calls
+// onErr, if set, so the sink can mark itself unhealthy) until the file is
+// there.
+func Open(what, static, path string, onErr func(error)) *Source {
+	return &Source{what: what, static: static, path: path, onErr: onErr}
+}
+
 // Get returns the current value.
 func (s *Source) Get() (string, error) {
+	v, err := s.get()
+	if err != nil && s.onErr != nil {
+		s.onErr(err)
+	}
+	return v, err
+}
+
+func (s *Source) get() (string, error) {
 	if s.path == "" {
 		return s.static, nil
 	}
