@@ -108,9 +108,7 @@ func (f *Forwarder) unscheduleLocked(name string, sj *sourceJob) {
 	if f.sched == nil || sj.handle == nil {
 		return
 	}
-	if err := f.sched.RemoveJob(sj.job); err != nil {
-		f.log.Warn("remove job", zap.String("source", name), zap.Error(err))
-	}
+	sj.handle.remove() // its goroutine ends after a run in progress (schedule.go)
 }
 
 // dropSourceLocked unschedules and forgets one source.

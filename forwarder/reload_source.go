@@ -2,8 +2,8 @@ package forwarder
 
 import "github.com/promfwd/promfwd/forwarder/state"
 
-// Sources a reload replaces or removes. gocron's RemoveJob does not wait for
-// a run in progress, so everything that touches a retired source's
+// Sources a reload replaces or removes. Removing a job (schedule.go) does
+// not wait for a run in progress, so everything that touches a retired source's
 // per-run state (its staleness above all) happens under its sourceJob.run,
 // after that last run.
 
