@@ -133,7 +133,7 @@ func (c *Config) validate(d *decoder, root *yaml.Node) error {
 			return err
 		}
 	}
-	return nil
+	return c.validateBounds(v) // config_bounds.go
 }
 
 func validateRunner(v validator, i int, s *SinkConfig) error {
