@@ -31,7 +31,9 @@ commands:
                                     run the service (no -config: $PROMFWD_CONFIG, else the
                                     embedded quickstart); -docker-plugin serves the Docker
                                     metrics-collector plugin protocol on SOCKET
-  check   -config FILE              validate and print the effective config (secrets redacted)
+  check   -config FILE [-skip-data-dir]
+                                    validate and print the effective config (secrets redacted);
+                                    data_dir must be usable by this user, unless -skip-data-dir
   once    -config FILE [-sink NAME] scrape every source once and show what each sink would receive
   version                           print the version
 
@@ -53,6 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("sink", "", "once: show only this sink")
 	pluginSocket := fs.String("docker-plugin", "", "run: serve the Docker metrics-collector plugin protocol on this unix socket")
 	statusEvery := fs.Duration("status-interval", defaultStatusInterval, "run: how often to update the systemd STATUS= line")
+	skipDataDir := fs.Bool("skip-data-dir", false, "check: do not probe data_dir (a config checked away from the host that runs it)")
 	switch cmd {
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "promfwd", version())
@@ -93,6 +96,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if cmd == "check" {
+		if !*skipDataDir {
+			if err := cfg.CheckDataDir(); err != nil { // as run will use it, without changing it
+				fmt.Fprintf(stderr, "promfwd check: %v\n", err)
+				return 1
+			}
+		}
 		out, err := cfg.Redacted()
 		if err != nil {
 			fmt.Fprintf(stderr, "promfwd check: %v\n", err)

@@ -30,6 +30,8 @@ type Config struct {
 	Sinks   []SinkConfig   `yaml:"sinks"`
 	// File is the path (or name) the config was loaded from.
 	File string `yaml:"-"`
+
+	dataDirAt *dataDirPos // where data_dir is, for CheckDataDir (datadir.go)
 }
 
 // ServerConfig is the self-metrics, /healthz and /readyz HTTP server.

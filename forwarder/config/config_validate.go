@@ -86,6 +86,7 @@ func validName(s string) error {
 
 func (c *Config) validate(d *decoder, root *yaml.Node) error {
 	v := validator{d: d, root: root}
+	c.noteDataDir(d, root)
 	if c.ShutdownTimeout <= 0 {
 		return v.errAt("must be greater than 0", "shutdown_timeout")
 	}
