@@ -127,6 +127,7 @@ func (f *Forwarder) vanishLocked(name string, sj *sourceJob) {
 	f.unscheduleLocked(name, sj)
 	delete(f.sources, name)
 	running := f.sched != nil && !f.sdClosing
+	life := f.life
 	f.sdLoops.Add(1)
 	go func() {
 		defer f.sdLoops.Done()
@@ -135,6 +136,7 @@ func (f *Forwarder) vanishLocked(name string, sj *sourceJob) {
 		if markers := sj.src.stale.Down(f.clock.Now().UnixMilli()); len(markers) > 0 && running {
 			f.sm.staleMarkers.WithLabelValues(name).Add(float64(len(markers)))
 			f.deliver(sj.src, markers)
+			settle(life, sj.src.routes()) // durable_intake.go
 		}
 		sj.run.Unlock()
 		sj.src.target.Close()

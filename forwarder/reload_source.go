@@ -36,7 +36,7 @@ func (f *Forwarder) retireSourcesLocked(next map[string]*sourceJob) (gone map[st
 // file_sd targets of the new config are known: a name that came back as a
 // file_sd target keeps its self-metrics (its series go on).
 func (f *Forwarder) goodbyeLocked(gone map[string]*sourceJob) {
-	running := !f.sdClosing
+	running, life := !f.sdClosing, f.life
 	for name, sj := range gone {
 		if _, back := f.sources[name]; back {
 			f.closeAfterRun(sj)
@@ -56,6 +56,7 @@ func (f *Forwarder) goodbyeLocked(gone map[string]*sourceJob) {
 				for _, st := range routes {
 					st.admit(markers)
 				}
+				settle(life, routes) // durable_intake.go
 			}
 			sj.src.target.Close()
 			f.sm.forget(name)
