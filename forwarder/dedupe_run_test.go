@@ -223,7 +223,7 @@ sinks:
 }
 
 // TestRunDedupeHeartbeatFakeClock drives the running service with a fake
-// clock (gocron and dedupe share it): ten scrapes of an unchanged body send
+// clock (the scheduler and dedupe share it): ten scrapes of an unchanged body send
 // each series once; once resend_after has passed on the clock, the next
 // scrape sends every series again, stamped with the clock's time.
 func TestRunDedupeHeartbeatFakeClock(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,7 +93,12 @@ func TestDurableCrashBetweenEncodeAndCheckpoint(t *testing.T) {
 	down.down.Store(true)
 
 	taken := make(chan error)
-	stop := startInProcess(t, durDDConfig(live, tg.srv.URL, down.srv.URL), func(f *Forwarder) {
+	// A scrape job makes its samples durable with a checkpoint (issue
+	// 21.6), so requests wait uncovered only when a full batch is encoded
+	// before it: one sample per batch does that on every scrape.
+	oneSampleBatches := strings.Replace(durDDConfig(live, tg.srv.URL, down.srv.URL),
+		"flush_interval: 50ms", "flush_interval: 50ms\n    max_batch_samples: 1", 1)
+	stop := startInProcess(t, oneSampleBatches, func(f *Forwarder) {
 		d := f.sinks["dd"].durable
 		d.BeforeCheckpoint = func() {
 			saved, ok := d.Load()

@@ -108,9 +108,7 @@ func (f *Forwarder) unscheduleLocked(name string, sj *sourceJob) {
 	if f.sched == nil || sj.handle == nil {
 		return
 	}
-	if err := f.sched.RemoveJob(sj.job); err != nil {
-		f.log.Warn("remove job", zap.String("source", name), zap.Error(err))
-	}
+	sj.handle.remove() // its goroutine ends after a run in progress (schedule.go)
 }
 
 // dropSourceLocked unschedules and forgets one source.
@@ -129,6 +127,7 @@ func (f *Forwarder) vanishLocked(name string, sj *sourceJob) {
 	f.unscheduleLocked(name, sj)
 	delete(f.sources, name)
 	running := f.sched != nil && !f.sdClosing
+	life := f.life
 	f.sdLoops.Add(1)
 	go func() {
 		defer f.sdLoops.Done()
@@ -137,6 +136,7 @@ func (f *Forwarder) vanishLocked(name string, sj *sourceJob) {
 		if markers := sj.src.stale.Down(f.clock.Now().UnixMilli()); len(markers) > 0 && running {
 			f.sm.staleMarkers.WithLabelValues(name).Add(float64(len(markers)))
 			f.deliver(sj.src, markers)
+			settle(life, sj.src.routes()) // durable_intake.go
 		}
 		sj.run.Unlock()
 		sj.src.target.Close()

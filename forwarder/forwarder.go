@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-co-op/gocron/v2"
-	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -18,7 +16,6 @@ import (
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/scrape/dockerplugin"
 	"github.com/promfwd/promfwd/sinks"
-	"github.com/promfwd/promfwd/sinks/kvlog"
 )
 
 // Options are the forwarder's dependencies.
@@ -54,8 +51,8 @@ type Forwarder struct {
 	sinks   map[string]*sinkState
 	sources map[string]*sourceJob // static sources and file_sd targets this shard owns
 	fileSDs map[string]*sdRunner  // by file_sd source name
-	sched   gocron.Scheduler
-	toggle  *dockerplugin.Toggle // nil unless DockerPluginSocket is set
+	sched   *scheduler            // schedule.go; nil until Run
+	toggle  *dockerplugin.Toggle  // nil unless DockerPluginSocket is set
 	srv     *server
 	life    context.Context // lives until shutdown completes: runners retry under it
 	retired sync.WaitGroup  // runners replaced by a reload, still draining
@@ -66,9 +63,8 @@ type Forwarder struct {
 
 type sourceJob struct {
 	src    *source
-	job    uuid.UUID
-	handle gocron.Job // nil until scheduled
-	fileSD string     // the file_sd source that produced this target; "" if static
+	handle *schedJob // nil until scheduled
+	fileSD string    // the file_sd source that produced this target; "" if static
 	// run is held by each run of the job, so a vanished file_sd target's
 	// goodbye (filesd_run.go) comes after its last scrape.
 	run  sync.Mutex
@@ -271,16 +267,7 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 		}
 		return err
 	}
-	sched, err := gocron.NewScheduler(
-		gocron.WithClock(f.clock),
-		gocron.WithLogger(kvlog.NewInfoAsDebug(f.log.Named("scheduler"))),
-		gocron.WithStopTimeout(f.cfg.ShutdownTimeout),
-	)
-	if err != nil {
-		f.mu.Unlock()
-		f.closeAll()
-		return fmt.Errorf("forwarder: scheduler: %w", err)
-	}
+	sched := newScheduler(f.clock, f.cfg.ShutdownTimeout)
 	f.sched = sched
 	for _, st := range f.sinks {
 		st.runner.Start(life)
@@ -288,14 +275,14 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 	for _, sj := range f.sources {
 		if err := f.schedule(sj); err != nil {
 			f.mu.Unlock()
-			_ = sched.Shutdown()
+			_ = sched.shutdown()
 			f.closeAll()
 			return err
 		}
 	}
 	if err := f.scheduleHeartbeat(); err != nil {
 		f.mu.Unlock()
-		_ = sched.Shutdown()
+		_ = sched.shutdown()
 		f.closeAll()
 		return err
 	}
@@ -303,7 +290,7 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 		f.runFileSDLocked(r)
 	}
 	f.beat.Store(f.clock.Now().UnixNano())
-	sched.Start()
+	sched.start()
 	f.mu.Unlock()
 	f.log.Info("promfwd running", zap.Int("sources", len(f.sources)), zap.Int("sinks", len(f.sinks)))
 	if ready != nil {
@@ -319,32 +306,17 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 func (f *Forwarder) schedule(sj *sourceJob) error {
 	src := sj.src
 	interval := src.cfg.Interval
-	start := gocron.WithStartImmediately()
-	if off := startOffset(src.name, interval); off > 0 {
-		// ...Past: a tiny offset may already have passed when gocron checks it.
-		start = gocron.WithStartDateTimePast(f.clock.Now().Add(off))
-	}
 	gated := f.toggle != nil && dockerGated(&src.cfg)
-	job, err := f.sched.NewJob(
-		gocron.DurationJob(interval),
-		gocron.NewTask(func(ctx context.Context) {
-			if gated && !f.toggle.Enabled() {
-				return // the Docker daemon has not started (or has stopped) metrics
-			}
-			sj.run.Lock()
-			defer sj.run.Unlock()
-			if !sj.gone {
-				f.scrapeOnce(ctx, src)
-			}
-		}),
-		gocron.WithName(src.name),
-		gocron.WithSingletonMode(gocron.LimitModeReschedule),
-		gocron.WithStartAt(start),
-	)
-	if err != nil {
-		return fmt.Errorf("forwarder: schedule source %s: %w", src.name, err)
-	}
-	sj.job, sj.handle = job.ID(), job
+	sj.handle = f.sched.add(src.name, interval, startOffset(src.name, interval), func(ctx context.Context) {
+		if gated && !f.toggle.Enabled() {
+			return // the Docker daemon has not started (or has stopped) metrics
+		}
+		sj.run.Lock()
+		defer sj.run.Unlock()
+		if !sj.gone {
+			f.scrapeOnce(ctx, src)
+		}
+	})
 	return nil
 }
 
@@ -352,7 +324,7 @@ func (f *Forwarder) shutdown() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log.Info("shutting down: stopping scrapes")
-	if err := f.sched.Shutdown(); err != nil {
+	if err := f.sched.shutdown(); err != nil {
 		f.log.Warn("scheduler did not stop cleanly", zap.Error(err))
 	}
 	deadline, cancel := context.WithTimeout(context.Background(), f.cfg.ShutdownTimeout)

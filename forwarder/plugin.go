@@ -5,7 +5,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/go-co-op/gocron/v2"
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/forwarder/config"
@@ -58,7 +57,7 @@ func (f *Forwarder) servePluginLocked(ctx context.Context) (<-chan struct{}, err
 // flow without waiting a whole interval.
 func (f *Forwarder) pluginStarted(context.Context) error {
 	f.mu.Lock()
-	var jobs []gocron.Job
+	var jobs []*schedJob
 	for _, sj := range f.sources {
 		if sj.handle != nil && dockerGated(&sj.src.cfg) {
 			jobs = append(jobs, sj.handle)
@@ -67,10 +66,7 @@ func (f *Forwarder) pluginStarted(context.Context) error {
 	f.mu.Unlock()
 	f.log.Info("docker daemon started metrics: scraping its socket", zap.Int("sources", len(jobs)))
 	for _, j := range jobs {
-		if err := j.RunNow(); err != nil {
-			// The next scheduled run scrapes anyway.
-			f.log.Warn("docker plugin: immediate scrape not started", zap.String("source", j.Name()), zap.Error(err))
-		}
+		j.runNow() // a run in progress already scrapes; the next tick does anyway
 	}
 	return nil
 }
@@ -87,14 +83,8 @@ func (f *Forwarder) scheduleHeartbeat() error {
 	if f.heartbeat <= 0 {
 		return nil
 	}
-	_, err := f.sched.NewJob(
-		gocron.DurationJob(f.heartbeat),
-		gocron.NewTask(func() { f.beat.Store(f.clock.Now().UnixNano()) }),
-		gocron.WithName("heartbeat"),
-		gocron.WithSingletonMode(gocron.LimitModeReschedule),
-		gocron.WithStartAt(gocron.WithStartImmediately()),
-	)
-	return err
+	f.sched.add("heartbeat", f.heartbeat, 0, func(context.Context) { f.beat.Store(f.clock.Now().UnixNano()) })
+	return nil
 }
 
 // Alive reports whether the scheduler ran its heartbeat job within maxAge:

@@ -2,8 +2,8 @@ package forwarder
 
 import "github.com/promfwd/promfwd/forwarder/state"
 
-// Sources a reload replaces or removes. gocron's RemoveJob does not wait for
-// a run in progress, so everything that touches a retired source's
+// Sources a reload replaces or removes. Removing a job (schedule.go) does
+// not wait for a run in progress, so everything that touches a retired source's
 // per-run state (its staleness above all) happens under its sourceJob.run,
 // after that last run.
 
@@ -36,7 +36,7 @@ func (f *Forwarder) retireSourcesLocked(next map[string]*sourceJob) (gone map[st
 // file_sd targets of the new config are known: a name that came back as a
 // file_sd target keeps its self-metrics (its series go on).
 func (f *Forwarder) goodbyeLocked(gone map[string]*sourceJob) {
-	running := !f.sdClosing
+	running, life := !f.sdClosing, f.life
 	for name, sj := range gone {
 		if _, back := f.sources[name]; back {
 			f.closeAfterRun(sj)
@@ -56,6 +56,7 @@ func (f *Forwarder) goodbyeLocked(gone map[string]*sourceJob) {
 				for _, st := range routes {
 					st.admit(markers)
 				}
+				settle(life, routes) // durable_intake.go
 			}
 			sj.src.target.Close()
 			f.sm.forget(name)

@@ -218,8 +218,8 @@ func diffOutLines(got, want []outLine) string {
 
 // TestRunTinyStartOffset runs a source whose name hashes to a start offset
 // of less than a microsecond: the first run is then due before the
-// scheduler gets to check the start time, which must not fail Run (gocron
-// rejects a WithStartDateTime in the past).
+// scheduler gets to check the start time, which must not fail Run (gocron,
+// the scheduler before, rejected a start time in the past).
 func TestRunTinyStartOffset(t *testing.T) {
 	t.Parallel()
 	name := ""

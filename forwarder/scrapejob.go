@@ -39,7 +39,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 		if ctx.Err() != nil {
 			return // shutting down mid-scrape: not a target failure
 		}
-		f.scrapeFailed(src, res, nowMs)
+		f.scrapeFailed(ctx, src, res, nowMs)
 		return
 	}
 	if src.failing {
@@ -71,9 +71,10 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 		samples = append(append(all, samples...), markers...)
 	}
 	f.deliver(src, samples)
+	settle(ctx, src.routes()) // durable_intake.go: on disk before the job ends
 }
 
-func (f *Forwarder) scrapeFailed(src *source, res scrape.Result, nowMs int64) {
+func (f *Forwarder) scrapeFailed(ctx context.Context, src *source, res scrape.Result, nowMs int64) {
 	reason := errorReason(res.Err)
 	f.sm.errors.WithLabelValues(src.name, reason).Inc()
 	f.sm.up.WithLabelValues(src.name).Set(0)
@@ -88,6 +89,7 @@ func (f *Forwarder) scrapeFailed(src *source, res scrape.Result, nowMs int64) {
 	if markers := src.stale.Down(nowMs); len(markers) > 0 {
 		f.sm.staleMarkers.WithLabelValues(src.name).Add(float64(len(markers)))
 		f.deliver(src, markers)
+		settle(ctx, src.routes())
 	}
 }
 

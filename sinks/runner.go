@@ -149,6 +149,9 @@ type Runner struct {
 	closed   bool // Stop began: Submit drops
 	started  bool
 	wake     chan struct{} // capacity 1
+	// syncWant, when not nil, is closed once the batcher has made durable
+	// everything submitted before it was taken (runner_sync.go).
+	syncWant chan struct{}
 
 	buf []scrape.Sample // batcher only: concatenation buffer
 

@@ -17,7 +17,7 @@ func (r *Runner) batchLoop() {
 	defer r.wg.Done()
 	for {
 		r.encodeDue(false)
-		r.checkpoint(false)
+		r.checkpointOrSync() // runner_sync.go
 		var (
 			timer  clockwork.Timer
 			timerC <-chan time.Time
@@ -49,6 +49,7 @@ func (r *Runner) closeIntake() {
 	r.encodeDue(true)
 	r.checkpoint(true)
 	r.queue.Close()
+	r.releaseSync() // runner_sync.go: the final checkpoint covered them
 }
 
 func (r *Runner) oldestPending() (time.Time, bool) {

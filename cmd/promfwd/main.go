@@ -33,7 +33,9 @@ commands:
                                     run the service (no -config: $PROMFWD_CONFIG, else the
                                     embedded quickstart); -docker-plugin serves the Docker
                                     metrics-collector plugin protocol on SOCKET
-  check   -config FILE              validate and print the effective config (secrets redacted)
+  check   -config FILE [-skip-data-dir]
+                                    validate and print the effective config (secrets redacted);
+                                    data_dir must be usable by this user, unless -skip-data-dir
   once    -config FILE [-sink NAME] scrape every source once and show what each sink would receive
   version                           print the version
 
@@ -56,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logLevel, logFormat = new(string), new(string)
 		only, pluginSocket  = new(string), new(string)
 		statusEvery         = new(time.Duration)
+		skipDataDir         = new(bool)
 	)
 	*statusEvery = defaultStatusInterval
 	fs.StringVar(logLevel, "log-level", "info", "debug, info, warn or error")
@@ -64,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "run":
 		fs.StringVar(pluginSocket, "docker-plugin", "", "serve the Docker metrics-collector plugin protocol on this unix socket")
 		fs.DurationVar(statusEvery, "status-interval", defaultStatusInterval, "how often to update the systemd STATUS= line")
+	case "check":
+		fs.BoolVar(skipDataDir, "skip-data-dir", false, "do not probe data_dir (a config checked away from the host that runs it)")
 	case "once":
 		fs.StringVar(only, "sink", "", "show only this sink")
 	}
@@ -116,6 +121,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "promfwd check: %s\n", line)
 			}
 			return 1
+		}
+		if !*skipDataDir {
+			if err := cfg.CheckDataDir(); err != nil { // as run will use it, without changing it
+				fmt.Fprintf(stderr, "promfwd check: %v\n", err)
+				return 1
+			}
 		}
 		out, err := cfg.Redacted()
 		if err != nil {

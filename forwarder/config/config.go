@@ -32,6 +32,8 @@ type Config struct {
 	File string `yaml:"-"`
 	// credErrs are the credential files unreadable at load time.
 	credErrs error
+
+	dataDirAt *dataDirPos // where data_dir is, for CheckDataDir (datadir.go)
 }
 
 // ServerConfig is the self-metrics, /healthz and /readyz HTTP server.

@@ -98,13 +98,14 @@ func TestLoadGoodConfigs(t *testing.T) {
 	}
 }
 
-// assertSameConfig compares two configs, ignoring where sinks were defined
+// assertSameConfig compares two configs, ignoring where sinks and data_dir were defined
 // (a rendered config has its own line numbers).
 func assertSameConfig(t testing.TB, a, b *Config) {
 	t.Helper()
 	strip := func(c *Config) Config {
 		out := *c
 		out.credErrs = nil // positioned in each file, so they differ
+		out.dataDirAt = nil // a position in the file
 		out.Sinks = append([]SinkConfig(nil), c.Sinks...)
 		for i := range out.Sinks {
 			out.Sinks[i].Line = 0

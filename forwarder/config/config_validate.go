@@ -89,6 +89,7 @@ func validName(s string) error {
 func (c *Config) validate(d *decoder, root *yaml.Node) error {
 	v := validator{d: d, root: root}
 	var errs collect // every problem, reported at once
+	c.noteDataDir(d, root)
 	if c.ShutdownTimeout <= 0 {
 		errs.add(v.errAt("must be greater than 0", "shutdown_timeout"))
 	}
@@ -132,6 +133,7 @@ func (c *Config) validate(d *decoder, root *yaml.Node) error {
 		sourceNames[s.Name] = i
 		errs.add(s.validate(v, i, sinkNames))
 	}
+	errs.add(c.validateBounds(v)) // config_bounds.go
 	return errs.err()
 }
 
