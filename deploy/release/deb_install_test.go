@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -56,7 +57,17 @@ func TestDebInstall(t *testing.T) {
 	} else {
 		t.Log("systemd-analyze not installed: unit not verified")
 	}
-	cmd(t, debBinary, "check", "-config", debConfig)
+	// As systemd runs it: the token comes through LoadCredential=, which
+	// the admin sets up after installing (check refuses a missing file).
+	creds := t.TempDir()
+	if err := os.WriteFile(filepath.Join(creds, "hec_token"), []byte("00000000-0000-0000-0000-000000000000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkCmd := exec.Command(debBinary, "check", "-config", debConfig)
+	checkCmd.Env = append(os.Environ(), "CREDENTIALS_DIRECTORY="+creds)
+	if out, err := checkCmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s check -config %s: %v\n%s", debBinary, debConfig, err, out)
+	}
 	t.Logf("promfwd check -config %s: ok", debConfig)
 
 	// The admin edits the config; remove keeps it (policy: conffiles stay

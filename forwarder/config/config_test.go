@@ -104,7 +104,7 @@ func assertSameConfig(t testing.TB, a, b *Config) {
 	t.Helper()
 	strip := func(c *Config) Config {
 		out := *c
-		out.credErrs = nil // positioned in each file, so they differ
+		out.credErrs = nil  // positioned in each file, so they differ
 		out.dataDirAt = nil // a position in the file
 		out.Sinks = append([]SinkConfig(nil), c.Sinks...)
 		for i := range out.Sinks {

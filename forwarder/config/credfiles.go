@@ -29,6 +29,9 @@ type CredentialFile struct {
 // bearer_token_file, basic_auth username_file/password_file and TLS files;
 // sinks' token_file, api_key_file, bearer_token_file and the like.
 func (c *Config) CredentialFiles() []CredentialFile {
+	if c == nil {
+		return nil
+	}
 	var out []CredentialFile
 	for i, s := range c.Sources {
 		walkCredentials(reflect.ValueOf(s), []any{"sources", i}, "source "+s.Name, &out)
