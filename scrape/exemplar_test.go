@@ -163,3 +163,40 @@ func TestParseProtobufExemplars(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkParseOpenMetricsExemplars is BenchmarkParseOpenMetrics with an
+// exemplar on every counter and histogram bucket, kept: the cost of
+// send_exemplars: true (with it off they are skipped as before).
+func BenchmarkParseOpenMetricsExemplars(b *testing.B) {
+	fams := ptGenFamilies(ptBenchSeries, 1)
+	ex := func(i int) *dto.Exemplar {
+		return &dto.Exemplar{Label: []*dto.LabelPair{{Name: proto.String("trace_id"), Value: proto.String(fmt.Sprintf("%016x", i))}},
+			Value: proto.Float64(0.5), Timestamp: &timestamppb.Timestamp{Seconds: 1_700_000_000}}
+	}
+	n := 0
+	for _, mf := range fams {
+		for _, m := range mf.GetMetric() {
+			if c := m.GetCounter(); c != nil {
+				c.Exemplar, n = ex(n), n+1
+			}
+			for _, bk := range m.GetHistogram().GetBucket() {
+				bk.Exemplar, n = ex(n), n+1
+			}
+		}
+	}
+	body := ptEncode(b, fams, FormatOpenMetrics)
+	p := NewParser()
+	opt := ParseOptions{NowMs: 1_700_000_000_000, Exemplars: true}
+	first, err := p.Parse(FormatOpenMetrics, body, opt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(exRender(first)) == 0 {
+		b.Fatal("no exemplars kept")
+	}
+	ptLoop(b, len(first), body, func() error {
+		_, err := p.Parse(FormatOpenMetrics, body, opt)
+		return err
+	})
+	b.ReportMetric(float64(n), "exemplars/op")
+}

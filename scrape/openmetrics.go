@@ -52,7 +52,7 @@ func (p *Parser) exemplar(line []byte, pos int) error {
 	if !p.opt.Exemplars || !inRange {
 		return nil
 	}
-	ls, ok := exemplarLabels(line, lstart)
+	ls, ok := p.exemplarLabels(line, lstart)
 	if !ok {
 		return nil
 	}
@@ -62,10 +62,11 @@ func (p *Parser) exemplar(line []byte, pos int) error {
 }
 
 // exemplarLabels extracts the label set at line[pos] == '{', which readLabels
-// has already checked, into fresh strings (not interned: trace ids would
-// bloat the intern table). ok is false when Prometheus would refuse the
-// exemplar: a repeated name, or names and values over 128 runes together.
-func exemplarLabels(line []byte, pos int) (Labels, bool) {
+// has already checked. Names (trace_id, span_id: a handful) are interned;
+// values are fresh strings, as interning trace ids would bloat the table.
+// ok is false when Prometheus would refuse the exemplar: a repeated name,
+// or names and values over 128 runes together.
+func (p *Parser) exemplarLabels(line []byte, pos int) (Labels, bool) {
 	var ls Labels
 	runes := 0
 	pos++
@@ -84,7 +85,16 @@ func exemplarLabels(line []byte, pos int) (Labels, bool) {
 		pos = skipBlanks(line, pos) // at '='
 		pos = skipBlanks(line, pos+1)
 		value, pos = quotedRaw(line, pos)
-		n, v := unescapeLabel(name), unescapeLabel(value)
+		var n string
+		if bytes.IndexByte(name, '\\') < 0 {
+			var ok bool
+			if n, ok = p.strs.bytes(name); !ok {
+				return nil, false
+			}
+		} else {
+			n = unescapeLabel(name)
+		}
+		v := unescapeLabel(value)
 		runes += utf8.RuneCountInString(n) + utf8.RuneCountInString(v)
 		if v != "" {
 			ls = append(ls, Label{Name: n, Value: v})
