@@ -61,6 +61,7 @@ func (s *source) setRoutes(r []*sinkState) {
 	s.mu.Lock()
 	s.sinks = r
 	s.mu.Unlock()
+	s.target.SetExemplars(wantsExemplars(r)) // exemplars.go
 }
 
 // nameFilter applies a source's metric_relabel keep/drop rules

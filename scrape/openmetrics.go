@@ -1,14 +1,19 @@
 package scrape
 
 import (
+	"bytes"
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
-// skipExemplar checks the OpenMetrics exemplar at line[pos] == '#'
-// (`# {trace_id="x"} 1.0 1700000000.123`) and discards it: promfwd forwards
-// samples only.
-func (p *Parser) skipExemplar(line []byte, pos int) error {
+// exemplar checks the OpenMetrics exemplar at line[pos] == '#'
+// (`# {trace_id="x"} 1.0 1700000000.123`). With ParseOptions.Exemplars it
+// keeps it in p.ex (p.hasEx) for the sample the line yields; otherwise it is
+// discarded. A well-formed exemplar that Prometheus' exemplar storage would
+// refuse (labels over 128 runes, a repeated label name, a timestamp beyond
+// int64 milliseconds) is dropped, its sample kept.
+func (p *Parser) exemplar(line []byte, pos int) error {
 	if pos+1 == len(line) || line[pos+1] != ' ' {
 		return p.errorf("invalid exemplar: expected '# {'")
 	}
@@ -16,6 +21,7 @@ func (p *Parser) skipExemplar(line []byte, pos int) error {
 	if pos == len(line) || line[pos] != '{' {
 		return p.errorf("invalid exemplar: expected '# {'")
 	}
+	lstart := pos
 	pos, _, err := p.readLabels(line, pos, "", false)
 	if err != nil {
 		return err
@@ -25,21 +31,155 @@ func (p *Parser) skipExemplar(line []byte, pos int) error {
 	}
 	pos = skipBlanks(line, pos)
 	end := tokenEnd(line, pos)
-	if _, err := parseNumber(line[pos:end]); err != nil || end == pos {
+	v, err := parseNumber(line[pos:end])
+	if err != nil || end == pos {
 		return p.errorf("invalid exemplar value %q", line[pos:end])
 	}
 	pos = skipBlanks(line, end)
-	if pos == len(line) {
+	var ts int64
+	hasTS, inRange := false, true
+	if pos < len(line) {
+		end = tokenEnd(line, pos)
+		var ok bool
+		if ts, ok, inRange = parseOMTimestamp(line[pos:end]); !ok {
+			return p.errorf("invalid exemplar timestamp %q", line[pos:end])
+		}
+		if skipBlanks(line, end) != len(line) {
+			return p.errorf("unexpected %q after exemplar", line[end:])
+		}
+		hasTS = true
+	}
+	if !p.opt.Exemplars || !inRange {
 		return nil
 	}
-	end = tokenEnd(line, pos)
-	if _, ok, _ := parseOMTimestamp(line[pos:end]); !ok { // out of range: harmless, exemplars are dropped
-		return p.errorf("invalid exemplar timestamp %q", line[pos:end])
+	ls, ok := p.exemplarLabels(line, lstart)
+	if !ok {
+		return nil
 	}
-	if skipBlanks(line, end) != len(line) {
-		return p.errorf("unexpected %q after exemplar", line[end:])
-	}
+	p.ex = Exemplar{Labels: ls, Value: v, TimestampMs: ts, HasTimestamp: hasTS}
+	p.hasEx = true
 	return nil
+}
+
+// exemplarLabels extracts the label set at line[pos] == '{', which readLabels
+// has already checked. Names (trace_id, span_id: a handful) are interned;
+// values are fresh strings, as interning trace ids would bloat the table.
+// ok is false when Prometheus would refuse the exemplar: a repeated name,
+// or names and values over 128 runes together.
+func (p *Parser) exemplarLabels(line []byte, pos int) (Labels, bool) {
+	var ls Labels
+	runes := 0
+	pos++
+	for {
+		pos = skipBlanks(line, pos)
+		if line[pos] == '}' {
+			break
+		}
+		var name, value []byte
+		if line[pos] == '"' {
+			name, pos = quotedRaw(line, pos)
+		} else {
+			end := scanLabelName(line, pos)
+			name, pos = line[pos:end], end
+		}
+		pos = skipBlanks(line, pos) // at '='
+		pos = skipBlanks(line, pos+1)
+		value, pos = quotedRaw(line, pos)
+		var n string
+		if bytes.IndexByte(name, '\\') < 0 {
+			var ok bool
+			if n, ok = p.strs.bytes(name); !ok {
+				return nil, false
+			}
+		} else {
+			n = unescapeLabel(name)
+		}
+		v := unescapeLabel(value)
+		runes += utf8.RuneCountInString(n) + utf8.RuneCountInString(v)
+		if v != "" {
+			ls = append(ls, Label{Name: n, Value: v})
+		}
+		pos = skipBlanks(line, pos)
+		if line[pos] == '}' {
+			break
+		}
+		pos++ // ','
+	}
+	if runes > maxExemplarRunes {
+		return nil, false
+	}
+	sortLabels(ls)
+	for i := 1; i < len(ls); i++ {
+		if ls[i].Name == ls[i-1].Name {
+			return nil, false
+		}
+	}
+	return ls, true
+}
+
+// maxExemplarRunes is OpenMetrics' limit on an exemplar's label names and
+// values together (Prometheus' exemplar.ExemplarMaxLabelSetLength).
+const maxExemplarRunes = 128
+
+// quotedRaw returns the raw (still escaped) contents of the well-formed
+// quoted string at line[pos] == '"' and the position after it.
+func quotedRaw(line []byte, pos int) ([]byte, int) {
+	i := pos + 1
+	for line[i] != '"' {
+		if line[i] == '\\' {
+			i++
+		}
+		i++
+	}
+	return line[pos+1 : i], i + 1
+}
+
+// unescapeLabel resolves \\ \" and \n as readQuoted does, keeping any other
+// backslash sequence as written, into a new string.
+func unescapeLabel(b []byte) string {
+	if bytes.IndexByte(b, '\\') < 0 {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\\' && i+1 < len(b) {
+			switch b[i+1] {
+			case '\\', '"':
+				out = append(out, b[i+1])
+				i++
+				continue
+			case 'n':
+				out = append(out, '\n')
+				i++
+				continue
+			}
+		}
+		out = append(out, b[i])
+	}
+	return string(out)
+}
+
+// attachExemplar gives the sample just emitted (the last in p.out) the
+// exemplar e. The family's first exemplar of the scrape swaps its Meta for a
+// copy of its own (the cached Meta is shared with earlier scrapes and must
+// not change), on every sample of the family emitted so far too, so they
+// still share one Meta as GroupEnd needs.
+func (p *Parser) attachExemplar(e Exemplar) {
+	f := &p.fam
+	s := &p.out[len(p.out)-1]
+	if !f.ownMeta {
+		old := s.Meta
+		m := *old
+		m.Exemplars = nil
+		for i := f.outStart; i < len(p.out); i++ {
+			if p.out[i].Meta == old {
+				p.out[i].Meta = &m
+			}
+		}
+		f.meta, f.ownMeta = &m, true
+	}
+	f.meta.Exemplars = append(f.meta.Exemplars, e)
+	s.ExemplarRef = uint32(len(f.meta.Exemplars))
 }
 
 // appendOMFloat appends f the way OpenMetrics and Prometheus 3 write le and

@@ -26,6 +26,10 @@ type ParseOptions struct {
 	// but still pushes a same-named exposed label aside.
 	TargetLabels Labels
 	Limits       Limits
+	// Exemplars keeps exemplars (OpenMetrics text, protobuf counters and
+	// classic histogram buckets) in Meta.Exemplars; otherwise they are
+	// checked and dropped at no cost.
+	Exemplars bool
 }
 
 // ParseError is a malformed exposition. Line is 1-based; for protobuf it is
@@ -93,6 +97,8 @@ type Parser struct {
 	lc      lineState // the sample line being parsed
 	seen    seriesTimes
 	dropped Dropped
+	ex      Exemplar // the exemplar of the sample line being parsed, if hasEx
+	hasEx   bool
 	// outOfBounds marks the sample being parsed as having an OpenMetrics
 	// timestamp beyond int64 milliseconds: it is dropped, not the scrape.
 	outOfBounds bool
@@ -116,6 +122,8 @@ type family struct {
 	unit                      string
 	meta                      *Meta
 	samples                   bool // a sample of this family has been seen
+	outStart                  int  // index in Parser.out of the family's first sample
+	ownMeta                   bool // meta is this scrape's own copy, holding exemplars
 }
 
 // NewParser returns a Parser with empty intern tables.
@@ -170,6 +178,7 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 	p.fam = family{help: p.fam.help[:0]}
 	p.seen.begin()
 	p.dropped, p.outOfBounds = Dropped{}, false
+	p.ex, p.hasEx = Exemplar{}, false
 
 	n := p.lastSamples
 	if n > 0 {
@@ -232,6 +241,7 @@ func (p *Parser) familyMeta() *Meta {
 	if f.meta != nil {
 		return f.meta
 	}
+	f.outStart = len(p.out)
 	gen := p.strs.gen
 	slot, ok := p.metas[f.name]
 	if ok && slot.gen != gen && slot.m.Type == f.typ && slot.m.Unit == f.unit && slot.m.Help == string(f.help) {

@@ -10,7 +10,8 @@ import (
 // FuzzParse feeds arbitrary bodies to the text (om=false) and OpenMetrics
 // parsers. Parse must never panic; on success every sample must have sorted,
 // unique, non-empty labels and Hash == SeriesHash(Name, Labels), and a second
-// Parse of the same body with the same (now warm) Parser must agree.
+// Parse of the same body with the same (now warm) Parser must agree, also
+// when it keeps exemplars.
 func FuzzParse(f *testing.F) {
 	for _, name := range []string{"text_basic.prom", "openmetrics_full.om"} {
 		body, err := os.ReadFile(filepath.Join("testdata", "parse", name))
@@ -42,6 +43,30 @@ func FuzzParse(f *testing.F) {
 		}
 		if !slices.Equal(ptRenderAll(first), ptRenderAll(second)) {
 			t.Fatalf("second parse differs:\n%q\n%q", ptRenderAll(first), ptRenderAll(second))
+		}
+		// Keeping exemplars changes no sample, and every kept exemplar
+		// has sorted, unique, non-empty labels.
+		opt.Exemplars = true
+		third, err := p.Parse(format, body, opt)
+		if err != nil {
+			t.Fatalf("parse keeping exemplars failed: %v", err)
+		}
+		if err := ptInvariants(third); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ptRenderAll(first), ptRenderAll(third)) {
+			t.Fatalf("parse keeping exemplars differs:\n%q\n%q", ptRenderAll(first), ptRenderAll(third))
+		}
+		for i := range third {
+			e := third[i].Exemplar()
+			if e == nil {
+				continue
+			}
+			for j, l := range e.Labels {
+				if l.Name == "" || l.Value == "" || (j > 0 && e.Labels[j-1].Name >= l.Name) {
+					t.Fatalf("sample %d: exemplar labels %v not sorted, unique and non-empty", i, e.Labels)
+				}
+			}
 		}
 	})
 }

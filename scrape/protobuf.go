@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"math"
+	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -17,7 +18,9 @@ import (
 // forwarded: a native histogram is converted as Prometheus converts it with
 // native histograms off (its classic buckets, if any, and always
 // le="+Inf" = count, _sum and _count). Metric timestamps are honoured;
-// created timestamps and exemplars are dropped.
+// created timestamps are dropped, and so are exemplars unless
+// ParseOptions.Exemplars asks for those of counters and classic buckets
+// (Prometheus' protobuf parser reads no others with native histograms off).
 func (p *Parser) parseProtobuf(body []byte) error {
 	for p.line = 1; len(body) > 0; p.line++ {
 		n, w := protowire.ConsumeVarint(body)
@@ -121,12 +124,25 @@ func (p *Parser) convertMetric(typ dto.MetricType, name string, names *pbNames, 
 		}
 		return p.emit(sname, kind, kind, v, ts, explicit)
 	}
+	// withEx is one for a sample that may carry an exemplar.
+	withEx := func(sname string, kind Kind, v float64, extra string, bound float64, ex *dto.Exemplar) error {
+		n := len(p.out)
+		if err := one(sname, kind, v, extra, bound); err != nil {
+			return err
+		}
+		if ex != nil && p.opt.Exemplars && len(p.out) > n {
+			if e, ok := pbExemplar(ex); ok {
+				p.attachExemplar(e)
+			}
+		}
+		return nil
+	}
 	switch typ {
 	case dto.MetricType_COUNTER:
 		if m.Counter == nil {
 			return p.errorf("counter %q without counter value", name)
 		}
-		return one(name, KindCounter, m.Counter.GetValue(), "", 0)
+		return withEx(name, KindCounter, m.Counter.GetValue(), "", 0, m.Counter.GetExemplar())
 	case dto.MetricType_GAUGE:
 		if m.Gauge == nil {
 			return p.errorf("gauge %q without gauge value", name)
@@ -171,7 +187,7 @@ func (p *Parser) convertMetric(typ dto.MetricType, name string, names *pbNames, 
 			v = float64(b.GetCumulativeCount())
 		}
 		sawInf = sawInf || math.IsInf(b.GetUpperBound(), 1)
-		if err := one(names.bucket, KindHistogramBucket, v, "le", b.GetUpperBound()); err != nil {
+		if err := withEx(names.bucket, KindHistogramBucket, v, "le", b.GetUpperBound(), b.GetExemplar()); err != nil {
 			return err
 		}
 	}
@@ -184,4 +200,36 @@ func (p *Parser) convertMetric(typ dto.MetricType, name string, names *pbNames, 
 		return err
 	}
 	return one(names.count, KindHistogramCount, count, "", 0)
+}
+
+// pbExemplar converts a protobuf exemplar; ok is false when Prometheus'
+// exemplar storage would refuse it (labels over 128 runes, a repeated or
+// empty name, invalid UTF-8).
+func pbExemplar(ex *dto.Exemplar) (Exemplar, bool) {
+	e := Exemplar{Value: ex.GetValue()}
+	if t := ex.GetTimestamp(); t != nil {
+		e.TimestampMs = t.GetSeconds()*1000 + int64(t.GetNanos())/1_000_000
+		e.HasTimestamp = true
+	}
+	runes := 0
+	for _, lp := range ex.GetLabel() {
+		n, v := lp.GetName(), lp.GetValue()
+		if n == "" || !utf8.ValidString(n) || !utf8.ValidString(v) {
+			return Exemplar{}, false
+		}
+		runes += utf8.RuneCountInString(n) + utf8.RuneCountInString(v)
+		if v != "" {
+			e.Labels = append(e.Labels, Label{Name: n, Value: v})
+		}
+	}
+	if runes > maxExemplarRunes {
+		return Exemplar{}, false
+	}
+	sortLabels(e.Labels)
+	for i := 1; i < len(e.Labels); i++ {
+		if e.Labels[i].Name == e.Labels[i-1].Name {
+			return Exemplar{}, false
+		}
+	}
+	return e, true
 }

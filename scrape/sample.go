@@ -94,6 +94,23 @@ type Meta struct {
 	Type   Type
 	Help   string
 	Unit   string
+	// Exemplars holds the exemplars of this family's samples in one scrape
+	// (Sample.ExemplarRef indexes it). Only a scrape that keeps exemplars
+	// (ParseOptions.Exemplars) fills it, and a Meta with exemplars is
+	// never reused by a later scrape.
+	Exemplars []Exemplar
+}
+
+// Exemplar is an OpenMetrics or protobuf exemplar: a sampled event (say a
+// trace id) that contributed to its sample's value.
+type Exemplar struct {
+	Labels Labels // sorted, unique names; not interned
+	Value  float64
+	// TimestampMs is the exemplar's own timestamp when HasTimestamp;
+	// otherwise it is zero and the exemplar takes its sample's timestamp,
+	// as Prometheus' scrape loop gives it.
+	TimestampMs  int64
+	HasTimestamp bool
 }
 
 // Label is one name/value pair. __name__ is never stored in Labels.
@@ -138,9 +155,30 @@ type Sample struct {
 	Value       float64
 	TimestampMs int64 // exposition timestamp if present, else scrape time
 	Kind        Kind
-	ExplicitTS  bool   // the exposition carried a timestamp for this sample
+	ExplicitTS  bool // the exposition carried a timestamp for this sample
+	// ExemplarRef is 1 + the index of this sample's exemplar in
+	// Meta.Exemplars, 0 for none. It sits in what was padding, so
+	// exemplars cost a Sample nothing; read it with Exemplar.
+	ExemplarRef uint32
 	Meta        *Meta  // family metadata; nil only for samples built by hand in tests
 	Hash        uint64 // SeriesHash(Name, Labels), set by the scraper
+}
+
+// Exemplar returns the sample's exemplar, or nil when it has none.
+func (s *Sample) Exemplar() *Exemplar {
+	if s.ExemplarRef == 0 || s.Meta == nil || int(s.ExemplarRef) > len(s.Meta.Exemplars) {
+		return nil
+	}
+	return &s.Meta.Exemplars[s.ExemplarRef-1]
+}
+
+// ExemplarTimestamp is the timestamp the exemplar of s is stored under:
+// its own, else the sample's (Prometheus' scrape loop does the same).
+func (s *Sample) ExemplarTimestamp(e *Exemplar) int64 {
+	if e.HasTimestamp {
+		return e.TimestampMs
+	}
+	return s.TimestampMs
 }
 
 // SeriesHash is the 64-bit identity of a series, used for dedupe and sharding.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -60,6 +61,9 @@ type Target struct {
 	maxBody int64
 	parser  *Parser
 	popts   ParseOptions
+	// exemplars says whether parses keep exemplars (SetExemplars); read
+	// by Scrape, set by whoever routes the target's samples.
+	exemplars atomic.Bool
 
 	// Reused between scrapes (scrapes of one target never overlap).
 	gz    *gzip.Reader
@@ -72,6 +76,7 @@ type Target struct {
 	prevHash     uint64
 	prevLen      int
 	prevDropped  Dropped // what the parse of prev left out
+	prevEx       bool    // prev was parsed keeping exemplars
 	etag         string
 	lastModified string
 }
@@ -138,6 +143,10 @@ func NewTarget(cfg TargetConfig) (*Target, error) {
 	}, nil
 }
 
+// SetExemplars makes later scrapes keep exemplars (ParseOptions.Exemplars)
+// or drop them. Safe to call while a scrape runs; it applies from the next.
+func (t *Target) SetExemplars(on bool) { t.exemplars.Store(on) }
+
 // Name returns the source name.
 func (t *Target) Name() string { return t.name }
 
@@ -191,18 +200,19 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 		return t.restamp(now), true, 0, maxAge, nil
 	}
 	h := xxhash.Sum64(resp.body)
-	if t.prev != nil && h == t.prevHash && len(resp.body) == t.prevLen && resp.format == t.prevFormat {
+	opts := t.popts
+	opts.NowMs = now.UnixMilli()
+	opts.Exemplars = t.exemplars.Load()
+	if t.prev != nil && h == t.prevHash && len(resp.body) == t.prevLen && resp.format == t.prevFormat && opts.Exemplars == t.prevEx {
 		t.remember(resp)
 		return t.restamp(now), true, n, maxAge, nil
 	}
-	opts := t.popts
-	opts.NowMs = now.UnixMilli()
 	samples, err = t.parser.Parse(resp.format, resp.body, opts)
 	if err != nil {
 		return nil, false, n, maxAge, resp.parseError(err) // fetch.go: names a foreign Content-Type
 	}
 	t.prev, t.prevFormat, t.prevHash, t.prevLen = samples, resp.format, h, len(resp.body)
-	t.prevDropped = t.parser.Dropped()
+	t.prevDropped, t.prevEx = t.parser.Dropped(), opts.Exemplars
 	t.etag, t.lastModified = resp.etag, resp.lastModified
 	return samples, false, n, maxAge, nil
 }

@@ -211,11 +211,23 @@ func (p *Parser) sampleValue(line []byte, pos int, name string, om bool) error {
 		if !om || line[pos] != '#' {
 			return p.errorf("unexpected %q after value of %q", line[pos:], name)
 		}
-		if err := p.skipExemplar(line, pos); err != nil {
+		if err := p.exemplar(line, pos); err != nil {
 			return err
 		}
 	}
-	return p.addSample(name, v, ts, explicit)
+	if !p.hasEx {
+		return p.addSample(name, v, ts, explicit)
+	}
+	p.hasEx = false
+	n := len(p.out)
+	if err := p.addSample(name, v, ts, explicit); err != nil {
+		return err
+	}
+	if len(p.out) > n {
+		p.attachExemplar(p.ex)
+	}
+	p.ex = Exemplar{}
+	return nil
 }
 
 // readLabels parses the label set at line[pos] == '{' into p.lbuf (keep) or

@@ -84,6 +84,13 @@ func Lanes(s Sink, concurrency int) int {
 	return concurrency
 }
 
+// ExemplarSender is implemented by sinks that can send exemplars
+// (scrape.Sample.Exemplar). A source keeps the exemplars it scrapes only
+// while some sink it feeds answers true; every other sink ignores them.
+type ExemplarSender interface {
+	SendsExemplars() bool
+}
+
 // Starter is implemented by sinks that run background work (a health probe,
 // an acknowledgement poller). Start must not block; the work stops when ctx ends.
 type Starter interface {

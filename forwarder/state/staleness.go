@@ -83,5 +83,6 @@ func marker(p *scrape.Sample, nowMs int64) scrape.Sample {
 	m.Value = staleNaN
 	m.TimestampMs = nowMs
 	m.ExplicitTS = false
+	m.ExemplarRef = 0 // a stale marker carries no exemplar
 	return m
 }

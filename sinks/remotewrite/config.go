@@ -58,6 +58,11 @@ type Config struct {
 	// Metadata sends metric metadata (TYPE, HELP, UNIT) periodically, as
 	// Prometheus' metadata_config does.
 	Metadata MetadataConfig `yaml:"metadata_config"`
+	// SendExemplars forwards the exemplars of scraped samples (OpenMetrics
+	// and protobuf counters and histogram buckets) in TimeSeries.exemplars,
+	// Prometheus' remote_write key of the same name. Default false, as there:
+	// sources feeding no such sink do not even keep exemplars.
+	SendExemplars bool `yaml:"send_exemplars"`
 }
 
 // BasicAuth holds HTTP basic-auth credentials; exactly one of Password and

@@ -21,8 +21,15 @@ type wireSample struct {
 }
 
 type wireSeries struct {
-	Labels  []wireLabel
-	Samples []wireSample
+	Labels    []wireLabel
+	Samples   []wireSample
+	Exemplars []wireExemplar
+}
+
+type wireExemplar struct {
+	Labels []wireLabel
+	Bits   uint64
+	TS     int64
 }
 
 func v(f float64) uint64 { return math.Float64bits(f) }
@@ -97,10 +104,47 @@ func decodeTimeSeries(b []byte) (wireSeries, error) {
 			})
 			ts.Samples = append(ts.Samples, s)
 			return err
+		case 3:
+			ex, err := decodeExemplar(val)
+			ts.Exemplars = append(ts.Exemplars, ex)
+			return err
 		}
 		return fmt.Errorf("TimeSeries: unexpected field %d", num)
 	})
 	return ts, err
+}
+
+// decodeExemplar decodes Exemplar{repeated Label labels = 1; double value = 2;
+// int64 timestamp = 3}.
+func decodeExemplar(b []byte) (wireExemplar, error) {
+	var ex wireExemplar
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, val []byte, x uint64) error {
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			var l wireLabel
+			err := eachField(val, func(n protowire.Number, ty protowire.Type, s []byte, _ uint64) error {
+				switch {
+				case n == 1 && ty == protowire.BytesType:
+					l.Name = string(s)
+				case n == 2 && ty == protowire.BytesType:
+					l.Value = string(s)
+				default:
+					return fmt.Errorf("Exemplar label: unexpected field %d type %d", n, ty)
+				}
+				return nil
+			})
+			ex.Labels = append(ex.Labels, l)
+			return err
+		case num == 2 && typ == protowire.Fixed64Type:
+			ex.Bits = x
+		case num == 3 && typ == protowire.VarintType:
+			ex.TS = int64(x)
+		default:
+			return fmt.Errorf("Exemplar: unexpected field %d type %d", num, typ)
+		}
+		return nil
+	})
+	return ex, err
 }
 
 // eachField walks one message's fields; val is set for bytes fields, x for

@@ -42,6 +42,9 @@ type encoder struct {
 	digest     xxhash.Digest
 	metricMemo nameMemo // escaped metric names
 	labelMemo  nameMemo // escaped label names
+	// exemplars is nil unless the sink sends exemplars (send_exemplars).
+	exemplars *exMemo
+	exBuf     []byte // one series' encoded exemplars
 }
 
 func newEncoder(maxSamples, shards int) *encoder {
@@ -61,6 +64,7 @@ type builder struct {
 	series   []labelRange
 	labels   []scrape.Label // arena holding every series' final labels
 	points   []point
+	exs      []exPoint // exemplars to send, when the sink sends them
 	samples  int
 }
 
@@ -98,8 +102,12 @@ func (e *encoder) encode(samples []scrape.Sample) (sinks.Encoded, error) {
 				out.Dropped++
 				continue
 			}
-			id := b.seriesID(e.identity(s), e.lbls)
+			h := e.identity(s)
+			id := b.seriesID(h, e.lbls)
 			b.points = append(b.points, point{series: id, seq: int32(j), ts: s.TimestampMs, v: s.Value})
+			if e.exemplars != nil && s.ExemplarRef != 0 {
+				e.addExemplar(b, id, j, h, s)
+			}
 			b.samples++
 		}
 		i = end
@@ -286,7 +294,8 @@ func (b *builder) reset() {
 	clear(b.index)
 	clear(b.overflow)
 	clear(b.labels) // drop references to the batch's strings
-	b.series, b.labels, b.points, b.samples = b.series[:0], b.labels[:0], b.points[:0], 0
+	clear(b.exs)    // drop references to the batch's exemplars
+	b.series, b.labels, b.points, b.exs, b.samples = b.series[:0], b.labels[:0], b.points[:0], b.exs[:0], 0
 }
 
 func comparePoints(a, b point) int {
@@ -308,14 +317,27 @@ func (e *encoder) flush(b *builder) sinks.Request {
 	if !slices.IsSortedFunc(pts, comparePoints) {
 		slices.SortFunc(pts, comparePoints)
 	}
+	exs := b.exs
+	if !slices.IsSortedFunc(exs, compareExPoints) {
+		slices.SortFunc(exs, compareExPoints)
+	}
 	buf := e.buf[:0]
 	for i := 0; i < len(pts); {
 		j := i + 1
 		for j < len(pts) && pts[j].series == pts[i].series {
 			j++
 		}
+		var ex []byte
+		if len(exs) > 0 && exs[0].series == pts[i].series {
+			k := 1
+			for k < len(exs) && exs[k].series == exs[0].series {
+				k++
+			}
+			e.exBuf = e.appendExemplars(e.exBuf[:0], exs[:k])
+			ex, exs = e.exBuf, exs[k:]
+		}
 		r := b.series[pts[i].series]
-		buf = appendTimeSeries(buf, b.labels[r.lo:r.hi], pts[i:j])
+		buf = appendTimeSeries(buf, b.labels[r.lo:r.hi], pts[i:j], ex)
 		i = j
 	}
 	e.buf = buf

@@ -38,13 +38,21 @@ type Sink struct {
 	splitPause time.Duration
 	secrets    *redactor // masks credentials echoed in a receiver's answer
 
+	exemplars bool // send_exemplars
+
 	mu   sync.Mutex // serialises Encode, which reuses the encoder's buffers
 	enc  *encoder
 	meta *metaTracker // nil when metadata_config.send is false
 	now  func() time.Time
 }
 
-var _ sinks.Sink = (*Sink)(nil)
+var (
+	_ sinks.Sink           = (*Sink)(nil)
+	_ sinks.ExemplarSender = (*Sink)(nil)
+)
+
+// SendsExemplars reports whether the sink sends exemplars (send_exemplars).
+func (s *Sink) SendsExemplars() bool { return s.exemplars }
 
 // New validates cfg and builds the sink and its HTTP client.
 func New(cfg Config, set sinks.Settings) (*Sink, error) {
@@ -123,6 +131,10 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 		meta:       newMetaTracker(cfg.Metadata),
 		now:        time.Now,
 		secrets:    newRedactor(cfg),
+		exemplars:  cfg.SendExemplars,
+	}
+	if cfg.SendExemplars {
+		s.enc.exemplars = &exMemo{}
 	}
 	return s, nil
 }
@@ -134,6 +146,9 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 func (s *Sink) Encode(samples []scrape.Sample) (sinks.Encoded, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.enc.exemplars != nil {
+		s.enc.exemplars.rotate(s.now())
+	}
 	out, err := s.enc.encode(samples)
 	if err != nil || s.meta == nil {
 		return out, err

@@ -29,8 +29,10 @@ const (
 // WriteRequest). pts are one series' points sorted by timestamp; of equal
 // timestamps only the last is written. Zero values are omitted as proto3
 // does; the value is written by its bits, so stale markers survive intact.
-func appendTimeSeries(buf []byte, ls []scrape.Label, pts []point) []byte {
-	size := 0
+// exemplars, already encoded as TimeSeries.exemplars fields, follow the
+// samples.
+func appendTimeSeries(buf []byte, ls []scrape.Label, pts []point, exemplars []byte) []byte {
+	size := len(exemplars)
 	for _, l := range ls {
 		ln := labelSize(l)
 		if ln < 0x80 {
@@ -79,7 +81,7 @@ func appendTimeSeries(buf []byte, ls []scrape.Label, pts []point) []byte {
 			buf = appendVarint(buf, uint64(p.ts))
 		}
 	}
-	return buf
+	return append(buf, exemplars...)
 }
 
 // appendVarint is protowire.AppendVarint with the one-byte case inlined:

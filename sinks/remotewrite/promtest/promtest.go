@@ -45,9 +45,10 @@ type Server struct {
 
 // Start runs prometheus on a free 127.0.0.1 port with a fresh TSDB under
 // t.TempDir(), a config without scrape jobs and
-// --web.enable-remote-write-receiver, and waits until it is ready. Without
+// --web.enable-remote-write-receiver (plus flags, such as
+// "--enable-feature=exemplar-storage"), and waits until it is ready. Without
 // the binary the test is skipped, or fails when CI=true.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
@@ -66,7 +67,7 @@ func Start(t testing.TB) *Server {
 	// take it in between; that shows as "address already in use" and a
 	// fresh port is tried.
 	for attempt := 1; ; attempt++ {
-		s, err := start(t, bin, cfg, filepath.Join(dir, fmt.Sprintf("data-%d", attempt)))
+		s, err := start(t, bin, cfg, filepath.Join(dir, fmt.Sprintf("data-%d", attempt)), flags)
 		if err == nil {
 			return s
 		}
@@ -78,7 +79,7 @@ func Start(t testing.TB) *Server {
 
 var errPortTaken = errors.New("port taken")
 
-func start(t testing.TB, bin, cfg, data string) (*Server, error) {
+func start(t testing.TB, bin, cfg, data string, flags []string) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("find a free port: %w", err)
@@ -87,13 +88,13 @@ func start(t testing.TB, bin, cfg, data string) (*Server, error) {
 	_ = l.Close()
 
 	logs := newLogBuffer(readyLine)
-	cmd := exec.Command(bin,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+data,
-		"--web.listen-address="+addr,
+	cmd := exec.Command(bin, append([]string{
+		"--config.file=" + cfg,
+		"--storage.tsdb.path=" + data,
+		"--web.listen-address=" + addr,
 		"--web.enable-remote-write-receiver",
 		"--log.level=info",
-	)
+	}, flags...)...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
