@@ -124,6 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	decideGC(os.Getenv, 0, cgroupMemoryLimit).apply(log) // memory.go
 	opts.DockerPluginSocket = *pluginSocket
 	out := &syncWriter{w: stdout}
 	useStdout(cfg, out)
