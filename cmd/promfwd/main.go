@@ -124,7 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	decideGC(os.Getenv, 0, cgroupMemoryLimit).apply(log) // memory.go
+	decideGC(os.Getenv, int64(cfg.MemoryLimit), cgroupMemoryLimit).apply(log) // memory.go
 	opts.DockerPluginSocket = *pluginSocket
 	out := &syncWriter{w: stdout}
 	useStdout(cfg, out)
