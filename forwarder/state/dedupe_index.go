@@ -96,7 +96,7 @@ func (x *seriesIndex) rebuild(ents []dedupeEntry, want int) {
 		x.seed = rand.Uint64() | 1
 	}
 	size, shift := 16, uint(60)
-	for size*3 < want*4+4 {
+	for size*3 < want*4 {
 		size *= 2
 		shift--
 	}
