@@ -142,30 +142,22 @@ func TestLineCacheSharesLabels(t *testing.T) {
 	if labelled == 0 || shared != labelled {
 		t.Fatalf("second parse reused %d of %d label slices, want all", shared, labelled)
 	}
-	if len(p.lines.keys) != len(second) {
-		t.Fatalf("line cache holds %d keys, want %d", len(p.lines.keys), len(second))
+	if len(p.lines.order) != len(second) {
+		t.Fatalf("line order holds %d positions, want %d", len(p.lines.order), len(second))
 	}
 }
 
-// Series that disappear are forgotten with the scrape that last had them:
-// the cache holds the last successful scrape only.
-func TestLineCacheForgetsGoneSeries(t *testing.T) {
+// Series that disappear are pruned once they outnumber the live ones.
+func TestLineCachePrunes(t *testing.T) {
 	p := NewParser()
 	var b strings.Builder
-	for i := range 5000 {
+	for i := range 3 * lineMinKeep {
 		b.WriteString("gone{i=\"" + strconv.Itoa(i) + "\"} 1\n")
 	}
 	lcParseBoth(t, p, FormatText, []byte(b.String()), ParseOptions{NowMs: ptNow})
 	lcParseBoth(t, p, FormatText, []byte("kept 1\n"), ParseOptions{NowMs: ptNow})
-	if n := len(p.lines.keys); n != 1 || len(p.lines.prev) != 1 {
-		t.Fatalf("cache holds %d keys and %d samples after the series went away, want 1", n, len(p.lines.prev))
-	}
-	// A failed parse keeps what the cache had.
-	if _, err := p.Parse(FormatText, []byte("kept 1\nbad{ 2\n"), ParseOptions{NowMs: ptNow}); err == nil {
-		t.Fatal("broken body parsed")
-	}
-	if len(p.lines.keys) != 1 || p.lines.prev[0].Name != "kept" {
-		t.Fatalf("a failed parse changed the cache: %d keys", len(p.lines.keys))
+	if n := len(p.lines.ents); n != 1 || p.lines.tab.n != 1 || p.lines.tab.find(p.lines.ents, p.lines.ents[0].key, p.lines.ents[0].check) != 0 {
+		t.Fatalf("cache holds %d entries after the series went away, want 1", n)
 	}
 }
 
@@ -195,8 +187,8 @@ func TestLineCacheNewSeriesPinsLittle(t *testing.T) {
 	}
 }
 
-// The table finds every key, including keys whose probe sequences start
-// at the same slot, and is rebuilt to the right size.
+// The table finds every entry, including entries whose probe sequences
+// start at the same slot, after growing and after a rebuild.
 func TestLineIndex(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -207,30 +199,30 @@ func TestLineIndex(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var x lineIndex
-			var keys []lineKey
+			var ents []lineSlot
 			const n = 3000
 			for i := range n {
-				keys = append(keys, lineKey{key: uint64(i) + 1, check: tc.check(i)})
+				ents = append(ents, lineSlot{key: uint64(i) + 1, check: tc.check(i)})
+				x.insert(ents, int32(i))
 			}
-			x.rebuild(keys)
-			if n*4 > len(x.tab)*3 {
-				t.Fatalf("%d keys in a table of %d", n, len(x.tab))
+			if x.n != n || x.n*4 > len(x.tab)*3 {
+				t.Fatalf("%d entries in a table of %d", x.n, len(x.tab))
 			}
 			for i := range n {
-				if got := x.find(keys, keys[i]); got != int32(i) {
+				if got := x.find(ents, uint64(i)+1, tc.check(i)); got != int32(i) {
 					t.Fatalf("find(%d) = %d", i, got)
 				}
 			}
-			if got := x.find(keys, lineKey{n + 1, tc.check(n)}); got != -1 {
+			if got := x.find(ents, n+1, tc.check(n)); got != -1 {
 				t.Fatalf("absent key found at %d", got)
 			}
-			if got := x.find(keys, lineKey{1, tc.check(1)}); got != -1 { // right key, wrong check
+			if got := x.find(ents, 1, tc.check(1)); got != -1 { // right key, wrong check
 				t.Fatalf("key with another check found at %d", got)
 			}
-			half := keys[n/2:]
+			half := ents[n/2:]
 			x.rebuild(half)
 			for i := range half {
-				if got := x.find(half, half[i]); got != int32(i) {
+				if got := x.find(half, half[i].key, half[i].check); got != int32(i) {
 					t.Fatalf("after rebuild find(%d) = %d", i, got)
 				}
 			}
@@ -238,46 +230,17 @@ func TestLineIndex(t *testing.T) {
 	}
 }
 
-// Reordered, added and removed lines are found through the index and
-// give what a fresh parser gives; a steady order never builds it.
-func TestLineCacheOrder(t *testing.T) {
-	var lines []string
-	for i := range 50 {
-		lines = append(lines, "m{i=\""+strconv.Itoa(i)+"\"} 1\n")
-	}
-	body := func(ls []string) []byte { return []byte(strings.Join(ls, "")) }
-	p := NewParser()
-	opt := ParseOptions{NowMs: ptNow}
-	lcParseBoth(t, p, FormatText, body(lines), opt)
-	steady := lcParseBoth(t, p, FormatText, body(lines), opt)
-	if p.lines.tabOK {
-		t.Fatal("a steady exposition built the index")
-	}
-	rev := slices.Clone(lines)
-	slices.Reverse(rev)
-	got := lcParseBoth(t, p, FormatText, body(rev), opt)
-	if &got[0].Labels[0] != &steady[49].Labels[0] || &got[49].Labels[0] != &steady[0].Labels[0] {
-		t.Fatal("reordered lines were parsed again instead of found in the cache")
-	}
-	mixed := append(slices.Clone(rev[10:]), "m{i=\"new\"} 2\n")
-	lcParseBoth(t, p, FormatText, body(mixed), opt)
-	lcParseBoth(t, p, FormatText, body(mixed), opt)
-}
-
-// The cache is per-series state that lives as long as its target: keys
-// (two sets, by position) and index stay within 48 bytes per series (a
-// table of its own copies of names, labels and hashes took about 115).
+// The cache is per-series state that lives as long as its target: entries
+// (with append's slack), index and line order stay within 84 bytes per
+// series (a map to 72-byte entries took about 115).
 func TestLineCacheBytesPerSeries(t *testing.T) {
+	if got := unsafe.Sizeof(lineSlot{}); got > 56 {
+		t.Fatalf("lineSlot is %d bytes, want at most 56", got)
+	}
 	body := ptEncode(t, ptGenFamilies(6000, 3), FormatText)
 	p := NewParser()
 	opt := ParseOptions{NowMs: ptNow}
 	if _, err := p.Parse(FormatText, body, opt); err != nil {
-		t.Fatal(err)
-	}
-	// A reordered scrape builds the index too.
-	lines := strings.SplitAfter(string(body), "\n")
-	slices.Reverse(lines)
-	if _, err := p.Parse(FormatText, []byte(strings.Join(lines, "")), opt); err != nil {
 		t.Fatal(err)
 	}
 	s, err := p.Parse(FormatText, body, opt)
@@ -285,9 +248,8 @@ func TestLineCacheBytesPerSeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &p.lines
-	bytes := (cap(c.keys)+cap(c.cur))*int(unsafe.Sizeof(lineKey{})) + 4*len(c.tab.tab)
-	t.Logf("%d bytes per series", bytes/len(s))
-	if per := bytes / len(s); per > 48 || len(c.tab.tab) == 0 {
-		t.Fatalf("line cache holds %d bytes per series (keys %d+%d, table %d)", per, cap(c.keys), cap(c.cur), len(c.tab.tab))
+	bytes := cap(c.ents)*int(unsafe.Sizeof(lineSlot{})) + 4*len(c.tab.tab) + 4*cap(c.order)
+	if per := bytes / len(s); per > 84 {
+		t.Fatalf("line cache holds %d bytes per series (%d entries, table %d, order %d)", per, cap(c.ents), len(c.tab.tab), cap(c.order))
 	}
 }

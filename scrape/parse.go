@@ -129,9 +129,7 @@ func NewParser() *Parser {
 // Prometheus treats them as absent; le and quantile values are normalised to
 // the OpenMetrics float form ("1" -> "1.0") so a series keeps its identity
 // whichever format the target answers in. The returned slice and its labels
-// are read-only: later calls never write them, and the next call reads the
-// last successful result (its line cache recognises unchanged series lines
-// by it), so the caller must not modify them.
+// belong to the caller: later calls never touch them.
 //
 // Errors are *ParseError for a malformed body and *LimitError for an
 // exceeded limit; either way no samples are returned.
@@ -194,13 +192,13 @@ func (p *Parser) finish(ok bool) {
 	if ok {
 		p.lastSamples, p.lastLabels = len(p.out), p.nLabels
 	}
-	p.lines.end(p.out, ok)
 	p.out, p.arena, p.opt = nil, nil, ParseOptions{}
 	clear(p.lbuf)
 	clear(p.pbBase)
 	p.fam = family{help: p.fam.help[:0]}
 	p.lc = lineState{}
 	p.strs.end()
+	p.lines.end()
 	if len(p.metas) > 2*p.metasUsed+metaMinKeep {
 		keep := make(map[string]metaSlot, p.metasUsed)
 		for k, s := range p.metas {
