@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unsafe"
 )
 
 // lcParseBoth parses body with a warm parser (which may answer from its line
@@ -156,7 +155,7 @@ func TestLineCachePrunes(t *testing.T) {
 	}
 	lcParseBoth(t, p, FormatText, []byte(b.String()), ParseOptions{NowMs: ptNow})
 	lcParseBoth(t, p, FormatText, []byte("kept 1\n"), ParseOptions{NowMs: ptNow})
-	if n := len(p.lines.ents); n != 1 || p.lines.tab.n != 1 || p.lines.tab.find(p.lines.ents, p.lines.ents[0].key, p.lines.ents[0].check) != 0 {
+	if n := len(p.lines.ents); n != 1 || len(p.lines.idx) != 1 {
 		t.Fatalf("cache holds %d entries after the series went away, want 1", n)
 	}
 }
@@ -184,72 +183,5 @@ func TestLineCacheNewSeriesPinsLittle(t *testing.T) {
 	// 2 labels, plus the cache entry and the samples slice's extra room.
 	if with > base+64<<10 {
 		t.Fatalf("one new series allocated %d bytes more than a steady scrape", with-base)
-	}
-}
-
-// The table finds every entry, including entries whose probe sequences
-// start at the same slot, after growing and after a rebuild.
-func TestLineIndex(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		check func(i int) uint64
-	}{
-		{"spread", func(i int) uint64 { return uint64(i) * 0x9E3779B97F4A7C15 }},
-		{"same start slot", func(i int) uint64 { return uint64(i) << 40 }}, // low bits all zero
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var x lineIndex
-			var ents []lineSlot
-			const n = 3000
-			for i := range n {
-				ents = append(ents, lineSlot{key: uint64(i) + 1, check: tc.check(i)})
-				x.insert(ents, int32(i))
-			}
-			if x.n != n || x.n*4 > len(x.tab)*3 {
-				t.Fatalf("%d entries in a table of %d", x.n, len(x.tab))
-			}
-			for i := range n {
-				if got := x.find(ents, uint64(i)+1, tc.check(i)); got != int32(i) {
-					t.Fatalf("find(%d) = %d", i, got)
-				}
-			}
-			if got := x.find(ents, n+1, tc.check(n)); got != -1 {
-				t.Fatalf("absent key found at %d", got)
-			}
-			if got := x.find(ents, 1, tc.check(1)); got != -1 { // right key, wrong check
-				t.Fatalf("key with another check found at %d", got)
-			}
-			half := ents[n/2:]
-			x.rebuild(half)
-			for i := range half {
-				if got := x.find(half, half[i].key, half[i].check); got != int32(i) {
-					t.Fatalf("after rebuild find(%d) = %d", i, got)
-				}
-			}
-		})
-	}
-}
-
-// The cache is per-series state that lives as long as its target: entries
-// (with append's slack), index and line order stay within 84 bytes per
-// series (a map to 72-byte entries took about 115).
-func TestLineCacheBytesPerSeries(t *testing.T) {
-	if got := unsafe.Sizeof(lineSlot{}); got > 56 {
-		t.Fatalf("lineSlot is %d bytes, want at most 56", got)
-	}
-	body := ptEncode(t, ptGenFamilies(6000, 3), FormatText)
-	p := NewParser()
-	opt := ParseOptions{NowMs: ptNow}
-	if _, err := p.Parse(FormatText, body, opt); err != nil {
-		t.Fatal(err)
-	}
-	s, err := p.Parse(FormatText, body, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &p.lines
-	bytes := cap(c.ents)*int(unsafe.Sizeof(lineSlot{})) + 4*len(c.tab.tab) + 4*cap(c.order)
-	if per := bytes / len(s); per > 84 {
-		t.Fatalf("line cache holds %d bytes per series (%d entries, table %d, order %d)", per, cap(c.ents), len(c.tab.tab), cap(c.order))
 	}
 }
