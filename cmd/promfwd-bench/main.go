@@ -43,6 +43,9 @@ type options struct {
 	memProfile string
 	env        []string
 	keep       bool
+	peer       string
+	vmagent    string
+	rounds     int
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -75,6 +78,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.memProfile, "memprofile", "", "with -inprocess: write a heap profile at the end of the window here")
 	fs.StringVar(&env, "env", "", "extra environment for the child, comma-separated (e.g. GOGC=50,GOMEMLIMIT=100MiB)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (config, child log)")
+	fs.StringVar(&o.peer, "peer", "", "also run this peer on the same targets, alternating with promfwd: vmagent")
+	fs.StringVar(&o.vmagent, "vmagent", "", "vmagent binary for -peer vmagent (default: PATH, then $(go env GOPATH)/bin)")
+	fs.IntVar(&o.rounds, "rounds", 0, "run every pipeline this many times, alternating (default 1, or 2 with -peer)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -110,6 +116,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if (o.cpuProfile != "" || o.memProfile != "") && !o.inProcess {
 		fmt.Fprintln(stderr, "promfwd-bench: -cpuprofile and -memprofile need -inprocess")
 		return 2
+	}
+	switch o.peer {
+	case "":
+	case "vmagent":
+		if o.inProcess {
+			fmt.Fprintln(stderr, "promfwd-bench: -peer needs promfwd as a child process (no -inprocess)")
+			return 2
+		}
+		bin, err := findVmagent(o.vmagent)
+		if err != nil {
+			fmt.Fprintf(stderr, "promfwd-bench: %v\n", err)
+			return 2
+		}
+		o.vmagent = bin
+	default:
+		fmt.Fprintf(stderr, "promfwd-bench: unknown peer %q (only vmagent)\n", o.peer)
+		return 2
+	}
+	if o.rounds <= 0 {
+		o.rounds = 1
+		if o.peer != "" {
+			o.rounds = 2
+		}
 	}
 	if env != "" {
 		o.env = strings.Split(env, ",")
@@ -157,14 +186,32 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		o.targets, o.series, w.Labels, o.churn, o.interval, o.targetGzip, o.duration, o.warmup, numCPU())
 	fmt.Fprintf(stdout, "load average at start: %s\n", loadAvg())
 	failed := false
-	for _, sink := range o.sinks {
-		res, err := runOne(ctx, o, sink, bin, dir, urls, stderr)
-		if err != nil {
-			return fmt.Errorf("%s: %w", sink, err)
+	var runs []*result
+	for round := 1; round <= o.rounds; round++ {
+		for _, sink := range o.sinks {
+			res, err := runOne(ctx, o, sink, bin, dir, urls, stderr)
+			if err != nil {
+				return fmt.Errorf("%s: %w", sink, err)
+			}
+			res.round = round
+			res.print(stdout, o)
+			fmt.Fprintf(stdout, "  load average at end: %s\n", loadAvg())
+			failed = failed || res.failed()
+			runs = append(runs, res)
 		}
-		res.print(stdout, o)
-		fmt.Fprintf(stdout, "  load average at end: %s\n", loadAvg())
-		failed = failed || res.failed()
+		if o.peer == "vmagent" {
+			res, err := runVmagent(ctx, o, dir, urls, stderr)
+			if err != nil {
+				return fmt.Errorf("vmagent: %w", err)
+			}
+			res.round = round
+			res.print(stdout, o)
+			fmt.Fprintf(stdout, "  load average at end: %s\n", loadAvg())
+			runs = append(runs, res) // the peer's own errors are reported, not ours to fail on
+		}
+	}
+	if len(runs) > 1 {
+		summarize(stdout, runs)
 	}
 	if failed {
 		return errFailed

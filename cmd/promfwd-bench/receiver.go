@@ -211,7 +211,7 @@ func (r *receiver) countWriteRequest(b []byte) (int64, error) {
 	var batch []seriesTS
 	for len(b) > 0 {
 		num, typ, l := protowire.ConsumeTag(b)
-		if l < 0 || num != 1 || typ != protowire.BytesType {
+		if l < 0 || (num != 1 && num != 3) || typ != protowire.BytesType {
 			return 0, errors.New("remote_write: bad WriteRequest field")
 		}
 		b = b[l:]
@@ -220,6 +220,9 @@ func (r *receiver) countWriteRequest(b []byte) (int64, error) {
 			return 0, errors.New("remote_write: bad TimeSeries")
 		}
 		b = b[l:]
+		if num == 3 {
+			continue // MetricMetadata (vmagent sends it): no samples
+		}
 		h := xxhash.New()
 		var stamps []int64
 		for len(ts) > 0 {

@@ -13,6 +13,8 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 	"go.uber.org/zap"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
 	"github.com/promfwd/promfwd/sinks/datadog"
@@ -166,5 +168,38 @@ func TestTargetExposition(t *testing.T) {
 	// gauges in 6, 16 histograms in 1 family of 20.
 	if types != 20 {
 		t.Fatalf("%d # TYPE lines, want 20", types)
+	}
+}
+
+// vmagent sends MetricMetadata (WriteRequest field 3) beside the series;
+// the receiver skips it and still counts the samples of field 1.
+func TestReceiverSkipsMetadata(t *testing.T) {
+	var ts []byte // TimeSeries{labels: [__name__="m"], samples: [{value 1, ts 5}]}
+	label := protowire.AppendTag(nil, 1, protowire.BytesType)
+	label = protowire.AppendString(label, "__name__")
+	label = protowire.AppendTag(label, 2, protowire.BytesType)
+	label = protowire.AppendString(label, "m")
+	ts = protowire.AppendTag(ts, 1, protowire.BytesType)
+	ts = protowire.AppendBytes(ts, label)
+	sample := protowire.AppendTag(nil, 1, protowire.Fixed64Type)
+	sample = protowire.AppendFixed64(sample, 0x3ff0000000000000)
+	sample = protowire.AppendTag(sample, 2, protowire.VarintType)
+	sample = protowire.AppendVarint(sample, 5)
+	ts = protowire.AppendTag(ts, 2, protowire.BytesType)
+	ts = protowire.AppendBytes(ts, sample)
+	meta := protowire.AppendTag(nil, 4, protowire.BytesType) // metric_family_name
+	meta = protowire.AppendString(meta, "m")
+	var wr []byte
+	wr = protowire.AppendTag(wr, 1, protowire.BytesType)
+	wr = protowire.AppendBytes(wr, ts)
+	wr = protowire.AppendTag(wr, 3, protowire.BytesType)
+	wr = protowire.AppendBytes(wr, meta)
+	r := newReceiver("remote_write", "")
+	n, err := r.countWriteRequest(wr)
+	if err != nil || n != 1 {
+		t.Fatalf("countWriteRequest = %d, %v; want 1 sample, no error", n, err)
+	}
+	if _, err := r.countWriteRequest(protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), ts)); err == nil {
+		t.Fatal("an unknown WriteRequest field was accepted")
 	}
 }

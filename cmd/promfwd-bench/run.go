@@ -36,6 +36,8 @@ func buildPromfwd(ctx context.Context, dir string, stderr io.Writer) (string, er
 // result is one sink's measurement over the window.
 type result struct {
 	sink             string
+	pipeline         string // "" for promfwd; the peer's name otherwise
+	round            int
 	window           time.Duration
 	cpu              time.Duration
 	rssSteady, rssP  int64 // average VmRSS in the window; VmHWM at the end
@@ -68,10 +70,13 @@ func (r *result) print(w io.Writer, o options) {
 		return float64(r.cpu.Milliseconds()) / (float64(n) / 1e6)
 	}
 	what := "promfwd child"
-	if r.inProcess {
+	switch {
+	case r.inProcess:
 		what = "whole bench process (in-process mode)"
+	case r.pipeline != "":
+		what = r.pipeline + " child"
 	}
-	fmt.Fprintf(w, "\n== sink %s (%s)\n", r.sink, what)
+	fmt.Fprintf(w, "\n== sink %s (%s, round %d)\n", r.sink, what, r.round)
 	fmt.Fprintf(w, "  samples/s scraped      %10.0f\n", r.scraped/secs)
 	fmt.Fprintf(w, "  samples/s delivered    %10.0f   (receiver counted %d in %d requests)\n", float64(r.recv.Samples)/secs, r.recv.Samples, r.recv.Requests)
 	fmt.Fprintf(w, "  CPU                    %10.0f ms/s (%.1f%% of one core)\n", float64(r.cpu.Milliseconds())/secs, 100*r.cpu.Seconds()/secs)
@@ -270,17 +275,12 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 		upstream0, _ = fetchSelfMetrics(ctx, upstreamMetricsURL(o.rwURL))
 	}
 	pid := p.pid()
-	cpu0, err := procCPU(pid)
-	if err != nil {
-		return nil, err
-	}
 	r0 := rcv.snapshot()
 	var acked0, polls0, ids0 int64
 	if rcv.acks != nil {
 		rcv.acks.reset()
 		acked0, polls0, ids0 = rcv.acks.acked.Load(), rcv.acks.polls.Load(), rcv.acks.idsPerPoll.Load()
 	}
-	t0 := time.Now()
 	var prof *os.File
 	if o.cpuProfile != "" {
 		if prof, err = os.Create(o.cpuProfile); err != nil {
@@ -290,22 +290,7 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 			return nil, err
 		}
 	}
-	var rssSum, rssN int64
-	tick := time.NewTicker(time.Second)
-	for time.Since(t0) < o.duration {
-		select {
-		case <-ctx.Done():
-			tick.Stop()
-			return nil, ctx.Err()
-		case <-tick.C:
-		}
-		if rss, _, err := procMem(pid); err == nil {
-			rssSum += rss
-			rssN++
-		}
-	}
-	tick.Stop()
-	cpu1, err := procCPU(pid)
+	cpu, rssSteady, elapsed, err := measureWindow(ctx, pid, o.duration)
 	if err != nil {
 		return nil, err
 	}
@@ -318,14 +303,8 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 			return nil, err
 		}
 	}
-	res := &result{sink: sink, window: time.Since(t0), cpu: cpu1 - cpu0, recv: rcv.snapshot().sub(r0), inProcess: o.inProcess}
-	_, res.rssP, _ = procMem(pid)
-	if m, err := procStatus(pid, "RssAnon", "RssFile"); err == nil {
-		res.rssAnon, res.rssFile = m["RssAnon"], m["RssFile"]
-	}
-	if rssN > 0 {
-		res.rssSteady = rssSum / rssN
-	}
+	res := &result{sink: sink, window: elapsed, cpu: cpu, rssSteady: rssSteady, recv: rcv.snapshot().sub(r0), inProcess: o.inProcess}
+	res.endMem(pid)
 	m1, err := fetchSelfMetrics(ctx, base+"/metrics")
 	if err != nil {
 		return nil, err
@@ -357,6 +336,46 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 		res.upstream = upstreamReport(ctx, o.rwURL, upstream0)
 	}
 	return res, nil
+}
+
+// measureWindow samples pid's RSS every second for d and returns the CPU it
+// used, its average RSS and the exact length of the window.
+func measureWindow(ctx context.Context, pid int, d time.Duration) (cpu time.Duration, rssSteady int64, elapsed time.Duration, err error) {
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	t0 := time.Now()
+	var rssSum, rssN int64
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for time.Since(t0) < d {
+		select {
+		case <-ctx.Done():
+			return 0, 0, 0, ctx.Err()
+		case <-tick.C:
+		}
+		if rss, _, err := procMem(pid); err == nil {
+			rssSum += rss
+			rssN++
+		}
+	}
+	cpu1, err := procCPU(pid)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if rssN > 0 {
+		rssSteady = rssSum / rssN
+	}
+	return cpu1 - cpu0, rssSteady, time.Since(t0), nil
+}
+
+// endMem fills the peak and the anonymous/file split at the end of the window.
+func (r *result) endMem(pid int) {
+	_, r.rssP, _ = procMem(pid)
+	if m, err := procStatus(pid, "RssAnon", "RssFile"); err == nil {
+		r.rssAnon, r.rssFile = m["RssAnon"], m["RssFile"]
+	}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -159,6 +159,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	decideGC(os.Getenv, int64(cfg.MemoryLimit), cgroupMemoryLimit).apply(log) // memory.go
 	opts.DockerPluginSocket = *pluginSocket
 	out := &syncWriter{w: stdout}
 	useStdout(cfg, out)

@@ -30,6 +30,12 @@ type Config struct {
 	Sinks   []SinkConfig   `yaml:"sinks"`
 	// File is the path (or name) the config was loaded from.
 	File string `yaml:"-"`
+
+	// MemoryLimit is the Go runtime's soft memory limit (GOMEMLIMIT), read
+	// at start; 0 means 90% of the container's (cgroup) limit, or none
+	// outside a container. The GOMEMLIMIT environment variable wins.
+	MemoryLimit ByteSize `yaml:"memory_limit,omitempty"`
+
 	// credErrs are the credential files unreadable at load time.
 	credErrs error
 

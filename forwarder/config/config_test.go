@@ -147,6 +147,7 @@ func TestLoadValues(t *testing.T) {
 		name      string
 		got, want any
 	}{
+		{"memory limit", cfg.MemoryLimit, ByteSize(512 << 20)},
 		{"url expanded", scout.URL, "https://api.scout.docker.com/v1/exporter/org/acme/metrics"},
 		{"token file expanded", scout.BearerTokenFile, "/run/credentials/promfwd.service/scout_pat"},
 		{"interval", scout.Interval, time.Hour},
@@ -162,7 +163,7 @@ func TestLoadValues(t *testing.T) {
 		{"runner", cfg.Sinks[0].Runner, sinks.RunnerConfig{MaxBatchSamples: 10000, FlushInterval: time.Second, MaxPendingSamples: 50000, MaxQueueBytes: 64 << 20, Concurrency: 1}},
 		{"resend override", *cfg.Sinks[0].ResendAfter, 4 * time.Minute},
 		{"resend disabled", *cfg.Sinks[1].ResendAfter, time.Duration(0)},
-		{"sink line", cfg.Sinks[1].Line, 34},
+		{"sink line", cfg.Sinks[1].Line, 35},
 		{"settings type", reflect.TypeOf(cfg.Sinks[0].Settings), reflect.TypeFor[*stdout.Config]()},
 		{"file", cfg.File, "full.yaml"},
 	}

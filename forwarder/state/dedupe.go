@@ -32,7 +32,7 @@ type Dedupe struct {
 	clock       clockwork.Clock
 
 	mu        sync.Mutex
-	idx       map[uint64]int32 // series hash -> position in ents (live entries only)
+	idx       seriesIndex // series hash -> position in ents (live entries only); dedupe_index.go
 	ents      []dedupeEntry
 	dead      int   // entries in ents no longer in idx
 	hint      int32 // position after the entry used last
@@ -58,7 +58,7 @@ func NewDedupe(resendAfter time.Duration, clock clockwork.Clock) *Dedupe {
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	return &Dedupe{resendAfter: resendAfter, clock: clock, idx: make(map[uint64]int32)}
+	return &Dedupe{resendAfter: resendAfter, clock: clock}
 }
 
 // Enabled reports whether the dedupe filters anything.
@@ -71,11 +71,10 @@ func (d *Dedupe) find(h uint64) int32 {
 		d.hint = i + 1
 		return i
 	}
-	i, ok := d.idx[h]
-	if !ok {
-		return -1
+	i = d.idx.find(d.ents, h)
+	if i >= 0 {
+		d.hint = i + 1
 	}
-	d.hint = i + 1
 	return i
 }
 
@@ -87,15 +86,15 @@ func (d *Dedupe) record(h, bits uint64, nowNs int64) {
 	}
 	i := int32(len(d.ents))
 	d.ents = append(d.ents, dedupeEntry{hash: h, bits: bits, sentAt: nowNs})
-	d.idx[h] = i
+	d.idx.insert(d.ents, i)
 	d.hint = i + 1
 }
 
 // forget drops h's entry (its series went stale).
 func (d *Dedupe) forget(h uint64) {
 	if i := d.find(h); i >= 0 {
+		d.idx.remove(d.ents, h)
 		d.ents[i].sentAt = deadSentAt
-		delete(d.idx, h)
 		d.dead++
 	}
 }
@@ -160,7 +159,7 @@ func (d *Dedupe) Filter(in []scrape.Sample) (out []scrape.Sample, skipped int) {
 // forgotten entries pile up; called with mu held.
 func (d *Dedupe) maybeSweep(now time.Time) {
 	if now.Sub(d.lastSweep) < d.resendAfter {
-		if d.dead > len(d.idx)+dedupeMinKeep {
+		if d.dead > d.idx.live+dedupeMinKeep {
 			d.compact(deadSentAt + 1)
 		}
 		return
@@ -187,19 +186,18 @@ func (d *Dedupe) compact(cutoff int64) {
 // set replaces the entries with the n of src sent at or after cutoff.
 func (d *Dedupe) set(src []dedupeEntry, n int, cutoff int64) {
 	ents := make([]dedupeEntry, 0, n)
-	idx := make(map[uint64]int32, n)
 	for _, e := range src {
 		if e.sentAt >= cutoff {
-			idx[e.hash] = int32(len(ents))
 			ents = append(ents, e)
 		}
 	}
-	d.ents, d.idx, d.dead, d.hint = ents, idx, 0, 0
+	d.idx.rebuild(ents, len(ents))
+	d.ents, d.dead, d.hint = ents, 0, 0
 }
 
 // Len is the number of series remembered.
 func (d *Dedupe) Len() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.idx)
+	return d.idx.live
 }

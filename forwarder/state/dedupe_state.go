@@ -23,7 +23,7 @@ var errBadDedupeState = errors.New("dedupe: restore: malformed snapshot")
 func (d *Dedupe) Snapshot() []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	live := make([]dedupeEntry, 0, len(d.idx))
+	live := make([]dedupeEntry, 0, d.idx.live)
 	for _, e := range d.ents {
 		if e.sentAt != deadSentAt {
 			live = append(live, e)
