@@ -98,7 +98,7 @@ func checkSamplePath(t *testing.T, c PromCase, rules []*Config) {
 	smp := sampleOf(in, 1)
 	st := NewStage(rules)
 	for pass := range 2 {
-		out, stats := st.Apply([]scrape.Sample{smp})
+		out, stats := st.Relabel([]scrape.Sample{smp})
 		switch {
 		case c.Drop:
 			if len(out) != 0 || stats.Dropped != 1 {

@@ -13,7 +13,7 @@ import (
 // minKeep is the cache size below which it is never pruned.
 const minKeep = 4096
 
-// Stats counts what one Apply removed.
+// Stats counts what one Relabel removed.
 type Stats struct {
 	// Dropped samples were removed by a keep, drop, keepequal or dropequal
 	// rule, as the user asked.
@@ -40,6 +40,12 @@ type Stage struct {
 	gen  uint32
 	used int
 
+	// order holds the entry of each sample of the last batch by position;
+	// a scrape usually repeats its order, so most lookups are a comparison
+	// instead of a probe of a large map. next is the spare for the batch
+	// being built.
+	order, next []int32
+
 	// seen maps an output series hash to the gen of the batch that produced
 	// it, to find merged series without clearing a map per batch.
 	seen map[uint64]uint32
@@ -57,10 +63,11 @@ type entry struct {
 	labels  scrape.Labels
 	hash    uint64
 	gen     uint32
+	dup     bool // in the last batch, an earlier sample had the same output series
 }
 
 // NewStage returns a stage for rules, which must have passed Validate. With
-// no rules Apply returns its input unchanged.
+// no rules Relabel returns its input unchanged.
 func NewStage(rules []*Config) *Stage {
 	return &Stage{rules: rules, lb: labels.NewBuilder(labels.EmptyLabels()), idx: map[uint64]int32{}, seen: map[uint64]uint32{}}
 }
@@ -68,21 +75,45 @@ func NewStage(rules []*Config) *Stage {
 // Empty reports whether the stage has no rules.
 func (s *Stage) Empty() bool { return s == nil || len(s.rules) == 0 }
 
-// Apply returns the relabeled samples. The input is never modified (it may be
-// shared with other sinks); when no sample changes, the input itself is
-// returned. Order is kept.
-func (s *Stage) Apply(in []scrape.Sample) ([]scrape.Sample, Stats) {
+// Relabel returns the relabeled samples. The input is never modified (it
+// may be shared with other sinks); when no sample changes, the input itself
+// is returned. Order is kept. Rules apply to each sample on its own, as in
+// Prometheus: a rule may drop one bucket of a histogram.
+func (s *Stage) Relabel(in []scrape.Sample) ([]scrape.Sample, Stats) {
 	var st Stats
 	if s.Empty() || len(in) == 0 {
 		return in, st
 	}
 	s.gen++
 	s.used = 0
-	var out []scrape.Sample // nil while the output equals in[:i]
-	changed := false        // some kept sample has a new identity
+	// Pass 1: the entry of every sample. A batch with the previous batch's
+	// series in the previous order (the usual scrape) is "steady": its
+	// merged-series verdicts are those of the previous batch.
+	steady := len(in) == len(s.order)
+	changed := false // some kept sample has a new identity
+	s.next = s.next[:0]
 	for i := range in {
-		ent := &s.ents[s.lookup(&in[i])]
-		if ent.keep && !ent.invalid && ent.same {
+		e, hit := s.lookup(&in[i], i)
+		s.next = append(s.next, e)
+		steady = steady && hit && e == s.order[i]
+		ent := &s.ents[e]
+		changed = changed || (ent.keep && !ent.invalid && !ent.same)
+	}
+	s.order, s.next = s.next, s.order
+	switch {
+	case steady:
+	case changed:
+		s.findMerged()
+	default:
+		for _, e := range s.order {
+			s.ents[e].dup = false
+		}
+	}
+	// Pass 2: the output.
+	var out []scrape.Sample // nil while the output equals in[:i]
+	for i, e := range s.order {
+		ent := &s.ents[e]
+		if ent.keep && !ent.invalid && !ent.dup && ent.same {
 			if out != nil {
 				out = append(out, in[i])
 			}
@@ -95,10 +126,9 @@ func (s *Stage) Apply(in []scrape.Sample) ([]scrape.Sample, Stats) {
 		switch {
 		case !ent.keep:
 			st.Dropped++
-		case ent.invalid:
+		case ent.invalid, ent.dup:
 			st.Invalid++
 		default:
-			changed = true
 			smp := in[i]
 			smp.Name, smp.Labels, smp.Hash = ent.name, ent.labels, ent.hash
 			out = append(out, smp)
@@ -108,52 +138,57 @@ func (s *Stage) Apply(in []scrape.Sample) ([]scrape.Sample, Stats) {
 	if out == nil {
 		return in, st
 	}
-	if changed {
-		// Renamed or relabeled series may now equal another sample of the
-		// batch. Unchanged ones cannot equal each other (the parser rejects
-		// duplicate series), so without a change there is nothing to check.
-		out, st.Invalid = s.dropMerged(out, st.Invalid)
-	}
 	return out, st
 }
 
-// dropMerged removes every sample whose series already occurred in the
-// batch, keeping the first.
-func (s *Stage) dropMerged(out []scrape.Sample, invalid int) ([]scrape.Sample, int) {
-	n := 0
-	for i := range out {
-		h := out[i].Hash
-		if g, ok := s.seen[h]; ok && g == s.gen {
-			invalid++
+// findMerged marks as dup every kept sample of the batch (s.order) whose
+// output series an earlier sample of the batch already has: renamed or
+// relabeled series that now equal another. The first one wins, as in a
+// Prometheus scrape.
+func (s *Stage) findMerged() {
+	for _, e := range s.order {
+		ent := &s.ents[e]
+		ent.dup = false
+		if !ent.keep || ent.invalid {
 			continue
 		}
-		s.seen[h] = s.gen
-		out[n] = out[i]
-		n++
+		if g, ok := s.seen[ent.hash]; ok && g == s.gen {
+			ent.dup = true
+			continue
+		}
+		s.seen[ent.hash] = s.gen
 	}
-	if len(s.seen) > 2*len(out)+minKeep {
-		s.seen = make(map[uint64]uint32, len(out))
+	if len(s.seen) > 2*len(s.order)+minKeep {
+		s.seen = make(map[uint64]uint32, len(s.order))
 	}
-	return out[:n], invalid
 }
 
-// lookup returns the cache entry for smp's series, computing it on a miss.
-func (s *Stage) lookup(smp *scrape.Sample) int32 {
-	if i, ok := s.idx[smp.Hash]; ok && sameInput(&s.ents[i], smp) {
-		s.stamp(i)
-		return i
+// lookup returns the cache entry for smp's series, the pos-th sample of the
+// batch, computing it on a miss; hit reports a cached entry last used by the
+// previous batch.
+func (s *Stage) lookup(smp *scrape.Sample, pos int) (idx int32, hit bool) {
+	i := int32(-1)
+	if pos < len(s.order) && s.order[pos] < int32(len(s.ents)) && s.ents[s.order[pos]].inHash == smp.Hash {
+		i = s.order[pos] // the usual case: the exposition kept its order
+	} else if j, ok := s.idx[smp.Hash]; ok {
+		i = j
 	}
-	e := s.compute(smp)
+	if i >= 0 && sameInput(&s.ents[i], smp) {
+		hit = s.ents[i].gen == s.gen-1
+		s.stamp(i)
+		return i, hit
+	}
+	ent := s.compute(smp)
 	i, ok := s.idx[smp.Hash]
 	if !ok {
 		i = int32(len(s.ents))
-		s.ents = append(s.ents, e)
+		s.ents = append(s.ents, ent)
 		s.idx[smp.Hash] = i
 	} else { // a hash collision or a changed series under the same hash
-		s.ents[i] = e
+		s.ents[i] = ent
 	}
 	s.used++
-	return i
+	return i, false
 }
 
 func (s *Stage) stamp(i int32) {
@@ -255,10 +290,15 @@ func (s *Stage) prune() {
 	old := s.ents
 	s.idx = make(map[uint64]int32, s.used)
 	s.ents = make([]entry, 0, s.used)
-	for _, e := range old {
+	moved := make(map[int32]int32, s.used)
+	for i, e := range old {
 		if e.gen == s.gen {
+			moved[int32(i)] = int32(len(s.ents))
 			s.idx[e.inHash] = int32(len(s.ents))
 			s.ents = append(s.ents, e)
 		}
+	}
+	for i, e := range s.order {
+		s.order[i] = moved[e] // every entry of the batch was used
 	}
 }

@@ -41,7 +41,7 @@ func TestStageMergedSeriesAreInvalid(t *testing.T) {
 	}
 	st := NewStage(rules)
 	for pass := range 3 {
-		out, stats := st.Apply(in)
+		out, stats := st.Relabel(in)
 		if len(out) != 2 || stats.Invalid != 1 || stats.Dropped != 0 {
 			t.Fatalf("pass %d: out %v stats %+v", pass, out, stats)
 		}
@@ -71,7 +71,7 @@ func TestStageMergeWithUnchangedSeries(t *testing.T) {
 		smp("up", 1, "env", "prod"),
 		smp("up", 0, "env", "production"),
 	}
-	out, stats := NewStage(rules).Apply(in)
+	out, stats := NewStage(rules).Relabel(in)
 	if len(out) != 1 || stats.Invalid != 1 || out[0].Value != 1 {
 		t.Fatalf("out %v stats %+v", out, stats)
 	}
@@ -84,12 +84,12 @@ func TestStageUnchangedReturnsInput(t *testing.T) {
   action: drop
 `)
 	in := []scrape.Sample{smp("a", 1), smp("b", 2)}
-	out, stats := NewStage(rules).Apply(in)
+	out, stats := NewStage(rules).Relabel(in)
 	if &out[0] != &in[0] || stats != (Stats{}) {
 		t.Fatalf("copied without need: %+v", stats)
 	}
 	in = append(in, smp("go_x", 3))
-	out, stats = NewStage(rules).Apply(in)
+	out, stats = NewStage(rules).Relabel(in)
 	if len(out) != 2 || stats.Dropped != 1 {
 		t.Fatalf("out %v stats %+v", out, stats)
 	}
@@ -102,7 +102,7 @@ func TestStageNoNameIsInvalid(t *testing.T) {
   target_label: __name__
   replacement: ""
 `)
-	out, stats := NewStage(rules).Apply([]scrape.Sample{smp("a", 1, "kind", "bad"), smp("b", 1, "kind", "good")})
+	out, stats := NewStage(rules).Relabel([]scrape.Sample{smp("a", 1, "kind", "bad"), smp("b", 1, "kind", "good")})
 	if len(out) != 1 || out[0].Name != "b" || stats.Invalid != 1 {
 		t.Fatalf("out %v stats %+v", out, stats)
 	}
@@ -116,7 +116,7 @@ func TestStageInvalidLabelName(t *testing.T) {
   regex: (tag)
   replacement: $2
 `)
-	out, stats := NewStage(rules).Apply([]scrape.Sample{smp("a", 1, "tag", "v"), smp("b", 1)})
+	out, stats := NewStage(rules).Relabel([]scrape.Sample{smp("a", 1, "tag", "v"), smp("b", 1)})
 	if len(out) != 1 || out[0].Name != "b" || stats.Invalid != 1 {
 		t.Fatalf("out %v stats %+v", out, stats)
 	}
@@ -133,19 +133,19 @@ func TestStageCache(t *testing.T) {
 `)
 	st := NewStage(rules)
 	s1 := smp("m", 1, "a", "x")
-	out, _ := st.Apply([]scrape.Sample{s1})
+	out, _ := st.Relabel([]scrape.Sample{s1})
 	if out[0].Labels.Get("b") != "x" {
 		t.Fatalf("out %v", out)
 	}
 	s2 := smp("m", 2, "a", "x") // same series, new slice
-	out2, _ := st.Apply([]scrape.Sample{s2})
+	out2, _ := st.Relabel([]scrape.Sample{s2})
 	if len(st.ents) != 1 || &out2[0].Labels[0] != &out[0].Labels[0] || out2[0].Value != 2 {
 		t.Fatalf("not served from the cache: %d entries", len(st.ents))
 	}
 	// A different series under the same hash (forced) is recomputed.
 	s3 := smp("m", 3, "a", "y")
 	s3.Hash = s1.Hash
-	out3, _ := st.Apply([]scrape.Sample{s3})
+	out3, _ := st.Relabel([]scrape.Sample{s3})
 	if out3[0].Labels.Get("b") != "y" {
 		t.Fatalf("stale cache entry used: %v", out3)
 	}
@@ -162,7 +162,7 @@ func TestStagePrunes(t *testing.T) {
 		for i := range batch {
 			batch[i] = smp("m", 1, "i", strings.Repeat("x", round+1)+string(rune('a'+i%26))+string(rune(i)))
 		}
-		st.Apply(batch)
+		st.Relabel(batch)
 	}
 	if len(st.ents) > 2*5000+minKeep {
 		t.Fatalf("cache holds %d entries", len(st.ents))
@@ -194,4 +194,11 @@ func TestConflicts(t *testing.T) {
 			t.Errorf("%q: got %v, want %q", tc.rules, errs, tc.want)
 		}
 	}
+}
+
+func unmarshalRules(src string, rules *[]*Config) error {
+	if err := yaml.Unmarshal([]byte(src), rules); err != nil {
+		return err
+	}
+	return Validate(*rules)
 }
