@@ -8,6 +8,8 @@ package relabel
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/common/model"
@@ -72,7 +74,8 @@ func fieldOf(msg string) string {
 // must drop at run time (reason relabel_invalid):
 //   - a rule that removes __name__ from every sample it reaches;
 //   - a rule that removes or overwrites le or quantile, which merges the
-//     series of a histogram or summary into duplicate label sets.
+//     series of a histogram or summary into duplicate label sets;
+//   - a labelmap whose replacement always expands to an empty label name.
 //
 // Each problem is a *RuleError; the config check reports them with the
 // rule's position.
@@ -81,6 +84,10 @@ func Conflicts(cfgs []*Config) []error {
 	for i, c := range cfgs {
 		if c == nil {
 			continue
+		}
+		if c.Action == promrelabel.LabelMap && alwaysEmpty(c.Replacement, c.Regex.NumSubexp(), c.Regex.SubexpNames()) {
+			errs = append(errs, &RuleError{Index: i, Field: "replacement",
+				Msg: fmt.Sprintf("replacement %q always expands to an empty label name (the regex has %d group(s))", c.Replacement, c.Regex.NumSubexp())})
 		}
 		for _, name := range removes(c) {
 			switch name {
@@ -137,4 +144,47 @@ func removes(c *Config) []string {
 func matchesAnything(c *Config) bool {
 	s := c.Regex.String()
 	return s == "(.*)" || s == ".*"
+}
+
+// alwaysEmpty reports whether a replacement template expands to "" for any
+// match: it has no literal text and refers only to groups the regex lacks.
+func alwaysEmpty(tmpl string, groups int, names []string) bool {
+	for i := 0; i < len(tmpl); {
+		if tmpl[i] != '$' || i+1 == len(tmpl) {
+			return false // literal text
+		}
+		ref, rest, ok := templateRef(tmpl[i+1:])
+		if !ok {
+			return false // "$$" or a lone "$": literal
+		}
+		if n, err := strconv.Atoi(ref); err == nil {
+			if n <= groups {
+				return false
+			}
+		} else if slices.Contains(names, ref) {
+			return false
+		}
+		i = len(tmpl) - len(rest)
+	}
+	return true
+}
+
+// templateRef parses the group reference after a '$' as regexp.Expand does:
+// {name} or the longest run of letters, digits and underscores.
+func templateRef(s string) (ref, rest string, ok bool) {
+	if s[0] == '{' {
+		end := strings.IndexByte(s, '}')
+		if end < 2 {
+			return "", s, false
+		}
+		return s[1:end], s[end+1:], true
+	}
+	n := 0
+	for n < len(s) && (s[n] == '_' || s[n] >= '0' && s[n] <= '9' || s[n] >= 'a' && s[n] <= 'z' || s[n] >= 'A' && s[n] <= 'Z') {
+		n++
+	}
+	if n == 0 {
+		return "", s, false
+	}
+	return s[:n], s[n:], true
 }

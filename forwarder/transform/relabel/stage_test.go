@@ -184,6 +184,11 @@ func TestConflicts(t *testing.T) {
 		{"- source_labels: [a]\n  regex: b\n  target_label: le\n  replacement: x", ""},
 		{"- source_labels: [a]\n  target_label: le", ""}, // $1: copies a value
 		{"- action: labeldrop\n  regex: pod", ""},
+		{"- action: labelmap\n  regex: (tag)\n  replacement: $2", "always expands to an empty label name"},
+		{"- action: labelmap\n  regex: (tag)\n  replacement: ${2}${x}", "always expands"},
+		{"- action: labelmap\n  regex: (tag)\n  replacement: $1", ""},
+		{"- action: labelmap\n  regex: (?P<n>tag)\n  replacement: ${n}", ""},
+		{"- action: labelmap\n  regex: (tag)\n  replacement: x$2", ""},
 	}
 	for _, tc := range tests {
 		errs := Conflicts(mustRules(t, tc.rules))
@@ -201,4 +206,29 @@ func unmarshalRules(src string, rules *[]*Config) error {
 		return err
 	}
 	return Validate(*rules)
+}
+
+// TestStageMergedVerdictFollowsOrder: the verdict of a steady batch is
+// reused, but a batch in another order or with other series is judged anew.
+func TestStageMergedVerdictFollowsOrder(t *testing.T) {
+	rules := mustRules(t, "- action: labeldrop\n  regex: pod\n")
+	a, b := smp("x", 1, "pod", "a"), smp("x", 2, "pod", "b")
+	c := smp("x", 3, "pod", "c")
+	st := NewStage(rules)
+	for i, tc := range []struct {
+		in   []scrape.Sample
+		want float64
+	}{
+		{[]scrape.Sample{a, b}, 1},
+		{[]scrape.Sample{a, b}, 1}, // steady
+		{[]scrape.Sample{b, a}, 2}, // reordered: b first now
+		{[]scrape.Sample{a}, 1},
+		{[]scrape.Sample{c, a}, 3},
+		{[]scrape.Sample{c, a}, 3},
+	} {
+		out, stats := st.Relabel(tc.in)
+		if len(out) != 1 || out[0].Value != tc.want || stats.Invalid != len(tc.in)-1 {
+			t.Fatalf("batch %d: out %v stats %+v, want value %v", i, out, stats, tc.want)
+		}
+	}
 }
