@@ -7,16 +7,12 @@ import (
 	"github.com/promfwd/promfwd/scrape"
 )
 
-// Reasons of promfwd_samples_dropped_total. Stable: alerts match on them.
-const (
-	// dropRelabelInvalid: the rules left a sample without a metric name,
-	// with an invalid label name, or with the series of an earlier sample
-	// of the same scrape (merged series). Never sent.
-	dropRelabelInvalid = "relabel_invalid"
-	// dropWriteRelabel: a sink's write_relabel_configs dropped the sample,
-	// as configured.
-	dropWriteRelabel = "write_relabel"
-)
+// dropRelabelInvalid is the reason of promfwd_samples_dropped_total (and,
+// per sink, sinks.DropRelabelInvalid) for samples the rules left without a
+// metric name, with an invalid label name, or with the series of an
+// earlier sample of the same scrape (merged series). Never sent. Stable:
+// alerts match on it.
+const dropRelabelInvalid = "relabel_invalid"
 
 // pipe is a source's transform state between the scrape and the sinks, in
 // DESIGN.md's data order: metric_relabel_configs, the scrape limits, the
@@ -124,4 +120,11 @@ func (p *pipe) forSink(st *sinkState, rules []*relabel.Config, samples []scrape.
 		p.writes[st] = ws
 	}
 	return ws.Relabel(samples)
+}
+
+// goodbye returns the stale markers of a source that is going away for good
+// (a vanished or dropped file_sd target, a removed source): its series and
+// its per-target series.
+func (s *source) goodbye(nowMs int64) []scrape.Sample {
+	return append(s.stale.Down(nowMs), s.pipe.goodbye(nowMs)...)
 }

@@ -93,14 +93,17 @@ dedupe:
 sources:
   - name: e2e
     url: %s/metrics
+    target_series: false
     interval: 1s
     timeout: 900ms
     labels:
       env: ci
-    metric_relabel:
-      - action: keep
+    metric_relabel_configs:
+      - source_labels: [__name__]
+        action: keep
         regex: test_.*
-      - action: drop
+      - source_labels: [__name__]
+        action: drop
         regex: test_drop_.*
 sinks:
   - name: out
@@ -238,6 +241,7 @@ server:
 sources:
   - name: %s
     url: %s/metrics
+    target_series: false
     interval: 1s
 sinks:
   - name: out

@@ -192,8 +192,9 @@ sources:
     bearer_token_file: %s
     labels:
       env: test
-    metric_relabel:
-      - action: drop
+    metric_relabel_configs:
+      - source_labels: [__name__]
+        action: drop
         regex: skipped_.*
 sinks:
   - name: console

@@ -51,13 +51,13 @@ type Server struct {
 func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
 	// No scrape jobs: the only data is what the test writes.
-	return StartWithConfig(t, "global:\n  evaluation_interval: 1m\n")
+	return StartWithConfig(t, "global:\n  evaluation_interval: 1m\n", flags...)
 }
 
 // StartWithConfig is Start with the given prometheus.yml, for tests that
 // have Prometheus scrape a target itself (to compare its series with what
 // promfwd writes).
-func StartWithConfig(t testing.TB, config string) *Server {
+func StartWithConfig(t testing.TB, config string, flags ...string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
