@@ -44,7 +44,7 @@ const parityRules = `
       - source_labels: [code]
         regex: (5)..
         target_label: class
-        replacement: $1xx
+        replacement: ${1}xx
       - source_labels: [path]
         target_label: shard
         modulus: 4
@@ -63,8 +63,8 @@ const parityRules = `
       - source_labels: [a]
         target_label: b
         action: keepequal
-      - source_labels: [a]
-        target_label: c
+      - source_labels: [c]
+        target_label: job
         action: dropequal
       - source_labels: [__name__]
         regex: .*_seconds_(sum|count)
@@ -100,6 +100,7 @@ rpc_seconds_count 30
 eq{a="x",b="x"} 1
 eq{a="x",b="y"} 2
 eq{a="x",b="x",c="x"} 3
+eq{a="y",b="y",c="parity"} 4
 # TYPE exposed gauge
 exposed{job="other",instance="elsewhere",k="v"} 7
 `
