@@ -112,11 +112,15 @@ func equalValues(a, b url.Values) bool {
 }
 
 // validateRules checks a list of relabel rules under key as Prometheus does
-// (relabel.Validate), then for rules Prometheus accepts but that can only
-// make samples promfwd must drop (relabel.Conflicts). The error points at
-// the rule's field.
+// (relabel.Validate), then, for rules that run on samples (not
+// relabel_configs, which see targets: no __name__, le or quantile there),
+// for rules Prometheus accepts but that can only make samples promfwd must
+// drop (relabel.Conflicts). The error points at the rule's field.
 func validateRules(at func(msg string, keys ...any) error, key string, rules []*relabel.Config) error {
-	errs := relabel.Conflicts(rules)
+	var errs []error
+	if key != "relabel_configs" {
+		errs = relabel.Conflicts(rules)
+	}
 	if err := relabel.Validate(rules); err != nil {
 		errs = append([]error{err}, errs...)
 	}

@@ -49,6 +49,8 @@ type Stage struct {
 	// seen maps an output series hash to the gen of the batch that produced
 	// it, to find merged series without clearing a map per batch.
 	seen map[uint64]uint32
+
+	last Stats // of the last Apply (contract.go)
 }
 
 type entry struct {
