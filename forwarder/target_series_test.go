@@ -79,8 +79,8 @@ sinks:
 		}
 	}
 	for key, want := range map[string][]float64{
-		"ok/up":                                    {1},
-		"ok/scrape_samples_scraped":                {2},
+		"ok/up":                     {1},
+		"ok/scrape_samples_scraped": {2},
 		"ok/scrape_samples_post_metric_relabeling": {1},
 		"ok/scrape_series_added":                   {1, 0},
 		"down/up":                                  {0},
