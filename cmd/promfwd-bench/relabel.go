@@ -8,16 +8,18 @@ import (
 )
 
 // benchRules are the metric_relabel_configs -relabel N pastes into every
-// source (the first N): the kinds of rules users bring, none of which
-// drops a benchmark sample, so delivered counts stay comparable. Two of
-// them change every series' identity (a new label, a removed one), which
-// is the expensive case: relabeled hashes and the merged-series check.
+// source (the first N): the kinds of rules users bring (hashmod sharding,
+// a label renamed, a metric family dropped), none of which drops a
+// benchmark sample or makes the output bigger, so delivered counts and
+// wire bytes stay comparable. Renaming a label changes every series'
+// identity, the expensive case: relabeled hashes and the merged-series
+// check.
 var benchRules = []string{
 	"      - source_labels: [__name__]\n        regex: debug_.*|go_gc_.*\n        action: drop\n",
-	"      - source_labels: [series]\n        regex: (.*)\n        target_label: series_id\n        replacement: s-$1\n",
-	"      - source_labels: [instance, series]\n        target_label: shard\n        modulus: 8\n        action: hashmod\n",
-	"      - regex: l2\n        action: labeldrop\n",
-	"      - source_labels: [__name__]\n        regex: bench_.*\n        action: keep\n",
+	"      - source_labels: [instance, series]\n        target_label: __tmp_shard\n        modulus: 8\n        action: hashmod\n",
+	"      - source_labels: [__tmp_shard]\n        regex: \"[0-7]\"\n        action: keep\n",
+	"      - source_labels: [l2]\n        target_label: label2\n",
+	"      - regex: l2|__tmp_shard\n        action: labeldrop\n",
 }
 
 // relabelBlock returns the YAML for the first n rules, or "".

@@ -12,19 +12,17 @@ const benchRulesYAML = `
 - source_labels: [__name__]
   regex: debug_.*|go_gc_.*
   action: drop
-- source_labels: [series]
-  regex: (.*)
-  target_label: series_id
-  replacement: s-$1
 - source_labels: [instance, series]
-  target_label: shard
+  target_label: __tmp_shard
   modulus: 8
   action: hashmod
-- regex: l2
-  action: labeldrop
-- source_labels: [__name__]
-  regex: bench_.*
+- source_labels: [__tmp_shard]
+  regex: "[0-7]"
   action: keep
+- source_labels: [l2]
+  target_label: label2
+- regex: l2|__tmp_shard
+  action: labeldrop
 `
 
 func benchBatch(n int) []scrape.Sample {

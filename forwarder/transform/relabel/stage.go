@@ -46,10 +46,6 @@ type Stage struct {
 	// being built.
 	order, next []int32
 
-	// seen maps an output series hash to the gen of the batch that produced
-	// it, to find merged series without clearing a map per batch.
-	seen map[uint64]uint32
-
 	last Stats // of the last Apply (contract.go)
 }
 
@@ -71,7 +67,7 @@ type entry struct {
 // NewStage returns a stage for rules, which must have passed Validate. With
 // no rules Relabel returns its input unchanged.
 func NewStage(rules []*Config) *Stage {
-	return &Stage{rules: rules, lb: labels.NewBuilder(labels.EmptyLabels()), idx: map[uint64]int32{}, seen: map[uint64]uint32{}}
+	return &Stage{rules: rules, lb: labels.NewBuilder(labels.EmptyLabels()), idx: map[uint64]int32{}}
 }
 
 // Empty reports whether the stage has no rules.
@@ -148,20 +144,20 @@ func (s *Stage) Relabel(in []scrape.Sample) ([]scrape.Sample, Stats) {
 // relabeled series that now equal another. The first one wins, as in a
 // Prometheus scrape.
 func (s *Stage) findMerged() {
+	// The set lives for one call: a steady scraper never gets here, and a
+	// table sized for every series would stay live for nothing.
+	seen := make(map[uint64]struct{}, len(s.order))
 	for _, e := range s.order {
 		ent := &s.ents[e]
 		ent.dup = false
 		if !ent.keep || ent.invalid {
 			continue
 		}
-		if g, ok := s.seen[ent.hash]; ok && g == s.gen {
+		if _, ok := seen[ent.hash]; ok {
 			ent.dup = true
 			continue
 		}
-		s.seen[ent.hash] = s.gen
-	}
-	if len(s.seen) > 2*len(s.order)+minKeep {
-		s.seen = make(map[uint64]uint32, len(s.order))
+		seen[ent.hash] = struct{}{}
 	}
 }
 
