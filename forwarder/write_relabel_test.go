@@ -17,7 +17,8 @@ import (
 // so Datadog's deltas are exactly pod a's (5, 25, 1: dedupe skips the
 // unchanged 15 on the relabeled series) and no reset is invented from pod
 // b's wildly different values; pod b's samples are counted as
-// relabel_invalid for the Datadog sink only, never summed in.
+// relabel_invalid for the Datadog sink only
+// (promfwd_sink_dropped_samples_total), never summed in.
 func TestWriteRelabelPerSink(t *testing.T) {
 	t.Parallel()
 	podA := []float64{10, 15, 15, 40, 41}
@@ -77,11 +78,11 @@ sinks:
 		t.Errorf("Datadog deltas %v, want 5 25 1 then zeros (pod a only; nothing from pod b)", got)
 	}
 	scrapes := float64(tg.Scrapes())
-	invalid := gatherValue(t, svc.f.Registry(), "promfwd_samples_dropped_total", map[string]string{"source": "app", "sink": "dd", "reason": "relabel_invalid"})
+	invalid := gatherValue(t, svc.f.Registry(), "promfwd_sink_dropped_samples_total", map[string]string{"sink": "dd", "reason": "relabel_invalid"})
 	if invalid < scrapes-1 || invalid > scrapes {
 		t.Errorf("relabel_invalid for dd = %v, want one per scrape (%v scrapes)", invalid, scrapes)
 	}
-	if v := gatherValue(t, svc.f.Registry(), "promfwd_samples_dropped_total", map[string]string{"source": "app", "sink": "full", "reason": "relabel_invalid"}); v != 0 {
+	if v := gatherValue(t, svc.f.Registry(), "promfwd_sink_dropped_samples_total", map[string]string{"sink": "full", "reason": "relabel_invalid"}); v != 0 {
 		t.Errorf("relabel_invalid for full = %v, want 0", v)
 	}
 	// The per-target series went to both, through the write relabeling.

@@ -1,6 +1,7 @@
 package relabel
 
 import (
+	"slices"
 	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
@@ -32,8 +33,9 @@ type Stats struct {
 // series line, so the check is a pointer comparison) reuses the result.
 // A Stage is not safe for concurrent use.
 type Stage struct {
-	rules []*Config
-	lb    *labels.Builder
+	rules   []*Config
+	lb      *labels.Builder
+	scratch scrape.Labels // compute's label buffer
 
 	idx  map[uint64]int32 // input series hash -> index in ents
 	ents []entry
@@ -230,7 +232,7 @@ func (s *Stage) compute(smp *scrape.Sample) entry {
 		e.invalid = true
 		return e
 	}
-	var ls scrape.Labels
+	ls := s.scratch[:0] // the cache keeps an exact-size copy, not this
 	valid := true
 	lb.Range(func(l labels.Label) {
 		if l.Name == model.MetricNameLabel {
@@ -241,6 +243,7 @@ func (s *Stage) compute(smp *scrape.Sample) entry {
 		}
 		ls = append(ls, scrape.Label{Name: l.Name, Value: l.Value})
 	})
+	s.scratch = ls
 	if !valid {
 		e.invalid = true
 		return e
@@ -250,6 +253,7 @@ func (s *Stage) compute(smp *scrape.Sample) entry {
 		e.same, e.name, e.labels, e.hash = true, smp.Name, smp.Labels, smp.Hash
 		return e
 	}
+	ls = slices.Clone(ls)
 	e.name, e.labels, e.hash = name, ls, scrape.SeriesHash(name, ls)
 	return e
 }
