@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -30,4 +31,39 @@ func TestEffectiveResendAfter(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tc.label, got, tc.want)
 		}
 	}
+}
+
+// TestRelabelRulesCompareEqual: a reload compares source and sink configs
+// with reflect.DeepEqual to keep unchanged ones running; two loads of the
+// same rules must compare equal, and a changed rule must not.
+func TestRelabelRulesCompareEqual(t *testing.T) {
+	doc := func(re string) []byte {
+		return []byte(`sources:
+  - name: a
+    url: http://a:9100/metrics
+    relabel_configs: [{source_labels: [__address__], target_label: host}]
+    metric_relabel_configs: [{source_labels: [__name__], regex: "` + re + `", action: drop}]
+sinks:
+  - name: out
+    type: stdout
+    write_relabel_configs: [{regex: pod, action: labeldrop}]
+`)
+	}
+	a, err := Load("a.yaml", doc("go_.*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Load("a.yaml", doc("go_.*"))
+	c, _ := Load("a.yaml", doc("process_.*"))
+	if !reflect.DeepEqual(a.Sources[0], b.Sources[0]) || !sameSinkConfig(a.Sinks[0], b.Sinks[0]) {
+		t.Error("the same rules loaded twice compare unequal: every reload would restart the source")
+	}
+	if reflect.DeepEqual(a.Sources[0], c.Sources[0]) {
+		t.Error("a changed rule compares equal: a reload would keep the old rules")
+	}
+}
+
+func sameSinkConfig(a, b SinkConfig) bool {
+	a.Line, b.Line = 0, 0
+	return reflect.DeepEqual(a, b)
 }
