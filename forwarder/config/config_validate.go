@@ -212,6 +212,13 @@ func (s *SourceConfig) validate(v validator, i int, sinkNames map[string]int) er
 	}
 	errs.add(s.validateSamples(at))
 	errs.add(s.validateRoutes(at, sinkNames))
+	if s.FileSD == nil && len(errs.errs) == 0 {
+		// A static target is known now: what its relabel_configs leave
+		// must be scrapable (a dropped target is fine).
+		if _, err := s.Target(); err != nil {
+			errs.add(at("target after relabel_configs: "+err.Error(), "relabel_configs"))
+		}
+	}
 	return errs.err()
 }
 
@@ -238,13 +245,6 @@ func (s *SourceConfig) validateSamples(at func(msg string, keys ...any) error) e
 	} {
 		if f.n < 0 {
 			errs.add(at("must not be negative", f.key))
-		}
-	}
-	if s.FileSD == nil && len(errs.errs) == 0 {
-		// A static target is known now: what its relabel_configs leave
-		// must be scrapable (a dropped target is fine).
-		if _, err := s.Target(); err != nil {
-			errs.add(at("target after relabel_configs: "+err.Error(), "relabel_configs"))
 		}
 	}
 	if s.ScrapeProtocols != nil {

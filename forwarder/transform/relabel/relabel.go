@@ -43,11 +43,12 @@ func (e *RuleError) Error() string {
 
 // Validate checks each rule as Prometheus does when it loads a config and
 // fills in the validation scheme the engine needs. It returns the first
-// problem as a *RuleError.
+// problem as a *RuleError. A nil rule (one that failed to decode, which the
+// decoder reports) is skipped.
 func Validate(cfgs []*Config) error {
 	for i, c := range cfgs {
 		if c == nil {
-			return &RuleError{Index: i, Msg: "empty relabel rule"}
+			continue // a rule that failed to decode: the decoder reported it
 		}
 		if c.Regex.Regexp == nil { // built by hand, not decoded: Prometheus' default
 			c.Regex = promrelabel.DefaultRelabelConfig.Regex
