@@ -45,7 +45,7 @@ func TestRunBadInput(t *testing.T) {
 		_, _ = io.WriteString(w, "# TYPE half_ok gauge\nhalf_ok 1\nhalf_ok{a=\"1\" 2\n")
 	})
 	// Streams up to 1 GiB of valid exposition; promfwd must hang up after
-	// limits.body_bytes, long before.
+	// body_size_limit, long before.
 	var streamed atomic.Int64
 	oversized := serve(func(w http.ResponseWriter, _ *http.Request) {
 		text(w)
@@ -106,26 +106,32 @@ global:
 sources:
   - name: good
     url: %s/metrics
+    target_series: false
   - name: malformed
     url: %s
+    target_series: false
   - name: oversized
     url: %s
-    limits:
-      body_bytes: 64KiB
+    target_series: false
+    body_size_limit: 64KiB
   - name: too_many
     url: %s
-    limits:
-      samples: 10
+    target_series: false
+    sample_limit: 10
   - name: unauthorized
     url: %s
+    target_series: false
     bearer_token_file: %s
   - name: refused
     url: %s
+    target_series: false
   - name: slow
     url: %s
+    target_series: false
     timeout: 300ms
   - name: html
     url: %s
+    target_series: false
 sinks:
   - name: out
     type: stdout

@@ -118,9 +118,11 @@ dedupe:
 sources:
   - name: etag
     url: %s/metrics
+    target_series: false
     interval: 1s
   - name: same
     url: %s/metrics
+    target_series: false
     interval: 1s
 sinks:
   - name: out
@@ -336,6 +338,7 @@ dedupe:
 sources:
   - name: %s
     url: %s/metrics
+    target_series: false
     interval: 1m
     timeout: 10s
 sinks:

@@ -29,6 +29,7 @@ dedupe: { enabled: true, resend_after: 1h }
 sources:
   - name: seq
     url: %s
+    target_series: false
     interval: 1s
     timeout: 1s
 sinks:
@@ -172,6 +173,7 @@ dedupe: { enabled: true, resend_after: 1h }
 sources:
   - name: seq
     url: %s
+    target_series: false
     interval: 1s
     timeout: 1s
 sinks:

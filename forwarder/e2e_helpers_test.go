@@ -67,6 +67,7 @@ server: { listen: "" }
 %ssources:
   - name: app
     url: %s
+    target_series: false
     interval: 1s
     timeout: 1s
 sinks:

@@ -68,7 +68,11 @@ func (f *Forwarder) applyFileSDLocked(r *sdRunner) {
 		}
 	}
 	added, removed := 0, 0
-	for _, tc := range r.sd.targets() {
+	targets, problems := r.sd.targets()
+	for _, err := range problems {
+		r.log.Warn("file_sd: target not scraped", zap.Error(err))
+	}
+	for _, tc := range targets {
 		if !f.cfg.Shard.Owns(name, tc.URL) {
 			continue
 		}
@@ -133,7 +137,7 @@ func (f *Forwarder) vanishLocked(name string, sj *sourceJob) {
 		defer f.sdLoops.Done()
 		sj.run.Lock()
 		sj.gone = true
-		if markers := sj.src.stale.Down(f.clock.Now().UnixMilli()); len(markers) > 0 && running {
+		if markers := sj.src.goodbye(f.clock.Now().UnixMilli()); len(markers) > 0 && running {
 			f.sm.staleMarkers.WithLabelValues(name).Add(float64(len(markers)))
 			f.deliver(sj.src, markers)
 			settle(life, sj.src.routes()) // durable_intake.go

@@ -79,8 +79,10 @@ func (d *fileSD) refresh() (changed bool, problems []error) {
 	return changed, problems
 }
 
-// targets expands the current groups of every file, in path order.
-func (d *fileSD) targets() []config.SourceConfig {
+// targets expands the current groups of every file, in path order, through
+// the source's relabel_configs; problems are targets the rules left
+// unscrapable.
+func (d *fileSD) targets() ([]config.SourceConfig, []error) {
 	var groups []config.TargetGroup
 	for _, p := range slices.Sorted(maps.Keys(d.files)) {
 		groups = append(groups, d.files[p].groups...)

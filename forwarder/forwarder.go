@@ -2,6 +2,7 @@ package forwarder
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -134,6 +135,10 @@ func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 			continue
 		}
 		src, err := f.buildSource(sc)
+		if errors.Is(err, config.ErrTargetDropped) {
+			f.log.Info("source not scraped: its relabel_configs drop the target", zap.String("source", sc.Name))
+			continue
+		}
 		if err != nil {
 			f.closeAll()
 			return nil, err
@@ -159,13 +164,7 @@ func (f *Forwarder) buildSink(sc config.SinkConfig, cfg *config.Config) (*sinkSt
 	if err != nil {
 		return nil, err // config.BuildSink names the sink
 	}
-	resend := time.Duration(0)
-	if cfg.Dedupe.Enabled {
-		resend = cfg.Dedupe.ResendAfter
-	}
-	if sc.ResendAfter != nil {
-		resend = *sc.ResendAfter
-	}
+	resend := sc.EffectiveResendAfter(cfg.Dedupe)
 	st := &sinkState{
 		name:   sc.Name,
 		cfg:    sc,
@@ -185,10 +184,12 @@ func (f *Forwarder) buildSink(sc config.SinkConfig, cfg *config.Config) (*sinkSt
 	return st, nil
 }
 
+// buildSource builds a static source or a file_sd target. It returns
+// config.ErrTargetDropped when the source's relabel_configs drop it.
 func (f *Forwarder) buildSource(sc config.SourceConfig) (*source, error) {
-	tc, err := sc.TargetConfig(f.userAgent)
+	tc, tg, err := sc.TargetConfig(f.userAgent)
 	if err != nil {
-		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+		return nil, err // names the source, or is ErrTargetDropped
 	}
 	t, err := scrape.NewTarget(tc)
 	if err != nil {
@@ -198,7 +199,8 @@ func (f *Forwarder) buildSource(sc config.SourceConfig) (*source, error) {
 		name:   sc.Name,
 		cfg:    sc,
 		target: t,
-		keep:   newNameFilter(&sc),
+		pipe:   newPipe(sc.MetricRelabelConfigs, sc.ScrapeLimits(), sc.TargetSeries, tc.TargetLabels),
+		every:  tg.Interval,
 		stale:  state.NewStaleness(),
 		log:    f.log.With(zap.String("source", sc.Name)),
 	}
@@ -305,7 +307,7 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 
 func (f *Forwarder) schedule(sj *sourceJob) error {
 	src := sj.src
-	interval := src.cfg.Interval
+	interval := src.every
 	gated := f.toggle != nil && dockerGated(&src.cfg)
 	sj.handle = f.sched.add(src.name, interval, startOffset(src.name, interval), func(ctx context.Context) {
 		if gated && !f.toggle.Enabled() {

@@ -22,7 +22,7 @@ shutdown_timeout: 1s
 server: {listen: ""}
 dedupe: {enabled: true, resend_after: 1h}
 sources:
-  - {name: src, url: %s/metrics, interval: 1s}
+  - {name: src, url: %s/metrics, interval: 1s, target_series: false}
 sinks:
   - name: splunk
     type: hec

@@ -12,9 +12,11 @@ import (
 	"testing"
 )
 
-// TestOnce scrapes every source once and shows, per routed sink, what it
-// would receive after relabel and encoding, sending nothing: the HEC sink
-// drops the NaN sample as unrepresentable, the stdout sink keeps it.
+// TestOnce scrapes every source once and shows the samples after each
+// stage: the scrape, metric_relabel_configs, the per-target series, and per
+// routed sink its write_relabel_configs and what it would receive after
+// encoding, sending nothing: the HEC sink drops the NaN sample as
+// unrepresentable, the stdout sink keeps it.
 func TestOnce(t *testing.T) {
 	t.Parallel()
 	var hecHits atomic.Int64
@@ -39,8 +41,8 @@ server:
 sources:
   - name: a
     url: %s/metrics
-    metric_relabel:
-      - {action: drop, regex: filtered_.*}
+    metric_relabel_configs:
+      - {source_labels: [__name__], action: drop, regex: filtered_.*}
   - name: b
     url: %s/metrics
     sinks: [console]
@@ -51,6 +53,8 @@ sinks:
     type: hec
     url: %s
     token: once-5ecr3t
+    write_relabel_configs:
+      - {source_labels: [__name__], regex: scrape_.*, action: drop}
 `, target.URL, down.URL, hec.URL))
 	f, err := New(cfg, Options{})
 	if err != nil {
@@ -63,9 +67,14 @@ sinks:
 	}
 	got := out.String()
 	for _, want := range []string{
-		"# source a: 2 samples (1 filtered by metric_relabel)",
-		"# sink console (stdout): 2 samples (0 unchanged skipped, 0 unrepresentable) -> 1 request(s)",
-		"# sink splunk (hec): 2 samples (0 unchanged skipped, 1 unrepresentable) -> 1 request(s)",
+		"# source a: scrape: 3 samples,",
+		`"name":"filtered_out"`,
+		"# source a: after metric_relabel_configs: 2 samples (1 dropped by the rules, 0 invalid or merged)",
+		"# source a: per-target series",
+		`"name":"scrape_samples_post_metric_relabeling"`,
+		"# sink console (stdout): 7 samples (0 unchanged skipped, 0 unrepresentable) -> 1 request(s)",
+		"# sink splunk: after write_relabel_configs: 3 samples (4 dropped by the rules, 0 invalid or merged)",
+		"# sink splunk (hec): 3 samples (0 unchanged skipped, 1 unrepresentable) -> 1 request(s)",
 		`"name":"o_gauge"`,
 		`"name":"o_nan"`,
 		"# source b: scrape failed:",

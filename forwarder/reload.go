@@ -2,6 +2,7 @@ package forwarder
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 
@@ -128,6 +129,9 @@ func (f *Forwarder) planSourcesLocked(p *reloadPlan) error {
 			continue
 		}
 		src, err := f.buildSource(sc)
+		if errors.Is(err, config.ErrTargetDropped) {
+			continue // retired like a removed source
+		}
 		if err != nil {
 			return err
 		}
@@ -195,8 +199,5 @@ func sameSink(a, b config.SinkConfig) bool {
 
 // sameDedupe reports whether a sink's effective resend_after is unchanged.
 func sameDedupe(a, b *config.Config, sc config.SinkConfig) bool {
-	if sc.ResendAfter != nil {
-		return true // the sink's own override is part of its config
-	}
-	return a.Dedupe == b.Dedupe
+	return sc.EffectiveResendAfter(a.Dedupe) == sc.EffectiveResendAfter(b.Dedupe)
 }

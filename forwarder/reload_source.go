@@ -49,12 +49,13 @@ func (f *Forwarder) goodbyeLocked(gone map[string]*sourceJob) {
 			sj.run.Lock()
 			sj.gone = true
 			sj.src.adoptStale()
-			markers := sj.src.stale.Down(f.clock.Now().UnixMilli())
+			markers := sj.src.goodbye(f.clock.Now().UnixMilli())
 			sj.run.Unlock()
 			if len(markers) > 0 && running {
 				f.sm.staleMarkers.WithLabelValues(name).Add(float64(len(markers)))
 				for _, st := range routes {
-					st.admit(markers)
+					out, _ := sj.src.pipe.forSink(st, st.cfg.WriteRelabelConfigs, markers)
+					st.admit(out)
 				}
 				settle(life, routes) // durable_intake.go
 			}

@@ -69,8 +69,8 @@ func TestReload(t *testing.T) {
 	t.Parallel()
 	t1 := newConstTarget(t, false, dedupeBody)
 	t2 := newConstTarget(t, false, func(int) string { return "# TYPE second gauge\nsecond 1\n" })
-	src1 := fmt.Sprintf("  - name: one\n    url: %s/metrics\n    interval: 1s\n", t1.URL)
-	src2 := fmt.Sprintf("  - name: two\n    url: %s/metrics\n    interval: 1s\n", t2.URL)
+	src1 := fmt.Sprintf("  - name: one\n    url: %s/metrics\n    interval: 1s\n    target_series: false\n", t1.URL)
+	src2 := fmt.Sprintf("  - name: two\n    url: %s/metrics\n    interval: 1s\n    target_series: false\n", t2.URL)
 
 	keepOut := newGatedWriter()
 	cfg, out := loadRunConfig(t, reloadYAML(src1, 100))

@@ -13,7 +13,7 @@ import (
 
 // runBody is version n of the end-to-end exposition: counters, gauges (one
 // with an exposition timestamp), a histogram and a summary whose values move
-// with n, and metrics the metric_relabel rules must filter out.
+// with n, and metrics the metric_relabel_configs rules must filter out.
 func runBody(n int) string {
 	f := float64(n)
 	return fmt.Sprintf(`# HELP test_requests_total Requests served.
@@ -79,7 +79,7 @@ func runExpected(n int, tsMs int64, job, instance string) []outLine {
 
 // TestRunEndToEnd runs the service against a real target: the stdout sink
 // must print exactly the scraped samples (names, labels with job, instance
-// and the added labels, values, kinds, timestamps), metric_relabel must keep
+// and the added labels, values, kinds, timestamps), metric_relabel_configs must keep
 // and drop, and the self-metrics server must account for it all.
 func TestRunEndToEnd(t *testing.T) {
 	t.Parallel()
@@ -93,14 +93,17 @@ dedupe:
 sources:
   - name: e2e
     url: %s/metrics
+    target_series: false
     interval: 1s
     timeout: 900ms
     labels:
       env: ci
-    metric_relabel:
-      - action: keep
+    metric_relabel_configs:
+      - source_labels: [__name__]
+        action: keep
         regex: test_.*
-      - action: drop
+      - source_labels: [__name__]
+        action: drop
         regex: test_drop_.*
 sinks:
   - name: out
@@ -238,6 +241,7 @@ server:
 sources:
   - name: %s
     url: %s/metrics
+    target_series: false
     interval: 1s
 sinks:
   - name: out

@@ -78,7 +78,7 @@ func TestSourceScrapeProtocols(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc, err := cfg.Sources[0].TargetConfig("promfwd/test")
+	tc, _, err := cfg.Sources[0].TargetConfig("promfwd/test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestSourceScrapeProtocols(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tc, _ := cfg.Sources[0].TargetConfig("promfwd/test"); tc.ScrapeProtocols != nil {
+	if tc, _, _ := cfg.Sources[0].TargetConfig("promfwd/test"); tc.ScrapeProtocols != nil {
 		t.Errorf("unset scrape_protocols became %v, want nil (the scrape default)", tc.ScrapeProtocols)
 	}
 	for _, c := range []struct{ line, msg string }{

@@ -2,11 +2,14 @@ package forwarder
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/promfwd/promfwd/forwarder/transform/relabel"
 	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/sinks"
 )
 
 // errLogEvery rate-limits the log line of a source that keeps failing: the
@@ -42,6 +45,15 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 		f.scrapeFailed(ctx, src, res, nowMs)
 		return
 	}
+	// pipeline.go: metric_relabel_configs, then the limits, which fail the
+	// scrape as in Prometheus.
+	samples, rs, err := src.pipe.afterScrape(res.Samples)
+	f.countRelabel(src.name, "", rs)
+	if err != nil {
+		res.Err = fmt.Errorf("scrape %s (%s): %w", src.name, res.URL, err)
+		f.scrapeFailed(ctx, src, res, nowMs)
+		return
+	}
 	if src.failing {
 		src.failing = false
 		src.log.Info("scrape recovered", zap.String("url", res.URL))
@@ -51,24 +63,25 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	if res.MaxAge > 0 {
 		src.freshUntil = now.Add(src.freshFor(res.MaxAge))
 	}
-
-	samples, filtered := src.keep.apply(res.Samples)
-	if filtered > 0 {
-		f.sm.filtered.WithLabelValues(src.name).Add(float64(filtered))
-	}
 	var markers []scrape.Sample
+	added := 0
 	if res.Unchanged {
 		f.sm.unchanged.WithLabelValues(src.name).Inc()
 	} else {
 		markers = src.stale.Observe(samples, nowMs)
+		added = src.pipe.seriesAdded(samples)
 	}
-	src.last = samples
+	src.last = res.Samples // before relabeling: a max-age reuse runs the rules again
 	f.sm.samples.WithLabelValues(src.name).Add(float64(len(samples)))
 	f.sm.lastSamples.WithLabelValues(src.name).Set(float64(len(samples)))
 	if len(markers) > 0 {
 		f.sm.staleMarkers.WithLabelValues(src.name).Add(float64(len(markers)))
-		all := make([]scrape.Sample, 0, len(samples)+len(markers))
-		samples = append(append(all, samples...), markers...)
+	}
+	rep := src.pipe.reportSamples(scrape.Report{Up: true, Duration: res.Duration, Scraped: len(res.Samples),
+		PostRelabel: len(samples), SeriesAdded: added}, nowMs)
+	if len(markers) > 0 || len(rep) > 0 {
+		all := make([]scrape.Sample, 0, len(samples)+len(markers)+len(rep))
+		samples = append(append(append(all, samples...), markers...), rep...)
 	}
 	f.deliver(src, samples)
 	settle(ctx, src.routes()) // durable_intake.go: on disk before the job ends
@@ -86,20 +99,50 @@ func (f *Forwarder) scrapeFailed(ctx context.Context, src *source, res scrape.Re
 	src.failing = true
 	src.last = nil
 	src.freshUntil = time.Time{}
-	if markers := src.stale.Down(nowMs); len(markers) > 0 {
+	markers := src.stale.Down(nowMs)
+	if len(markers) > 0 {
 		f.sm.staleMarkers.WithLabelValues(src.name).Add(float64(len(markers)))
-		f.deliver(src, markers)
+	}
+	// up is 0; the scraped series end (their stale markers), up and
+	// scrape_* go on, as in Prometheus.
+	samples := append(markers, src.pipe.reportSamples(scrape.Report{Duration: res.Duration}, nowMs)...)
+	if len(samples) > 0 {
+		f.deliver(src, samples)
 		settle(ctx, src.routes())
 	}
 }
 
-// deliver fans samples out to the source's sinks through each sink's dedupe.
-// Submit never blocks, so one slow sink cannot stall scraping or the others.
-// The slice is shared read-only between sinks.
+// deliver fans samples out to the source's sinks through each sink's
+// write_relabel_configs and dedupe. Submit never blocks, so one slow sink
+// cannot stall scraping or the others. The slice is shared read-only
+// between sinks.
 func (f *Forwarder) deliver(src *source, samples []scrape.Sample) {
 	for _, st := range src.routes() {
-		if skipped := st.admit(samples); skipped > 0 { // durable.go: dedupe, then Submit
+		out, ws := src.pipe.forSink(st, st.cfg.WriteRelabelConfigs, samples)
+		f.countRelabel(src.name, st.name, ws)
+		if skipped := st.admit(out); skipped > 0 { // durable.go: dedupe, then Submit
 			f.sm.skippedUnchanged.WithLabelValues(src.name, st.name).Add(float64(skipped))
 		}
+	}
+}
+
+// countRelabel records what a relabel stage removed: for a source's
+// metric_relabel_configs (sink "") the samples its rules dropped
+// (promfwd_source_samples_filtered_total) and the invalid or merged ones
+// (promfwd_samples_dropped_total{reason="relabel_invalid"}); for a sink's
+// write_relabel_configs the invalid or merged ones, per sink
+// (promfwd_sink_dropped_samples_total{reason="relabel_invalid"}). Samples a
+// sink's rules drop as configured are not counted as lost.
+func (f *Forwarder) countRelabel(source, sink string, rs relabel.Stats) {
+	switch {
+	case sink == "":
+		if rs.Dropped > 0 {
+			f.sm.filtered.WithLabelValues(source).Add(float64(rs.Dropped))
+		}
+		if rs.Invalid > 0 {
+			f.sm.dropped.WithLabelValues(source, dropRelabelInvalid).Add(float64(rs.Invalid))
+		}
+	case rs.Invalid > 0:
+		f.skm.CountDropped(sink, sinks.DropRelabelInvalid, rs.Invalid)
 	}
 }

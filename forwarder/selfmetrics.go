@@ -36,7 +36,7 @@ func newSourceMetrics(reg prometheus.Registerer) *sourceMetrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"source"}),
 		samples: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "promfwd_source_samples_scraped_total", Help: "Samples parsed per source (after metric_relabel).",
+			Name: "promfwd_source_samples_scraped_total", Help: "Samples parsed per source, after metric_relabel_configs.",
 		}, []string{"source"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "promfwd_source_bytes_total", Help: "Exposition bytes read per source (decompressed).",
@@ -48,7 +48,7 @@ func newSourceMetrics(reg prometheus.Registerer) *sourceMetrics {
 			Name: "promfwd_sink_samples_skipped_unchanged_total", Help: "Samples not sent to a sink because their value was unchanged and sent less than resend_after ago.",
 		}, []string{"source", "sink"}),
 		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "promfwd_source_samples_filtered_total", Help: "Samples dropped by metric_relabel rules.",
+			Name: "promfwd_source_samples_filtered_total", Help: "Samples dropped by the source's metric_relabel_configs.",
 		}, []string{"source"}),
 		dropped: newDroppedVec(),
 		staleMarkers: prometheus.NewCounterVec(prometheus.CounterOpts{

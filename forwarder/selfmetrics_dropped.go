@@ -8,11 +8,12 @@ import (
 
 // newDroppedVec is promfwd_samples_dropped_total{source,reason}: samples a
 // scrape parsed but left out, as Prometheus' scrape leaves them out
-// (reason duplicate, out_of_order, out_of_bounds; see scrape.Dropped).
+// (reason duplicate, out_of_order, out_of_bounds; see scrape.Dropped), or
+// that metric_relabel_configs left invalid (relabel_invalid).
 func newDroppedVec() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "promfwd_samples_dropped_total",
-		Help: "Samples of a scrape left out as Prometheus leaves them out: a series repeated in one exposition (duplicate, out_of_order) or an out-of-range timestamp (out_of_bounds).",
+		Help: "Samples of a scrape left out as Prometheus leaves them out: a series repeated in one exposition (duplicate, out_of_order), an out-of-range timestamp (out_of_bounds), or left by metric_relabel_configs without a name, with an invalid label name or merged into an earlier series (relabel_invalid).",
 	}, []string{"source", "reason"})
 }
 

@@ -15,15 +15,24 @@ import (
 
 // TestShardsCoverEveryTargetOnce runs three replicas of one config (count 3,
 // index 0..2) over 30 targets, 15 static and 15 from a file_sd file: every
-// target is scraped, each by exactly one replica.
+// target is scraped, each by exactly one replica. The file_sd source's
+// relabel_configs keep only the targets of targets.json (by
+// __meta_filepath; the 5 of other.json are never scraped) and rewrite
+// their placeholder __address__ to the fleet's.
 func TestShardsCoverEveryTargetOnce(t *testing.T) {
 	fl := newFleet(t)
 	dir := t.TempDir()
-	var groups []string
+	var groups, others []string
 	for i := range 15 {
-		groups = append(groups, fmt.Sprintf(`{"targets": [%q], "labels": {"__metrics_path__": "/sd/%d"}}`, fl.host(), i))
+		groups = append(groups, fmt.Sprintf(`{"targets": ["sd-%d.invalid:9100"], "labels": {"__metrics_path__": "/sd/%d"}}`, i, i))
+	}
+	for i := range 5 {
+		others = append(others, fmt.Sprintf(`{"targets": [%q], "labels": {"__metrics_path__": "/other/%d"}}`, fl.host(), i))
 	}
 	if err := os.WriteFile(filepath.Join(dir, "targets.json"), []byte("["+strings.Join(groups, ",\n")+"]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "other.json"), []byte("["+strings.Join(others, ",\n")+"]"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]bool{}
@@ -34,7 +43,16 @@ func TestShardsCoverEveryTargetOnce(t *testing.T) {
 		want[fmt.Sprintf("/static/%d", i)] = true
 		want[fmt.Sprintf("/sd/%d", i)] = true
 	}
-	b.WriteString("  - {name: sd, file_sd: {files: [targets.json], refresh_interval: 1s}, interval: 1s, headers: {X-Replica: \"${REPLICA}\"}}\n")
+	b.WriteString("  - name: sd\n    file_sd: {files: [\"*.json\"], refresh_interval: 1s}\n    interval: 1s\n    headers: {X-Replica: \"${REPLICA}\"}\n")
+	fmt.Fprintf(&b, `    relabel_configs:
+      - source_labels: [__meta_filepath]
+        regex: .*/targets\.json
+        action: keep
+      - source_labels: [__address__]
+        regex: sd-\d+\.invalid:9100
+        target_label: __address__
+        replacement: %s
+`, fl.host())
 	b.WriteString("sinks: [{name: out, type: stdout, max_request_bytes: 65536}]\n")
 
 	owned := map[string][]int{} // target name -> replicas

@@ -41,6 +41,7 @@ dedupe:
 sources:
   - name: flush
     url: %s/metrics
+    target_series: false
     interval: 1s
 sinks:
   - name: slow

@@ -24,7 +24,8 @@ type source struct {
 	name   string
 	cfg    config.SourceConfig
 	target *scrape.Target
-	keep   *nameFilter
+	pipe   *pipe         // pipeline.go: relabeling, limits, per-target series
+	every  time.Duration // the interval, after relabel_configs' __scrape_interval__
 	stale  *state.Staleness
 	log    *zap.Logger
 	// handoff, when set by a reload that replaced a source of the same name,
@@ -64,65 +65,6 @@ func (s *source) setRoutes(r []*sinkState) {
 	s.target.SetExemplars(wantsExemplars(r)) // exemplars.go
 }
 
-// nameFilter applies a source's metric_relabel keep/drop rules
-// (config.SourceConfig.KeepMetric) to metric names, remembering each decision:
-// names are interned by the parser, so after the first scrape a decision is
-// one map lookup instead of a regex match. A nil filter keeps everything.
-type nameFilter struct {
-	keep func(name string) bool
-	memo map[string]bool
-}
-
-// newNameFilter returns the filter for sc's rules, nil when it has none.
-func newNameFilter(sc *config.SourceConfig) *nameFilter {
-	if len(sc.MetricRelabel) == 0 {
-		return nil
-	}
-	return &nameFilter{keep: sc.KeepMetric, memo: map[string]bool{}}
-}
-
-func (f *nameFilter) keepName(name string) bool {
-	if f == nil {
-		return true
-	}
-	if k, ok := f.memo[name]; ok {
-		return k
-	}
-	k := f.keep(name)
-	if len(f.memo) > 1<<16 { // bound the memo against unbounded name churn
-		clear(f.memo)
-	}
-	f.memo[name] = k
-	return k
-}
-
-// apply returns the samples whose name the rules keep, copying only when
-// something is dropped. Rules match the sample name (h_bucket, h_sum), as
-// Prometheus' metric_relabel_configs on __name__ do.
-func (f *nameFilter) apply(in []scrape.Sample) (out []scrape.Sample, dropped int) {
-	if f == nil {
-		return in, 0
-	}
-	for i := range in {
-		name := in[i].Name
-		if !f.keepName(name) {
-			if out == nil {
-				out = make([]scrape.Sample, i, len(in))
-				copy(out, in[:i])
-			}
-			dropped++
-			continue
-		}
-		if out != nil {
-			out = append(out, in[i])
-		}
-	}
-	if out == nil {
-		return in, 0
-	}
-	return out, dropped
-}
-
 // startOffset spreads sources over time so they don't all fire together; it
 // is derived from the source name, so it is stable across restarts. It is
 // kept within a minute: a 60-minute Docker Scout interval should not mean
@@ -144,8 +86,8 @@ const (
 	reasonConnect  = "connect"        // dial failed: refused, unreachable, no such host or socket
 	reasonAuth     = "auth"           // 401 or 403: the target refused our credentials
 	reasonStatus   = "http_status"    // any other non-2xx answer
-	reasonBodySize = "body_too_large" // body over limits.body_bytes
-	reasonLimit    = "limit"          // limits.samples, labels or label lengths exceeded
+	reasonBodySize = "body_too_large" // body over body_size_limit
+	reasonLimit    = "limit"          // sample_limit, label_limit or a label length limit exceeded
 	reasonParse    = "parse"          // malformed exposition
 	reasonType     = "content_type"   // not an exposition: a Content-Type such as text/html and a body to match
 	reasonFetch    = "fetch"          // any other transport failure

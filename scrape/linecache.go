@@ -47,6 +47,7 @@ type lineCache struct {
 	format Format
 	tl     Labels
 	limits Limits
+	honor  bool
 }
 
 type lineEntry struct {
@@ -80,9 +81,9 @@ func (c *lineCache) begin(f Format, opt *ParseOptions) {
 		c.idx = make(map[uint64]int32)
 		c.byHash = make(map[uint64]int32)
 	}
-	if f != c.format || opt.Limits != c.limits || !slices.Equal(opt.TargetLabels, c.tl) {
+	if f != c.format || opt.Limits != c.limits || opt.HonorLabels != c.honor || !slices.Equal(opt.TargetLabels, c.tl) {
 		c.reset(0)
-		c.format, c.limits, c.tl = f, opt.Limits, slices.Clone(opt.TargetLabels)
+		c.format, c.limits, c.honor, c.tl = f, opt.Limits, opt.HonorLabels, slices.Clone(opt.TargetLabels)
 	}
 	c.gen++
 	c.used = 0

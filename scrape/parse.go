@@ -25,7 +25,13 @@ type ParseOptions struct {
 	// honor_labels: false. A target label with an empty value adds nothing
 	// but still pushes a same-named exposed label aside.
 	TargetLabels Labels
-	Limits       Limits
+	// HonorLabels keeps an exposed label when a target label has the same
+	// name (the target label is not added), as Prometheus' honor_labels.
+	HonorLabels bool
+	// IgnoreTimestamps stamps every sample with NowMs even when the
+	// exposition gives a timestamp (Prometheus' honor_timestamps: false).
+	IgnoreTimestamps bool
+	Limits           Limits
 	// Exemplars keeps exemplars (OpenMetrics text, protobuf counters and
 	// classic histogram buckets) in Meta.Exemplars; otherwise they are
 	// checked and dropped at no cost.
@@ -281,6 +287,9 @@ func (p *Parser) emit(name string, ckind, kind Kind, v float64, ts int64, explic
 		return nil
 	}
 	lim := &p.opt.Limits
+	if p.opt.IgnoreTimestamps {
+		ts, explicit = p.opt.NowMs, false
+	}
 	if lim.MaxSamples > 0 && len(p.out) >= lim.MaxSamples {
 		return &LimitError{Limit: "sample", Max: lim.MaxSamples}
 	}
@@ -309,7 +318,7 @@ func (p *Parser) emit(name string, ckind, kind Kind, v float64, ts int64, explic
 	}
 	ls = ls[:n]
 	tl := p.opt.TargetLabels
-	if len(tl) > 0 && p.renameConflicts(ls, tl) {
+	if len(tl) > 0 && !p.opt.HonorLabels && p.renameConflicts(ls, tl) {
 		sortLabels(ls)
 	}
 

@@ -42,12 +42,17 @@ func hasLabel(ls Labels, name string, skip int) bool {
 }
 
 // mergeLabels appends the union of sorted a and sorted b to dst, skipping
-// entries of b with empty values. Names never collide (see renameConflicts).
+// entries of b with empty values. On a name in both, a wins: that only
+// happens with HonorLabels (otherwise renameConflicts moved a's aside).
 func mergeLabels(dst, a, b Labels) Labels {
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		if j < len(b) && b[j].Value == "" {
 			j++
+			continue
+		}
+		if j < len(b) && i < len(a) && a[i].Name == b[j].Name {
+			j++ // honor_labels: the exposed label stays
 			continue
 		}
 		if j == len(b) || (i < len(a) && a[i].Name < b[j].Name) {

@@ -47,6 +47,10 @@ type TargetConfig struct {
 	// ScrapeProtocols is the Accept preference, by Prometheus'
 	// scrape_protocols names; nil means DefaultScrapeProtocols.
 	ScrapeProtocols []string
+	// HonorLabels and IgnoreTimestamps are Prometheus' honor_labels and
+	// honor_timestamps: false (see ParseOptions).
+	HonorLabels      bool
+	IgnoreTimestamps bool
 }
 
 // Target scrapes one source. It keeps the conditional-GET state and the
@@ -139,7 +143,8 @@ func NewTarget(cfg TargetConfig) (*Target, error) {
 		timeout: cfg.Timeout,
 		maxBody: cfg.MaxBodyBytes,
 		parser:  NewParser(),
-		popts:   ParseOptions{TargetLabels: cfg.TargetLabels, Limits: cfg.Limits},
+		popts: ParseOptions{TargetLabels: cfg.TargetLabels, Limits: cfg.Limits,
+			HonorLabels: cfg.HonorLabels, IgnoreTimestamps: cfg.IgnoreTimestamps},
 	}, nil
 }
 

@@ -19,6 +19,7 @@ const (
 	DropCorrupt         = "corrupt"         // stored requests found damaged on disk (CorruptReporter)
 	DropNameCollision   = "name_collision"  // the destination's name rules mapped two series onto one
 	DropTagCollision    = "tag_collision"   // the destination's tag rules made two series of one request identical
+	DropRelabelInvalid  = "relabel_invalid" // the sink's write_relabel_configs merged series or left an invalid one
 )
 
 // Request outcomes, the values of the outcome label of
@@ -164,6 +165,12 @@ func (m *Metrics) detach(name string, r *Runner) {
 	if e := m.sinks[name]; e != nil && e.runner == r {
 		delete(m.sinks, name)
 	}
+}
+
+// CountDropped counts n samples the forwarder dropped on their way to the
+// named sink, before its runner saw them (reason DropRelabelInvalid).
+func (m *Metrics) CountDropped(sink, reason string, n int) {
+	m.dropped.WithLabelValues(sink, reason).Add(float64(n))
 }
 
 // Describe implements prometheus.Collector for the gauges.

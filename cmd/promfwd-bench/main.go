@@ -46,6 +46,8 @@ type options struct {
 	peer       string
 	vmagent    string
 	rounds     int
+	relabel    int // metric_relabel_configs rules per source (relabel.go)
+	abRounds   int // >0: alternate relabel off/on this many times
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -81,6 +83,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.peer, "peer", "", "also run this peer on the same targets, alternating with promfwd: vmagent")
 	fs.StringVar(&o.vmagent, "vmagent", "", "vmagent binary for -peer vmagent (default: PATH, then $(go env GOPATH)/bin)")
 	fs.IntVar(&o.rounds, "rounds", 0, "run every pipeline this many times, alternating (default 1, or 2 with -peer)")
+	fs.IntVar(&o.relabel, "relabel", 0, "paste this many (up to 5) metric_relabel_configs rules into every source")
+	fs.IntVar(&o.abRounds, "ab-relabel", 0, "alternate runs with relabeling off and on (-relabel rules, default 5) this many times on the first sink and print the CPU ratios")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -185,6 +189,9 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "workload: %d targets x %d series, labels<=%d, churn %.2f, interval %s, target gzip %v; window %s after %s warm-up; GOMAXPROCS of host %d cpus\n",
 		o.targets, o.series, w.Labels, o.churn, o.interval, o.targetGzip, o.duration, o.warmup, numCPU())
 	fmt.Fprintf(stdout, "load average at start: %s\n", loadAvg())
+	if o.abRounds > 0 {
+		return abRelabel(ctx, o, bin, dir, urls, stdout, stderr)
+	}
 	failed := false
 	var runs []*result
 	for round := 1; round <= o.rounds; round++ {

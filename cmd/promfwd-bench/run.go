@@ -130,7 +130,7 @@ func writeConfig(path, listen, sink, sinkURL string, o options, urls []string) e
 	timeout := max(o.interval*8/10, 500*time.Millisecond)
 	fmt.Fprintf(&b, "server:\n  listen: %s\ndedupe:\n  enabled: true\n  resend_after: 1m\nsources:\n", listen)
 	for i, u := range urls {
-		fmt.Fprintf(&b, "  - name: t%d\n    url: %s\n    interval: %s\n    timeout: %s\n", i, u, o.interval, timeout)
+		fmt.Fprintf(&b, "  - name: t%d\n    url: %s\n    interval: %s\n    timeout: %s\n%s", i, u, o.interval, timeout, relabelBlock(o.relabel))
 	}
 	fmt.Fprintf(&b, "sinks:\n  - name: bench\n    type: %s\n", sink)
 	if o.conc > 0 {

@@ -51,7 +51,8 @@ sinks:
 		}
 	}
 	need("top level", got.Top, "data_dir", "shutdown_timeout", "server", "global", "dedupe")
-	need("sources[0]", got.Sources[0], "interval", "timeout", "limits")
+	need("sources[0]", got.Sources[0], "interval", "timeout", "honor_labels", "honor_timestamps", "target_series",
+		"body_size_limit", "sample_limit", "label_limit", "label_name_length_limit", "label_value_length_limit")
 	delivery := []string{"max_batch_samples", "flush_interval", "max_pending_samples", "max_queue_bytes",
 		"concurrency", "max_backoff", "resend_after"}
 	perType := map[string][]string{
@@ -68,9 +69,13 @@ sinks:
 		need("sink "+typ, s, delivery...)
 		need("sink "+typ, s, perType[typ]...)
 	}
-	// The inherited heartbeat is dedupe.resend_after.
+	// The inherited heartbeat is dedupe.resend_after, but remote_write
+	// sends every scrape.
 	if v := got.Sinks[0]["resend_after"]; v != "4m" {
 		t.Errorf("sinks[0].resend_after = %v, want the inherited 4m", v)
+	}
+	if v := got.Sinks[2]["resend_after"]; v != "0s" {
+		t.Errorf("remote_write resend_after = %v, want 0s", v)
 	}
 }
 

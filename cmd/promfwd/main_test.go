@@ -192,8 +192,9 @@ sources:
     bearer_token_file: %s
     labels:
       env: test
-    metric_relabel:
-      - action: drop
+    metric_relabel_configs:
+      - source_labels: [__name__]
+        action: drop
         regex: skipped_.*
 sinks:
   - name: console
@@ -209,9 +210,10 @@ sinks:
 		t.Fatalf("once: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	for _, s := range []string{
-		"# source web: 2 samples (1 filtered by metric_relabel)",
-		"# sink console (stdout): 2 samples",
-		"# sink splunk (hec): 2 samples",
+		"# source web: scrape: 3 samples",
+		"# source web: after metric_relabel_configs: 2 samples (1 dropped by the rules, 0 invalid or merged)",
+		"# sink console (stdout): 7 samples", // and the 5 per-target series
+		"# sink splunk (hec): 7 samples",
 		"request(s)",
 	} {
 		if !strings.Contains(out, s) {
@@ -225,10 +227,15 @@ sinks:
 		Kind   string            `json:"kind"`
 		TimeMs int64             `json:"time_ms"`
 	}
-	got := map[string]line{}
+	got := map[string]line{} // what the console sink would receive
+	section := ""
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		if strings.HasPrefix(sc.Text(), "#") {
+			section = sc.Text()
+			continue
+		}
+		if !strings.HasPrefix(section, "# sink console") {
 			continue
 		}
 		var l line

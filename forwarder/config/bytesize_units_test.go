@@ -17,7 +17,7 @@ func TestByteSizeKeysAcceptUnits(t *testing.T) {
 sources:
   - name: self
     url: http://127.0.0.1:9/metrics
-    limits: {body_bytes: 2MiB}
+    body_size_limit: 2MiB
 sinks:
   - name: splunk
     type: hec

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"time"
-
 	"github.com/promfwd/promfwd/sinks"
 )
 
@@ -36,10 +34,7 @@ func (c *Config) effective() *Config {
 			r.RetryWaitMax = d.RetryWaitMax
 		}
 		if sc.ResendAfter == nil {
-			resend := time.Duration(0) // dedupe off
-			if c.Dedupe.Enabled {
-				resend = c.Dedupe.ResendAfter
-			}
+			resend := sc.EffectiveResendAfter(c.Dedupe) // 0 for remote_write
 			sc.ResendAfter = &resend
 		}
 		out.Sinks[i] = sc

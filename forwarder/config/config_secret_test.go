@@ -65,7 +65,7 @@ sinks:
 	// would print it: callers log Redacted(), never the struct. TargetConfig
 	// errors must not leak either.
 	for i := range cfg.Sources {
-		if _, err := cfg.Sources[i].TargetConfig("ua"); err != nil {
+		if _, _, err := cfg.Sources[i].TargetConfig("ua"); err != nil {
 			assertNoSecret(t, "TargetConfig error", err.Error())
 		}
 	}
@@ -83,12 +83,13 @@ sinks:
 	for _, c := range []struct{ source, sink string }{
 		{"interval: '${TOK}'", ""},
 		{"timeout: '${TOK}'", ""},
-		{"limits: { samples: '${TOK}' }", ""},
-		{"limits: { body_bytes: '${TOK}' }", ""},
+		{"sample_limit: '${TOK}'", ""},
+		{"body_size_limit: '${TOK}'", ""},
 		{"tls: { min_version: '${TOK}' }", ""},
 		{"proxy_url: 'http://[${TOK}'", ""},
-		{"metric_relabel: [{ action: drop, regex: '(${TOK}' }]", ""},
-		{"metric_relabel: [{ action: '${TOK}', regex: x }]", ""},
+		{"honor_labels: '${TOK}'", ""},
+		{"params: { p: '${TOK}' }", ""},
+		{"target_series: '${TOK}'", ""},
 		{"sinks: ['${TOK}']", ""},
 		{"metrics_path: '${TOK}'", ""},
 		{"labels: { l: '${TOK}', bad-name: x }", ""},

@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/promfwd/promfwd/forwarder/transform/relabel"
 	"github.com/promfwd/promfwd/sinks"
 )
 
@@ -23,6 +24,9 @@ type SinkConfig struct {
 	// ResendAfter overrides dedupe.resend_after for this sink; nil inherits
 	// it, 0 disables dedupe for this sink.
 	ResendAfter *time.Duration
+	// WriteRelabelConfigs run on every sample this sink receives, before
+	// its dedupe and encoding (Prometheus' own rules).
+	WriteRelabelConfigs []*relabel.Config
 	// Settings is the type's decoded and validated *Config (for example
 	// *stdout.Config); BuildSink passes it to the type's New.
 	Settings any
@@ -41,8 +45,9 @@ type sinkCommon struct {
 	Concurrency       int           `yaml:"concurrency,omitempty"`
 	// MaxBackoff caps the exponential wait between retries (default 10s):
 	// after an outage ends, delivery resumes within this long.
-	MaxBackoff  time.Duration  `yaml:"max_backoff,omitempty"`
-	ResendAfter *time.Duration `yaml:"resend_after,omitempty"`
+	MaxBackoff          time.Duration     `yaml:"max_backoff,omitempty"`
+	ResendAfter         *time.Duration    `yaml:"resend_after,omitempty"`
+	WriteRelabelConfigs []*relabel.Config `yaml:"write_relabel_configs,omitempty"`
 }
 
 func commonSinkKeys() map[string]field {
@@ -125,9 +130,10 @@ func (sc *SinkConfig) decodeNode(d *decoder, n *yaml.Node, path string) error {
 			Concurrency:       c.Concurrency,
 			RetryWaitMax:      c.MaxBackoff,
 		},
-		ResendAfter: c.ResendAfter,
-		Settings:    settings,
-		Line:        n.Line,
+		ResendAfter:         c.ResendAfter,
+		WriteRelabelConfigs: c.WriteRelabelConfigs,
+		Settings:            settings,
+		Line:                n.Line,
 	}
 	return nil
 }
@@ -135,15 +141,16 @@ func (sc *SinkConfig) decodeNode(d *decoder, n *yaml.Node, path string) error {
 // encodeNode renders the sink flat again: common keys, then type keys.
 func (sc SinkConfig) encodeNode() (*yaml.Node, error) {
 	c := sinkCommon{
-		Name:              sc.Name,
-		Type:              sc.Type,
-		MaxBatchSamples:   sc.Runner.MaxBatchSamples,
-		FlushInterval:     sc.Runner.FlushInterval,
-		MaxPendingSamples: sc.Runner.MaxPendingSamples,
-		MaxQueueBytes:     ByteSize(sc.Runner.MaxQueueBytes),
-		Concurrency:       sc.Runner.Concurrency,
-		MaxBackoff:        sc.Runner.RetryWaitMax,
-		ResendAfter:       sc.ResendAfter,
+		Name:                sc.Name,
+		Type:                sc.Type,
+		MaxBatchSamples:     sc.Runner.MaxBatchSamples,
+		FlushInterval:       sc.Runner.FlushInterval,
+		MaxPendingSamples:   sc.Runner.MaxPendingSamples,
+		MaxQueueBytes:       ByteSize(sc.Runner.MaxQueueBytes),
+		Concurrency:         sc.Runner.Concurrency,
+		MaxBackoff:          sc.Runner.RetryWaitMax,
+		ResendAfter:         sc.ResendAfter,
+		WriteRelabelConfigs: sc.WriteRelabelConfigs,
 	}
 	n, err := encodeValue(reflect.ValueOf(c))
 	if err != nil {
@@ -162,4 +169,19 @@ func (sc SinkConfig) encodeNode() (*yaml.Node, error) {
 	}
 	n.Style = 0
 	return n, nil
+}
+
+// EffectiveResendAfter is the sink's dedupe heartbeat: its own
+// resend_after, else dedupe.resend_after when dedupe is enabled, except for
+// remote_write, which defaults to 0 (every scrape is sent): a Prometheus
+// receiver answers rate(), changes() and *_over_time() from the samples it
+// holds, so skipping unchanged values changes their results.
+func (sc SinkConfig) EffectiveResendAfter(d DedupeConfig) time.Duration {
+	switch {
+	case sc.ResendAfter != nil:
+		return *sc.ResendAfter
+	case !d.Enabled || sc.Type == "remote_write":
+		return 0
+	}
+	return d.ResendAfter
 }

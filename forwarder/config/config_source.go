@@ -1,15 +1,13 @@
 package config
 
 import (
-	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
 
-	"github.com/promfwd/promfwd/scrape"
+	"github.com/promfwd/promfwd/forwarder/transform/relabel"
 )
 
 // SourceConfig is one scrape target.
@@ -50,92 +48,33 @@ type SourceConfig struct {
 	// Labels are added to every sample; they may override the default
 	// job=<name> and instance=<host:port>.
 	Labels map[string]string `yaml:"labels,omitempty"`
-	// MetricRelabel is applied in order to each metric name.
-	MetricRelabel []RelabelRule `yaml:"metric_relabel,omitempty"`
-	Limits        SourceLimits  `yaml:"limits"`
+	// Params are URL query parameters added to every scrape (Prometheus'
+	// params); relabel_configs see them as __param_<name>.
+	Params url.Values `yaml:"params,omitempty"`
+	// HonorLabels keeps exposed labels that clash with target labels
+	// (Prometheus' honor_labels); false renames them exported_<name>.
+	HonorLabels bool `yaml:"honor_labels"`
+	// HonorTimestamps keeps the exposition's timestamps (default true).
+	HonorTimestamps bool `yaml:"honor_timestamps"`
+	// RelabelConfigs run on the target before it is scraped,
+	// MetricRelabelConfigs on every sample after (Prometheus' own rules).
+	RelabelConfigs       []*relabel.Config `yaml:"relabel_configs,omitempty"`
+	MetricRelabelConfigs []*relabel.Config `yaml:"metric_relabel_configs,omitempty"`
+	// TargetSeries sends up, scrape_duration_seconds, ... per target
+	// (default true).
+	TargetSeries bool `yaml:"target_series"`
+	// Limits, with Prometheus' names; 0 means none. All but the body size
+	// apply after metric relabeling and fail the scrape.
+	BodySizeLimit         ByteSize `yaml:"body_size_limit"`
+	SampleLimit           int      `yaml:"sample_limit"`
+	LabelLimit            int      `yaml:"label_limit"`
+	LabelNameLengthLimit  int      `yaml:"label_name_length_limit"`
+	LabelValueLengthLimit int      `yaml:"label_value_length_limit"`
 	// ScrapeProtocols is the Accept preference, Prometheus' key and names;
 	// empty means Prometheus 3's default (scrape.DefaultScrapeProtocols).
 	ScrapeProtocols []string `yaml:"scrape_protocols,omitempty"`
 	// Sinks routes this source to the named sinks only; empty means all.
 	Sinks []string `yaml:"sinks,omitempty"`
-}
-
-// SourceLimits fail a scrape that exceeds them; 0 means no limit.
-type SourceLimits struct {
-	BodyBytes        ByteSize `yaml:"body_bytes"`
-	Samples          int      `yaml:"samples"`
-	Labels           int      `yaml:"labels"`
-	LabelNameLength  int      `yaml:"label_name_length"`
-	LabelValueLength int      `yaml:"label_value_length"`
-}
-
-// Relabel actions.
-const (
-	RelabelKeep = "keep"
-	RelabelDrop = "drop"
-)
-
-// RelabelRule keeps or drops metrics whose name matches Regex.
-type RelabelRule struct {
-	Action string `yaml:"action"` // keep or drop
-	Regex  Regexp `yaml:"regex"`
-}
-
-// Regexp returns the rule's anchored, compiled expression.
-func (r RelabelRule) Regexp() *regexp.Regexp { return r.Regex.Regexp }
-
-// Regexp is a regular expression anchored at both ends, as in Prometheus
-// relabelling: "go_.*" matches go_goroutines but not my_go_thing.
-type Regexp struct {
-	*regexp.Regexp
-	src string
-}
-
-// NewRegexp compiles s anchored as ^(?:s)$.
-func NewRegexp(s string) (Regexp, error) {
-	if _, err := regexp.Compile(s); err != nil {
-		return Regexp{}, err // the message quotes the user's pattern, not ours
-	}
-	re, err := regexp.Compile("^(?:" + s + ")$")
-	if err != nil {
-		return Regexp{}, err
-	}
-	return Regexp{Regexp: re, src: s}, nil
-}
-
-// String returns the pattern as written.
-func (r Regexp) String() string { return r.src }
-
-// UnmarshalYAML compiles the pattern.
-func (r *Regexp) UnmarshalYAML(unmarshal func(any) error) error {
-	var s string
-	if err := unmarshal(&s); err != nil {
-		return err
-	}
-	re, err := NewRegexp(s)
-	if err != nil {
-		return err
-	}
-	*r = re
-	return nil
-}
-
-// MarshalYAML returns the pattern as written.
-func (r Regexp) MarshalYAML() (any, error) { return r.src, nil }
-
-// KeepMetric applies the source's metric_relabel rules to a metric name:
-// false means the metric is dropped.
-func (s *SourceConfig) KeepMetric(name string) bool {
-	for _, r := range s.MetricRelabel {
-		if r.Regex.Regexp == nil {
-			continue
-		}
-		matched := r.Regex.MatchString(name)
-		if (r.Action == RelabelDrop && matched) || (r.Action == RelabelKeep && !matched) {
-			return false
-		}
-	}
-	return true
 }
 
 // RoutesTo reports whether the source sends to the named sink.
@@ -166,9 +105,11 @@ func (s *SourceConfig) fillDefaults(g GlobalConfig, file string) {
 }
 
 // setDefaults runs before a source's mapping is decoded, so an explicit
-// `body_bytes: 0` (no limit) is kept.
+// `body_size_limit: 0` (no limit) or `target_series: false` is kept.
 func (s *SourceConfig) setDefaults() {
-	s.Limits = SourceLimits{BodyBytes: DefaultBodyBytes}
+	s.BodySizeLimit = DefaultBodyBytes
+	s.HonorTimestamps = true
+	s.TargetSeries = true
 }
 
 func isUnixURL(raw string) bool {
@@ -201,47 +142,4 @@ func (s *SourceConfig) HTTPClientConfig() (commoncfg.HTTPClientConfig, error) {
 		return commoncfg.HTTPClientConfig{}, err
 	}
 	return h, nil
-}
-
-// TargetConfig is what package scrape needs to scrape this source.
-// TargetLabels holds job=<name> and instance=<host:port> (the socket path
-// for unix://) unless Labels overrides them, plus every other label, sorted.
-func (s *SourceConfig) TargetConfig(userAgent string) (scrape.TargetConfig, error) {
-	h, err := s.HTTPClientConfig()
-	if err != nil {
-		return scrape.TargetConfig{}, fmt.Errorf("source %s: %w", s.Name, err)
-	}
-	u, err := url.Parse(s.URL)
-	if err != nil {
-		return scrape.TargetConfig{}, fmt.Errorf("source %s: invalid url", s.Name)
-	}
-	instance := u.Host
-	if u.Scheme == "unix" {
-		instance = u.Path
-	}
-	labels := map[string]string{"job": s.Name, "instance": instance}
-	for k, v := range s.Labels {
-		labels[k] = v
-	}
-	tl := make(scrape.Labels, 0, len(labels))
-	for _, k := range sortedStrings(labels) {
-		tl = append(tl, scrape.Label{Name: k, Value: labels[k]})
-	}
-	return scrape.TargetConfig{
-		Name:         s.Name,
-		URL:          s.URL,
-		MetricsPath:  s.MetricsPath,
-		HTTP:         h,
-		Timeout:      s.Timeout,
-		MaxBodyBytes: int64(s.Limits.BodyBytes),
-		Limits: scrape.Limits{
-			MaxSamples:       s.Limits.Samples,
-			MaxLabels:        s.Limits.Labels,
-			MaxLabelNameLen:  s.Limits.LabelNameLength,
-			MaxLabelValueLen: s.Limits.LabelValueLength,
-		},
-		TargetLabels:    tl,
-		UserAgent:       userAgent,
-		ScrapeProtocols: s.ScrapeProtocols,
-	}, nil
 }

@@ -90,7 +90,7 @@ func TestLoadGoodConfigs(t *testing.T) {
 				assertSameConfig(t, cfg.effective(), again)
 			}
 			for i, s := range cfg.Sources {
-				if _, err := s.TargetConfig("promfwd/test"); err != nil {
+				if _, _, err := s.TargetConfig("promfwd/test"); err != nil {
 					t.Errorf("sources[%d].TargetConfig: %v", i, err)
 				}
 			}
@@ -152,18 +152,25 @@ func TestLoadValues(t *testing.T) {
 		{"token file expanded", scout.BearerTokenFile, "/run/credentials/promfwd.service/scout_pat"},
 		{"interval", scout.Interval, time.Hour},
 		{"timeout", scout.Timeout, 30 * time.Second},
-		{"body bytes", scout.Limits.BodyBytes, ByteSize(64 << 20)},
-		{"label value length", scout.Limits.LabelValueLength, 1024},
+		{"body bytes", scout.BodySizeLimit, ByteSize(64 << 20)},
+		{"label value length", scout.LabelValueLengthLimit, 1024},
+		{"limits", scout.ScrapeLimits(), scrape.Limits{MaxSamples: 100000, MaxLabels: 64, MaxLabelNameLen: 128, MaxLabelValueLen: 1024}},
+		{"honor", []bool{scout.HonorLabels, scout.HonorTimestamps, scout.TargetSeries}, []bool{true, false, false}},
+		{"default honor", []bool{docker.HonorLabels, docker.HonorTimestamps, docker.TargetSeries}, []bool{false, true, true}},
+		{"pasted ${1} kept", scout.MetricRelabelConfigs[1].Replacement, "docker_scout_${1}"},
+		{"pasted $1 kept", scout.MetricRelabelConfigs[2].Replacement, "$1"},
+		{"relabel defaults", []string{scout.MetricRelabelConfigs[0].Separator, string(scout.MetricRelabelConfigs[1].Action)}, []string{";", "replace"}},
+		{"write relabel", string(cfg.Sinks[0].WriteRelabelConfigs[0].Action), "labeldrop"},
 		{"proxy", scout.ProxyURL.String(), "http://proxy:3128"},
 		{"routes", scout.Sinks, []string{"splunk"}},
 		{"default interval", docker.Interval, time.Minute},
 		{"default timeout", docker.Timeout, 10 * time.Second},
-		{"default body bytes", docker.Limits.BodyBytes, ByteSize(DefaultBodyBytes)},
+		{"default body bytes", docker.BodySizeLimit, ByteSize(DefaultBodyBytes)},
 		{"unix metrics path", docker.MetricsPath, "/metrics"},
 		{"runner", cfg.Sinks[0].Runner, sinks.RunnerConfig{MaxBatchSamples: 10000, FlushInterval: time.Second, MaxPendingSamples: 50000, MaxQueueBytes: 64 << 20, Concurrency: 1}},
 		{"resend override", *cfg.Sinks[0].ResendAfter, 4 * time.Minute},
 		{"resend disabled", *cfg.Sinks[1].ResendAfter, time.Duration(0)},
-		{"sink line", cfg.Sinks[1].Line, 35},
+		{"sink line", cfg.Sinks[1].Line, 49},
 		{"settings type", reflect.TypeOf(cfg.Sinks[0].Settings), reflect.TypeFor[*stdout.Config]()},
 		{"file", cfg.File, "full.yaml"},
 	}
@@ -231,19 +238,23 @@ func TestTargetConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc, err := cfg.Sources[0].TargetConfig("promfwd/1.0")
+	tc, _, err := cfg.Sources[0].TargetConfig("promfwd/1.0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLabels := scrape.Labels{{Name: "env", Value: "prod"}, {Name: "instance", Value: "scout-api"}, {Name: "job", Value: "scout"}}
+	wantLabels := scrape.Labels{{Name: "env", Value: "prod"}, {Name: "host", Value: "api.scout.docker.com"},
+		{Name: "instance", Value: "scout-api"}, {Name: "job", Value: "scout"}}
 	if !reflect.DeepEqual(tc.TargetLabels, wantLabels) {
 		t.Errorf("labels = %v, want %v", tc.TargetLabels, wantLabels)
 	}
 	if tc.UserAgent != "promfwd/1.0" || tc.Timeout != 30*time.Second || tc.MaxBodyBytes != 64<<20 {
 		t.Errorf("user agent %q, timeout %s, body %d", tc.UserAgent, tc.Timeout, tc.MaxBodyBytes)
 	}
-	if want := (scrape.Limits{MaxSamples: 100000, MaxLabels: 64, MaxLabelNameLen: 128, MaxLabelValueLen: 1024}); tc.Limits != want {
-		t.Errorf("limits = %+v, want %+v", tc.Limits, want)
+	if tc.Limits != (scrape.Limits{}) {
+		t.Errorf("limits = %+v: they apply after metric relabeling, not in the parser", tc.Limits)
+	}
+	if !tc.HonorLabels || !tc.IgnoreTimestamps || tc.URL != "https://api.scout.docker.com/v1/exporter/org/acme/metrics?format=prometheus" {
+		t.Errorf("honor_labels %v, ignore timestamps %v, url %s", tc.HonorLabels, tc.IgnoreTimestamps, tc.URL)
 	}
 	h := tc.HTTP
 	if h.Authorization == nil || h.Authorization.CredentialsFile != "/run/credentials/promfwd.service/scout_pat" || h.Authorization.Type != "Bearer" {
@@ -259,7 +270,7 @@ func TestTargetConfig(t *testing.T) {
 		t.Errorf("commoncfg defaults lost: %+v", h)
 	}
 
-	tc, err = cfg.Sources[1].TargetConfig("ua")
+	tc, _, err = cfg.Sources[1].TargetConfig("ua")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,32 +283,12 @@ func TestTargetConfig(t *testing.T) {
 	}
 }
 
-func TestKeepMetric(t *testing.T) {
+func TestRoutesTo(t *testing.T) {
 	cfg, err := loadTestFile(t, "testdata/config/good/full.yaml", testEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := cfg.Sources[0] // drop go_.*, then keep scout_.*
-	for _, c := range []struct {
-		name string
-		keep bool
-	}{
-		{"scout_vulnerabilities", true},
-		{"go_goroutines", false},
-		{"process_cpu_seconds_total", false},
-		{"my_scout_thing", false}, // anchored: scout_.* must match the whole name
-		{"scout_go_x", true},
-	} {
-		if got := s.KeepMetric(c.name); got != c.keep {
-			t.Errorf("KeepMetric(%q) = %v, want %v", c.name, got, c.keep)
-		}
-	}
-	if !cfg.Sources[1].KeepMetric("anything") {
-		t.Error("a source without rules must keep everything")
-	}
-	if re := s.MetricRelabel[0].Regexp(); re == nil || re.String() != "^(?:go_.*)$" {
-		t.Errorf("Regexp() = %v", re)
-	}
+	s := cfg.Sources[0]
 	if !s.RoutesTo("splunk") || s.RoutesTo("debug") || !cfg.Sources[1].RoutesTo("debug") {
 		t.Error("RoutesTo disagrees with sources[].sinks")
 	}

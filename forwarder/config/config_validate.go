@@ -158,6 +158,9 @@ func validateRunner(v validator, i int, s *SinkConfig) error {
 	if r.RetryWaitMax != 0 && r.RetryWaitMax < time.Second {
 		errs.add(v.errAt("must be at least 1s", "sinks", i, "max_backoff"))
 	}
+	errs.add(validateRules(func(msg string, keys ...any) error {
+		return v.errAt(msg, append([]any{"sinks", i}, keys...)...)
+	}, "write_relabel_configs", s.WriteRelabelConfigs))
 	return errs.err()
 }
 
@@ -209,11 +212,18 @@ func (s *SourceConfig) validate(v validator, i int, sinkNames map[string]int) er
 	}
 	errs.add(s.validateSamples(at))
 	errs.add(s.validateRoutes(at, sinkNames))
+	if s.FileSD == nil && len(errs.errs) == 0 {
+		// A static target is known now: what its relabel_configs leave
+		// must be scrapable (a dropped target is fine).
+		if _, err := s.Target(); err != nil {
+			errs.add(at("target after relabel_configs: "+err.Error(), "relabel_configs"))
+		}
+	}
 	return errs.err()
 }
 
-// validateSamples checks what the source does to its samples: added
-// labels, metric_relabel rules and limits.
+// validateSamples checks what the source does to its target and samples:
+// added labels, relabel rules and limits.
 func (s *SourceConfig) validateSamples(at func(msg string, keys ...any) error) error {
 	var errs collect
 	for _, name := range sortedStrings(s.Labels) {
@@ -224,24 +234,17 @@ func (s *SourceConfig) validateSamples(at func(msg string, keys ...any) error) e
 			errs.add(at("label value is not valid UTF-8", "labels", name))
 		}
 	}
-	for j, r := range s.MetricRelabel {
-		if r.Action != RelabelKeep && r.Action != RelabelDrop {
-			errs.add(at(fmt.Sprintf("invalid action %q: want keep or drop", r.Action), "metric_relabel", j, "action"))
-		}
-		if r.Regex.Regexp == nil || r.Regex.src == "" {
-			errs.add(at("regex is required", "metric_relabel", j, "regex"))
-		}
-	}
-	l := s.Limits
+	errs.add(validateRules(at, "metric_relabel_configs", s.MetricRelabelConfigs))
+	errs.add(validateRules(at, "relabel_configs", s.RelabelConfigs))
 	for _, f := range []struct {
 		key string
 		n   int64
 	}{
-		{"body_bytes", int64(l.BodyBytes)}, {"samples", int64(l.Samples)}, {"labels", int64(l.Labels)},
-		{"label_name_length", int64(l.LabelNameLength)}, {"label_value_length", int64(l.LabelValueLength)},
+		{"body_size_limit", int64(s.BodySizeLimit)}, {"sample_limit", int64(s.SampleLimit)}, {"label_limit", int64(s.LabelLimit)},
+		{"label_name_length_limit", int64(s.LabelNameLengthLimit)}, {"label_value_length_limit", int64(s.LabelValueLengthLimit)},
 	} {
 		if f.n < 0 {
-			errs.add(at("must not be negative", "limits", f.key))
+			errs.add(at("must not be negative", f.key))
 		}
 	}
 	if s.ScrapeProtocols != nil {

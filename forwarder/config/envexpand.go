@@ -14,6 +14,22 @@ import (
 //
 // Syntax: ${VAR}, ${VAR:-default} (default when VAR is unset or empty), and
 // $$ for a literal $. A $ followed by anything else is kept as is.
+//
+// Relabel rules are not expanded (isRelabelKey): there $1, ${1}, ${name} and
+// $$ belong to Prometheus' relabel engine, so a block pasted from a
+// Prometheus config keeps its meaning. vmagent resolved the same clash by
+// moving its own syntax to %{VAR}; scoping keeps ${VAR} for everything
+// else, where systemd and Kubernetes users write it.
+
+// isRelabelKey reports whether a mapping key's value is a list of relabel
+// rules.
+func isRelabelKey(key string) bool {
+	switch key {
+	case "relabel_configs", "metric_relabel_configs", "write_relabel_configs":
+		return true
+	}
+	return false
+}
 
 // lookupFunc is os.LookupEnv's signature, injected for tests.
 type lookupFunc func(string) (string, bool)
@@ -32,6 +48,9 @@ func (d *decoder) expandEnv(n *yaml.Node, path string, lookup lookupFunc) error 
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
+			if isRelabelKey(n.Content[i].Value) {
+				continue // Prometheus' $1 and ${1}: see isRelabelKey
+			}
 			if err := d.expandEnv(n.Content[i+1], joinPath(path, n.Content[i].Value), lookup); err != nil {
 				return err
 			}

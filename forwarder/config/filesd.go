@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/promfwd/promfwd/forwarder/transform/relabel"
 )
 
 // DefaultFileSDRefresh is how often file_sd files are checked for changes,
@@ -88,6 +91,8 @@ func (s *SourceConfig) validateFileSD(at func(msg string, keys ...any) error) er
 type TargetGroup struct {
 	Targets []string          `yaml:"targets" json:"targets"`
 	Labels  map[string]string `yaml:"labels" json:"labels"`
+	// Source is the file the group came from (__meta_filepath).
+	Source string `yaml:"-" json:"-"`
 }
 
 // ParseTargetGroups decodes a file_sd file (by extension: JSON, else YAML)
@@ -108,6 +113,7 @@ func ParseTargetGroups(path string, data []byte) ([]TargetGroup, error) {
 		}
 	}
 	for i, g := range groups {
+		groups[i].Source = path
 		for _, t := range g.Targets {
 			if err := validateTargetAddr(t); err != nil {
 				return nil, fmt.Errorf("group %d: %w", i, err)
@@ -151,41 +157,54 @@ func validateTargetAddr(t string) error {
 	return nil
 }
 
-// ExpandTargets turns the groups into one source per target. A target's
-// name is "<source>/<host:port>" (with "#2", "#3" for a target listed again
-// with other labels); its labels are job=<source>, then the source's labels,
-// then the group's, later ones winning; instance is the host:port unless a
-// label sets it. __scheme__ and __metrics_path__ override the source's
-// scheme and metrics_path; other __ labels are dropped, as Prometheus does.
-func (s *SourceConfig) ExpandTargets(groups []TargetGroup) []SourceConfig {
+// ExpandTargets turns the groups into one source per target, running the
+// source's relabel_configs on each as Prometheus does (relabel.
+// PopulateTarget): a target starts with __address__ (its host:port),
+// __meta_filepath (its file), the group's labels over the source's labels,
+// and job, __scheme__, __metrics_path__, __param_<name>,
+// __scrape_interval__ and __scrape_timeout__ from the source where those
+// do not set them. A target the rules drop is left out; one they leave
+// unscrapable is left out with an error. A target's name is
+// "<source>/<address>" (with "#2", "#3" for one listed again with other
+// labels or path); its labels are what the rules left, __ labels removed,
+// instance defaulting to the address. Identical targets are scraped once.
+func (s *SourceConfig) ExpandTargets(groups []TargetGroup) ([]SourceConfig, []error) {
 	var out []SourceConfig
+	var errs []error
 	seen := map[string]int{}
 	dup := map[string]bool{} // identical target+labels listed twice: scrape once
+	d := relabel.TargetDefaults{Job: s.Name, Interval: s.Interval, Timeout: s.Timeout,
+		Scheme: s.Scheme, MetricsPath: s.MetricsPath, Params: s.Params}
 	for _, g := range groups {
+		gl := maps.Clone(s.Labels)
+		if gl == nil {
+			gl = map[string]string{}
+		}
+		maps.Copy(gl, g.Labels)
 		for _, t := range g.Targets {
-			scheme, path := s.Scheme, s.MetricsPath
-			labels := map[string]string{"job": s.Name}
-			for k, v := range s.Labels {
-				labels[k] = v
+			tl := map[string]string{model.AddressLabel: t}
+			if g.Source != "" {
+				tl["__meta_filepath"] = g.Source
 			}
-			for k, v := range g.Labels {
-				switch {
-				case k == model.SchemeLabel:
-					scheme = v
-				case k == model.MetricsPathLabel:
-					path = v
-				case strings.HasPrefix(k, "__"):
-				default:
-					labels[k] = v
-				}
+			tg, err := relabel.PopulateTarget(d, tl, gl, s.RelabelConfigs)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("file_sd target %s (%s): relabel_configs: %w", t, g.Source, err))
+				continue
 			}
-			u := (&url.URL{Scheme: scheme, Host: t, Path: path}).String()
+			if tg == nil {
+				continue
+			}
+			labels := make(map[string]string, len(tg.Labels))
+			for _, l := range tg.Labels {
+				labels[l.Name] = l.Value
+			}
+			u := tg.URL()
 			key := u + "\x00" + labelKey(labels)
 			if dup[key] {
 				continue
 			}
 			dup[key] = true
-			name := s.Name + "/" + t
+			name := s.Name + "/" + tg.Address
 			if n := seen[name]; n > 0 {
 				seen[name] = n + 1
 				name = fmt.Sprintf("%s#%d", name, n+1)
@@ -194,11 +213,12 @@ func (s *SourceConfig) ExpandTargets(groups []TargetGroup) []SourceConfig {
 			}
 			c := *s
 			c.Name, c.URL, c.FileSD, c.Scheme, c.MetricsPath = name, u, nil, "", ""
-			c.Labels = labels
+			c.Interval, c.Timeout = tg.Interval, tg.Timeout
+			c.Labels, c.RelabelConfigs, c.Params = labels, nil, nil // applied; params are in the URL
 			out = append(out, c)
 		}
 	}
-	return out
+	return out, errs
 }
 
 func labelKey(m map[string]string) string {

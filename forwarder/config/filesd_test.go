@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseTargetGroups(t *testing.T) {
@@ -47,6 +48,9 @@ func TestParseTargetGroups(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for i := range tc.want {
+				tc.want[i].Source = tc.file // __meta_filepath
+			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
@@ -56,7 +60,7 @@ func TestParseTargetGroups(t *testing.T) {
 
 func TestExpandTargets(t *testing.T) {
 	src := SourceConfig{
-		Name: "nodes", Scheme: "https", MetricsPath: "/metrics",
+		Name: "nodes", Scheme: "https", MetricsPath: "/metrics", Interval: time.Minute, Timeout: 10 * time.Second,
 		FileSD: &FileSDConfig{Files: []string{"/x.json"}},
 		Labels: map[string]string{"env": "prod", "team": "infra"},
 		Sinks:  []string{"splunk"},
@@ -67,7 +71,10 @@ func TestExpandTargets(t *testing.T) {
 		{Targets: []string{"a:9100"}, Labels: map[string]string{"__scheme__": "http", "__metrics_path__": "/m2"}}, // same host, other URL
 		{Targets: []string{"c:1"}, Labels: map[string]string{"job": "custom", "instance": "c"}},
 	}
-	got := src.ExpandTargets(groups)
+	got, errs := src.ExpandTargets(groups)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
 	type view struct {
 		Name, URL string
 		Labels    map[string]string
@@ -80,16 +87,16 @@ func TestExpandTargets(t *testing.T) {
 		gotView = append(gotView, view{c.Name, c.URL, c.Labels})
 	}
 	want := []view{
-		{"nodes/a:9100", "https://a:9100/metrics", map[string]string{"job": "nodes", "env": "prod", "team": "db"}},
-		{"nodes/b:9100", "https://b:9100/metrics", map[string]string{"job": "nodes", "env": "prod", "team": "db"}},
-		{"nodes/a:9100#2", "http://a:9100/m2", map[string]string{"job": "nodes", "env": "prod", "team": "infra"}},
+		{"nodes/a:9100", "https://a:9100/metrics", map[string]string{"job": "nodes", "env": "prod", "team": "db", "instance": "a:9100"}},
+		{"nodes/b:9100", "https://b:9100/metrics", map[string]string{"job": "nodes", "env": "prod", "team": "db", "instance": "b:9100"}},
+		{"nodes/a:9100#2", "http://a:9100/m2", map[string]string{"job": "nodes", "env": "prod", "team": "infra", "instance": "a:9100"}},
 		{"nodes/c:1", "https://c:1/metrics", map[string]string{"job": "custom", "instance": "c", "env": "prod", "team": "infra"}},
 	}
 	if !reflect.DeepEqual(gotView, want) {
 		t.Errorf("ExpandTargets:\n got %+v\nwant %+v", gotView, want)
 	}
 	// The expanded configs build targets with the right identity labels.
-	tc, err := got[0].TargetConfig("ua")
+	tc, _, err := got[0].TargetConfig("ua")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,12 +190,15 @@ func isEmptyValue(v reflect.Value) bool {
 }
 
 // escapeDollars doubles every $ in string values (not keys) so rendered
-// output loads back unchanged through ${VAR} expansion.
+// output loads back unchanged through ${VAR} expansion. Relabel rules are
+// never expanded (isRelabelKey), so their $1 stays as it is.
 func escapeDollars(n *yaml.Node) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
-			escapeDollars(n.Content[i])
+			if !isRelabelKey(n.Content[i-1].Value) {
+				escapeDollars(n.Content[i])
+			}
 		}
 	case yaml.SequenceNode, yaml.DocumentNode:
 		for _, c := range n.Content {

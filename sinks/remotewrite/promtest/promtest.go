@@ -50,6 +50,15 @@ type Server struct {
 // the binary the test is skipped, or fails when CI=true.
 func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
+	// No scrape jobs: the only data is what the test writes.
+	return StartWithConfig(t, "global:\n  evaluation_interval: 1m\n", flags...)
+}
+
+// StartWithConfig is Start with the given prometheus.yml, for tests that
+// have Prometheus scrape a target itself (to compare its series with what
+// promfwd writes).
+func StartWithConfig(t testing.TB, config string, flags ...string) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -59,8 +68,7 @@ func Start(t testing.TB, flags ...string) *Server {
 	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
-	// No scrape jobs: the only data is what the test writes.
-	if err := os.WriteFile(cfg, []byte("global:\n  evaluation_interval: 1m\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// The port is found free and then handed over, so another process can
