@@ -10,7 +10,7 @@ import (
 // TestCheckDataDirCLI (issue 21.15): check refuses a data_dir that run would
 // refuse (here a file where the directory should be), naming the file,
 // line and column; a usable one passes and is left as it was;
-// -skip-data-dir checks a config away from the host that runs it.
+// -offline checks a config away from the host that runs it.
 func TestCheckDataDirCLI(t *testing.T) {
 	t.Setenv("PROMFWD_CONFIG", "")
 	dir := t.TempDir()
@@ -24,8 +24,8 @@ func TestCheckDataDirCLI(t *testing.T) {
 	if want := bad + ":1:11: data_dir: sink out: cannot use " + file + "/out/queue: not a directory"; code != 1 || !strings.Contains(errOut, want) {
 		t.Errorf("check with a file as data_dir: exit %d, stderr %q, want exit 1 and %q", code, errOut, want)
 	}
-	if code, _, errOut := runCLI("check", "-skip-data-dir", "-config", bad); code != 0 {
-		t.Errorf("check -skip-data-dir: exit %d: %s", code, errOut)
+	if code, _, errOut := runCLI("check", "-offline", "-config", bad); code != 0 {
+		t.Errorf("check -offline: exit %d: %s", code, errOut)
 	}
 	ok := writeFile(t, t.TempDir(), "cfg.yaml", cfg(good))
 	if code, _, errOut := runCLI("check", "-config", ok); code != 0 {
@@ -33,5 +33,21 @@ func TestCheckDataDirCLI(t *testing.T) {
 	}
 	if _, err := os.Stat(good); !os.IsNotExist(err) {
 		t.Errorf("check created data_dir %s (stat: %v)", good, err)
+	}
+}
+
+// TestCheckOfflineSkipsCredentialFiles: a config whose credential files
+// live on the host that runs it fails check there until they exist, and
+// passes check -offline elsewhere (CI checks the shipped configs so).
+func TestCheckOfflineSkipsCredentialFiles(t *testing.T) {
+	t.Setenv("PROMFWD_CONFIG", "")
+	missing := filepath.Join(t.TempDir(), "scout-token")
+	cfg := writeFile(t, t.TempDir(), "cfg.yaml", "sources:\n  - name: a\n    url: https://127.0.0.1:9100/metrics\n    bearer_token_file: "+missing+"\nsinks:\n  - name: out\n    type: stdout\n")
+	code, _, errOut := runCLI("check", "-config", cfg)
+	if want := "bearer_token_file: cannot read the file"; code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("check with a missing token file: exit %d, stderr %q, want exit 1 and %q", code, errOut, want)
+	}
+	if code, _, errOut := runCLI("check", "-offline", "-config", cfg); code != 0 {
+		t.Errorf("check -offline: exit %d: %s", code, errOut)
 	}
 }

@@ -33,9 +33,10 @@ commands:
                                     run the service (no -config: $PROMFWD_CONFIG, else the
                                     embedded quickstart); -docker-plugin serves the Docker
                                     metrics-collector plugin protocol on SOCKET
-  check   -config FILE [-skip-data-dir]
+  check   -config FILE [-offline]
                                     validate and print the effective config (secrets redacted);
-                                    data_dir must be usable by this user, unless -skip-data-dir
+                                    credential files must be readable and data_dir usable by
+                                    this user, unless -offline (a config checked on another host)
   once    -config FILE [-sink NAME] scrape every source once and show what each sink would receive
   version                           print the version
 
@@ -58,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logLevel, logFormat = new(string), new(string)
 		only, pluginSocket  = new(string), new(string)
 		statusEvery         = new(time.Duration)
-		skipDataDir         = new(bool)
+		offline             = new(bool)
 	)
 	*statusEvery = defaultStatusInterval
 	fs.StringVar(logLevel, "log-level", "info", "debug, info, warn or error")
@@ -68,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(pluginSocket, "docker-plugin", "", "serve the Docker metrics-collector plugin protocol on this unix socket")
 		fs.DurationVar(statusEvery, "status-interval", defaultStatusInterval, "how often to update the systemd STATUS= line")
 	case "check":
-		fs.BoolVar(skipDataDir, "skip-data-dir", false, "do not probe data_dir (a config checked away from the host that runs it)")
+		fs.BoolVar(offline, "offline", false, "check the file only, not this host: skip reading credential files and probing data_dir (a config checked on another machine, e.g. in CI)")
 	case "once":
 		fs.StringVar(only, "sink", "", "show only this sink")
 	}
@@ -116,13 +117,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cmd == "check" {
 		// run would start with these, and report the source or sink
 		// unhealthy until the file is there; check says so now.
-		if err := cfg.CredentialFileErrors(); err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
-				fmt.Fprintf(stderr, "promfwd check: %s\n", line)
+		if !*offline {
+			if err := cfg.CredentialFileErrors(); err != nil {
+				for _, line := range strings.Split(err.Error(), "\n") {
+					fmt.Fprintf(stderr, "promfwd check: %s\n", line)
+				}
+				return 1
 			}
-			return 1
-		}
-		if !*skipDataDir {
 			if err := cfg.CheckDataDir(); err != nil { // as run will use it, without changing it
 				fmt.Fprintf(stderr, "promfwd check: %v\n", err)
 				return 1
