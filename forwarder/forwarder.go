@@ -34,6 +34,9 @@ type Options struct {
 	// plugin protocol on this unix socket; docker_plugin sources then
 	// scrape only between the daemon's StartMetrics and StopMetrics.
 	DockerPluginSocket string
+	// StatusSampleEvery is the step of the status pages' sink charts
+	// (DefaultStatusSampleEvery if not positive).
+	StatusSampleEvery time.Duration
 }
 
 // Forwarder runs sources on a schedule and pushes their samples to sinks.
@@ -47,6 +50,7 @@ type Forwarder struct {
 	reg       *prometheus.Registry
 	sm        *sourceMetrics
 	skm       *sinks.Metrics
+	feed      *statusFeed // status_feed.go: what the status pages add to the running state
 
 	mu      sync.Mutex // guards everything below during reloads
 	cfg     *config.Config
@@ -118,6 +122,7 @@ func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 		sinks:     map[string]*sinkState{},
 		sources:   map[string]*sourceJob{},
 		fileSDs:   map[string]*sdRunner{},
+		feed:      newStatusFeed(opts.Version, opts.Clock.Now(), opts.StatusSampleEvery),
 	}
 	for _, sc := range cfg.Sinks {
 		st, err := f.buildSink(sc, cfg)
@@ -247,7 +252,7 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 	f.mu.Lock()
 	f.life = life
 	if f.cfg.Server.Listen != "" {
-		srv, err := listen(f.cfg.Server.Listen, f.reg, f.notReady, f.log)
+		srv, err := f.listenLocked() // status_server.go
 		if err != nil {
 			f.mu.Unlock()
 			f.closeAll()
@@ -255,7 +260,8 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 		}
 		f.srv = srv
 		go srv.serve()
-		f.log.Info("self-metrics listening", zap.String("url", "http://"+srv.Addr()+"/metrics"))
+		f.log.Info("self-metrics listening", zap.String("url", srv.URL()+"/metrics"))
+		defer f.sampleStatus(life)()
 	}
 	pluginCtx, stopPlugin := context.WithCancel(ctx)
 	pluginDone, err := f.servePluginLocked(pluginCtx)

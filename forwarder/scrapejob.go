@@ -21,6 +21,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	now := f.clock.Now()
 	nowMs := now.UnixMilli()
 	var res scrape.Result
+	cached := false
 	if src.takeFreshnessReset() {
 		src.freshUntil = time.Time{}
 	}
@@ -29,6 +30,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 		// max-age); don't ask again, but let dedupe see the values so its
 		// heartbeat still fires.
 		res = scrape.Result{Source: src.name, Start: now, Unchanged: true, Samples: restamp(src.last, nowMs)}
+		cached = true
 	} else {
 		res = src.target.Scrape(ctx, now)
 		f.sm.scrapes.WithLabelValues(src.name).Inc()
@@ -40,6 +42,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 			return // shutting down mid-scrape: not a target failure
 		}
 		f.scrapeFailed(src, res, nowMs)
+		src.observe(now, res, false) // status_feed.go
 		return
 	}
 	if src.failing {
@@ -51,6 +54,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	if res.MaxAge > 0 {
 		src.freshUntil = now.Add(src.freshFor(res.MaxAge))
 	}
+	src.observe(now, res, cached) // status_feed.go
 
 	samples, filtered := src.keep.apply(res.Samples)
 	if filtered > 0 {
@@ -96,8 +100,10 @@ func (f *Forwarder) scrapeFailed(src *source, res scrape.Result, nowMs int64) {
 // The slice is shared read-only between sinks.
 func (f *Forwarder) deliver(src *source, samples []scrape.Sample) {
 	for _, st := range src.routes() {
-		if skipped := st.admit(samples); skipped > 0 { // durable.go: dedupe, then Submit
+		skipped := st.admit(samples) // durable.go: dedupe, then Submit
+		if skipped > 0 {
 			f.sm.skippedUnchanged.WithLabelValues(src.name, st.name).Add(float64(skipped))
 		}
+		f.feed.counted(st.name, len(samples), skipped) // status_feed.go
 	}
 }

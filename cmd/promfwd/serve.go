@@ -110,6 +110,7 @@ func reload(f *forwarder.Forwarder, file string, out io.Writer, log *zap.Logger)
 	cfg, err := loadConfig(file)
 	if err != nil {
 		log.Error("reload: config rejected, keeping the running one", zap.Error(err))
+		f.ReportReload(err) // shown on the status overview page
 		return false
 	}
 	useStdout(cfg, out) // the same writer as before, so unchanged sinks compare equal
