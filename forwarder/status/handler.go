@@ -39,7 +39,7 @@ func NewHandler(src Source, hist *History, now func() time.Time, log *zap.Logger
 		hist = NewHistory(0)
 	}
 	h := &Handler{src: src, hist: hist, now: now, log: log, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"ago": h.ago, "until": h.until, "bytes": bytesHuman, "seconds": seconds, "charts": sinkCharts, "ratio": ratio}
+	funcs := template.FuncMap{"ago": h.ago, "until": h.until, "bytes": bytesHuman, "seconds": seconds, "charts": sinkCharts, "ratio": ratio, "rows": h.targetRows}
 	for _, p := range []string{"overview", "targets", "sinks", "config"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
