@@ -39,7 +39,7 @@ func NewHandler(src Source, hist *History, now func() time.Time, log *zap.Logger
 		hist = NewHistory(0)
 	}
 	h := &Handler{src: src, hist: hist, now: now, log: log, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"ago": h.ago, "until": h.until, "bytes": bytesHuman, "seconds": seconds, "charts": sinkCharts, "ratio": ratio, "rows": h.targetRows}
+	funcs := template.FuncMap{"ago": h.ago, "until": h.until, "bytes": bytesHuman, "seconds": seconds, "charts": sinkCharts, "ratio": ratio, "rows": h.targetRows, "drops": drops}
 	for _, p := range []string{"overview", "targets", "sinks", "config"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
@@ -218,4 +218,21 @@ func ratio(p *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f%%", *p*100)
+}
+
+type drop struct {
+	Reason  string
+	Samples float64
+}
+
+// drops lists the reasons with dropped samples, by reason name.
+func drops(m map[string]float64) []drop {
+	var out []drop
+	for r, n := range m {
+		if n > 0 {
+			out = append(out, drop{r, n})
+		}
+	}
+	slices.SortFunc(out, func(a, b drop) int { return strings.Compare(a.Reason, b.Reason) })
+	return out
 }

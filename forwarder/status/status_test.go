@@ -135,7 +135,7 @@ func TestPagesAndAPI(t *testing.T) {
 			{Name: "bad", Source: "bad", Kind: "static", State: StateDown, LastScrape: t0, LastError: "scrape bad: 401 <Unauthorized>", ErrorReason: "auth"},
 		},
 		sinks: []Sink{{Name: "hec", Type: "hec", State: SinkRetrying, Reason: "retrying after 3 failed attempts",
-			Queue: Queue{Requests: 2, Bytes: 5000}, Dropped: map[string]float64{"queue_full": 7}, DedupeHitRatio: &one,
+			Queue: Queue{Requests: 2, Bytes: 5000}, Dropped: map[string]float64{"queue_full": 7, "rejected": 0}, DedupeHitRatio: &one,
 			LastRejection: &Rejection{Time: t0, Message: "400: invalid <event>"}}},
 	}
 	hist := NewHistory(0)
@@ -150,7 +150,7 @@ func TestPagesAndAPI(t *testing.T) {
 		{"/", []string{"v-test", "1 up", "1 down", `class="retrying"`, "retrying after 3 failed attempts"}},
 		{"/targets", []string{`id="target-good"`, "304 Not Modified", "2.0 KiB", `job="good"`, ">auth</b>", "401 &lt;Unauthorized&gt;", `href="/targets?name=bad"`}},
 		{"/targets?state=down", []string{"1 of 2 targets", `id="target-bad"`}},
-		{"/sinks", []string{`id="sink-hec"`, "<svg", "queue_full: 7", "25.0%", "400: invalid &lt;event&gt;", `data-bytes="5000"`}},
+		{"/sinks", []string{`id="sink-hec"`, "<svg", `<dd class="dropped"><span class="lbl">queue_full: 7</span></dd>`, "25.0%", "400: invalid &lt;event&gt;", `data-bytes="5000"`}},
 		{"/config", []string{"token: &lt;secret&gt;"}},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
