@@ -40,7 +40,7 @@ type source struct {
 	last       []scrape.Sample // last delivered samples (for max-age reuse)
 	failing    bool
 	lastErrLog time.Time
-	obs        atomic.Pointer[targetObs] // status_feed.go: the last run, for the status pages
+	stat       sourceStat // status_feed.go: the last run and the labels, for the status pages
 }
 
 // adoptStale takes over the staleness state of the source this one

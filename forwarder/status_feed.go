@@ -70,6 +70,23 @@ func (f *Forwarder) ReportReload(err error) {
 	f.feed.reload.Store(r)
 }
 
+// sourceStat is what a source keeps for the status pages.
+type sourceStat struct {
+	obs    atomic.Pointer[targetObs]
+	labels atomic.Pointer[[]status.Label] // computed once; a source's config never changes
+}
+
+// labels returns the target labels, computing them on first use. The
+// slice is shared by every snapshot and must not be modified.
+func (s *source) labels() []status.Label {
+	if l := s.stat.labels.Load(); l != nil {
+		return *l
+	}
+	l := targetLabels(&s.cfg)
+	s.stat.labels.Store(&l)
+	return l
+}
+
 // targetObs is what the last run of a source's job saw.
 type targetObs struct {
 	at       time.Time
@@ -97,7 +114,7 @@ func (s *source) observe(now time.Time, res scrape.Result, cached bool) {
 	case res.Unchanged:
 		o.cond = "identical_body"
 	}
-	s.obs.Store(o)
+	s.stat.obs.Store(o)
 }
 
 // statusSource adapts the forwarder to status.Source.
@@ -158,14 +175,14 @@ func (s statusSource) Targets() []status.Target {
 		src := sj.src
 		t := status.Target{
 			Name: src.name, Source: src.name, Kind: "static", URL: src.target.URL(), Shard: shard,
-			State: status.StatePending, IntervalSeconds: src.cfg.Interval.Seconds(), Labels: targetLabels(&src.cfg),
+			State: status.StatePending, IntervalSeconds: src.cfg.Interval.Seconds(), Labels: src.labels(),
 		}
 		if sj.fileSD != "" {
 			t.Source, t.Kind = sj.fileSD, "file_sd"
 		} else if dockerGated(&src.cfg) {
 			t.Kind = "docker_plugin"
 		}
-		if o := src.obs.Load(); o != nil {
+		if o := src.stat.obs.Load(); o != nil {
 			t.LastScrape, t.DurationSeconds, t.Samples, t.Bytes = o.at, o.dur.Seconds(), o.samples, o.bytes
 			t.NextScrape, t.Conditional, t.FreshUntil = o.at.Add(o.interval), o.cond, o.fresh
 			t.State = status.StateUp

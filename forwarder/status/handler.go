@@ -39,9 +39,9 @@ func NewHandler(src Source, hist *History, now func() time.Time, log *zap.Logger
 		hist = NewHistory(0)
 	}
 	h := &Handler{src: src, hist: hist, now: now, log: log, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"ago": h.ago, "until": h.until, "bytes": bytesHuman, "seconds": seconds, "charts": sinkCharts, "ratio": ratio, "rows": h.targetRows, "drops": drops}
+	funcs := template.FuncMap{"ago": h.ago, "until": h.until, "bytes": bytesHuman, "seconds": seconds, "charts": sinkCharts, "ratio": ratio, "drops": drops}
 	for _, p := range []string{"overview", "targets", "sinks", "config"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
+		t, err := template.New(p).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("status: template %s: %w", p, err)
 		}
@@ -80,10 +80,11 @@ func (h *Handler) sinks() []Sink {
 }
 
 // FilterTargets keeps the targets in state (any if "") whose name, source
-// or URL contains name (case-insensitive; any if ""), sorted by name.
+// or URL contains name (case-insensitive; any if ""), sorted by name. It
+// filters and sorts ts in place (a snapshot the caller owns).
 func FilterTargets(ts []Target, state, name string) []Target {
 	name = strings.ToLower(name)
-	out := ts[:0:0]
+	out := ts[:0]
 	for _, t := range ts {
 		if state != "" && t.State != state {
 			continue
@@ -112,7 +113,14 @@ func (h *Handler) RenderTargets(buf *bytes.Buffer, ts []Target, state, name stri
 		counts[t.State]++
 	}
 	v := targetsView{Targets: FilterTargets(ts, state, name), Total: len(ts), State: state, Name: name, Counts: counts}
-	return h.pages["targets"].Execute(buf, page{Title: "Targets", Nav: "targets", Data: v})
+	p := page{Title: "Targets", Nav: "targets", Data: v}
+	// The rows go straight into buf between the page's two halves: through
+	// the template they would be copied twice more (see targetRows).
+	if err := h.pages["targets"].ExecuteTemplate(buf, "page", p); err != nil {
+		return err
+	}
+	h.targetRows(buf, v.Targets)
+	return h.pages["targets"].ExecuteTemplate(buf, "tail", p)
 }
 
 type page struct {
@@ -126,7 +134,9 @@ func (h *Handler) overviewPage(w http.ResponseWriter, _ *http.Request) {
 
 func (h *Handler) targetsPage(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
-	if err := h.RenderTargets(&buf, h.src.Targets(), r.URL.Query().Get("state"), r.URL.Query().Get("name")); err != nil {
+	ts := h.src.Targets()
+	buf.Grow(8<<10 + len(ts)*rowBytes) // one allocation for the page, not a doubling series
+	if err := h.RenderTargets(&buf, ts, r.URL.Query().Get("state"), r.URL.Query().Get("name")); err != nil {
 		h.fail(w, err)
 		return
 	}
@@ -148,7 +158,7 @@ func (h *Handler) configPage(w http.ResponseWriter, _ *http.Request) {
 
 func (h *Handler) render(w http.ResponseWriter, name string, p page) {
 	var buf bytes.Buffer
-	if err := h.pages[name].Execute(&buf, p); err != nil {
+	if err := h.pages[name].ExecuteTemplate(&buf, "page", p); err != nil {
 		h.fail(w, err)
 		return
 	}

@@ -1,21 +1,23 @@
 package status
 
 import (
+	"bytes"
 	"html/template"
 	"net/url"
 	"strconv"
-	"strings"
 )
+
+// rowBytes is about the HTML size of one /targets row.
+const rowBytes = 512
 
 // targetRows renders the rows of the /targets table. It is written by
 // hand instead of with a template range: html/template's contextual
 // escaping costs about 2.5 us per action, which made 10,000 targets take
 // 650 ms; here every value still goes through HTMLEscapeString (and names
 // in links through QueryEscape first), so the output is as safe.
-func (h *Handler) targetRows(ts []Target) template.HTML {
-	var b strings.Builder
-	b.Grow(len(ts) * 600)
-	esc := func(s string) { b.WriteString(template.HTMLEscapeString(s)) }
+func (h *Handler) targetRows(b *bytes.Buffer, ts []Target) {
+	b.Grow(len(ts) * rowBytes)
+	esc := func(s string) { b.WriteString(template.HTMLEscapeString(s)) } // no copy when nothing needs escaping
 	for i := range ts {
 		t := &ts[i]
 		b.WriteString(`<tr id="target-`)
@@ -84,5 +86,4 @@ func (h *Handler) targetRows(ts []Target) template.HTML {
 		}
 		b.WriteString("</td></tr>\n")
 	}
-	return template.HTML(b.String()) // every value is escaped above
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func TestFilterTargets(t *testing.T) {
 	} {
 		t.Run(tc.state+"/"+tc.name, func(t *testing.T) {
 			var got []string
-			for _, x := range FilterTargets(ts, tc.state, tc.name) {
+			for _, x := range FilterTargets(slices.Clone(ts), tc.state, tc.name) {
 				got = append(got, x.Name)
 			}
 			if g := strings.Join(got, " "); g != tc.want {
@@ -232,4 +233,21 @@ func BenchmarkRenderTargets10k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(buf.Len()), "html_bytes")
+}
+
+// TestTargetRowsEscape: the hand-written rows escape every value as
+// html/template would (a target name or label from a file_sd file is
+// untrusted input).
+func TestTargetRowsEscape(t *testing.T) {
+	evil := `<script>alert(1)</script>"&'`
+	src := fakeSource{targets: []Target{{Name: evil, Source: evil + "src", Kind: "file_sd", URL: evil, Shard: evil, State: evil,
+		LastError: evil, ErrorReason: evil, Labels: []Label{{Name: evil, Value: evil}}}}}
+	srv := testHandler(t, src, nil)
+	body, _ := get(t, srv.URL+"/targets")
+	if strings.Contains(body, "<script>") || strings.Contains(body, `"&'`) {
+		t.Errorf("unescaped value in /targets:\n%s", body)
+	}
+	if !strings.Contains(body, `href="/targets?name=%3Cscript%3Ealert%281%29%3C%2Fscript%3E%22%26%27"`) {
+		t.Errorf("the filter link does not carry the name query-escaped:\n%s", body)
+	}
 }
