@@ -2,6 +2,7 @@ package forwarder
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -209,6 +210,15 @@ func TestStatusAPI(t *testing.T) {
 		s.getJSON(t, "/api/v1/status", &ov)
 		if ov.LastReload == nil || !ov.LastReload.OK || ov.LastReload.Time.IsZero() {
 			t.Errorf("last reload after a good one: %+v", ov.LastReload)
+		}
+		// A config that does not even load (main reports it) shows as failed.
+		s.r.f.ReportReload(errors.New(`config: test.yaml:3:5: sinks[0].type: unknown type "splonk"`))
+		s.getJSON(t, "/api/v1/status", &ov)
+		if ov.LastReload == nil || ov.LastReload.OK || !strings.Contains(ov.LastReload.Error, "splonk") {
+			t.Errorf("last reload after a rejected one: %+v", ov.LastReload)
+		}
+		if page := s.get(t, "/"); !strings.Contains(page, "failed") || !strings.Contains(page, "splonk") {
+			t.Error("overview page does not show the failed reload")
 		}
 	})
 }

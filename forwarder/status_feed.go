@@ -15,6 +15,7 @@ import (
 	"github.com/promfwd/promfwd/forwarder/status"
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/hec"
 )
 
 // statusFeed holds what the status pages show beyond the running state:
@@ -230,6 +231,8 @@ func (f *Forwarder) sinkList() []*sinkState {
 
 // acker is a sink with indexer acknowledgement (HEC).
 type acker interface{ AcksOutstanding() (int, bool) }
+
+var _ acker = (*hec.Sink)(nil)
 
 func (s statusSource) Sinks() []status.Sink {
 	f := s.f
