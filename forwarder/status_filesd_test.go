@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/promfwd/promfwd/forwarder/status"
@@ -47,5 +49,40 @@ sinks:
 	}
 	if err := os.Remove(sdFile); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStatusShard: with shard.count 2 the targets page lists exactly the
+// targets this replica owns, each marked with its shard. The names and
+// URLs are fixed, so which replica owns which is fixed too.
+func TestStatusShard(t *testing.T) {
+	var srcs strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&srcs, "  - {name: t%d, url: 'http://127.0.0.1:1/m%d', interval: 1h}\n", i, i)
+	}
+	cfg, _ := loadRunConfig(t, "shutdown_timeout: 1s\nserver: {listen: 127.0.0.1:0}\nshard: {count: 2, index: 1}\nsources:\n"+
+		srcs.String()+"sinks: [{name: out, type: stdout}]\n")
+	var owned []string
+	for _, sc := range cfg.Sources {
+		if cfg.Shard.Owns(sc.Name, sc.URL) {
+			owned = append(owned, sc.Name)
+		}
+	}
+	if len(owned) == 0 || len(owned) == 8 {
+		t.Fatalf("replica 1 owns %v of 8: pick other names so the test shows a split", owned)
+	}
+	r := runConfig(t, cfg, nil)
+	s := &statusRig{r: r, base: r.selfURL(t)}
+	ts := s.targets(t, "")
+	var listed []string
+	for name, x := range ts {
+		listed = append(listed, name)
+		if x.Shard != "1 of 2" {
+			t.Errorf("target %s: shard %q, want \"1 of 2\"", name, x.Shard)
+		}
+	}
+	slices.Sort(listed)
+	if !slices.Equal(listed, owned) {
+		t.Errorf("listed %v, want the owned %v", listed, owned)
 	}
 }
