@@ -252,7 +252,7 @@ func (f *Forwarder) sinkStatus(st *sinkState) status.Sink {
 	sk := status.Sink{
 		Name: st.name, Type: st.cfg.Type, LastSuccess: rs.LastSuccess,
 		LastStatus: at.LastStatus, LastError: at.LastError, ConsecutiveFailures: at.ConsecutiveFailures,
-		FailingSince: at.FailingSince, RetryAfterSeconds: at.LastRetryAfter.Seconds(), BackoffSeconds: cond.Backoff.Seconds(),
+		FailingSince: at.FailingSince, RetryAfterSeconds: at.LastRetryAfter.Seconds(), BackoffSeconds: max(cond.Backoff, at.Backoff).Seconds(),
 		Queue: status.Queue{
 			Requests: rs.QueuedRequests, Bytes: rs.QueuedBytes, Samples: rs.QueuedSamples,
 			MemoryRequests: rs.MemoryRequests, MemoryBytes: rs.MemoryBytes, DiskRequests: rs.DiskRequests, DiskBytes: rs.DiskBytes,
@@ -301,8 +301,11 @@ func retryReason(sk status.Sink) string {
 		what = fmt.Sprintf("HTTP %d %s", sk.LastStatus, http.StatusText(sk.LastStatus))
 	}
 	r := fmt.Sprintf("retrying after %d failed attempts: %s", max(sk.ConsecutiveFailures, 1), what)
+	if sk.BackoffSeconds > 0 {
+		r += fmt.Sprintf("; next attempt after a backoff of %s", time.Duration(sk.BackoffSeconds*float64(time.Second)).Round(time.Millisecond))
+	}
 	if sk.RetryAfterSeconds > 0 {
-		r += fmt.Sprintf(" (Retry-After %s)", time.Duration(sk.RetryAfterSeconds*float64(time.Second)))
+		r += fmt.Sprintf(" (last Retry-After %s)", time.Duration(sk.RetryAfterSeconds*float64(time.Second)))
 	}
 	return r
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -98,5 +100,46 @@ func awaitRunner(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestHealthTracksClientBackoff: while the HTTP client waits to retry, the
+// wait in force is visible; a success clears it.
+func TestHealthTracksClientBackoff(t *testing.T) {
+	second, release := make(chan struct{}), make(chan struct{})
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		close(second)
+		<-release
+	}))
+	defer srv.Close()
+	h := NewHealth(nil)
+	c, err := NewHTTPClient(ClientOptions{Health: h, RetryWaitMin: 20 * time.Millisecond, RetryWaitMax: 40 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := c.Get(srv.URL)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-second
+	if a := h.Attempts(); a.Backoff <= 0 || a.Backoff > 40*time.Millisecond || a.LastStatus != 503 {
+		t.Errorf("while retrying: %+v; want the backoff (0-40ms) and the 503", a)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if a := h.Attempts(); a.Backoff != 0 || a.ConsecutiveFailures != 0 {
+		t.Errorf("after the success: %+v", a)
 	}
 }
