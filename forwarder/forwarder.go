@@ -32,6 +32,9 @@ type Options struct {
 	// plugin protocol on this unix socket; docker_plugin sources then
 	// scrape only between the daemon's StartMetrics and StopMetrics.
 	DockerPluginSocket string
+	// StatusSampleEvery is the step of the status pages' sink charts
+	// (DefaultStatusSampleEvery if not positive).
+	StatusSampleEvery time.Duration
 }
 
 // Forwarder runs sources on a schedule and pushes their samples to sinks.
@@ -46,6 +49,7 @@ type Forwarder struct {
 	sm        *sourceMetrics
 	skm       *sinks.Metrics
 	pm        *processMetrics
+	feed      *statusFeed // status_feed.go: what the status pages add to the running state
 
 	mu      sync.Mutex // guards everything below during reloads
 	cfg     *config.Config
@@ -117,6 +121,7 @@ func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 		sinks:     map[string]*sinkState{},
 		sources:   map[string]*sourceJob{},
 		fileSDs:   map[string]*sdRunner{},
+		feed:      newStatusFeed(opts.Version, opts.Clock.Now(), opts.StatusSampleEvery),
 	}
 	for _, sc := range cfg.Sinks {
 		st, err := f.buildSink(sc, cfg)
@@ -248,7 +253,7 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 	f.life = life
 	f.logCredentialProblemsLocked()
 	if f.cfg.Server.Listen != "" {
-		srv, err := listen(f.cfg.Server.Listen, f.reg, f.notReady, f.log)
+		srv, err := f.listenLocked() // status_server.go
 		if err != nil {
 			f.mu.Unlock()
 			f.closeAll()
@@ -256,7 +261,8 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 		}
 		f.srv = srv
 		go srv.serve()
-		f.log.Info("self-metrics listening", zap.String("url", "http://"+srv.Addr()+"/metrics"))
+		f.log.Info("self-metrics listening", zap.String("url", srv.URL()+"/metrics"))
+		defer f.sampleStatus(life)()
 	}
 	pluginCtx, stopPlugin := context.WithCancel(ctx)
 	pluginDone, err := f.servePluginLocked(pluginCtx)

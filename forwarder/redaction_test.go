@@ -172,7 +172,13 @@ sinks:
 			return n >= 4
 		})
 		base := r.selfURL(t)
-		for _, path := range []string{"/metrics", "/healthz", "/readyz", "/"} {
+		// The status pages show the receivers' answers (which echo our
+		// request line and headers) as the sinks' last rejections.
+		awaitCond(t, "the rejections on /api/v1/sinks", func() bool {
+			return strings.Count(getBody(t, base+"/api/v1/sinks"), "rejected POST") >= 4
+		})
+		for _, path := range []string{"/metrics", "/healthz", "/readyz", "/", "/targets", "/sinks", "/config",
+			"/api/v1/status", "/api/v1/targets", "/api/v1/sinks", "/api/v1/config"} {
 			resp, err := http.Get(base + path)
 			if err != nil {
 				t.Fatal(err)
@@ -192,4 +198,15 @@ sinks:
 			}
 		}
 	})
+}
+
+func getBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -17,10 +17,12 @@ import (
 // A changed or removed sink is retired: its runner drains what it holds for
 // up to shutdown_timeout in the background while the new one takes new data.
 // If anything in the new config cannot be built, nothing changes.
-// Each call counts in promfwd_config_reloads_total.
+// Each call counts in promfwd_config_reloads_total and is shown on the
+// overview page.
 func (f *Forwarder) Reload(cfg *config.Config) error {
 	err := f.reload(cfg)
 	f.pm.reloaded(err == nil, f.clock.Now())
+	f.ReportReload(err) // status_feed.go
 	return err
 }
 
@@ -34,6 +36,10 @@ func (f *Forwarder) reload(cfg *config.Config) error {
 		f.log.Warn("server.listen changes need a restart; keeping the old address",
 			zap.String("old", f.cfg.Server.Listen), zap.String("new", cfg.Server.Listen))
 		cfg.Server.Listen = f.cfg.Server.Listen
+	}
+	if cfg.Server.WebConfigFile != f.cfg.Server.WebConfigFile { // its content is re-read per request; its path is not
+		f.log.Warn("server.web_config_file path changes need a restart; keeping the old file")
+		cfg.Server.WebConfigFile = f.cfg.Server.WebConfigFile
 	}
 	p := &reloadPlan{cfg: cfg, sinks: map[string]*sinkState{}}
 	if err := f.planSinksLocked(p); err != nil {

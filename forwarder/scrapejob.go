@@ -24,6 +24,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	now := f.clock.Now()
 	nowMs := now.UnixMilli()
 	var res scrape.Result
+	cached := false
 	if src.takeFreshnessReset() {
 		src.freshUntil = time.Time{}
 	}
@@ -32,6 +33,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 		// max-age); don't ask again, but let dedupe see the values so its
 		// heartbeat still fires.
 		res = scrape.Result{Source: src.name, Start: now, Unchanged: true, Samples: restamp(src.last, nowMs)}
+		cached = true
 	} else {
 		res = src.target.Scrape(ctx, now)
 		f.sm.scrapes.WithLabelValues(src.name).Inc()
@@ -43,6 +45,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 			return // shutting down mid-scrape: not a target failure
 		}
 		f.scrapeFailed(ctx, src, res, nowMs)
+		src.observe(now, res, false) // status_feed.go
 		return
 	}
 	// pipeline.go: metric_relabel_configs, then the limits, which fail the
@@ -52,6 +55,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	if err != nil {
 		res.Err = fmt.Errorf("scrape %s (%s): %w", src.name, res.URL, err)
 		f.scrapeFailed(ctx, src, res, nowMs)
+		src.observe(now, res, false) // status_feed.go
 		return
 	}
 	if src.failing {
@@ -63,6 +67,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	if res.MaxAge > 0 {
 		src.freshUntil = now.Add(src.freshFor(res.MaxAge))
 	}
+	src.observe(now, res, cached) // status_feed.go
 	var markers []scrape.Sample
 	added := 0
 	if res.Unchanged {
@@ -120,9 +125,11 @@ func (f *Forwarder) deliver(src *source, samples []scrape.Sample) {
 	for _, st := range src.routes() {
 		out, ws := src.pipe.forSink(st, st.cfg.WriteRelabelConfigs, samples)
 		f.countRelabel(src.name, st.name, ws)
-		if skipped := st.admit(out); skipped > 0 { // durable.go: dedupe, then Submit
+		skipped := st.admit(out) // durable.go: dedupe, then Submit
+		if skipped > 0 {
 			f.sm.skippedUnchanged.WithLabelValues(src.name, st.name).Add(float64(skipped))
 		}
+		f.feed.counted(st.name, len(out), skipped) // status_feed.go
 	}
 }
 

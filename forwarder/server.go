@@ -18,16 +18,19 @@ import (
 // readiness reports what keeps the service from being ready; empty = ready.
 type readiness func() []string
 
-// server serves /metrics, /healthz and /readyz.
+// server serves /metrics, /healthz, /readyz and what extra registers (the
+// status pages), secured by webConfig (status_server.go) when set.
 type server struct {
-	srv *http.Server
-	ln  net.Listener
-	log *zap.Logger
+	srv       *http.Server
+	ln        net.Listener
+	log       *zap.Logger
+	webConfig string
+	tls       bool
 }
 
 // listen binds addr now (so a busy port fails at start-up, and the
 // quickstart can scrape itself as soon as Run returns from binding).
-func listen(addr string, reg *prometheus.Registry, ready readiness, log *zap.Logger) (*server, error) {
+func listen(addr string, reg *prometheus.Registry, ready readiness, log *zap.Logger, extra func(*http.ServeMux)) (*server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("server: listen %s: %w", addr, err)
@@ -51,6 +54,9 @@ func listen(addr string, reg *prometheus.Registry, ready readiness, log *zap.Log
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte(strings.Join(problems, "\n") + "\n"))
 	})
+	if extra != nil {
+		extra(mux)
+	}
 	return &server{
 		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 		ln:  ln,
@@ -62,7 +68,7 @@ func listen(addr string, reg *prometheus.Registry, ready readiness, log *zap.Log
 func (s *server) Addr() string { return s.ln.Addr().String() }
 
 func (s *server) serve() {
-	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := s.serveWeb(); err != nil && !errors.Is(err, http.ErrServerClosed) { // status_server.go
 		s.log.Error("self-metrics server stopped", zap.Error(err))
 	}
 }

@@ -41,6 +41,7 @@ type source struct {
 	last       []scrape.Sample // last delivered samples (for max-age reuse)
 	failing    bool
 	lastErrLog time.Time
+	stat       sourceStat // status_feed.go: the last run and the labels, for the status pages
 }
 
 // adoptStale takes over the staleness state of the source this one

@@ -15,6 +15,7 @@ type Health struct {
 	reason      string
 	lastSuccess time.Time
 	now         func() time.Time
+	attempts    attemptLog // health_detail.go
 }
 
 // NewHealth starts healthy. now may be nil (time.Now).
@@ -29,6 +30,7 @@ func NewHealth(now func() time.Time) *Health {
 func (h *Health) Observe(resp *http.Response, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.attempts.observe(h.now(), resp, err)
 	switch {
 	case err != nil:
 		// Network errors do not flip health: the queue absorbs outages;

@@ -95,7 +95,7 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	backoff := cappedBackoff(o.Backoff, o.MaxRetryAfter, log)
+	backoff := o.Health.trackBackoff(cappedBackoff(o.Backoff, o.MaxRetryAfter, log)) // health_detail.go
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

@@ -171,6 +171,7 @@ type Runner struct {
 	lastSuccess atomic.Int64   // UnixNano
 	lastReject  atomic.Int64   // UnixNano of the last request refused whole
 	createdAt   time.Time
+	cond        condition // runner_status.go: last failure and rejection, for the status pages
 
 	leftMu    sync.Mutex
 	leftovers []Request // taken from senders that stopped holding one

@@ -212,6 +212,7 @@ func (r *Runner) deliver(req Request) (undelivered bool) {
 			r.c.success.Inc()
 			r.c.sent.Add(float64(req.Samples))
 			r.lastSuccess.Store(r.clock.Now().UnixNano())
+			r.cond.delivered()
 			return false
 		}
 		if pes, ok := Permanents(err); ok && len(pes) > 0 {
@@ -228,6 +229,7 @@ func (r *Runner) deliver(req Request) (undelivered bool) {
 		}
 		r.c.retries.Inc() // the Send failed outside the HTTP client's retries (a token file, an ack)
 		wait := r.backoff(attempt, err)
+		r.cond.failed(r.clock.Now(), err, wait)
 		if ok, suppressed := r.failLog.allow(); ok {
 			r.log.Warn("send failed, will retry", zap.Error(err), zap.Duration("backoff", wait),
 				zap.Int("suppressed", suppressed))
@@ -281,6 +283,7 @@ func (r *Runner) rejected(req Request, pes []*PermanentError, err error) {
 	} else {
 		r.lastReject.Store(now)
 	}
+	r.cond.rejected(r.clock.Now(), err)
 	if whole && req.Samples > 0 && r.cfg.OnDrop != nil { // a metadata-only request carries no value
 		r.cfg.OnDrop()
 	}

@@ -116,6 +116,7 @@ func reload(f *forwarder.Forwarder, file string, out io.Writer, log *zap.Logger)
 	if err != nil {
 		f.ReloadRejected()
 		log.Error("reload: config rejected, keeping the running one", zap.Error(err))
+		f.ReportReload(err) // shown on the status overview page
 		return false
 	}
 	useStdout(cfg, out) // the same writer as before, so unchanged sinks compare equal

@@ -46,6 +46,10 @@ type Config struct {
 type ServerConfig struct {
 	// Listen is host:port; "" disables the server.
 	Listen string `yaml:"listen"`
+	// WebConfigFile is a Prometheus exporter-toolkit web config (TLS,
+	// client certificates, bcrypt basic-auth users) for this server;
+	// relative paths start at the config file's directory (webconfig.go).
+	WebConfigFile string `yaml:"web_config_file,omitempty"`
 }
 
 // GlobalConfig holds defaults for every source.

@@ -98,6 +98,9 @@ func (c *Config) validate(d *decoder, root *yaml.Node) error {
 			errs.add(v.errAt(fmt.Sprintf("invalid listen address %q: want host:port, or \"\" to disable", c.Server.Listen), "server", "listen"))
 		}
 	}
+	if err := c.Server.checkWebConfig(d.file); err != nil { // webconfig.go
+		return v.errAt(err.Error(), "server", "web_config_file")
+	}
 	if c.Global.ScrapeInterval < time.Second {
 		errs.add(v.errAt("must be at least 1s", "global", "scrape_interval"))
 	}
