@@ -262,7 +262,15 @@ func TestDurableQueueBoundDropsOldest(t *testing.T) {
 	diskBytes := dirSize(t, filepath.Join(dataDir, "splunk", "queue"))
 	queued, requests, _ := queuedSamples(t, dataDir, "splunk")
 	dropped := int(childMetric(t, c, "promfwd_sink_dropped_samples_total", map[string]string{"reason": "queue_full", "sink": "splunk"}))
+	// What promfwd scraped, not what the target served: on a loaded
+	// machine a scrape can time out after the target has answered.
+	// Scrapes after the freeze repeat value n and are skipped as unchanged.
+	scraped := int(childMetric(t, c, "promfwd_source_samples_scraped_total", map[string]string{"source": "seq"})) -
+		int(childMetric(t, c, "promfwd_sink_samples_skipped_unchanged_total", map[string]string{"source": "seq", "sink": "splunk"}))
 	c.stop(t, syscall.SIGTERM)
+	if scraped > n*perScrape || scraped%perScrape != 0 {
+		t.Fatalf("promfwd submitted %d samples; the target served %d scrapes of %d", scraped, n, perScrape)
+	}
 
 	t.Logf("%d scrapes (%d samples) with the receiver down; queue holds %d samples in %d requests, %d bytes of files (bound %d); dropped %d samples; child RSS KiB every 1.5s: %v",
 		n, n*perScrape, queued, requests, diskBytes, bound, dropped, rss)
@@ -284,8 +292,8 @@ func TestDurableQueueBoundDropsOldest(t *testing.T) {
 	c.stop(t, syscall.SIGTERM)
 	// Delivered + dropped accounts for every sample; what arrived is the
 	// newest scrapes, whole.
-	if got := rcv.Stats().Events; got+dropped != n*perScrape {
-		t.Errorf("delivered %d + dropped %d = %d, want %d scraped", got, dropped, got+dropped, n*perScrape)
+	if got := rcv.Stats().Events; got+dropped != scraped {
+		t.Errorf("delivered %d + dropped %d = %d, want %d scraped", got, dropped, got+dropped, scraped)
 	}
 	var got []int
 	for v := range distinctSeq(rcv.Points()) {
@@ -297,7 +305,12 @@ func TestDurableQueueBoundDropsOldest(t *testing.T) {
 		// flight is never evicted.
 		got = got[1:]
 	}
-	if len(got) == 0 || got[len(got)-1] != n || got[len(got)-1]-got[0]+1 != len(got) {
+	switch {
+	case scraped != n*perScrape:
+		// A scrape timed out on a loaded machine: its value never
+		// entered promfwd, so the newest values need not be contiguous.
+		t.Logf("%d of %d served scrapes timed out; arrived values %v", n-scraped/perScrape, n, got)
+	case len(got) == 0 || got[len(got)-1] != n || got[len(got)-1]-got[0]+1 != len(got):
 		t.Errorf("arrived values %v: want the newest scrapes up to %d, contiguous", got, n)
 	}
 }
