@@ -22,37 +22,28 @@ func (p *Parser) Dropped() Dropped { return p.dropped }
 
 // repeated reports whether a sample of series h at ts repeats one this
 // Parse already emitted (same series, same or an older timestamp), and
-// counts it if so. A text line the line cache knows keeps that state in
-// its entry, next to the data the hit already touched, so a steady
-// exposition pays no extra lookup; only series written in two different
-// ways (label order, spacing, "1" vs "1.0" bounds) and protobuf samples go
-// through a per-Parse map.
+// counts it if so. While every text line so far was the line cache's hit
+// at its own position, none can repeat and nothing is looked up. After
+// that, a series of the last scrape is checked against its mark (the
+// index of its latest sample in this Parse, whichever text it came from),
+// and any other series (new ones, protobuf) goes through a per-Parse map.
 func (p *Parser) repeated(h uint64, ts int64) bool {
 	c := &p.lines
-	switch {
-	case p.lc.hit:
-		if e := &c.ents[p.lc.ent]; !e.shared {
-			return e.gen == c.gen && p.countRepeat(ts, e.lastTS)
+	if c.inOrder(&p.lc) {
+		return false
+	}
+	if j := c.seriesPos(&p.lc, h); j >= 0 {
+		if k := int(c.mark[j]) - 1; k >= 0 && k < len(p.out) && p.out[k].Hash == h {
+			drop := p.countRepeat(ts, p.out[k].TimestampMs)
+			c.again = c.again || !drop // kept: the series has two samples
+			return drop
 		}
-	case p.lc.armed:
-		e, other := c.sameSeries(&p.lc, h)
-		switch {
-		case e == nil:
-			return false // the first text of a new series
-		case !other && !e.shared:
-			return e.gen == c.gen && p.countRepeat(ts, e.lastTS)
-		case other && !e.shared:
-			// A second text of one series: from now on both go through
-			// the map, which takes over what the first one did so far.
-			if e.gen == c.gen {
-				p.seen.note(h, e.lastTS)
-			}
-			e.shared = true
-		}
-		p.lc.shared = true
+		return false
 	}
 	last, ok := p.seen.swap(h, ts)
-	return ok && p.countRepeat(ts, last)
+	drop := ok && p.countRepeat(ts, last)
+	c.again = c.again || ok && !drop
+	return drop
 }
 
 // countRepeat counts a sample at ts that follows one of its series at last,
@@ -70,13 +61,21 @@ func (p *Parser) countRepeat(ts, last int64) bool {
 }
 
 // seriesTimes maps a series hash to the latest timestamp emitted for it in
-// this Parse. Its memory is kept across scrapes.
+// this Parse. Its memory is kept across scrapes while they fill it about as
+// much (protobuf), and dropped once it is mostly unused (a text target's
+// first scrape fills it with every series, later ones with new series only).
 type seriesTimes struct {
-	m map[uint64]int64
+	m    map[uint64]int64
+	peak int // the most entries m has held
 }
 
 func (s *seriesTimes) begin() {
-	if len(s.m) > 0 {
+	n := len(s.m)
+	s.peak = max(s.peak, n)
+	switch {
+	case s.peak > 2*n+1024:
+		s.m, s.peak = nil, 0
+	case n > 0:
 		clear(s.m)
 	}
 }
@@ -93,6 +92,3 @@ func (s *seriesTimes) swap(h uint64, ts int64) (last int64, ok bool) {
 	}
 	return last, ok
 }
-
-// note records ts for h unless an equal or later time is recorded.
-func (s *seriesTimes) note(h uint64, ts int64) { s.swap(h, ts) }

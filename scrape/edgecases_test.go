@@ -77,6 +77,10 @@ func TestParseDropsDuplicateSeries(t *testing.T) {
 		{"increasing timestamps kept, older one dropped", FormatText, "a 1 1000\na 2 2000\na 3 1500\n", []string{
 			`a{job="j"} 1 @1000* untyped a/unknown`,
 			`a{job="j"} 2 @2000* untyped a/unknown`}, Dropped{OutOfOrder: 1}},
+		{"series again after another, later then same timestamp", FormatText, "a 1 1000\nb 1\na 2 2000\nb 2\na 3 2000\n", []string{
+			`a{job="j"} 1 @1000* untyped a/unknown`,
+			`b{job="j"} 1 @1700000100000 untyped b/unknown`,
+			`a{job="j"} 2 @2000* untyped a/unknown`}, Dropped{Duplicate: 2}},
 		{"openmetrics", FormatOpenMetrics, om("# TYPE a gauge\na{x=\"1\"} 1\na{x=\"1\"} 2\n"), []string{
 			`a{job="j",x="1"} 1 @1700000100000 gauge a/gauge`}, Dropped{Duplicate: 1}},
 		{"openmetrics quoted name", FormatOpenMetrics, om("a{x=\"1\"} 1\n{\"a\",x=\"1\"} 2\n"), []string{

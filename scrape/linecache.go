@@ -7,192 +7,265 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// lineMinKeep is the cache size below which it is never pruned.
-const lineMinKeep = 4096
-
-// lineCache remembers, for the series text of a text or OpenMetrics sample
-// line (`name{labels}`, byte for byte), the name, finished labels and series
-// hash the parser produced for it. A steady exposition repeats the same
-// series text every scrape, so a hit skips label parsing, interning,
-// sorting, target-label merging, limit checks and hashing, and the sample
-// shares the previous scrape's label slice instead of copying it into a new
-// arena (Labels are read-only everywhere, so sharing is safe).
+// lineCache remembers, for the series text of each text or OpenMetrics
+// sample line of the last successful Parse (`name{labels}`, byte for byte),
+// which sample it became. A steady exposition repeats the same series text
+// every scrape, so a hit skips label parsing, interning, sorting,
+// target-label merging, limit checks and hashing: the new sample takes the
+// previous one's name, labels, series hash and kind, sharing its label slice
+// instead of copying it into a new arena (Labels are read-only everywhere,
+// so sharing is safe).
+//
+// The cache keeps no copy of what it remembers: it holds the last Parse's
+// samples themselves (read-only; the caller owns them and keeps them anyway,
+// for unchanged answers and staleness) plus one 16-byte key per sample, by
+// position. That is 32 bytes per series (this Parse's keys and the last
+// one's), with no pointers for the garbage collector to scan. A Parse whose
+// lines leave the last one's order, or bring a line the cache does not know,
+// also builds indexes from key and from series hash to position and a mark
+// per position for duplicate detection (about 4 to 11 bytes per series
+// each); they are kept while scrapes need them and dropped by a steady one.
 //
 // The key is 128 bits: xxhash of the text plus a maphash with a random
 // per-parser seed as a check, so two different texts never share an entry in
 // practice and cannot be made to on purpose.
 //
 // The result of parsing a series text depends only on the text, the family
-// kind the line is classified as (stored and compared), the format, the
-// target labels and the label limits; the cache empties itself when any of
-// the last three differs from the Parse that filled it. Entries unused for a
-// scrape are pruned like the interner's (generations).
+// kind the line is classified as (compared with the cached sample's kind),
+// the format, the target labels and the label limits; the cache empties
+// itself when any of the last three differs from the Parse that filled it. A
+// series absent from the last successful scrape is parsed afresh, and so is
+// a line whose sample kind differs from its classification (a bucket
+// without le, emitted untyped).
 type lineCache struct {
-	seed maphash.Seed
-	idx  map[uint64]int32 // key -> index in ents
-	// byHash maps a series hash to an entry of that series, so a second
-	// text of one series ({a="1",b="2"} and {b="2",a="1"}) is noticed when
-	// it is stored: duplicate detection (duplicate.go) needs it.
-	byHash map[uint64]int32
-	ents   []lineEntry
-	gen    uint32
-	used   int
+	seed  maphash.Seed
+	hseed uint64
 
-	// order holds the entry of each sample line of the last Parse by
-	// position; an exposition usually repeats its order, so most lookups
-	// are one comparison with order[pos] instead of a probe of a large map.
-	order, next []int32
+	prev []Sample  // the last successful Parse's samples
+	keys []lineKey // keys[i]: the series text of prev[i]
+	// unique: prev holds each series once. Not so when an exposition
+	// repeats a series with increasing timestamps.
+	unique bool
 
-	// The parse options the entries were built under.
+	kidx   lineIndex // key -> position in keys; valid when kidxOK
+	kidxOK bool
+	hidx   lineIndex // series hash -> position in prev; valid when hidxOK
+	hidxOK bool
+
+	// The Parse in progress: the key of each sample so far, by position
+	// (cur[i] is the key of the line of the Parse's i-th sample).
+	cur []lineKey
+	// tracked is set once the Parse leaves the last one's order (a line
+	// found elsewhere, or not found): from then on mark records, by
+	// position in prev, 1 + the index in the Parse's output of that
+	// series' latest sample, for duplicate detection. Before that every
+	// sample was the one at its own position, so none can repeat.
+	tracked bool
+	mark    []int32
+	// indexed: this Parse used an index or the marks.
+	indexed bool
+	// again: this Parse emitted a series twice (a later timestamp).
+	again bool
+
+	// The parse options prev was built under.
 	format Format
 	tl     Labels
 	limits Limits
 	honor  bool
 }
 
+// lineKey identifies a series text.
+type lineKey struct{ key, check uint64 }
+
+// lineEntry is what the parser uses of a cached line: the sample's name,
+// labels, series hash and the kind it was emitted as.
 type lineEntry struct {
-	key, check uint64
-	name       string
-	labels     Labels
-	hash       uint64
-	kind       Kind // as the family classified the line
-	out        Kind // as it was emitted (untyped for a bucket without le)
-	shared     bool // another text of the same series was seen
-	gen        uint32
-	lastTS     int64 // timestamp of the last sample in Parse gen
+	name   string
+	labels Labels
+	hash   uint64
+	kind   Kind
 }
 
 // lineState is the cache's view of the sample line being parsed.
 type lineState struct {
-	armed       bool // key is set: store the sample's result on success
+	armed       bool // key is set: the sample's line can be cached
 	hit         bool // entry holds the cached result for this line
-	key, check  uint64
-	ent         int32 // index of the hit entry
+	key         lineKey
+	pos         int32 // position in prev of the sample's series, or -1 (set by seriesPos)
 	entry       lineEntry
 	line        []byte // the line, to parse its labels after all (kind changed)
 	labelsStart int    // index of '{' in line, or -1
-	shared      bool   // store the entry as one of several texts of its series
 }
 
 // begin starts a Parse under opt in format f.
 func (c *lineCache) begin(f Format, opt *ParseOptions) {
-	if c.idx == nil {
+	if c.hseed == 0 {
 		c.seed = maphash.MakeSeed()
-		c.idx = make(map[uint64]int32)
-		c.byHash = make(map[uint64]int32)
+		c.hseed = maphash.Comparable(c.seed, uint64(0x9e3779b97f4a7c15)) | 1
 	}
 	if f != c.format || opt.Limits != c.limits || opt.HonorLabels != c.honor || !slices.Equal(opt.TargetLabels, c.tl) {
-		c.reset(0)
+		c.forget()
 		c.format, c.limits, c.honor, c.tl = f, opt.Limits, opt.HonorLabels, slices.Clone(opt.TargetLabels)
 	}
-	c.gen++
-	c.used = 0
-	c.next = c.next[:0]
+	c.cur = c.cur[:0]
+	c.tracked, c.indexed, c.again = false, false, false
 }
 
-func (c *lineCache) reset(size int) {
-	c.idx = make(map[uint64]int32, size)
-	c.byHash = make(map[uint64]int32, size)
-	c.ents = nil
-	c.order, c.next = nil, nil
+func (c *lineCache) forget() {
+	c.prev, c.keys = nil, c.keys[:0]
+	c.kidxOK, c.hidxOK = false, false
 }
 
-// end keeps this Parse's line order for the next one and prunes entries the
-// Parse did not use once they outnumber the used ones (series that went
-// away, or a failed parse).
-func (c *lineCache) end() {
-	c.order, c.next = c.next, c.order
-	if len(c.ents) <= 2*c.used+lineMinKeep {
-		return
-	}
-	old := c.ents
-	c.reset(c.used)
-	c.ents = make([]lineEntry, 0, c.used)
-	for _, e := range old {
-		if e.gen == c.gen {
-			i := int32(len(c.ents))
-			c.idx[e.key] = i
-			if j, ok := c.byHash[e.hash]; ok {
-				c.ents[j].shared, e.shared = true, true
-			} else {
-				c.byHash[e.hash] = i
-			}
-			c.ents = append(c.ents, e)
+// end closes a Parse that produced out (ok) or failed. A successful Parse's
+// samples and keys replace the previous ones; after a failed one the cache
+// keeps what it had (its indexes still describe it).
+func (c *lineCache) end(out []Sample, ok bool) {
+	switch {
+	case !ok:
+	case len(c.cur) != len(out) || c.format == FormatProtobuf:
+		// Some sample did not come from a cacheable line (or none
+		// could): positions would not match samples.
+		c.forget()
+	default:
+		switch {
+		case c.tracked || len(c.cur) != len(c.keys):
+			c.kidxOK, c.hidxOK = false, false // positions changed
+		case !c.indexed:
+			// Steady (the same series at the same positions) and
+			// nothing needed an index or the marks: their memory goes.
+			c.kidx, c.hidx, c.mark = lineIndex{}, lineIndex{}, nil
+			c.kidxOK, c.hidxOK = false, false
 		}
+		// Otherwise steady too, but lines that are never samples (an
+		// OpenMetrics _created) used the index: it stays valid.
+		c.prev, c.unique = out, !c.again
+		c.keys, c.cur = c.cur, c.keys
 	}
+	c.cur = c.cur[:0]
 }
 
 // lookup fills st for line, whose series text is line[:end] (labels at
 // labelsStart, or -1), and reports a hit.
 func (c *lineCache) lookup(st *lineState, line []byte, end, labelsStart int) bool {
 	text := line[:end]
-	*st = lineState{armed: true, key: xxhash.Sum64(text), check: maphash.Bytes(c.seed, text), line: line, labelsStart: labelsStart}
+	*st = lineState{armed: true, key: lineKey{xxhash.Sum64(text), maphash.Bytes(c.seed, text)}, pos: -1, line: line, labelsStart: labelsStart}
 	// Position among the lines that became samples (a line that is
-	// skipped, like an OpenMetrics _created, is never stored).
-	pos := len(c.next)
+	// skipped, like an OpenMetrics _created, or dropped is never stored).
+	pos := len(c.cur)
 	i := int32(-1)
-	if pos < len(c.order) && c.order[pos] < int32(len(c.ents)) && c.ents[c.order[pos]].key == st.key {
-		i = c.order[pos]
-	} else if j, ok := c.idx[st.key]; ok {
-		i = j
+	if pos < len(c.keys) && c.keys[pos] == st.key {
+		i = int32(pos)
+	} else {
+		c.indexed = true
+		if !c.kidxOK {
+			c.kidx.rebuild(len(c.keys), func(i int) uint64 { return c.keys[i].check })
+			c.kidxOK = true
+		}
+		i = c.kidx.find(st.key.check, func(i int32) bool { return c.keys[i] == st.key })
 	}
-	if i < 0 || c.ents[i].check != st.check {
+	if i < 0 {
 		return false
 	}
-	st.hit, st.ent, st.entry = true, i, c.ents[i]
+	s := &c.prev[i]
+	st.hit, st.pos, st.entry = true, i, lineEntry{name: s.Name, labels: s.Labels, hash: s.Hash, kind: s.Kind}
 	return true
 }
 
-// stamp marks the hit entry as used by this Parse, at this position, with
-// a sample at ts (repeat: a dropped repeat of its series).
-func (c *lineCache) stamp(st *lineState, ts int64, repeat bool) {
-	e := &c.ents[st.ent]
-	if !repeat {
-		e.lastTS = ts
-	}
-	if e.gen != c.gen {
-		e.gen = c.gen
-		c.used++
-	}
-	c.next = append(c.next, st.ent)
+// inOrder reports whether a sample of st's line can be emitted without a
+// duplicate check: prev holds each series once, every sample so far was
+// the one at its own position in prev and so is this one.
+func (c *lineCache) inOrder(st *lineState) bool {
+	return !c.tracked && st.hit && c.unique && int(st.pos) == len(c.cur)
 }
 
-// store records the result e of parsing st's line, whose sample is at ts
-// (repeat: a dropped repeat of its series).
-func (c *lineCache) store(st *lineState, e lineEntry, ts int64, repeat bool) {
-	e.key, e.check, e.gen, e.shared, e.lastTS = st.key, st.check, c.gen, st.shared, ts
-	i, ok := c.idx[st.key]
-	switch {
-	case !ok:
-		i = int32(len(c.ents))
-		c.ents = append(c.ents, e)
-		c.idx[st.key] = i
-		c.used++
-	default:
-		old := &c.ents[i]
-		if old.gen != c.gen {
-			c.used++
-		} else if repeat {
-			e.lastTS = old.lastTS
+// seriesPos returns the position in prev of series h (st's, whose line may
+// not have been a hit), or -1, and starts tracking the Parse's samples by
+// position if it was not yet. When prev holds a series more than once, the
+// position is its first, whichever line the hit was.
+func (c *lineCache) seriesPos(st *lineState, h uint64) int32 {
+	if !c.tracked {
+		c.tracked, c.indexed = true, true
+		if cap(c.mark) < len(c.prev) {
+			c.mark = make([]int32, len(c.prev))
 		}
-		e.shared = e.shared || (old.shared && old.hash == e.hash)
-		*old = e
+		c.mark = c.mark[:len(c.prev)]
+		// The samples so far are prev's first ones, in order.
+		for i := range c.cur {
+			c.mark[i] = int32(i) + 1
+		}
 	}
-	if j, ok := c.byHash[e.hash]; !ok || c.ents[j].hash != e.hash {
-		c.byHash[e.hash] = i
+	if !st.hit || !c.unique {
+		st.pos = -1
+		if len(c.prev) > 0 {
+			if !c.hidxOK {
+				c.hidx.rebuild(len(c.prev), func(i int) uint64 { return c.prev[i].Hash * c.hseed })
+				c.hidxOK = true
+			}
+			st.pos = c.hidx.find(h*c.hseed, func(i int32) bool { return c.prev[i].Hash == h })
+		}
 	}
-	c.next = append(c.next, i)
+	return st.pos
 }
 
-// sameSeries returns an entry of series h, if any, and whether its text
-// differs from st's line.
-func (c *lineCache) sameSeries(st *lineState, h uint64) (e *lineEntry, other bool) {
-	j, ok := c.byHash[h]
-	if !ok || c.ents[j].hash != h {
-		return nil, false
+// emitted records that out[k] is the sample of st's line.
+func (c *lineCache) emitted(st *lineState, k int) {
+	if c.tracked && st.pos >= 0 {
+		c.mark[st.pos] = int32(k) + 1
 	}
-	e = &c.ents[j]
-	return e, e.key != st.key || e.check != st.check
+	if st.armed {
+		c.cur = append(c.cur, st.key)
+	}
+}
+
+// lineIndex finds a position by a 64-bit probe start: an open-addressing
+// table (linear probing, load at most 3/4) of positions plus one, 0 for
+// free: 5 to 11 bytes per position where a map[uint64]int32 holds about 30.
+// Probe starts come from seeded values, so no exposition can be made to
+// pile its series into one run of the table. It is rebuilt whole, never
+// updated.
+type lineIndex struct {
+	tab []int32
+}
+
+// find returns the first position whose probe start is start and for which
+// match holds, or -1.
+func (x *lineIndex) find(start uint64, match func(int32) bool) int32 {
+	if len(x.tab) == 0 {
+		return -1
+	}
+	mask := uint64(len(x.tab) - 1)
+	for j := (start >> 32) & mask; ; j = (j + 1) & mask {
+		v := x.tab[j]
+		if v == 0 {
+			return -1
+		}
+		if match(v - 1) {
+			return v - 1
+		}
+	}
+}
+
+// rebuild indexes positions 0..n-1, position i under probe start
+// start(i), in a table sized for them (reusing the old one when it is the
+// right size).
+func (x *lineIndex) rebuild(n int, start func(int) uint64) {
+	size := 16
+	for size*3 < n*4 {
+		size *= 2
+	}
+	if len(x.tab) == size {
+		clear(x.tab)
+	} else {
+		x.tab = make([]int32, size)
+	}
+	mask := uint64(size - 1)
+	for i := range n {
+		j := (start(i) >> 32) & mask
+		for x.tab[j] != 0 {
+			j = (j + 1) & mask
+		}
+		x.tab[j] = int32(i) + 1
+	}
 }
 
 // seriesSpan returns the end of a sample line's series text (the metric

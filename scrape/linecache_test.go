@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // lcParseBoth parses body with a warm parser (which may answer from its line
@@ -141,22 +142,30 @@ func TestLineCacheSharesLabels(t *testing.T) {
 	if labelled == 0 || shared != labelled {
 		t.Fatalf("second parse reused %d of %d label slices, want all", shared, labelled)
 	}
-	if len(p.lines.order) != len(second) {
-		t.Fatalf("line order holds %d positions, want %d", len(p.lines.order), len(second))
+	if len(p.lines.keys) != len(second) {
+		t.Fatalf("line cache holds %d keys, want %d", len(p.lines.keys), len(second))
 	}
 }
 
-// Series that disappear are pruned once they outnumber the live ones.
-func TestLineCachePrunes(t *testing.T) {
+// Series that disappear are forgotten with the scrape that last had them:
+// the cache holds the last successful scrape only.
+func TestLineCacheForgetsGoneSeries(t *testing.T) {
 	p := NewParser()
 	var b strings.Builder
-	for i := range 3 * lineMinKeep {
+	for i := range 5000 {
 		b.WriteString("gone{i=\"" + strconv.Itoa(i) + "\"} 1\n")
 	}
 	lcParseBoth(t, p, FormatText, []byte(b.String()), ParseOptions{NowMs: ptNow})
 	lcParseBoth(t, p, FormatText, []byte("kept 1\n"), ParseOptions{NowMs: ptNow})
-	if n := len(p.lines.ents); n != 1 || len(p.lines.idx) != 1 {
-		t.Fatalf("cache holds %d entries after the series went away, want 1", n)
+	if n := len(p.lines.keys); n != 1 || len(p.lines.prev) != 1 {
+		t.Fatalf("cache holds %d keys and %d samples after the series went away, want 1", n, len(p.lines.prev))
+	}
+	// A failed parse keeps what the cache had.
+	if _, err := p.Parse(FormatText, []byte("kept 1\nbad{ 2\n"), ParseOptions{NowMs: ptNow}); err == nil {
+		t.Fatal("broken body parsed")
+	}
+	if len(p.lines.keys) != 1 || p.lines.prev[0].Name != "kept" {
+		t.Fatalf("a failed parse changed the cache: %d keys", len(p.lines.keys))
 	}
 }
 
@@ -184,4 +193,125 @@ func TestLineCacheNewSeriesPinsLittle(t *testing.T) {
 	if with > base+64<<10 {
 		t.Fatalf("one new series allocated %d bytes more than a steady scrape", with-base)
 	}
+}
+
+// The index finds every position, including positions whose probes start
+// at the same slot, and is rebuilt to the right size.
+func TestLineIndex(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		check func(i int) uint64
+	}{
+		{"spread", func(i int) uint64 { return uint64(i) * 0x9e3779b97f4a7c15 }},
+		{"colliding", func(i int) uint64 { return uint64(i%7) << 40 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var x lineIndex
+			var keys []lineKey
+			const n = 3000
+			for i := range n {
+				keys = append(keys, lineKey{key: uint64(i) + 1, check: tc.check(i)})
+			}
+			find := func(keys []lineKey, k lineKey) int32 {
+				return x.find(k.check, func(i int32) bool { return keys[i] == k })
+			}
+			x.rebuild(len(keys), func(i int) uint64 { return keys[i].check })
+			if n*4 > len(x.tab)*3 {
+				t.Fatalf("%d keys in a table of %d", n, len(x.tab))
+			}
+			for i := range n {
+				if got := find(keys, keys[i]); got != int32(i) {
+					t.Fatalf("find(%d) = %d", i, got)
+				}
+			}
+			if got := find(keys, lineKey{n + 1, tc.check(n)}); got != -1 {
+				t.Fatalf("absent key found at %d", got)
+			}
+			if got := find(keys, lineKey{1, tc.check(2)}); got != -1 { // right key, wrong check
+				t.Fatalf("key with another check found at %d", got)
+			}
+			half := keys[n/2:]
+			x.rebuild(len(half), func(i int) uint64 { return half[i].check })
+			for i := range half {
+				if got := find(half, half[i]); got != int32(i) {
+					t.Fatalf("after rebuild find(%d) = %d", i, got)
+				}
+			}
+		})
+	}
+}
+
+// Reordered, added and removed lines are found through the index and
+// give what a fresh parser gives; a steady order never builds it, and a
+// steady scrape after a reordered one drops it.
+func TestLineCacheOrder(t *testing.T) {
+	var lines []string
+	for i := range 50 {
+		lines = append(lines, "m{i=\""+strconv.Itoa(i)+"\"} 1\n")
+	}
+	body := func(ls []string) []byte { return []byte(strings.Join(ls, "")) }
+	p := NewParser()
+	opt := ParseOptions{NowMs: ptNow}
+	lcParseBoth(t, p, FormatText, body(lines), opt)
+	steady := lcParseBoth(t, p, FormatText, body(lines), opt)
+	if p.lines.kidx.tab != nil || p.lines.mark != nil {
+		t.Fatal("a steady exposition built the index")
+	}
+	rev := slices.Clone(lines)
+	slices.Reverse(rev)
+	got := lcParseBoth(t, p, FormatText, body(rev), opt)
+	if &got[0].Labels[0] != &steady[49].Labels[0] || &got[49].Labels[0] != &steady[0].Labels[0] {
+		t.Fatal("reordered lines were parsed again instead of found in the cache")
+	}
+	if p.lines.kidx.tab == nil {
+		t.Fatal("a reordered exposition did not build the index")
+	}
+	lcParseBoth(t, p, FormatText, body(rev), opt)
+	if p.lines.kidx.tab != nil || p.lines.mark != nil {
+		t.Fatal("a steady scrape kept the index")
+	}
+	mixed := append(slices.Clone(rev[10:]), "m{i=\"new\"} 2\n", rev[20], "m{i=\"new\"} 3\n")
+	lcParseBoth(t, p, FormatText, body(mixed), opt)
+	lcParseBoth(t, p, FormatText, body(mixed), opt)
+	if d := p.Dropped(); d.Duplicate != 2 {
+		t.Fatalf("Dropped = %+v, want 2 duplicates", d)
+	}
+}
+
+// The cache is per-series state that lives as long as its target: for a
+// steady exposition, keys (two sets, by position) stay within 40 bytes per
+// series (a table of its own copies of names, labels, hashes and
+// duplicate-detection state took about 140). A scrape whose order changed
+// also keeps the indexes and the marks, within 64.
+func TestLineCacheBytesPerSeries(t *testing.T) {
+	body := ptEncode(t, ptGenFamilies(6000, 3), FormatText)
+	lines := strings.SplitAfter(string(body), "\n")
+	slices.Reverse(lines)
+	reversed := []byte(strings.Join(lines, ""))
+	p := NewParser()
+	opt := ParseOptions{NowMs: ptNow}
+	var n int
+	for i, b := range [][]byte{body, reversed, body, body} {
+		s, err := p.Parse(FormatText, b, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = len(s)
+		per := lcBytes(&p.lines) / n
+		c := &p.lines
+		t.Logf("parse %d: %d bytes per series (%d series; keys %d+%d, key index %d, hash index %d, marks %d)",
+			i+1, per, n, cap(c.keys), cap(c.cur), len(c.kidx.tab), len(c.hidx.tab), cap(c.mark))
+		switch {
+		case i == 1 && per > 64:
+			t.Fatalf("after a reordered scrape the line cache holds %d bytes per series", per)
+		case i == 3 && per > 40:
+			t.Fatalf("a steady line cache holds %d bytes per series", per)
+		}
+	}
+}
+
+// lcBytes is what the line cache itself holds (not the samples it reads,
+// which their caller keeps anyway).
+func lcBytes(c *lineCache) int {
+	return (cap(c.keys)+cap(c.cur))*int(unsafe.Sizeof(lineKey{})) + 4*(len(c.kidx.tab)+len(c.hidx.tab)+cap(c.mark))
 }

@@ -146,7 +146,9 @@ func NewParser() *Parser {
 // Prometheus treats them as absent; le and quantile values are normalised to
 // the OpenMetrics float form ("1" -> "1.0") so a series keeps its identity
 // whichever format the target answers in. The returned slice and its labels
-// belong to the caller: later calls never touch them.
+// are read-only: later calls never write them, and the next call reads the
+// last successful result (its line cache recognises unchanged series lines
+// by it), so the caller must not modify them.
 //
 // Errors are *ParseError for a malformed body and *LimitError for an
 // exceeded limit; either way no samples are returned.
@@ -212,13 +214,13 @@ func (p *Parser) finish(ok bool) {
 	if ok {
 		p.lastSamples, p.lastLabels = len(p.out), p.nLabels
 	}
+	p.lines.end(p.out, ok)
 	p.out, p.arena, p.opt = nil, nil, ParseOptions{}
 	clear(p.lbuf)
 	clear(p.pbBase)
 	p.fam = family{help: p.fam.help[:0]}
 	p.lc = lineState{}
 	p.strs.end()
-	p.lines.end()
 	if len(p.metas) > 2*p.metasUsed+metaMinKeep {
 		keep := make(map[string]metaSlot, p.metasUsed)
 		for k, s := range p.metas {
@@ -276,12 +278,11 @@ func (p *Parser) intern(b []byte, what string) (string, error) {
 }
 
 // emit appends a sample of the current family whose exposed labels are in
-// p.lbuf (which it reorders). ckind is the kind the family classifies the
-// line as (the line cache's check), kind the one it is emitted as. A sample
+// p.lbuf (which it reorders), as kind. A sample
 // with an out-of-range timestamp, or repeating a series (and timestamp)
 // already emitted by this Parse, is dropped and counted instead, as
 // Prometheus' scrape drops it.
-func (p *Parser) emit(name string, ckind, kind Kind, v float64, ts int64, explicit bool) error {
+func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool) error {
 	if p.outOfBounds {
 		p.dropped.OutOfBounds++
 		return nil
@@ -295,13 +296,12 @@ func (p *Parser) emit(name string, ckind, kind Kind, v float64, ts int64, explic
 	}
 	if p.lc.hit {
 		e := &p.lc.entry
-		repeat := p.repeated(e.hash, ts)
-		p.lines.stamp(&p.lc, ts, repeat)
-		if repeat {
+		if p.repeated(e.hash, ts) {
 			return nil
 		}
 		p.out = append(p.out, Sample{Name: e.name, Labels: e.labels, Value: v, TimestampMs: ts,
 			Kind: kind, ExplicitTS: explicit, Meta: p.familyMeta(), Hash: e.hash})
+		p.lines.emitted(&p.lc, len(p.out)-1)
 		return nil
 	}
 	ls := p.lbuf
@@ -335,11 +335,7 @@ func (p *Parser) emit(name string, ckind, kind Kind, v float64, ts int64, explic
 	p.nLabels += len(dst)
 	dst = dst[:len(dst):len(dst)]
 	h := SeriesHash(name, dst)
-	repeat := p.repeated(h, ts)
-	if p.lc.armed {
-		p.lines.store(&p.lc, lineEntry{name: name, labels: dst, hash: h, kind: ckind, out: kind}, ts, repeat)
-	}
-	if repeat {
+	if p.repeated(h, ts) {
 		return nil
 	}
 	p.out = append(p.out, Sample{
@@ -352,5 +348,6 @@ func (p *Parser) emit(name string, ckind, kind Kind, v float64, ts int64, explic
 		Meta:        p.familyMeta(),
 		Hash:        h,
 	})
+	p.lines.emitted(&p.lc, len(p.out)-1)
 	return nil
 }

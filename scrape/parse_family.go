@@ -112,10 +112,11 @@ func (p *Parser) addSample(name string, v float64, ts int64, explicit bool) erro
 	}
 	if p.lc.hit {
 		if p.lc.entry.kind == kind {
-			return p.emit(name, kind, p.lc.entry.out, v, ts, explicit)
+			return p.emit(name, kind, v, ts, explicit)
 		}
-		// The family's type changed since the line was cached: parse
-		// its labels after all (the result replaces the entry).
+		// The family's type changed since the line was cached (or the
+		// cached sample was emitted as another kind than its line's:
+		// a bucket without le): parse its labels after all.
 		p.lc.hit = false
 		if p.lc.labelsStart >= 0 {
 			given := name // as sampleLine passes it: "" when the name is inside the braces
@@ -138,7 +139,7 @@ func (p *Parser) addSample(name string, v float64, ts int64, explicit bool) erro
 			out = KindUntyped
 		}
 	}
-	return p.emit(name, kind, out, v, ts, explicit)
+	return p.emit(name, out, v, ts, explicit)
 }
 
 // checkBound rewrites the le or quantile label in p.lbuf in the OpenMetrics

@@ -10,8 +10,8 @@ import (
 // FuzzParse feeds arbitrary bodies to the text (om=false) and OpenMetrics
 // parsers. Parse must never panic; on success every sample must have sorted,
 // unique, non-empty labels and Hash == SeriesHash(Name, Labels), and a second
-// Parse of the same body with the same (now warm) Parser must agree, also
-// when it keeps exemplars.
+// Parse of the same body with the same (now warm) Parser must agree, in
+// samples and Dropped, also when it keeps exemplars.
 func FuzzParse(f *testing.F) {
 	for _, name := range []string{"text_basic.prom", "openmetrics_full.om"} {
 		body, err := os.ReadFile(filepath.Join("testdata", "parse", name))
@@ -34,6 +34,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		dropped := p.Dropped()
 		if err := ptInvariants(first); err != nil {
 			t.Fatal(err)
 		}
@@ -43,6 +44,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if !slices.Equal(ptRenderAll(first), ptRenderAll(second)) {
 			t.Fatalf("second parse differs:\n%q\n%q", ptRenderAll(first), ptRenderAll(second))
+		}
+		if p.Dropped() != dropped {
+			t.Fatalf("second parse dropped %+v, first %+v", p.Dropped(), dropped)
 		}
 		// Keeping exemplars changes no sample, and every kept exemplar
 		// has sorted, unique, non-empty labels.

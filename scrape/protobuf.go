@@ -122,7 +122,7 @@ func (p *Parser) convertMetric(typ dto.MetricType, name string, names *pbNames, 
 			bv, _ := p.strs.bytes(p.scratch) // ASCII
 			p.lbuf = append(p.lbuf, Label{Name: extra, Value: bv})
 		}
-		return p.emit(sname, kind, kind, v, ts, explicit)
+		return p.emit(sname, kind, v, ts, explicit)
 	}
 	// withEx is one for a sample that may carry an exemplar.
 	withEx := func(sname string, kind Kind, v float64, extra string, bound float64, ex *dto.Exemplar) error {
