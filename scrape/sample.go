@@ -28,6 +28,10 @@ const (
 	KindSummaryCount
 	KindInfo
 	KindStateSet
+	// KindDelta is an interval count made by promfwd's aggregation
+	// (increase, count_samples, count_series over one window): Datadog gets
+	// it as a count point as is, dedupe never skips it.
+	KindDelta
 )
 
 var kindNames = [...]string{
@@ -42,6 +46,7 @@ var kindNames = [...]string{
 	KindSummaryCount:    "summary_count",
 	KindInfo:            "info",
 	KindStateSet:        "stateset",
+	KindDelta:           "delta",
 }
 
 // String returns the kind's stable lower-case name (used in JSON output).

@@ -1,0 +1,415 @@
+// Package aggregate is promfwd's stream aggregation: a transform.Stage per
+// sink that folds the samples matching each rule into wall-clock windows
+// and emits one series per group and output at each window's end, as
+// vmagent's stream aggregation does (same rule keys and output names), but
+// by the samples' own timestamps, with counter baselines and open windows
+// that survive a restart (Snapshot/Restore ride in the sink's checkpoint).
+//
+// A window [S, S+interval) takes the samples whose timestamp falls in it,
+// until S+interval+max_lateness; it is flushed at the first Apply (a scrape
+// or the forwarder's tick) at or after that time, and its outputs carry the
+// timestamp S+interval. A later sample for it is dropped and counted
+// (too_old), never folded into another window.
+//
+// Counters (total, increase, rate_sum): the first sample of a series never
+// seen is its baseline (adds 0); each later sample adds its increase over
+// the series' previous sample, or its whole value after a reset (a
+// decrease), also across windows and gaps. total is the running sum of the
+// group's increases.
+package aggregate
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/promfwd/promfwd/scrape"
+)
+
+// Observer receives the per-rule self-metrics; rule is the rule's index in
+// the sink's list.
+type Observer interface {
+	Input(rule, n int)
+	Dropped(rule int, reason string, n int)
+	OutputSeries(rule, n int)
+	Flushed(rule int, d time.Duration)
+}
+
+// Drop reasons (promfwd_aggregate_samples_dropped_total{reason}).
+const (
+	ReasonTooOld          = "too_old"           // the sample's window was already flushed
+	ReasonOutOfOrder      = "out_of_order"      // not newer than the series' previous sample (counters)
+	ReasonMaxOutputSeries = "max_output_series" // a new group beyond max_output_series
+	ReasonSummaryQuantile = "summary_quantile"  // a summary quantile kept out of adding outputs
+)
+
+type nopObserver struct{}
+
+func (nopObserver) Input(int, int)                 {}
+func (nopObserver) Dropped(int, string, int)       {}
+func (nopObserver) OutputSeries(int, int)          {}
+func (nopObserver) Flushed(int, time.Duration)     {}
+
+// Options configure an Aggregator.
+type Options struct {
+	// MaxLateness is the default of rules that set none (the sink's
+	// longest source interval).
+	MaxLateness time.Duration
+	Observer    Observer
+	// Warn logs a rule's problem (max_output_series reached) at most once a
+	// minute per rule.
+	Warn func(rule int, msg string)
+	// SeriesTTL forgets an input series (its counter baseline) and a group
+	// (its total) unseen for this long; default max(1h, 10 intervals).
+	SeriesTTL time.Duration
+}
+
+// Aggregator is the Stage of one sink's rules.
+type Aggregator struct {
+	rules []*ruleState
+	obs   Observer
+	warn  func(int, string)
+}
+
+// New compiles rules (checked by config already).
+func New(rules []Rule, o Options) (*Aggregator, error) {
+	a := &Aggregator{obs: o.Observer, warn: o.Warn}
+	if a.obs == nil {
+		a.obs = nopObserver{}
+	}
+	if a.warn == nil {
+		a.warn = func(int, string) {}
+	}
+	for i, r := range rules {
+		c, err := compile(r)
+		if err != nil {
+			return nil, err
+		}
+		lat := r.MaxLateness
+		if lat == 0 {
+			lat = o.MaxLateness
+		}
+		ttl := o.SeriesTTL
+		if ttl == 0 {
+			ttl = max(time.Hour, 10*r.Interval)
+		}
+		a.rules = append(a.rules, newRuleState(i, c, lat.Milliseconds(), ttl.Milliseconds()))
+	}
+	return a, nil
+}
+
+// Apply folds the matching samples into their windows, returns the rest
+// (and the matched ones for keep_input rules) followed by the outputs of
+// every window due at nowMs. It never writes into in.
+func (a *Aggregator) Apply(in []scrape.Sample, nowMs int64) []scrape.Sample {
+	var out []scrape.Sample // nil while everything passes
+	for i := range in {
+		s := &in[i]
+		consumed := false
+		for _, r := range a.rules {
+			if r.add(a, s, nowMs) && !r.c.KeepInput {
+				consumed = true
+			}
+		}
+		if consumed {
+			if out == nil {
+				out = make([]scrape.Sample, i, len(in))
+				copy(out, in[:i])
+			}
+			continue
+		}
+		if out != nil {
+			out = append(out, *s)
+		}
+	}
+	if out == nil {
+		out = in
+	}
+	copied := len(out) > 0 && len(in) > 0 && &out[0] == &in[0]
+	for _, r := range a.rules {
+		if r.due(nowMs) {
+			if copied {
+				out = slices.Clone(out)
+				copied = false
+			}
+			out = r.flush(a, out, nowMs)
+		}
+	}
+	return out
+}
+
+// FlushAll emits every open window regardless of lateness (shutdown
+// without a checkpoint to save them in).
+func (a *Aggregator) FlushAll() []scrape.Sample {
+	var out []scrape.Sample
+	for _, r := range a.rules {
+		out = r.flush(a, out, math.MaxInt64)
+	}
+	return out
+}
+
+// inSeries is one input series' memory.
+type inSeries struct {
+	last      float64 // counter baseline: the previous value
+	lastTs    int64   // its timestamp; 0: no baseline yet
+	win       int64   // start of the window it last contributed to
+	winDelta  float64 // its increase within win
+	winPrevTs int64   // timestamp of the baseline win's increase starts from
+	rate      float64 // its rate within win, as added to that window's rate_sum
+	group     int32   // -1: refused by max_output_series
+	seen      int64   // last sample time, for expiry
+}
+
+// group is one output identity: input name and grouping labels.
+type group struct {
+	name   string
+	labels scrape.Labels
+	total  float64
+	seen   int64
+	outs   []outSeries // per output (per quantile for quantiles), built lazily
+}
+
+type outSeries struct {
+	name string
+	ls   scrape.Labels
+	hash uint64
+	meta *scrape.Meta
+}
+
+// acc is one group's accumulator in one window.
+type acc struct {
+	sum, min, max, last, increase, rate float64
+	count, series                       int64
+	lastTs                              int64
+	counted                             bool // counter outputs saw a sample
+	vals                                []float64
+}
+
+type window struct {
+	start int64
+	accs  map[int32]*acc
+}
+
+type ruleState struct {
+	idx      int
+	c        *compiled
+	ivl      int64 // ms
+	lateness int64 // ms
+	ttl      int64 // ms
+	quant    bool  // has quantiles
+	adds     bool  // has adding outputs
+	names    map[string]bool
+	series   map[uint64]*inSeries
+	groupIdx map[string]int32
+	groups   []*group
+	free     []int32 // expired group slots
+	windows  map[int64]*window
+	// flushedTo is the end of the last flushed window: older samples are too old.
+	flushedTo int64
+	outCount  int // output series in use (groups × outputs)
+	lastWarn  int64
+	lastSweep int64
+}
+
+func newRuleState(idx int, c *compiled, lateness, ttl int64) *ruleState {
+	r := &ruleState{idx: idx, c: c, ivl: c.Interval.Milliseconds(), lateness: lateness, ttl: ttl,
+		names: map[string]bool{}, series: map[uint64]*inSeries{}, groupIdx: map[string]int32{},
+		windows: map[int64]*window{}}
+	for _, o := range c.outs {
+		r.quant = r.quant || o.kind == outQuantiles
+		r.adds = r.adds || o.kind.sums()
+	}
+	return r
+}
+
+func (r *ruleState) perGroup() int {
+	n := 0
+	for _, o := range r.c.outs {
+		n += max(1, len(o.phis))
+	}
+	return n
+}
+
+func (r *ruleState) matches(s *scrape.Sample) bool {
+	m, ok := r.names[s.Name]
+	if !ok {
+		m = r.c.sel.MatchName(s.Name)
+		if len(r.names) > 1<<16 {
+			clear(r.names)
+		}
+		r.names[s.Name] = m
+	}
+	return m && r.c.sel.MatchLabels(s.Labels)
+}
+
+// add folds s in if the rule matches it; it reports whether it matched.
+func (r *ruleState) add(a *Aggregator, s *scrape.Sample, nowMs int64) bool {
+	if !r.matches(s) {
+		return false
+	}
+	if scrape.IsStaleNaN(s.Value) {
+		return true // a vanished series: its baseline stays for its return
+	}
+	a.obs.Input(r.idx, 1)
+	ts := s.TimestampMs
+	ws := floorDiv(ts, r.ivl) * r.ivl
+	if ws+r.ivl <= r.flushedTo || ws+r.ivl+r.lateness <= nowMs {
+		a.obs.Dropped(r.idx, ReasonTooOld, 1)
+		return true
+	}
+	h := s.Hash
+	if h == 0 {
+		h = scrape.SeriesHash(s.Name, s.Labels)
+	}
+	se := r.series[h]
+	if se == nil {
+		se = &inSeries{group: r.groupFor(a, s, nowMs), win: math.MinInt64}
+		r.series[h] = se
+	} else if se.group < 0 {
+		se.group = r.groupFor(a, s, nowMs)
+	}
+	se.seen = nowMs
+	if se.group < 0 {
+		a.obs.Dropped(r.idx, ReasonMaxOutputSeries, 1)
+		return true
+	}
+	g := r.groups[se.group]
+	g.seen = nowMs
+	w := r.windows[ws]
+	if w == nil {
+		w = &window{start: ws, accs: map[int32]*acc{}}
+		r.windows[ws] = w
+	}
+	ac := w.accs[se.group]
+	if ac == nil {
+		ac = &acc{min: math.Inf(1), max: math.Inf(-1), lastTs: math.MinInt64}
+		w.accs[se.group] = ac
+	}
+	newWin := se.win != ws
+	if newWin && ws < se.win {
+		newWin = false // a late sample of an earlier window: counted there already or not at all
+	}
+	if newWin {
+		ac.series++
+		se.win, se.winDelta, se.rate, se.winPrevTs = ws, 0, 0, se.lastTs
+	}
+	noSum := s.Kind == scrape.KindSummaryQuantile
+	if noSum && r.adds {
+		a.obs.Dropped(r.idx, ReasonSummaryQuantile, 1)
+	}
+	v := s.Value
+	if !noSum {
+		ac.sum += v
+	}
+	ac.count++
+	ac.min = min(ac.min, v)
+	ac.max = max(ac.max, v)
+	if ts >= ac.lastTs {
+		ac.last, ac.lastTs = v, ts
+	}
+	if r.quant {
+		ac.vals = append(ac.vals, v)
+	}
+	if r.c.counter && !noSum {
+		r.addCounter(a, se, ac, v, ts)
+	}
+	return true
+}
+
+func (r *ruleState) addCounter(a *Aggregator, se *inSeries, ac *acc, v float64, ts int64) {
+	ac.counted = true
+	if se.lastTs != 0 && ts <= se.lastTs {
+		a.obs.Dropped(r.idx, ReasonOutOfOrder, 1)
+		return
+	}
+	if se.lastTs == 0 { // never seen: the baseline
+		se.last, se.lastTs = v, ts
+		if se.winPrevTs == 0 {
+			se.winPrevTs = ts
+		}
+		return
+	}
+	d := v - se.last
+	if v < se.last {
+		d = v // a reset: the counter restarted from 0
+	}
+	se.last, se.lastTs = v, ts
+	ac.increase += d
+	se.winDelta += d
+	if span := ts - se.winPrevTs; span > 0 {
+		rate := se.winDelta / (float64(span) / 1000)
+		ac.rate += rate - se.rate
+		se.rate = rate
+	}
+}
+
+// groupFor finds or creates s's group; -1 when max_output_series refuses it.
+func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32 {
+	ls := r.groupLabels(s.Labels)
+	key := groupKey(s.Name, ls)
+	if gi, ok := r.groupIdx[key]; ok {
+		return gi
+	}
+	per := r.perGroup()
+	if r.outCount+per > r.c.MaxOutputSeries {
+		if nowMs-r.lastWarn >= time.Minute.Milliseconds() {
+			r.lastWarn = nowMs
+			a.warn(r.idx, "max_output_series reached: new output series are dropped")
+		}
+		return -1
+	}
+	r.outCount += per
+	g := &group{name: s.Name, labels: ls, seen: nowMs}
+	var gi int32
+	if n := len(r.free); n > 0 {
+		gi, r.free = r.free[n-1], r.free[:n-1]
+		r.groups[gi] = g
+	} else {
+		gi = int32(len(r.groups))
+		r.groups = append(r.groups, g)
+	}
+	r.groupIdx[key] = gi
+	a.obs.OutputSeries(r.idx, r.outCount)
+	return gi
+}
+
+// groupLabels keeps the grouping labels of ls; le and quantile always stay.
+func (r *ruleState) groupLabels(ls scrape.Labels) scrape.Labels {
+	out := make(scrape.Labels, 0, len(ls))
+	for _, l := range ls {
+		keep := l.Name == "le" || l.Name == "quantile"
+		switch {
+		case keep:
+		case len(r.c.by) > 0:
+			_, keep = slices.BinarySearch(r.c.by, l.Name)
+		default:
+			_, found := slices.BinarySearch(r.c.without, l.Name)
+			keep = !found
+		}
+		if keep {
+			out = append(out, l)
+		}
+	}
+	return slices.Clip(out)
+}
+
+func groupKey(name string, ls scrape.Labels) string {
+	var b strings.Builder
+	b.WriteString(name)
+	for _, l := range ls {
+		b.WriteByte(0xff)
+		b.WriteString(l.Name)
+		b.WriteByte(0xfe)
+		b.WriteString(l.Value)
+	}
+	return b.String()
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
