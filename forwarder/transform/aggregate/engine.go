@@ -46,10 +46,10 @@ const (
 
 type nopObserver struct{}
 
-func (nopObserver) Input(int, int)                 {}
-func (nopObserver) Dropped(int, string, int)       {}
-func (nopObserver) OutputSeries(int, int)          {}
-func (nopObserver) Flushed(int, time.Duration)     {}
+func (nopObserver) Input(int, int)             {}
+func (nopObserver) Dropped(int, string, int)   {}
+func (nopObserver) OutputSeries(int, int)      {}
+func (nopObserver) Flushed(int, time.Duration) {}
 
 // Options configure an Aggregator.
 type Options struct {
