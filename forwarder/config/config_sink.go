@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/promfwd/promfwd/forwarder/transform/aggregate"
 	"github.com/promfwd/promfwd/sinks"
 )
 
@@ -23,6 +24,8 @@ type SinkConfig struct {
 	// ResendAfter overrides dedupe.resend_after for this sink; nil inherits
 	// it, 0 disables dedupe for this sink.
 	ResendAfter *time.Duration
+	// Aggregate is the sink's stream aggregation rules (package aggregate).
+	Aggregate []aggregate.Rule
 	// Settings is the type's decoded and validated *Config (for example
 	// *stdout.Config); BuildSink passes it to the type's New.
 	Settings any
@@ -43,6 +46,8 @@ type sinkCommon struct {
 	// after an outage ends, delivery resumes within this long.
 	MaxBackoff  time.Duration  `yaml:"max_backoff,omitempty"`
 	ResendAfter *time.Duration `yaml:"resend_after,omitempty"`
+	// Aggregate: stream aggregation rules (forwarder/transform/aggregate).
+	Aggregate []aggregate.Rule `yaml:"aggregate,omitempty"`
 }
 
 func commonSinkKeys() map[string]field {
@@ -115,6 +120,7 @@ func (sc *SinkConfig) decodeNode(d *decoder, n *yaml.Node, path string) error {
 			RetryWaitMax:      c.MaxBackoff,
 		},
 		ResendAfter: c.ResendAfter,
+		Aggregate:   c.Aggregate,
 		Settings:    settings,
 		Line:        n.Line,
 	}
@@ -133,6 +139,7 @@ func (sc SinkConfig) encodeNode() (*yaml.Node, error) {
 		Concurrency:       sc.Runner.Concurrency,
 		MaxBackoff:        sc.Runner.RetryWaitMax,
 		ResendAfter:       sc.ResendAfter,
+		Aggregate:         sc.Aggregate,
 	}
 	n, err := encodeValue(reflect.ValueOf(c))
 	if err != nil {

@@ -123,6 +123,9 @@ func (c *Config) validate(d *decoder, root *yaml.Node) error {
 		if err := validateRunner(v, i, &c.Sinks[i]); err != nil {
 			return err
 		}
+		if err := validateAggregate(v, i, &c.Sinks[i]); err != nil { // config_aggregate.go
+			return err
+		}
 	}
 	sourceNames := map[string]int{}
 	for i := range c.Sources {

@@ -142,7 +142,7 @@ func compile(r Rule) (*compiled, error) {
 		return nil, fieldErr("outputs", "at least one output is required")
 	}
 	seen := map[outKind]bool{}
-	for _, o := range r.Outputs {
+	for _, o := range JoinOutputs(r.Outputs) {
 		out, err := parseOutput(o)
 		if err != nil {
 			return nil, fieldErr("outputs", "%v", err)
@@ -185,6 +185,23 @@ func compile(r Rule) (*compiled, error) {
 // never feed adding outputs, see Aggregator.)
 func sumsQuantiles(c *compiled) bool {
 	return c.sel.HasLabelMatcher("quantile") || slices.Contains(c.by, "quantile")
+}
+
+// JoinOutputs rejoins `quantiles(0.5, 0.99)` that a YAML flow list
+// ([total, quantiles(0.5, 0.99)]) split at its commas.
+func JoinOutputs(in []string) []string {
+	var out []string
+	for i := 0; i < len(in); i++ {
+		o := strings.TrimSpace(in[i])
+		if strings.HasPrefix(o, "quantiles(") {
+			for !strings.HasSuffix(o, ")") && i+1 < len(in) {
+				i++
+				o += ", " + strings.TrimSpace(in[i])
+			}
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func parseOutput(s string) (output, error) {
