@@ -181,6 +181,9 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 			interval = int64(s.cfg.Interval / time.Second)
 		}
 	}
+	if smp.Kind == scrape.KindDelta { // an aggregation's interval count: already a delta
+		typ, interval = typeCount, int64(s.cfg.Interval/time.Second)
+	}
 	ts := time.UnixMilli(smp.TimestampMs)
 	if ts.After(now.Add(maxPointAhead)) || ts.Before(now.Add(-maxPointAge)) {
 		return false
