@@ -221,4 +221,3 @@ func aggReceived(rcv *rwCapture) (inc, tot [][2]float64, raw map[string][][2]flo
 	}
 	return inc, tot, raw
 }
-
