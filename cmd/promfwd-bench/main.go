@@ -43,6 +43,8 @@ type options struct {
 	memProfile string
 	env        []string
 	keep       bool
+	aggregate  bool // run each sink without, then with aggRules (aggregate.go)
+	aggOn      bool // this run has the rules
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -75,6 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.memProfile, "memprofile", "", "with -inprocess: write a heap profile at the end of the window here")
 	fs.StringVar(&env, "env", "", "extra environment for the child, comma-separated (e.g. GOGC=50,GOMEMLIMIT=100MiB)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (config, child log)")
+	fs.BoolVar(&o.aggregate, "aggregate", false, "run each sink twice, without and with 10 stream aggregation rules over the workload, and compare CPU per input sample and memory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -158,13 +161,21 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "load average at start: %s\n", loadAvg())
 	failed := false
 	for _, sink := range o.sinks {
-		res, err := runOne(ctx, o, sink, bin, dir, urls, stderr)
-		if err != nil {
-			return fmt.Errorf("%s: %w", sink, err)
+		var plain *result
+		for _, agg := range aggRuns(o) { // aggregate.go
+			o.aggOn = agg
+			res, err := runOne(ctx, o, sink, bin, dir, urls, stderr)
+			if err != nil {
+				return fmt.Errorf("%s: %w", sink, err)
+			}
+			res.print(stdout, o)
+			fmt.Fprintf(stdout, "  load average at end: %s\n", loadAvg())
+			failed = failed || res.failed()
+			if agg {
+				compareAggregate(stdout, plain, res, o)
+			}
+			plain = res
 		}
-		res.print(stdout, o)
-		fmt.Fprintf(stdout, "  load average at end: %s\n", loadAvg())
-		failed = failed || res.failed()
 	}
 	if failed {
 		return errFailed

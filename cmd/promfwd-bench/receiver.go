@@ -211,10 +211,18 @@ func (r *receiver) countWriteRequest(b []byte) (int64, error) {
 	var batch []seriesTS
 	for len(b) > 0 {
 		num, typ, l := protowire.ConsumeTag(b)
-		if l < 0 || num != 1 || typ != protowire.BytesType {
+		if l < 0 || (num != 1 && num != 3) || typ != protowire.BytesType {
 			return 0, errors.New("remote_write: bad WriteRequest field")
 		}
 		b = b[l:]
+		if num == 3 { // MetricMetadata (metadata_config): no samples
+			_, ml := protowire.ConsumeBytes(b)
+			if ml < 0 {
+				return 0, errors.New("remote_write: bad MetricMetadata")
+			}
+			b = b[ml:]
+			continue
+		}
 		ts, l := protowire.ConsumeBytes(b)
 		if l < 0 {
 			return 0, errors.New("remote_write: bad TimeSeries")

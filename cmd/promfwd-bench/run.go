@@ -53,10 +53,13 @@ type result struct {
 	upstream         []string // -rw-url: the receiver's own counters
 	ack              *ackResult
 	inProcess        bool
+	aggOn            bool
+	aggIn, aggOut    float64 // input samples matched in the window; output series held at the end
+	aggDropped       float64
 }
 
 func (r *result) failed() bool {
-	return r.dropped > 0 || r.failedReq > 0 || r.scrapeErrs > 0 || r.recv.Bad > 0 || r.dups > 0 || r.ooo > 0
+	return r.dropped > 0 || r.aggDropped > 0 || r.failedReq > 0 || r.scrapeErrs > 0 || r.recv.Bad > 0 || r.dups > 0 || r.ooo > 0
 }
 
 func (r *result) print(w io.Writer, o options) {
@@ -70,6 +73,9 @@ func (r *result) print(w io.Writer, o options) {
 	what := "promfwd child"
 	if r.inProcess {
 		what = "whole bench process (in-process mode)"
+	}
+	if r.aggOn {
+		what += ", with the 10 aggregation rules"
 	}
 	fmt.Fprintf(w, "\n== sink %s (%s)\n", r.sink, what)
 	fmt.Fprintf(w, "  samples/s scraped      %10.0f\n", r.scraped/secs)
@@ -133,6 +139,9 @@ func writeConfig(path, listen, sink, sinkURL string, o options, urls []string) e
 	}
 	if o.maxBatch > 0 {
 		fmt.Fprintf(&b, "    max_batch_samples: %d\n", o.maxBatch)
+	}
+	if o.aggOn {
+		b.WriteString(aggRules) // aggregate.go
 	}
 	switch sink {
 	case "hec":
@@ -318,7 +327,7 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 			return nil, err
 		}
 	}
-	res := &result{sink: sink, window: time.Since(t0), cpu: cpu1 - cpu0, recv: rcv.snapshot().sub(r0), inProcess: o.inProcess}
+	res := &result{sink: sink, window: time.Since(t0), cpu: cpu1 - cpu0, recv: rcv.snapshot().sub(r0), inProcess: o.inProcess, aggOn: o.aggOn}
 	_, res.rssP, _ = procMem(pid)
 	if m, err := procStatus(pid, "RssAnon", "RssFile"); err == nil {
 		res.rssAnon, res.rssFile = m["RssAnon"], m["RssFile"]
@@ -337,6 +346,9 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 	res.retries = d("promfwd_sink_retries_total")
 	res.scrapeErrs = d("promfwd_source_scrape_errors_total")
 	res.pending = m1.sum("promfwd_sink_pending_samples") + m1.sum("promfwd_sink_queue_requests")
+	res.aggIn = d("promfwd_aggregate_input_samples_total")
+	res.aggOut = m1.sum("promfwd_aggregate_output_series")
+	res.aggDropped = d("promfwd_aggregate_samples_dropped_total")
 	if a := rcv.acks; a != nil {
 		res.ack = &ackResult{acked: a.acked.Load() - acked0, polls: a.polls.Load() - polls0,
 			ids: a.idsPerPoll.Load() - ids0, maxOutstanding: a.max()}
