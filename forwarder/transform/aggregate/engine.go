@@ -70,11 +70,14 @@ type Aggregator struct {
 	rules []*ruleState
 	obs   Observer
 	warn  func(int, string)
+	// names memoizes, per sample name, the rules whose __name__ matchers
+	// accept it (bit i: rule i; rules beyond 64 are always asked).
+	names map[string]uint64
 }
 
 // New compiles rules (checked by config already).
 func New(rules []Rule, o Options) (*Aggregator, error) {
-	a := &Aggregator{obs: o.Observer, warn: o.Warn}
+	a := &Aggregator{obs: o.Observer, warn: o.Warn, names: map[string]uint64{}}
 	if a.obs == nil {
 		a.obs = nopObserver{}
 	}
@@ -107,14 +110,18 @@ func (a *Aggregator) Apply(in []scrape.Sample, nowMs int64) []scrape.Sample {
 	for i := range in {
 		s := &in[i]
 		consumed := false
-		for _, r := range a.rules {
+		mask := a.nameMask(s.Name)
+		for k, r := range a.rules {
+			if k < 64 && mask&(1<<k) == 0 {
+				continue
+			}
 			if r.add(a, s, nowMs) && !r.c.KeepInput {
 				consumed = true
 			}
 		}
 		if consumed {
 			if out == nil {
-				out = make([]scrape.Sample, i, len(in))
+				out = make([]scrape.Sample, i, i+64)
 				copy(out, in[:i])
 			}
 			continue
@@ -188,7 +195,22 @@ type acc struct {
 
 type window struct {
 	start int64
-	accs  map[int32]*acc
+	accs  []*acc // by group index; nil: no sample of the group
+	n     int    // non-nil accs
+}
+
+// get returns group gi's accumulator, creating it.
+func (w *window) get(gi int32) *acc {
+	if int(gi) >= len(w.accs) {
+		w.accs = append(w.accs, make([]*acc, int(gi)+1-len(w.accs))...)
+	}
+	ac := w.accs[gi]
+	if ac == nil {
+		ac = &acc{min: math.Inf(1), max: math.Inf(-1), lastTs: math.MinInt64}
+		w.accs[gi] = ac
+		w.n++
+	}
+	return ac
 }
 
 type ruleState struct {
@@ -199,12 +221,12 @@ type ruleState struct {
 	ttl      int64 // ms
 	quant    bool  // has quantiles
 	adds     bool  // has adding outputs
-	names    map[string]bool
 	series   map[uint64]*inSeries
 	groupIdx map[string]int32
 	groups   []*group
 	free     []int32 // expired group slots
 	windows  map[int64]*window
+	lastWin  *window // the window of the previous sample (most samples share it)
 	// flushedTo is the end of the last flushed window: older samples are too old.
 	flushedTo int64
 	outCount  int // output series in use (groups × outputs)
@@ -214,7 +236,7 @@ type ruleState struct {
 
 func newRuleState(idx int, c *compiled, lateness, ttl int64) *ruleState {
 	r := &ruleState{idx: idx, c: c, ivl: c.Interval.Milliseconds(), lateness: lateness, ttl: ttl,
-		names: map[string]bool{}, series: map[uint64]*inSeries{}, groupIdx: map[string]int32{},
+		series: map[uint64]*inSeries{}, groupIdx: map[string]int32{},
 		windows: map[int64]*window{}}
 	for _, o := range c.outs {
 		r.quant = r.quant || o.kind == outQuantiles
@@ -231,16 +253,31 @@ func (r *ruleState) perGroup() int {
 	return n
 }
 
-func (r *ruleState) matches(s *scrape.Sample) bool {
-	m, ok := r.names[s.Name]
+// nameMask returns the rules whose name matchers accept name (memoized:
+// names are interned by the parser, so this is one map lookup a sample).
+func (a *Aggregator) nameMask(name string) uint64 {
+	m, ok := a.names[name]
 	if !ok {
-		m = r.c.sel.MatchName(s.Name)
-		if len(r.names) > 1<<16 {
-			clear(r.names)
+		for k, r := range a.rules {
+			if k < 64 && r.c.sel.MatchName(name) {
+				m |= 1 << k
+			}
 		}
-		r.names[s.Name] = m
+		if len(a.names) > 1<<16 { // bound the memo against unbounded name churn
+			clear(a.names)
+		}
+		a.names[name] = m
 	}
-	return m && r.c.sel.MatchLabels(s.Labels)
+	return m
+}
+
+// matches checks the rule's selector on s (its name already passed the
+// name matchers for rules < 64).
+func (r *ruleState) matches(s *scrape.Sample) bool {
+	if r.idx >= 64 && !r.c.sel.MatchName(s.Name) {
+		return false
+	}
+	return r.c.sel.MatchLabels(s.Labels)
 }
 
 // add folds s in if the rule matches it; it reports whether it matched.
@@ -276,16 +313,15 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, nowMs int64) bool {
 	}
 	g := r.groups[se.group]
 	g.seen = nowMs
-	w := r.windows[ws]
-	if w == nil {
-		w = &window{start: ws, accs: map[int32]*acc{}}
-		r.windows[ws] = w
+	w := r.lastWin
+	if w == nil || w.start != ws {
+		if w = r.windows[ws]; w == nil {
+			w = &window{start: ws}
+			r.windows[ws] = w
+		}
+		r.lastWin = w
 	}
-	ac := w.accs[se.group]
-	if ac == nil {
-		ac = &acc{min: math.Inf(1), max: math.Inf(-1), lastTs: math.MinInt64}
-		w.accs[se.group] = ac
-	}
+	ac := w.get(se.group)
 	newWin := se.win != ws
 	if newWin && ws < se.win {
 		newWin = false // a late sample of an earlier window: counted there already or not at all

@@ -34,6 +34,9 @@ func (r *ruleState) flush(a *Aggregator, out []scrape.Sample, nowMs int64) []scr
 	slices.Sort(due)
 	for _, ws := range due {
 		out = r.emit(r.windows[ws], out)
+		if r.lastWin == r.windows[ws] {
+			r.lastWin = nil
+		}
 		delete(r.windows, ws)
 		r.flushedTo = max(r.flushedTo, ws+r.ivl)
 	}
@@ -50,14 +53,9 @@ func (r *ruleState) flush(a *Aggregator, out []scrape.Sample, nowMs int64) []scr
 // emit appends one window's outputs, groups in creation order.
 func (r *ruleState) emit(w *window, out []scrape.Sample) []scrape.Sample {
 	end := w.start + r.ivl
-	gis := make([]int32, 0, len(w.accs))
-	for gi := range w.accs {
-		gis = append(gis, gi)
-	}
-	slices.Sort(gis)
-	for _, gi := range gis {
-		ac, g := w.accs[gi], r.groups[gi]
-		if g == nil {
+	for gi, ac := range w.accs {
+		g := r.groups[gi]
+		if ac == nil || g == nil {
 			continue
 		}
 		if ac.counted {
@@ -184,8 +182,10 @@ func (r *ruleState) sweep(a *Aggregator, cutoff int64) {
 	}
 	inWindow := map[int32]bool{}
 	for _, w := range r.windows {
-		for gi := range w.accs {
-			inWindow[gi] = true
+		for gi, ac := range w.accs {
+			if ac != nil {
+				inWindow[int32(gi)] = true
+			}
 		}
 	}
 	per := r.perGroup()

@@ -84,8 +84,11 @@ func (r *ruleState) snapshot(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(r.windows)))
 	for _, w := range r.windows {
 		b = binary.AppendVarint(b, w.start)
-		b = binary.AppendUvarint(b, uint64(len(w.accs)))
+		b = binary.AppendUvarint(b, uint64(w.n))
 		for gi, ac := range w.accs {
+			if ac == nil {
+				continue
+			}
 			b = binary.AppendVarint(b, int64(gi))
 			for _, f := range []float64{ac.sum, ac.min, ac.max, ac.last, ac.increase, ac.rate} {
 				b = putF(b, f)
@@ -252,7 +255,7 @@ func (r *ruleState) restore(d *reader) *ruleState {
 	}
 	nw := d.count()
 	for i := 0; i < nw && !d.err; i++ {
-		w := &window{start: d.v(), accs: map[int32]*acc{}}
+		w := &window{start: d.v()}
 		na := d.count()
 		for j := 0; j < na && !d.err; j++ {
 			gi := int32(d.v())
@@ -265,8 +268,9 @@ func (r *ruleState) restore(d *reader) *ruleState {
 			}
 			if gi < 0 || int(gi) >= len(r.groups) || r.groups[gi] == nil {
 				d.err = true
+				break
 			}
-			w.accs[gi] = ac
+			*w.get(gi) = *ac
 		}
 		r.windows[w.start] = w
 	}
