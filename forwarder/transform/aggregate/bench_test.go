@@ -49,6 +49,16 @@ func BenchmarkApply(b *testing.B) {
 // BenchmarkMemoryPerSeries reports the heap the aggregation state holds per
 // input series (bytes/series) once 200k series are in an open window.
 func BenchmarkMemoryPerSeries(b *testing.B) {
+	b.Run("counter", func(b *testing.B) {
+		benchMemory(b, Rule{Match: `{__name__=~"req_.*"}`, Interval: time.Minute, Without: []string{"instance", "pod"}, Outputs: []string{"total", "increase"}})
+	})
+	b.Run("gauge", func(b *testing.B) {
+		benchMemory(b, Rule{Match: `{__name__=~"req_.*"}`, Interval: time.Minute, Without: []string{"instance", "pod"}, Outputs: []string{"max", "avg", "count_series"}})
+	})
+	b.Run("with_rate_sum", func(b *testing.B) { benchMemory(b, benchRule) })
+}
+
+func benchMemory(b *testing.B, rule Rule) {
 	const n = 200_000
 	base := int64(1_800_000_000_000)
 	in := benchInput(n, base)
@@ -56,7 +66,7 @@ func BenchmarkMemoryPerSeries(b *testing.B) {
 		runtime.GC()
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
-		a, _ := New([]Rule{benchRule}, Options{})
+		a, _ := New([]Rule{rule}, Options{})
 		a.Apply(in, base)
 		a.Apply(in, base+5000)
 		runtime.GC()

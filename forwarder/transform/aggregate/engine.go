@@ -156,17 +156,24 @@ func (a *Aggregator) FlushAll() []scrape.Sample {
 	return out
 }
 
-// inSeries is one input series' memory.
+// inSeries is one input series' memory (32 bytes: it is most of the
+// aggregation's memory).
 type inSeries struct {
-	last      float64 // counter baseline: the previous value
-	lastTs    int64   // its timestamp; 0: no baseline yet
-	win       int64   // start of the window it last contributed to
+	last   float64 // counter baseline: the previous value
+	lastTs int64   // its timestamp; 0: no baseline yet
+	win    int64   // start of the window it last contributed to
+	group  int32   // -1: refused by max_output_series
+	seen   uint32  // last sample's arrival, Unix seconds, for expiry
+}
+
+// rateState is a series' rate within its window, for rules with rate_sum.
+type rateState struct {
 	winDelta  float64 // its increase within win
 	winPrevTs int64   // timestamp of the baseline win's increase starts from
 	rate      float64 // its rate within win, as added to that window's rate_sum
-	group     int32   // -1: refused by max_output_series
-	seen      int64   // last sample time, for expiry
 }
+
+var noRate rateState // read-only stand-in for rules without rate_sum
 
 // group is one output identity: input name and grouping labels.
 type group struct {
@@ -221,7 +228,9 @@ type ruleState struct {
 	ttl      int64 // ms
 	quant    bool  // has quantiles
 	adds     bool  // has adding outputs
+	rate     bool  // has rate_sum
 	series   map[uint64]*inSeries
+	rates    map[uint64]*rateState // by series, only for rules with rate_sum
 	groupIdx map[string]int32
 	groups   []*group
 	free     []int32 // expired group slots
@@ -236,11 +245,12 @@ type ruleState struct {
 
 func newRuleState(idx int, c *compiled, lateness, ttl int64) *ruleState {
 	r := &ruleState{idx: idx, c: c, ivl: c.Interval.Milliseconds(), lateness: lateness, ttl: ttl,
-		series: map[uint64]*inSeries{}, groupIdx: map[string]int32{},
+		series: map[uint64]*inSeries{}, rates: map[uint64]*rateState{}, groupIdx: map[string]int32{},
 		windows: map[int64]*window{}}
 	for _, o := range c.outs {
 		r.quant = r.quant || o.kind == outQuantiles
 		r.adds = r.adds || o.kind.sums()
+		r.rate = r.rate || o.kind == outRateSum
 	}
 	return r
 }
@@ -302,11 +312,14 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, nowMs int64) bool {
 	se := r.series[h]
 	if se == nil {
 		se = &inSeries{group: r.groupFor(a, s, nowMs), win: math.MinInt64}
+		if r.rate {
+			r.rates[h] = &rateState{}
+		}
 		r.series[h] = se
 	} else if se.group < 0 {
 		se.group = r.groupFor(a, s, nowMs)
 	}
-	se.seen = nowMs
+	se.seen = uint32(nowMs / 1000)
 	if se.group < 0 {
 		a.obs.Dropped(r.idx, ReasonMaxOutputSeries, 1)
 		return true
@@ -328,7 +341,10 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, nowMs int64) bool {
 	}
 	if newWin {
 		ac.series++
-		se.win, se.winDelta, se.rate, se.winPrevTs = ws, 0, 0, se.lastTs
+		se.win = ws
+		if r.rate {
+			*r.rates[h] = rateState{winPrevTs: se.lastTs}
+		}
 	}
 	noSum := s.Kind == scrape.KindSummaryQuantile
 	if noSum && r.adds {
@@ -348,12 +364,16 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, nowMs int64) bool {
 		ac.vals = append(ac.vals, v)
 	}
 	if r.c.counter && !noSum {
-		r.addCounter(a, se, ac, v, ts)
+		var rt *rateState
+		if r.rate {
+			rt = r.rates[h]
+		}
+		r.addCounter(a, se, rt, ac, v, ts)
 	}
 	return true
 }
 
-func (r *ruleState) addCounter(a *Aggregator, se *inSeries, ac *acc, v float64, ts int64) {
+func (r *ruleState) addCounter(a *Aggregator, se *inSeries, rt *rateState, ac *acc, v float64, ts int64) {
 	ac.counted = true
 	if se.lastTs != 0 && ts <= se.lastTs {
 		a.obs.Dropped(r.idx, ReasonOutOfOrder, 1)
@@ -361,8 +381,8 @@ func (r *ruleState) addCounter(a *Aggregator, se *inSeries, ac *acc, v float64, 
 	}
 	if se.lastTs == 0 { // never seen: the baseline
 		se.last, se.lastTs = v, ts
-		if se.winPrevTs == 0 {
-			se.winPrevTs = ts
+		if rt != nil && rt.winPrevTs == 0 {
+			rt.winPrevTs = ts
 		}
 		return
 	}
@@ -372,11 +392,13 @@ func (r *ruleState) addCounter(a *Aggregator, se *inSeries, ac *acc, v float64, 
 	}
 	se.last, se.lastTs = v, ts
 	ac.increase += d
-	se.winDelta += d
-	if span := ts - se.winPrevTs; span > 0 {
-		rate := se.winDelta / (float64(span) / 1000)
-		ac.rate += rate - se.rate
-		se.rate = rate
+	if rt != nil {
+		rt.winDelta += d
+		if span := ts - rt.winPrevTs; span > 0 {
+			rate := rt.winDelta / (float64(span) / 1000)
+			ac.rate += rate - rt.rate
+			rt.rate = rate
+		}
 	}
 }
 

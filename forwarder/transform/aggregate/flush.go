@@ -176,8 +176,9 @@ func quantile(phi float64, sorted []float64) float64 {
 // open window).
 func (r *ruleState) sweep(a *Aggregator, cutoff int64) {
 	for h, se := range r.series {
-		if se.seen < cutoff {
+		if int64(se.seen)*1000 < cutoff {
 			delete(r.series, h)
+			delete(r.rates, h)
 		}
 	}
 	inWindow := map[int32]bool{}

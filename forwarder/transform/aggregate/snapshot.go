@@ -75,11 +75,15 @@ func (r *ruleState) snapshot(b []byte) []byte {
 		b = putF(b, se.last)
 		b = binary.AppendVarint(b, se.lastTs)
 		b = binary.AppendVarint(b, se.win)
-		b = putF(b, se.winDelta)
-		b = binary.AppendVarint(b, se.winPrevTs)
-		b = putF(b, se.rate)
+		rt := r.rates[h]
+		if rt == nil {
+			rt = &noRate
+		}
+		b = putF(b, rt.winDelta)
+		b = binary.AppendVarint(b, rt.winPrevTs)
+		b = putF(b, rt.rate)
 		b = binary.AppendVarint(b, int64(se.group))
-		b = binary.AppendVarint(b, se.seen)
+		b = binary.AppendVarint(b, int64(se.seen))
 	}
 	b = binary.AppendUvarint(b, uint64(len(r.windows)))
 	for _, w := range r.windows {
@@ -246,8 +250,12 @@ func (r *ruleState) restore(d *reader) *ruleState {
 	ns := d.count()
 	for i := 0; i < ns && !d.err; i++ {
 		h := d.u64()
-		se := &inSeries{last: d.f(), lastTs: d.v(), win: d.v(), winDelta: d.f(), winPrevTs: d.v(), rate: d.f()}
-		se.group, se.seen = int32(d.v()), d.v()
+		se := &inSeries{last: d.f(), lastTs: d.v(), win: d.v()}
+		rt := &rateState{winDelta: d.f(), winPrevTs: d.v(), rate: d.f()}
+		if r.rate {
+			r.rates[h] = rt
+		}
+		se.group, se.seen = int32(d.v()), uint32(d.v())
 		if int(se.group) >= len(r.groups) {
 			d.err = true
 		}
