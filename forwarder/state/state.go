@@ -36,6 +36,17 @@
 // The dedupe memory restored is that of N, so no value is re-sent early and
 // none that was never queued is suppressed.
 //
+// A sink with transform stages (Options.Stage: stream aggregation's
+// counter baselines, totals and open windows) saves their snapshot in the
+// same checkpoint, taken under the same exclusive gate: the stages run in
+// the admission that the gate serializes against the checkpoint, so the
+// snapshot describes exactly the samples admitted up to seq N, and the
+// outputs they flushed are in requests <= N. At start its requests > N are
+// discarded like an encoding-state sink's: the restored windows and
+// baselines produce them again from the next scrapes, so a window's
+// increase is counted once (the raw samples among them are lost, one
+// checkpoint interval at most).
+//
 // A sink with delivery state (hec.Sink with indexer acknowledgement: its
 // channel and the ackIds of requests HEC accepted but has not confirmed)
 // saves it in the same place. That state describes requests still in the
