@@ -169,6 +169,14 @@ sources:
 	if n := svc.metric(t, "promfwd_sink_requests_total", map[string]string{"sink": "prom", "outcome": "permanent_error"}); n != 0 {
 		t.Fatalf("Prometheus rejected %v requests", n)
 	}
+	// Self-metrics per rule: 3 sources x 2 series x 14+ scrapes into rule 0's
+	// counters, 2 groups x 4 outputs + 2 bucket groups x 4 outputs.
+	if n := svc.metric(t, "promfwd_aggregate_input_samples_total", map[string]string{"sink": "prom", "rule": "0"}); n < 3*4*14 {
+		t.Errorf("rule 0 input samples = %v, want >= %d", n, 3*4*14)
+	}
+	if n := svc.metric(t, "promfwd_aggregate_output_series", map[string]string{"sink": "prom", "rule": "0"}); n != 16 {
+		t.Errorf("rule 0 output series = %v, want 16", n)
+	}
 	// The last window was flushed at shutdown, stamped with its end (ahead of now).
 	end := time.Now().Add(aggWin)
 	checked := 0
