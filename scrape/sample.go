@@ -99,6 +99,9 @@ type Meta struct {
 	Type   Type
 	Help   string
 	Unit   string
+	// WindowSec is, for promfwd's aggregation outputs, the window length in
+	// seconds (a Datadog count's interval); 0 for scraped families.
+	WindowSec int64
 }
 
 // Label is one name/value pair. __name__ is never stored in Labels.

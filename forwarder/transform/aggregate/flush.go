@@ -125,7 +125,7 @@ func (r *ruleState) ensureOuts(g *group) {
 		if o.kind == outTotal {
 			typ = scrape.TypeCounter
 		}
-		meta := &scrape.Meta{Family: name, Type: typ}
+		meta := &scrape.Meta{Family: name, Type: typ, WindowSec: r.ivl / 1000}
 		if o.kind != outQuantiles {
 			g.outs = append(g.outs, outSeries{name: name, ls: g.labels, hash: scrape.SeriesHash(name, g.labels), meta: meta})
 			continue
