@@ -110,31 +110,45 @@ func value(k outKind, ac *acc, g *group) (float64, scrape.Kind, bool) {
 
 func (g *group) sample(k int, v float64, ts int64, kind scrape.Kind) scrape.Sample {
 	o := &g.outs[k]
-	return scrape.Sample{Name: o.name, Labels: o.ls, Value: v, TimestampMs: ts, Kind: kind,
+	return scrape.Sample{Name: o.meta.Family, Labels: o.ls, Value: v, TimestampMs: ts, Kind: kind,
 		ExplicitTS: true, Meta: o.meta, Hash: o.hash}
 }
 
-// ensureOuts builds the group's output identities once.
+// ensureOuts builds the group's output identities once. Names and Metas
+// are shared by the groups of one input name (one per output, not per
+// output series).
 func (r *ruleState) ensureOuts(g *group) {
 	if g.outs != nil {
 		return
 	}
-	for i, o := range r.c.outs {
-		name := r.c.outName(g.name, i)
-		typ := scrape.TypeGauge
-		if o.kind == outTotal {
-			typ = scrape.TypeCounter
+	metas := r.metas[g.name]
+	if metas == nil {
+		for i, o := range r.c.outs {
+			name := r.c.outName(g.name, i)
+			typ := scrape.TypeGauge
+			if o.kind == outTotal {
+				typ = scrape.TypeCounter
+			}
+			metas = append(metas, &scrape.Meta{Family: name, Type: typ, WindowSec: r.ivl / 1000})
 		}
-		meta := &scrape.Meta{Family: name, Type: typ, WindowSec: r.ivl / 1000}
+		if len(r.metas) > 1<<16 { // bound it against name churn; groups keep theirs
+			clear(r.metas)
+		}
+		r.metas[g.name] = metas
+	}
+	for i, o := range r.c.outs {
+		meta := metas[i]
+		name := meta.Family
 		if o.kind != outQuantiles {
-			g.outs = append(g.outs, outSeries{name: name, ls: g.labels, hash: scrape.SeriesHash(name, g.labels), meta: meta})
+			g.outs = append(g.outs, outSeries{ls: g.labels, hash: scrape.SeriesHash(name, g.labels), meta: meta})
 			continue
 		}
 		for _, phi := range o.phiS {
 			ls := withLabel(g.labels, "quantile", phi)
-			g.outs = append(g.outs, outSeries{name: name, ls: ls, hash: scrape.SeriesHash(name, ls), meta: meta})
+			g.outs = append(g.outs, outSeries{ls: ls, hash: scrape.SeriesHash(name, ls), meta: meta})
 		}
 	}
+	g.outs = slices.Clip(g.outs)
 }
 
 // withLabel returns a sorted copy of ls with name set to value.

@@ -38,10 +38,9 @@ type group struct {
 }
 
 type outSeries struct {
-	name string
-	ls   scrape.Labels
+	ls   scrape.Labels // the group's, or its own with a quantile label
 	hash uint64
-	meta *scrape.Meta
+	meta *scrape.Meta // shared by the input name's groups; Family is the output name
 }
 
 // acc is one group's accumulator in one window.
@@ -83,7 +82,8 @@ type ruleState struct {
 	adds     bool  // has adding outputs
 	rate     bool  // has rate_sum
 	series   map[uint64]*inSeries
-	rates    map[uint64]*rateState // by series, only for rules with rate_sum
+	rates    map[uint64]*rateState     // by series, only for rules with rate_sum
+	metas    map[string][]*scrape.Meta // output Metas (and names) by input name
 	groupIdx map[string]int32
 	groups   []*group
 	free     []int32 // expired group slots
@@ -98,7 +98,7 @@ type ruleState struct {
 
 func newRuleState(idx int, c *compiled, lateness, ttl int64) *ruleState {
 	r := &ruleState{idx: idx, c: c, ivl: c.Interval.Milliseconds(), lateness: lateness, ttl: ttl,
-		series: map[uint64]*inSeries{}, rates: map[uint64]*rateState{}, groupIdx: map[string]int32{},
+		series: map[uint64]*inSeries{}, rates: map[uint64]*rateState{}, metas: map[string][]*scrape.Meta{}, groupIdx: map[string]int32{},
 		windows: map[int64]*window{}}
 	for _, o := range c.outs {
 		r.quant = r.quant || o.kind == outQuantiles
