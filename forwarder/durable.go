@@ -22,6 +22,7 @@ func (f *Forwarder) openDurable(st *sinkState, rc *sinks.RunnerConfig, dataDir s
 		Lanes:         lanes,
 		Now:           f.clock.Now,
 		Log:           f.log.With(zap.String("sink", st.name)),
+		Stage:         st.stages.stage(), // aggregate.go
 	}, st.dedupe, st.sink)
 	if err != nil {
 		return err
@@ -46,6 +47,7 @@ func (st *sinkState) admit(samples []scrape.Sample) (skipped int) {
 		d.AdmitLock()
 		defer d.AdmitUnlock()
 	}
+	samples = st.stages.apply(samples) // aggregate.go: per-sink transform chain
 	out, skipped := st.dedupe.Filter(samples)
 	if len(out) > 0 {
 		st.runner.Submit(out)

@@ -49,7 +49,8 @@ type Forwarder struct {
 	sm        *sourceMetrics
 	skm       *sinks.Metrics
 	pm        *processMetrics
-	feed      *statusFeed // status_feed.go: what the status pages add to the running state
+	feed      *statusFeed    // status_feed.go: what the status pages add to the running state
+	am        *aggMetricVecs // aggregate.go
 
 	mu      sync.Mutex // guards everything below during reloads
 	cfg     *config.Config
@@ -87,6 +88,8 @@ type sinkState struct {
 	health *sinks.Health
 	// durable is the disk queue and checkpoint (durable.go); nil without data_dir.
 	durable *state.Durable
+	// stages is the per-sink transform chain (aggregate.go); nil without one.
+	stages *sinkStages
 
 	// swap guards next: a reload that replaces a durable sink holds it
 	// exclusively while the old runner persists and the new one opens the
@@ -117,6 +120,7 @@ func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 		sm:        newSourceMetrics(reg),
 		skm:       sinks.NewMetrics(reg),
 		pm:        newProcessMetrics(reg, opts.Version, opts.Clock.Now()),
+		am:        newAggMetrics(reg),
 		cfg:       cfg,
 		sinks:     map[string]*sinkState{},
 		sources:   map[string]*sourceJob{},
@@ -176,6 +180,10 @@ func (f *Forwarder) buildSink(sc config.SinkConfig, cfg *config.Config) (*sinkSt
 		sink:   s,
 		dedupe: state.NewDedupe(resend, f.clock),
 		health: set.Health,
+	}
+	if st.stages, err = f.newSinkStages(sc, cfg); err != nil { // aggregate.go
+		_ = s.Close()
+		return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
 	}
 	rc := sc.Runner
 	if cfg.DataDir != "" {
@@ -288,7 +296,7 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 			return err
 		}
 	}
-	if err := f.scheduleHeartbeat(); err != nil {
+	if err := errors.Join(f.scheduleHeartbeat(), f.scheduleAggregateTick()); err != nil {
 		f.mu.Unlock()
 		_ = sched.shutdown()
 		f.closeAll()
@@ -359,6 +367,7 @@ func (f *Forwarder) shutdown() {
 // stopSink drains one sink within ctx and accounts for what could not be
 // delivered in time.
 func (f *Forwarder) stopSink(ctx context.Context, st *sinkState) {
+	st.finalFlush()                        // aggregate.go: open windows, without data_dir
 	st.runner.Discard(st.runner.Stop(ctx)) // nothing to discard with a disk queue
 	st.release()                           // durable.go: close the disk queue, if any
 	if err := st.sink.Close(); err != nil {

@@ -61,6 +61,7 @@ func (f *Forwarder) Once(ctx context.Context, w io.Writer, only string) error {
 }
 
 func (f *Forwarder) showSink(ctx context.Context, w io.Writer, lines *stdout.Sink, st *sinkState, samples []scrape.Sample) error {
+	samples = st.showAggregates(w, samples) // aggregate_once.go
 	out, skipped := st.dedupe.Filter(samples)
 	enc, err := st.sink.Encode(out)
 	if err != nil {

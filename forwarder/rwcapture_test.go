@@ -26,6 +26,7 @@ type rwCapture struct {
 type rwSample struct {
 	labels map[string]string
 	value  float64
+	ts     int64 // milliseconds
 }
 
 func newRWCapture(t *testing.T) *rwCapture {
@@ -85,6 +86,7 @@ func decodeWriteRequest(b []byte) ([]rwSample, error) {
 		}
 		labels := map[string]string{}
 		var values []float64
+		var stamps []int64
 		err := eachField(v, func(num protowire.Number, v []byte, _ uint64) error {
 			switch num {
 			case 1:
@@ -99,18 +101,28 @@ func decodeWriteRequest(b []byte) ([]rwSample, error) {
 				})
 				labels[name] = value
 				return err
-			case 2:
-				return eachField(v, func(num protowire.Number, _ []byte, x uint64) error {
+			case 2: // a proto3 zero (value 0, timestamp 0) is not on the wire
+				var val float64
+				var ts int64
+				err := eachField(v, func(num protowire.Number, _ []byte, x uint64) error {
 					if num == 1 {
-						values = append(values, math.Float64frombits(x))
+						val = math.Float64frombits(x)
+					} else if num == 2 {
+						ts = int64(x)
 					}
 					return nil
 				})
+				values, stamps = append(values, val), append(stamps, ts)
+				return err
 			}
 			return nil
 		})
-		for _, val := range values {
-			out = append(out, rwSample{labels: labels, value: val})
+		for i, val := range values {
+			s := rwSample{labels: labels, value: val}
+			if i < len(stamps) {
+				s.ts = stamps[i]
+			}
+			out = append(out, s)
 		}
 		return err
 	})

@@ -28,6 +28,10 @@ const (
 	KindSummaryCount
 	KindInfo
 	KindStateSet
+	// KindDelta is an interval count made by promfwd's aggregation
+	// (increase, count_samples, count_series over one window): Datadog gets
+	// it as a count point as is, dedupe never skips it.
+	KindDelta
 )
 
 var kindNames = [...]string{
@@ -42,6 +46,7 @@ var kindNames = [...]string{
 	KindSummaryCount:    "summary_count",
 	KindInfo:            "info",
 	KindStateSet:        "stateset",
+	KindDelta:           "delta",
 }
 
 // String returns the kind's stable lower-case name (used in JSON output).
@@ -99,6 +104,9 @@ type Meta struct {
 	// (ParseOptions.Exemplars) fills it, and a Meta with exemplars is
 	// never reused by a later scrape.
 	Exemplars []Exemplar
+	// WindowSec is, for promfwd's aggregation outputs, the window length in
+	// seconds (a Datadog count's interval); 0 for scraped families.
+	WindowSec int64
 }
 
 // Exemplar is an OpenMetrics or protobuf exemplar: a sampled event (say a

@@ -46,8 +46,10 @@ type options struct {
 	peer       string
 	vmagent    string
 	rounds     int
-	relabel    int // metric_relabel_configs rules per source (relabel.go)
-	abRounds   int // >0: alternate relabel off/on this many times
+	relabel    int  // metric_relabel_configs rules per source (relabel.go)
+	abRounds   int  // >0: alternate relabel off/on this many times
+	aggregate  bool // run each sink without, then with aggRules (aggregate.go)
+	aggOn      bool // this run has the rules
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -85,6 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.rounds, "rounds", 0, "run every pipeline this many times, alternating (default 1, or 2 with -peer)")
 	fs.IntVar(&o.relabel, "relabel", 0, "paste this many (up to 5) metric_relabel_configs rules into every source")
 	fs.IntVar(&o.abRounds, "ab-relabel", 0, "alternate runs with relabeling off and on (-relabel rules, default 5) this many times on the first sink and print the CPU ratios")
+	fs.BoolVar(&o.aggregate, "aggregate", false, "run each sink twice, without and with 10 stream aggregation rules over the workload, and compare CPU per input sample and memory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -196,15 +199,23 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	var runs []*result
 	for round := 1; round <= o.rounds; round++ {
 		for _, sink := range o.sinks {
-			res, err := runOne(ctx, o, sink, bin, dir, urls, stderr)
-			if err != nil {
-				return fmt.Errorf("%s: %w", sink, err)
+			var plain *result
+			for _, agg := range aggRuns(o) { // aggregate.go
+				o.aggOn = agg
+				res, err := runOne(ctx, o, sink, bin, dir, urls, stderr)
+				if err != nil {
+					return fmt.Errorf("%s: %w", sink, err)
+				}
+				res.round = round
+				res.print(stdout, o)
+				fmt.Fprintf(stdout, "  load average at end: %s\n", loadAvg())
+				failed = failed || res.failed()
+				runs = append(runs, res)
+				if agg {
+					compareAggregate(stdout, plain, res, o)
+				}
+				plain = res
 			}
-			res.round = round
-			res.print(stdout, o)
-			fmt.Fprintf(stdout, "  load average at end: %s\n", loadAvg())
-			failed = failed || res.failed()
-			runs = append(runs, res)
 		}
 		if o.peer == "vmagent" {
 			res, err := runVmagent(ctx, o, dir, urls, stderr)

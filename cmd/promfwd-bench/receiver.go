@@ -215,6 +215,14 @@ func (r *receiver) countWriteRequest(b []byte) (int64, error) {
 			return 0, errors.New("remote_write: bad WriteRequest field")
 		}
 		b = b[l:]
+		if num == 3 { // MetricMetadata (metadata_config): no samples
+			_, ml := protowire.ConsumeBytes(b)
+			if ml < 0 {
+				return 0, errors.New("remote_write: bad MetricMetadata")
+			}
+			b = b[ml:]
+			continue
+		}
 		ts, l := protowire.ConsumeBytes(b)
 		if l < 0 {
 			return 0, errors.New("remote_write: bad TimeSeries")

@@ -55,10 +55,13 @@ type result struct {
 	upstream         []string // -rw-url: the receiver's own counters
 	ack              *ackResult
 	inProcess        bool
+	aggOn            bool
+	aggIn, aggOut    float64 // input samples matched in the window; output series held at the end
+	aggDropped       float64
 }
 
 func (r *result) failed() bool {
-	return r.dropped > 0 || r.failedReq > 0 || r.scrapeErrs > 0 || r.recv.Bad > 0 || r.dups > 0 || r.ooo > 0
+	return r.dropped > 0 || r.aggDropped > 0 || r.failedReq > 0 || r.scrapeErrs > 0 || r.recv.Bad > 0 || r.dups > 0 || r.ooo > 0
 }
 
 func (r *result) print(w io.Writer, o options) {
@@ -75,6 +78,9 @@ func (r *result) print(w io.Writer, o options) {
 		what = "whole bench process (in-process mode)"
 	case r.pipeline != "":
 		what = r.pipeline + " child"
+	}
+	if r.aggOn {
+		what += ", with the 10 aggregation rules"
 	}
 	fmt.Fprintf(w, "\n== sink %s (%s, round %d)\n", r.sink, what, r.round)
 	fmt.Fprintf(w, "  samples/s scraped      %10.0f\n", r.scraped/secs)
@@ -138,6 +144,9 @@ func writeConfig(path, listen, sink, sinkURL string, o options, urls []string) e
 	}
 	if o.maxBatch > 0 {
 		fmt.Fprintf(&b, "    max_batch_samples: %d\n", o.maxBatch)
+	}
+	if o.aggOn {
+		b.WriteString(aggRules) // aggregate.go
 	}
 	switch sink {
 	case "hec":
@@ -303,7 +312,7 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 			return nil, err
 		}
 	}
-	res := &result{sink: sink, window: elapsed, cpu: cpu, rssSteady: rssSteady, recv: rcv.snapshot().sub(r0), inProcess: o.inProcess}
+	res := &result{sink: sink, window: elapsed, cpu: cpu, rssSteady: rssSteady, recv: rcv.snapshot().sub(r0), inProcess: o.inProcess, aggOn: o.aggOn}
 	res.endMem(pid)
 	m1, err := fetchSelfMetrics(ctx, base+"/metrics")
 	if err != nil {
@@ -316,6 +325,9 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 	res.retries = d("promfwd_sink_retries_total")
 	res.scrapeErrs = d("promfwd_source_scrape_errors_total")
 	res.pending = m1.sum("promfwd_sink_pending_samples") + m1.sum("promfwd_sink_queue_requests")
+	res.aggIn = d("promfwd_aggregate_input_samples_total")
+	res.aggOut = m1.sum("promfwd_aggregate_output_series")
+	res.aggDropped = d("promfwd_aggregate_samples_dropped_total")
 	if a := rcv.acks; a != nil {
 		res.ack = &ackResult{acked: a.acked.Load() - acked0, polls: a.polls.Load() - polls0,
 			ids: a.idsPerPoll.Load() - ids0, maxOutstanding: a.max()}

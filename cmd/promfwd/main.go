@@ -135,6 +135,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		_, _ = stdout.Write(out)
+		for i := range cfg.Sinks { // aggregation outputs, as YAML comments
+			for _, l := range cfg.Sinks[i].AggregateSummary() {
+				fmt.Fprintf(stdout, "# %s\n", l)
+			}
+		}
 		return 0
 	}
 	log, err := newLogger(*logLevel, *logFormat, stderr)

@@ -73,6 +73,14 @@ sinks:
 			stdout: []string{"name: a", "interval: 1m", "type: stdout", "resend_after: 4m"},
 		},
 		{
+			name: "aggregate output names",
+			config: "sources:\n  - name: a\n    url: http://127.0.0.1:9100/metrics\nsinks:\n  - name: out\n    type: stdout\n" +
+				"    aggregate:\n      - match: '{__name__=~\"scalr_.*\"}'\n        interval: 1m\n        without: [pod, instance]\n        outputs: [total, quantiles(0.5, 0.99)]\n",
+			code: 0,
+			stdout: []string{"# sink out aggregate[0] {__name__=~\"scalr_.*\"} every 1m -> <name>:1m_without_instance_pod_total, <name>:1m_without_instance_pod_quantiles (matched input dropped)",
+				"- quantiles(0.5, 0.99)"},
+		},
+		{
 			name:     "secrets redacted",
 			config:   secrets,
 			code:     0,

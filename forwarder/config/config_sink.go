@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/promfwd/promfwd/forwarder/transform/aggregate"
 	"github.com/promfwd/promfwd/forwarder/transform/relabel"
 	"github.com/promfwd/promfwd/sinks"
 )
@@ -27,6 +28,8 @@ type SinkConfig struct {
 	// WriteRelabelConfigs run on every sample this sink receives, before
 	// its dedupe and encoding (Prometheus' own rules).
 	WriteRelabelConfigs []*relabel.Config
+	// Aggregate is the sink's stream aggregation rules (package aggregate).
+	Aggregate []aggregate.Rule
 	// Settings is the type's decoded and validated *Config (for example
 	// *stdout.Config); BuildSink passes it to the type's New.
 	Settings any
@@ -48,6 +51,8 @@ type sinkCommon struct {
 	MaxBackoff          time.Duration     `yaml:"max_backoff,omitempty"`
 	ResendAfter         *time.Duration    `yaml:"resend_after,omitempty"`
 	WriteRelabelConfigs []*relabel.Config `yaml:"write_relabel_configs,omitempty"`
+	// Aggregate: stream aggregation rules (forwarder/transform/aggregate).
+	Aggregate []aggregate.Rule `yaml:"aggregate,omitempty"`
 }
 
 func commonSinkKeys() map[string]field {
@@ -134,6 +139,7 @@ func (sc *SinkConfig) decodeNode(d *decoder, n *yaml.Node, path string) error {
 		WriteRelabelConfigs: c.WriteRelabelConfigs,
 		Settings:            settings,
 		Line:                n.Line,
+		Aggregate:           c.Aggregate,
 	}
 	return nil
 }
@@ -151,6 +157,7 @@ func (sc SinkConfig) encodeNode() (*yaml.Node, error) {
 		MaxBackoff:          sc.Runner.RetryWaitMax,
 		ResendAfter:         sc.ResendAfter,
 		WriteRelabelConfigs: sc.WriteRelabelConfigs,
+		Aggregate:           sc.Aggregate,
 	}
 	n, err := encodeValue(reflect.ValueOf(c))
 	if err != nil {

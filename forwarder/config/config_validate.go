@@ -126,6 +126,7 @@ func (c *Config) validate(d *decoder, root *yaml.Node) error {
 		}
 		sinkNames[s.Name] = i
 		errs.add(validateRunner(v, i, &c.Sinks[i]))
+		errs.add(validateAggregate(v, i, &c.Sinks[i])) // config_aggregate.go
 	}
 	sourceNames := map[string]int{}
 	for i := range c.Sources {

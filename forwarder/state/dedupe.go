@@ -118,7 +118,7 @@ func (d *Dedupe) Filter(in []scrape.Sample) (out []scrape.Sample, skipped int) {
 		send := false
 		for j := i; j < end && !send; j++ {
 			s := &in[j]
-			if scrape.IsStaleNaN(s.Value) {
+			if scrape.IsStaleNaN(s.Value) || s.Kind == scrape.KindDelta { // an interval count is never "unchanged"
 				send = true
 				break
 			}

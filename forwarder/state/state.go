@@ -36,6 +36,17 @@
 // The dedupe memory restored is that of N, so no value is re-sent early and
 // none that was never queued is suppressed.
 //
+// A sink with transform stages (Options.Stage: stream aggregation's
+// counter baselines, totals and open windows) saves their snapshot in the
+// same checkpoint, taken under the same exclusive gate: the stages run in
+// the admission that the gate serializes against the checkpoint, so the
+// snapshot describes exactly the samples admitted up to seq N, and the
+// outputs they flushed are in requests <= N. At start its requests > N are
+// discarded like an encoding-state sink's: the restored windows and
+// baselines produce them again from the next scrapes, so a window's
+// increase is counted once (the raw samples among them are lost, one
+// checkpoint interval at most).
+//
 // A sink with delivery state (hec.Sink with indexer acknowledgement: its
 // channel and the ackIds of requests HEC accepted but has not confirmed)
 // saves it in the same place. That state describes requests still in the
@@ -57,6 +68,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/promfwd/promfwd/forwarder/transform"
 	"github.com/promfwd/promfwd/sinks"
 	"github.com/promfwd/promfwd/sinks/diskqueue"
 )
@@ -68,7 +80,7 @@ const (
 	CheckpointEvery = 200 * time.Millisecond
 
 	stateMagic   = "PFST"
-	stateVersion = 1
+	stateVersion = 2 // 2 added the transform section; version 1 files still load
 )
 
 // statefulSink is a sink whose encoding depends on what it encoded before
@@ -87,11 +99,13 @@ type deliveryStateSink interface {
 }
 
 // SavedState is the content of state.bin: the queue sequence number it
-// matches, the dedupe snapshot and the sink's own state.
+// matches, the dedupe snapshot, the sink's own state and the snapshot of
+// the sink's transform stages (aggregation windows and baselines).
 type SavedState struct {
 	Seq    uint64
 	Dedupe []byte
 	Sink   []byte
+	Stages []byte
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -99,16 +113,16 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 var errBadStateFile = errors.New("malformed state file")
 
 // marshal: magic, version, seq u64, u32 len + dedupe, u32 len + sink,
-// CRC-32C of everything before it.
+// u32 len + stages (version 2), CRC-32C of everything before it.
 func (s SavedState) marshal() []byte {
-	b := make([]byte, 0, len(stateMagic)+1+8+8+len(s.Dedupe)+len(s.Sink)+4)
+	b := make([]byte, 0, len(stateMagic)+1+8+12+len(s.Dedupe)+len(s.Sink)+len(s.Stages)+4)
 	b = append(b, stateMagic...)
 	b = append(b, stateVersion)
 	b = binary.LittleEndian.AppendUint64(b, s.Seq)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(s.Dedupe)))
-	b = append(b, s.Dedupe...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(s.Sink)))
-	b = append(b, s.Sink...)
+	for _, sec := range [][]byte{s.Dedupe, s.Sink, s.Stages} {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(sec)))
+		b = append(b, sec...)
+	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
@@ -121,13 +135,18 @@ func unmarshalState(b []byte) (SavedState, error) {
 	if crc32.Checksum(body, castagnoli) != sum {
 		return s, fmt.Errorf("%w: checksum mismatch", errBadStateFile)
 	}
-	if v := body[len(stateMagic)]; v != stateVersion {
+	sections := []*[]byte{&s.Dedupe, &s.Sink, &s.Stages}
+	switch v := body[len(stateMagic)]; v {
+	case stateVersion:
+	case 1:
+		sections = sections[:2]
+	default:
 		return s, fmt.Errorf("%w: unsupported version %d", errBadStateFile, v)
 	}
 	p := body[len(stateMagic)+1:]
 	s.Seq = binary.LittleEndian.Uint64(p)
 	p = p[8:]
-	for _, dst := range []*[]byte{&s.Dedupe, &s.Sink} {
+	for _, dst := range sections {
 		if len(p) < 4 || int(binary.LittleEndian.Uint32(p)) > len(p)-4 {
 			return s, errBadStateFile
 		}
@@ -177,6 +196,7 @@ type Durable struct {
 	log       *zap.Logger
 	dedupe    *Dedupe
 	sink      sinks.Sink
+	stage     transform.Stage // nil: the sink has no transform stages
 	// gate: scrapes hold it shared while they filter and submit; the
 	// checkpoint holds it exclusively.
 	gate       sync.RWMutex
@@ -200,6 +220,11 @@ type Options struct {
 	Lanes         int // the runner's concurrency
 	Now           func() time.Time
 	Log           *zap.Logger
+	// Stage is the sink's transform chain, whose state (aggregation
+	// windows, counter baselines) rides in the checkpoint; nil for none.
+	// Like encoding state, it makes requests beyond the checkpoint be
+	// discarded at start: the restored state re-creates them.
+	Stage transform.Stage
 }
 
 // Open restores dd's memory and sink's state from Dir/state.bin and opens
@@ -211,7 +236,7 @@ func Open(o Options, dd *Dedupe, sink sinks.Sink) (*Durable, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sink %s: data dir: %w", o.Name, err)
 	}
-	d := &Durable{statePath: filepath.Join(dir, FileName), log: log, dedupe: dd, sink: sink}
+	d := &Durable{statePath: filepath.Join(dir, FileName), log: log, dedupe: dd, sink: sink, stage: o.Stage}
 	saved, found := d.Load()
 	d.saved, d.savedOK = saved, found
 	stateful, isStateful := sink.(statefulSink)
@@ -230,11 +255,16 @@ func Open(o Options, dd *Dedupe, sink sinks.Sink) (*Durable, error) {
 				log.Warn("state: sink state not restored", zap.String("file", d.statePath), zap.Error(err))
 			}
 		}
+		if o.Stage != nil {
+			if err := o.Stage.Restore(saved.Stages); err != nil {
+				log.Warn("state: aggregation state not restored", zap.String("file", d.statePath), zap.Error(err))
+			}
+		}
 	}
 	q, err := diskqueue.Open(filepath.Join(dir, "queue"), diskqueue.Options{
 		MaxBytes:     o.MaxQueueBytes,
 		Lanes:        o.Lanes,
-		DropAfter:    found && isStateful,
+		DropAfter:    found && (isStateful || o.Stage != nil),
 		DropAfterSeq: saved.Seq,
 		MinSeq:       saved.Seq,
 		Now:          o.Now,
@@ -287,6 +317,9 @@ func (d *Durable) Checkpoint(flush func()) {
 	seq := d.queue.LastSeq()
 	err := d.queue.Sync()
 	s := SavedState{Seq: seq, Dedupe: d.dedupe.Snapshot()}
+	if d.stage != nil {
+		s.Stages = d.stage.Snapshot()
+	}
 	if ss, ok := d.sink.(statefulSink); ok && err == nil {
 		s.Sink, err = ss.SnapshotState()
 	} else if ds, ok := d.sink.(deliveryStateSink); ok && err == nil {

@@ -2,7 +2,9 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,11 +18,22 @@ import (
 )
 
 func TestStateFileRoundTripAndDamage(t *testing.T) {
-	s := SavedState{Seq: 42, Dedupe: []byte("dedupe-bytes"), Sink: []byte{1, 2, 3}}
+	s := SavedState{Seq: 42, Dedupe: []byte("dedupe-bytes"), Sink: []byte{1, 2, 3}, Stages: []byte("windows")}
 	b := s.marshal()
 	got, err := unmarshalState(b)
-	if err != nil || got.Seq != 42 || !bytes.Equal(got.Dedupe, s.Dedupe) || !bytes.Equal(got.Sink, s.Sink) {
+	if err != nil || got.Seq != 42 || !bytes.Equal(got.Dedupe, s.Dedupe) || !bytes.Equal(got.Sink, s.Sink) || !bytes.Equal(got.Stages, s.Stages) {
 		t.Fatalf("round trip = %+v, %v", got, err)
+	}
+	// A version 1 file (before aggregation) still loads: no stages section.
+	v1 := append([]byte(stateMagic), 1)
+	v1 = binary.LittleEndian.AppendUint64(v1, 7)
+	for _, sec := range [][]byte{[]byte("dd"), {9}} {
+		v1 = binary.LittleEndian.AppendUint32(v1, uint32(len(sec)))
+		v1 = append(v1, sec...)
+	}
+	v1 = binary.LittleEndian.AppendUint32(v1, crc32.Checksum(v1, castagnoli))
+	if got, err := unmarshalState(v1); err != nil || got.Seq != 7 || string(got.Dedupe) != "dd" || len(got.Stages) != 0 {
+		t.Fatalf("version 1 file = %+v, %v", got, err)
 	}
 	tests := []struct {
 		name string

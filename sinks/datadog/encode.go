@@ -181,6 +181,12 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 			interval = int64(s.cfg.Interval / time.Second)
 		}
 	}
+	if smp.Kind == scrape.KindDelta { // an aggregation's interval count: already a delta
+		typ, interval = typeCount, int64(s.cfg.Interval/time.Second)
+		if smp.Meta != nil && smp.Meta.WindowSec > 0 {
+			interval = smp.Meta.WindowSec
+		}
+	}
 	ts := time.UnixMilli(smp.TimestampMs)
 	if ts.After(now.Add(maxPointAhead)) || ts.Before(now.Add(-maxPointAge)) {
 		return false

@@ -313,3 +313,23 @@ func TestJSONString(t *testing.T) {
 		}
 	}
 }
+
+// An aggregation's interval count (increase, count_series) is sent as a
+// count point with its value as is, on every flush, never differenced
+// like a cumulative counter.
+func TestIntervalCountsSentAsIs(t *testing.T) {
+	h := newHarness(t, nil, options{})
+	meta := &scrape.Meta{Family: "req:5m_without_instance_increase", Type: scrape.TypeGauge, WindowSec: 300}
+	now := h.clock.Now()
+	h.push([]scrape.Sample{sample("req:5m_without_instance_increase", scrape.KindDelta, meta, nil, 5, now)})
+	h.push([]scrape.Sample{sample("req:5m_without_instance_increase", scrape.KindDelta, meta, nil, 5, now.Add(time.Minute))})
+	got := h.rcv.Series()
+	if len(got) != 2 {
+		t.Fatalf("got %d series, want 2: %+v", len(got), got)
+	}
+	for i, s := range got {
+		if s.Type != typeCount || *s.Points[0].Value != 5 || s.Interval != 300 {
+			t.Errorf("point %d = type %d value %v interval %d, want count 5 over the 300s window", i, s.Type, *s.Points[0].Value, s.Interval)
+		}
+	}
+}
