@@ -56,13 +56,14 @@ type entry struct {
 	inLabels scrape.Labels
 	inHash   uint64
 
+	name   string
+	labels scrape.Labels
+	hash   uint64
+	// The small fields last and together: 104 bytes an entry, not 112.
+	gen     uint32
 	keep    bool // false: dropped by a rule
 	invalid bool
 	same    bool // output identical to input
-	name    string
-	labels  scrape.Labels
-	hash    uint64
-	gen     uint32
 	dup     bool // in the last batch, an earlier sample had the same output series
 }
 
@@ -86,6 +87,13 @@ func (s *Stage) Relabel(in []scrape.Sample) ([]scrape.Sample, Stats) {
 	}
 	s.gen++
 	s.used = 0
+	if len(s.ents) == 0 {
+		// Size the cache for the first batch: grown by append, up to
+		// half of its backing array would be slack for as long as the
+		// series live.
+		s.ents = make([]entry, 0, len(in))
+		s.idx = make(map[uint64]int32, len(in))
+	}
 	// Pass 1: the entry of every sample. A batch with the previous batch's
 	// series in the previous order (the usual scrape) is "steady": its
 	// merged-series verdicts are those of the previous batch.
