@@ -42,8 +42,8 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Redacted: %v", err)
 		}
-		if cfg.HasSecrets() {
-			return
+		if cfg.HasSecrets() || bytes.Contains(out, []byte("<secret>")) {
+			return // redacted values (secrets, URL query values) do not load back as themselves
 		}
 		again, err := load("fuzz.yaml", out, env)
 		if err != nil {

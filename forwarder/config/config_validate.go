@@ -294,6 +294,9 @@ func validateSourceURL(raw string) error {
 	if u.User != nil {
 		return fmt.Errorf("credentials in the url are not allowed; use basic_auth")
 	}
+	if u.Fragment != "" || strings.HasSuffix(raw, "#") {
+		return fmt.Errorf("url has a fragment (#...), which is never sent to the target; remove it")
+	}
 	switch u.Scheme {
 	case "http", "https":
 		if u.Host == "" {

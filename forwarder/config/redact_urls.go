@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/url"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -17,7 +18,9 @@ func redactURLs(n *yaml.Node) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if isURLKey(k.Value) && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" && v.Value != "" {
-				v.Value = scrape.RedactURL(v.Value)
+				if u, err := url.Parse(v.Value); err != nil || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+					v.Value = scrape.RedactURL(v.Value) // else printed as written
+				}
 				continue
 			}
 			redactURLs(v)

@@ -356,6 +356,11 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) error {
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	var errs collect
 	for i, item := range n.Content {
+		if s.Index(i).Kind() == reflect.Pointer && isNull(resolveAlias(item)) {
+			// `-` alone: Prometheus refuses an empty or null rule too.
+			errs.add(d.errf(item, indexPath(path, i), "empty list item"))
+			continue
+		}
 		errs.add(d.decode(item, s.Index(i), indexPath(path, i)))
 	}
 	v.Set(s)

@@ -150,6 +150,9 @@ func (c *Config) Validate() error {
 		if u.User != nil {
 			return errors.New("datadog: url: credentials in the URL are not allowed; use api_key")
 		}
+		if u.Fragment != "" || u.RawFragment != "" || strings.HasSuffix(c.URL, "#") {
+			return errors.New("datadog: url: a fragment (#...) is never sent; remove it")
+		}
 	} else if !slices.Contains(Sites(), c.Site) {
 		return fmt.Errorf("datadog: site: %q is not one of %s", c.Site, strings.Join(Sites(), ", "))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
@@ -110,6 +111,9 @@ func (c *Config) Validate() error {
 		// As the HEC and Datadog sinks do: a password in the URL would be
 		// shown wherever the URL is, and cannot come from a file.
 		return errors.New("remotewrite: url: credentials in the URL are not allowed; use basic_auth")
+	}
+	if u.Fragment != "" || strings.HasSuffix(c.URL, "#") {
+		return errors.New("remotewrite: url: a fragment (#...) is never sent; remove it")
 	}
 	for name := range c.Headers {
 		if !validHeaderName(name) {

@@ -48,7 +48,7 @@ func (e *RuleError) Error() string {
 func Validate(cfgs []*Config) error {
 	for i, c := range cfgs {
 		if c == nil {
-			continue // a rule that failed to decode: the decoder reported it
+			continue // a rule that failed to decode, or an empty item: the decoder reported it
 		}
 		if c.Regex.Regexp == nil { // built by hand, not decoded: Prometheus' default
 			c.Regex = promrelabel.DefaultRelabelConfig.Regex

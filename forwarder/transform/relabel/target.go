@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,6 +88,9 @@ func PopulateTarget(d TargetDefaults, tl, gl map[string]string, rules []*Config)
 		}
 	}
 	discovered := fromBuilder(lb)
+	if slices.Contains(rules, nil) { // an empty list item; Validate reports it
+		rules = slices.DeleteFunc(slices.Clone(rules), func(c *Config) bool { return c == nil })
+	}
 	if !promrelabel.ProcessBuilder(lb, rules...) {
 		return nil, nil
 	}
