@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 )
 
 // aggRules are the sink's aggregate rules in -aggregate runs: ten rules
@@ -22,6 +23,14 @@ const aggRules = `    aggregate:
       - {match: '{__name__=~"bench_temperature_.*", l3=~"value-3-[0-4]"}', interval: 10s, by: [l3], outputs: ["quantiles(0.5, 0.99)"], keep_input: true}
 `
 
+// aggRulesFew is aggRules with the near-unique rule grouped by l2 as well:
+// every rule has at most 50 groups per input name, so the memory added per
+// input series is the input side's cost (-agg-rules few).
+var aggRulesFew = strings.Replace(aggRules, "without: [instance, series]", "by: [l2]", 1)
+
+// aggRuleSets are the -agg-rules choices.
+var aggRuleSets = map[string]string{"mixed": aggRules, "few": aggRulesFew}
+
 // aggRuns is [false] normally, [false, true] with -aggregate.
 func aggRuns(o options) []bool {
 	if o.aggregate {
@@ -39,7 +48,7 @@ func compareAggregate(w io.Writer, off, on *result, o options) {
 	}
 	perM := func(r *result) float64 { return float64(r.cpu.Milliseconds()) / (r.scraped / 1e6) }
 	inSeries := on.aggIn / (on.window.Seconds() / o.interval.Seconds()) // matched samples per scrape round
-	fmt.Fprintf(w, "\n== aggregation cost (%s)\n", on.sink)
+	fmt.Fprintf(w, "\n== aggregation cost (%s, -agg-rules %s)\n", on.sink, o.aggSet)
 	fmt.Fprintf(w, "  CPU per 1M scraped     %10.0f ms off, %.0f ms on: %+.1f%%\n", perM(off), perM(on), 100*(perM(on)/perM(off)-1))
 	fmt.Fprintf(w, "  input series matched   %10.0f; output series %.0f; samples delivered/s %.0f off, %.0f on\n",
 		inSeries, on.aggOut, float64(off.recv.Samples)/off.window.Seconds(), float64(on.recv.Samples)/on.window.Seconds())

@@ -46,10 +46,11 @@ type options struct {
 	peer       string
 	vmagent    string
 	rounds     int
-	relabel    int  // metric_relabel_configs rules per source (relabel.go)
-	abRounds   int  // >0: alternate relabel off/on this many times
-	aggregate  bool // run each sink without, then with aggRules (aggregate.go)
-	aggOn      bool // this run has the rules
+	relabel    int    // metric_relabel_configs rules per source (relabel.go)
+	abRounds   int    // >0: alternate relabel off/on this many times
+	aggregate  bool   // run each sink without, then with aggRules (aggregate.go)
+	aggOn      bool   // this run has the rules
+	aggSet     string // -agg-rules: "mixed" (aggRules) or "few" (aggRulesFew)
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -88,7 +89,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.relabel, "relabel", 0, "paste this many (up to 5) metric_relabel_configs rules into every source")
 	fs.IntVar(&o.abRounds, "ab-relabel", 0, "alternate runs with relabeling off and on (-relabel rules, default 5) this many times on the first sink and print the CPU ratios")
 	fs.BoolVar(&o.aggregate, "aggregate", false, "run each sink twice, without and with 10 stream aggregation rules over the workload, and compare CPU per input sample and memory")
+	fs.StringVar(&o.aggSet, "agg-rules", "mixed", "with -aggregate: mixed (one rule keeps near-unique output series) or few (every rule grouped by one 50-valued label: the RSS delta is the input side's cost)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if _, ok := aggRuleSets[o.aggSet]; !ok {
+		fmt.Fprintf(stderr, "-agg-rules: %q is neither mixed nor few\n", o.aggSet)
 		return 2
 	}
 	if o.idle {

@@ -146,7 +146,7 @@ func writeConfig(path, listen, sink, sinkURL string, o options, urls []string) e
 		fmt.Fprintf(&b, "    max_batch_samples: %d\n", o.maxBatch)
 	}
 	if o.aggOn {
-		b.WriteString(aggRules) // aggregate.go
+		b.WriteString(aggRuleSets[o.aggSet]) // aggregate.go
 	}
 	switch sink {
 	case "hec":
