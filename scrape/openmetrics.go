@@ -1,7 +1,6 @@
 package scrape
 
 import (
-	"bytes"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -75,26 +74,24 @@ func (p *Parser) exemplarLabels(line []byte, pos int) (Labels, bool) {
 		if line[pos] == '}' {
 			break
 		}
-		var name, value []byte
-		if line[pos] == '"' {
-			name, pos = quotedRaw(line, pos)
-		} else {
-			end := scanLabelName(line, pos)
-			name, pos = line[pos:end], end
-		}
-		pos = skipBlanks(line, pos) // at '='
-		pos = skipBlanks(line, pos+1)
-		value, pos = quotedRaw(line, pos)
 		var n string
-		if bytes.IndexByte(name, '\\') < 0 {
+		if line[pos] == '"' {
+			var raw []byte
+			raw, pos, _ = p.readQuoted(line, pos) // checked by readLabels
 			var ok bool
-			if n, ok = p.strs.bytes(name); !ok {
+			if n, ok = p.strs.bytes(raw); !ok {
 				return nil, false
 			}
 		} else {
-			n = unescapeLabel(name)
+			end := scanLabelName(line, pos)
+			n, _ = p.strs.bytes(line[pos:end]) // ASCII
+			pos = end
 		}
-		v := unescapeLabel(value)
+		pos = skipBlanks(line, pos) // at '='
+		pos = skipBlanks(line, pos+1)
+		raw, end, _ := p.readQuoted(line, pos)
+		v := string(raw)
+		pos = end
 		runes += utf8.RuneCountInString(n) + utf8.RuneCountInString(v)
 		if v != "" {
 			ls = append(ls, Label{Name: n, Value: v})
@@ -120,44 +117,6 @@ func (p *Parser) exemplarLabels(line []byte, pos int) (Labels, bool) {
 // maxExemplarRunes is OpenMetrics' limit on an exemplar's label names and
 // values together (Prometheus' exemplar.ExemplarMaxLabelSetLength).
 const maxExemplarRunes = 128
-
-// quotedRaw returns the raw (still escaped) contents of the well-formed
-// quoted string at line[pos] == '"' and the position after it.
-func quotedRaw(line []byte, pos int) ([]byte, int) {
-	i := pos + 1
-	for line[i] != '"' {
-		if line[i] == '\\' {
-			i++
-		}
-		i++
-	}
-	return line[pos+1 : i], i + 1
-}
-
-// unescapeLabel resolves \\ \" and \n as readQuoted does, keeping any other
-// backslash sequence as written, into a new string.
-func unescapeLabel(b []byte) string {
-	if bytes.IndexByte(b, '\\') < 0 {
-		return string(b)
-	}
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		if b[i] == '\\' && i+1 < len(b) {
-			switch b[i+1] {
-			case '\\', '"':
-				out = append(out, b[i+1])
-				i++
-				continue
-			case 'n':
-				out = append(out, '\n')
-				i++
-				continue
-			}
-		}
-		out = append(out, b[i])
-	}
-	return string(out)
-}
 
 // attachExemplar gives the sample just emitted (the last in p.out) the
 // exemplar e. The family's first exemplar of the scrape swaps its Meta for a
