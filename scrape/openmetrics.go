@@ -8,31 +8,31 @@ import (
 
 // exemplar checks the OpenMetrics exemplar at line[pos] == '#'
 // (`# {trace_id="x"} 1.0 1700000000.123`). With ParseOptions.Exemplars it
-// keeps it in p.ex (p.hasEx) for the sample the line yields; otherwise it is
+// returns it (keep) for the sample the line yields; otherwise it is
 // discarded. A well-formed exemplar that Prometheus' exemplar storage would
 // refuse (labels over 128 runes, a repeated label name, a timestamp beyond
 // int64 milliseconds) is dropped, its sample kept.
-func (p *Parser) exemplar(line []byte, pos int) error {
+func (p *Parser) exemplar(line []byte, pos int) (e Exemplar, keep bool, err error) {
 	if pos+1 == len(line) || line[pos+1] != ' ' {
-		return p.errorf("invalid exemplar: expected '# {'")
+		return e, false, p.errorf("invalid exemplar: expected '# {'")
 	}
 	pos = skipBlanks(line, pos+1)
 	if pos == len(line) || line[pos] != '{' {
-		return p.errorf("invalid exemplar: expected '# {'")
+		return e, false, p.errorf("invalid exemplar: expected '# {'")
 	}
 	lstart := pos
-	pos, _, err := p.readLabels(line, pos, "", false)
+	pos, _, err = p.readLabels(line, pos, "", false)
 	if err != nil {
-		return err
+		return e, false, err
 	}
 	if pos == len(line) || !isBlank(line[pos]) {
-		return p.errorf("invalid exemplar: expected value")
+		return e, false, p.errorf("invalid exemplar: expected value")
 	}
 	pos = skipBlanks(line, pos)
 	end := tokenEnd(line, pos)
 	v, err := parseNumber(line[pos:end])
 	if err != nil || end == pos {
-		return p.errorf("invalid exemplar value %q", line[pos:end])
+		return e, false, p.errorf("invalid exemplar value %q", line[pos:end])
 	}
 	pos = skipBlanks(line, end)
 	var ts int64
@@ -41,23 +41,21 @@ func (p *Parser) exemplar(line []byte, pos int) error {
 		end = tokenEnd(line, pos)
 		var ok bool
 		if ts, ok, inRange = parseOMTimestamp(line[pos:end]); !ok {
-			return p.errorf("invalid exemplar timestamp %q", line[pos:end])
+			return e, false, p.errorf("invalid exemplar timestamp %q", line[pos:end])
 		}
 		if skipBlanks(line, end) != len(line) {
-			return p.errorf("unexpected %q after exemplar", line[end:])
+			return e, false, p.errorf("unexpected %q after exemplar", line[end:])
 		}
 		hasTS = true
 	}
 	if !p.opt.Exemplars || !inRange {
-		return nil
+		return e, false, nil
 	}
 	ls, ok := p.exemplarLabels(line, lstart)
 	if !ok {
-		return nil
+		return e, false, nil
 	}
-	p.ex = Exemplar{Labels: ls, Value: v, TimestampMs: ts, HasTimestamp: hasTS}
-	p.hasEx = true
-	return nil
+	return Exemplar{Labels: ls, Value: v, TimestampMs: ts, HasTimestamp: hasTS}, true, nil
 }
 
 // exemplarLabels extracts the label set at line[pos] == '{', which readLabels
