@@ -1,7 +1,6 @@
 package scrape
 
 import (
-	"bytes"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -9,31 +8,31 @@ import (
 
 // exemplar checks the OpenMetrics exemplar at line[pos] == '#'
 // (`# {trace_id="x"} 1.0 1700000000.123`). With ParseOptions.Exemplars it
-// keeps it in p.ex (p.hasEx) for the sample the line yields; otherwise it is
+// returns it (keep) for the sample the line yields; otherwise it is
 // discarded. A well-formed exemplar that Prometheus' exemplar storage would
 // refuse (labels over 128 runes, a repeated label name, a timestamp beyond
 // int64 milliseconds) is dropped, its sample kept.
-func (p *Parser) exemplar(line []byte, pos int) error {
+func (p *Parser) exemplar(line []byte, pos int) (e Exemplar, keep bool, err error) {
 	if pos+1 == len(line) || line[pos+1] != ' ' {
-		return p.errorf("invalid exemplar: expected '# {'")
+		return e, false, p.errorf("invalid exemplar: expected '# {'")
 	}
 	pos = skipBlanks(line, pos+1)
 	if pos == len(line) || line[pos] != '{' {
-		return p.errorf("invalid exemplar: expected '# {'")
+		return e, false, p.errorf("invalid exemplar: expected '# {'")
 	}
 	lstart := pos
-	pos, _, err := p.readLabels(line, pos, "", false)
+	pos, _, err = p.readLabels(line, pos, "", false)
 	if err != nil {
-		return err
+		return e, false, err
 	}
 	if pos == len(line) || !isBlank(line[pos]) {
-		return p.errorf("invalid exemplar: expected value")
+		return e, false, p.errorf("invalid exemplar: expected value")
 	}
 	pos = skipBlanks(line, pos)
 	end := tokenEnd(line, pos)
 	v, err := parseNumber(line[pos:end])
 	if err != nil || end == pos {
-		return p.errorf("invalid exemplar value %q", line[pos:end])
+		return e, false, p.errorf("invalid exemplar value %q", line[pos:end])
 	}
 	pos = skipBlanks(line, end)
 	var ts int64
@@ -42,23 +41,21 @@ func (p *Parser) exemplar(line []byte, pos int) error {
 		end = tokenEnd(line, pos)
 		var ok bool
 		if ts, ok, inRange = parseOMTimestamp(line[pos:end]); !ok {
-			return p.errorf("invalid exemplar timestamp %q", line[pos:end])
+			return e, false, p.errorf("invalid exemplar timestamp %q", line[pos:end])
 		}
 		if skipBlanks(line, end) != len(line) {
-			return p.errorf("unexpected %q after exemplar", line[end:])
+			return e, false, p.errorf("unexpected %q after exemplar", line[end:])
 		}
 		hasTS = true
 	}
 	if !p.opt.Exemplars || !inRange {
-		return nil
+		return e, false, nil
 	}
 	ls, ok := p.exemplarLabels(line, lstart)
 	if !ok {
-		return nil
+		return e, false, nil
 	}
-	p.ex = Exemplar{Labels: ls, Value: v, TimestampMs: ts, HasTimestamp: hasTS}
-	p.hasEx = true
-	return nil
+	return Exemplar{Labels: ls, Value: v, TimestampMs: ts, HasTimestamp: hasTS}, true, nil
 }
 
 // exemplarLabels extracts the label set at line[pos] == '{', which readLabels
@@ -75,26 +72,24 @@ func (p *Parser) exemplarLabels(line []byte, pos int) (Labels, bool) {
 		if line[pos] == '}' {
 			break
 		}
-		var name, value []byte
-		if line[pos] == '"' {
-			name, pos = quotedRaw(line, pos)
-		} else {
-			end := scanLabelName(line, pos)
-			name, pos = line[pos:end], end
-		}
-		pos = skipBlanks(line, pos) // at '='
-		pos = skipBlanks(line, pos+1)
-		value, pos = quotedRaw(line, pos)
 		var n string
-		if bytes.IndexByte(name, '\\') < 0 {
+		if line[pos] == '"' {
+			var raw []byte
+			raw, pos, _ = p.readQuoted(line, pos) // checked by readLabels
 			var ok bool
-			if n, ok = p.strs.bytes(name); !ok {
+			if n, ok = p.strs.bytes(raw); !ok {
 				return nil, false
 			}
 		} else {
-			n = unescapeLabel(name)
+			end := scanLabelName(line, pos)
+			n, _ = p.strs.bytes(line[pos:end]) // ASCII
+			pos = end
 		}
-		v := unescapeLabel(value)
+		pos = skipBlanks(line, pos) // at '='
+		pos = skipBlanks(line, pos+1)
+		raw, end, _ := p.readQuoted(line, pos)
+		v := string(raw)
+		pos = end
 		runes += utf8.RuneCountInString(n) + utf8.RuneCountInString(v)
 		if v != "" {
 			ls = append(ls, Label{Name: n, Value: v})
@@ -120,44 +115,6 @@ func (p *Parser) exemplarLabels(line []byte, pos int) (Labels, bool) {
 // maxExemplarRunes is OpenMetrics' limit on an exemplar's label names and
 // values together (Prometheus' exemplar.ExemplarMaxLabelSetLength).
 const maxExemplarRunes = 128
-
-// quotedRaw returns the raw (still escaped) contents of the well-formed
-// quoted string at line[pos] == '"' and the position after it.
-func quotedRaw(line []byte, pos int) ([]byte, int) {
-	i := pos + 1
-	for line[i] != '"' {
-		if line[i] == '\\' {
-			i++
-		}
-		i++
-	}
-	return line[pos+1 : i], i + 1
-}
-
-// unescapeLabel resolves \\ \" and \n as readQuoted does, keeping any other
-// backslash sequence as written, into a new string.
-func unescapeLabel(b []byte) string {
-	if bytes.IndexByte(b, '\\') < 0 {
-		return string(b)
-	}
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		if b[i] == '\\' && i+1 < len(b) {
-			switch b[i+1] {
-			case '\\', '"':
-				out = append(out, b[i+1])
-				i++
-				continue
-			case 'n':
-				out = append(out, '\n')
-				i++
-				continue
-			}
-		}
-		out = append(out, b[i])
-	}
-	return string(out)
-}
 
 // attachExemplar gives the sample just emitted (the last in p.out) the
 // exemplar e. The family's first exemplar of the scrape swaps its Meta for a

@@ -103,8 +103,6 @@ type Parser struct {
 	lc      lineState // the sample line being parsed
 	seen    seriesTimes
 	dropped Dropped
-	ex      Exemplar // the exemplar of the sample line being parsed, if hasEx
-	hasEx   bool
 	// outOfBounds marks the sample being parsed as having an OpenMetrics
 	// timestamp beyond int64 milliseconds: it is dropped, not the scrape.
 	outOfBounds bool
@@ -186,7 +184,6 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 	p.fam = family{help: p.fam.help[:0]}
 	p.seen.begin()
 	p.dropped, p.outOfBounds = Dropped{}, false
-	p.ex, p.hasEx = Exemplar{}, false
 
 	n := p.lastSamples
 	if n > 0 {

@@ -56,12 +56,16 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	}
 	req.Header.Del("Referer")
 	req.Header.Del(crossOriginHeader)
+	// Each redirected request gets the first request's headers, not the
+	// previous one's, so every hop is checked again. append(via[1:], req)
+	// would write into net/http's via array.
 	home := origin(via[0].URL)
-	for _, r := range append(via[1:], req) {
-		if origin(r.URL) != home {
-			req.Header.Set(crossOriginHeader, "1")
-			break
-		}
+	left := origin(req.URL) != home
+	for _, r := range via[1:] {
+		left = left || origin(r.URL) != home
+	}
+	if left {
+		req.Header.Set(crossOriginHeader, "1")
 	}
 	return nil
 }
@@ -70,7 +74,12 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 func origin(u *url.URL) string {
 	port := u.Port()
 	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		switch u.Scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
 	}
 	return u.Scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }

@@ -207,26 +207,23 @@ func (p *Parser) sampleValue(line []byte, pos int, name string, om bool) error {
 		explicit, p.outOfBounds = true, !inRange
 		pos = skipBlanks(line, end)
 	}
+	var ex Exemplar
+	keep := false
 	if pos < len(line) {
 		if !om || line[pos] != '#' {
 			return p.errorf("unexpected %q after value of %q", line[pos:], name)
 		}
-		if err := p.exemplar(line, pos); err != nil {
+		if ex, keep, err = p.exemplar(line, pos); err != nil {
 			return err
 		}
 	}
-	if !p.hasEx {
-		return p.addSample(name, v, ts, explicit)
-	}
-	p.hasEx = false
 	n := len(p.out)
 	if err := p.addSample(name, v, ts, explicit); err != nil {
 		return err
 	}
-	if len(p.out) > n {
-		p.attachExemplar(p.ex)
+	if keep && len(p.out) > n {
+		p.attachExemplar(ex)
 	}
-	p.ex = Exemplar{}
 	return nil
 }
 
