@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -76,7 +75,7 @@ func runVmagent(ctx context.Context, o options, dir string, urls []string, stder
 	go func() { p.done <- cmd.Wait() }()
 	defer p.stop()
 	base := "http://" + listen
-	if err := waitHealthy(ctx, base+"/health", p); err != nil {
+	if err := waitReady(ctx, "vmagent", base+"/health", p); err != nil {
 		return nil, err
 	}
 	if err := sleepCtx(ctx, o.warmup); err != nil {
@@ -112,28 +111,6 @@ func runVmagent(ctx context.Context, o options, dir string, urls []string, stder
 		res.lastErr = s
 	}
 	return res, nil
-}
-
-// waitHealthy polls url until it answers 200.
-func waitHealthy(ctx context.Context, url string, p *forwarderProc) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case err := <-p.done:
-			return fmt.Errorf("peer exited before ready: %v", err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("peer not ready after 30s")
 }
 
 // findVmagent returns the vmagent binary: the flag, else PATH, else

@@ -223,10 +223,12 @@ func startForwarder(ctx context.Context, o options, bin, cfgPath, logPath string
 	return p, nil
 }
 
-func waitReady(ctx context.Context, base string, p *forwarderProc) error {
+// waitReady polls url until it answers 200, giving up when the process
+// (named what in errors) exits, ctx ends, or 30 s pass.
+func waitReady(ctx context.Context, what, url string, p *forwarderProc) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/readyz")
+		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -235,13 +237,13 @@ func waitReady(ctx context.Context, base string, p *forwarderProc) error {
 		}
 		select {
 		case err := <-p.done:
-			return fmt.Errorf("promfwd exited before ready: %v", err)
+			return fmt.Errorf("%s exited before ready: %v", what, err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("promfwd not ready after 30s")
+	return fmt.Errorf("%s not ready after 30s", what)
 }
 
 func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string, stderr io.Writer) (*result, error) {
@@ -269,7 +271,7 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 	}
 	defer p.stop()
 	base := "http://" + listen
-	if err := waitReady(ctx, base, p); err != nil {
+	if err := waitReady(ctx, "promfwd", base+"/readyz", p); err != nil {
 		return nil, err
 	}
 	if err := sleepCtx(ctx, o.warmup); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/md5"
 	"fmt"
 	"os"
@@ -162,11 +161,7 @@ func writeDeb(root, bin, arch, version, outDir string, mtime time.Time) (string,
 		w       *bytes.Buffer
 		entries []entry
 	}{{&ctrlTgz, control}, {&dataTgz, data}} {
-		zw := gzip.NewWriter(t.w)
-		if err := writeTar(zw, t.entries, mtime); err != nil {
-			return "", fmt.Errorf("deb %s: %w", arch, err)
-		}
-		if err := zw.Close(); err != nil {
+		if err := writeTarGzTo(t.w, t.entries, mtime); err != nil {
 			return "", fmt.Errorf("deb %s: %w", arch, err)
 		}
 	}

@@ -95,12 +95,17 @@ func writeTarGz(p string, entries []entry, mtime time.Time) (err error) {
 			err = cerr
 		}
 	}()
-	zw := gzip.NewWriter(f)
-	if err := writeTar(zw, entries, mtime); err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	if err := zw.Close(); err != nil {
+	if err := writeTarGzTo(f, entries, mtime); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	return nil
+}
+
+// writeTarGzTo writes entries to w as a gzip-compressed tarball.
+func writeTarGzTo(w io.Writer, entries []entry, mtime time.Time) error {
+	zw := gzip.NewWriter(w)
+	if err := writeTar(zw, entries, mtime); err != nil {
+		return err
+	}
+	return zw.Close()
 }
