@@ -241,10 +241,7 @@ func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
 		zap.String("url", s.shown), zap.Int("bytes", len(body)))
 	for _, half := range [2][]byte{a, b} {
 		if err := sinks.SplitWait(ctx); err != nil {
-			if errors.Is(err, sinks.ErrSplitBudget) {
-				return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "request too large: split budget spent", Err: err}
-			}
-			return err
+			return err // a spent budget is a *sinks.PermanentError
 		}
 		if err := s.send(ctx, half); err != nil {
 			return err
