@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -16,7 +17,7 @@ const MaxSplitRequests = 64
 // DefaultSplitPause is the wait before each attempt of a split request.
 const DefaultSplitPause = 500 * time.Millisecond
 
-// ErrSplitBudget is returned by SplitWait once a Send has made
+// ErrSplitBudget is wrapped by SplitWait's error once a Send has made
 // MaxSplitRequests split attempts; the sink drops what is left.
 var ErrSplitBudget = errors.New("split budget spent")
 
@@ -38,15 +39,16 @@ func WithSplitBudget(ctx context.Context, pause time.Duration) context.Context {
 }
 
 // SplitWait takes one attempt from ctx's split budget and waits its pause,
-// so a destination answering 413 to everything is not flooded. It returns
-// ErrSplitBudget when the budget is spent, or ctx's error. Without a budget
+// so a destination answering 413 to everything is not flooded. When the
+// budget is spent it returns a *PermanentError (status 413) wrapping
+// ErrSplitBudget, so what is left is dropped; otherwise ctx's error. Without a budget
 // in ctx it only waits DefaultSplitPause.
 func SplitWait(ctx context.Context) error {
 	b, ok := ctx.Value(splitKey{}).(*splitBudget)
 	pause := DefaultSplitPause
 	if ok {
 		if b.left <= 0 {
-			return ErrSplitBudget
+			return &PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "request too large: split budget spent", Err: ErrSplitBudget}
 		}
 		b.left--
 		pause = b.pause

@@ -218,15 +218,15 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		// Final only once the key was refused for max_auth_hold.
 		return &sinks.PermanentError{Status: code,
-			Reason: "API key refused for longer than max_auth_hold: " + intakeErrors(answer, append(s.urlVals[:len(s.urlVals):len(s.urlVals)], key)...),
+			Reason: "API key refused for longer than max_auth_hold: " + s.reason(answer, key),
 			Err:    fmt.Errorf("datadog: post series: %w", sinks.ErrUnauthorized)}
 	case Classify(code) == sinks.Reject:
-		return &sinks.PermanentError{Status: code, Reason: intakeErrors(answer, append(s.urlVals[:len(s.urlVals):len(s.urlVals)], key)...)}
+		return &sinks.PermanentError{Status: code, Reason: s.reason(answer, key)}
 	}
 	if err != nil {
 		return fmt.Errorf("datadog: post series: status %d: %w", code, err)
 	}
-	return fmt.Errorf("datadog: post series: status %d: %s", code, intakeErrors(answer, append(s.urlVals[:len(s.urlVals):len(s.urlVals)], key)...))
+	return fmt.Errorf("datadog: post series: status %d: %s", code, s.reason(answer, key))
 }
 
 func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
@@ -241,10 +241,7 @@ func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
 		zap.String("url", s.shown), zap.Int("bytes", len(body)))
 	for _, half := range [2][]byte{a, b} {
 		if err := sinks.SplitWait(ctx); err != nil {
-			if errors.Is(err, sinks.ErrSplitBudget) {
-				return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "request too large: split budget spent", Err: err}
-			}
-			return err
+			return err // a spent budget is a *sinks.PermanentError
 		}
 		if err := s.send(ctx, half); err != nil {
 			return err
@@ -257,6 +254,12 @@ func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
 // sinks.HTTPTable. Network errors, 408, 429 and 5xx but 501 are retried;
 // 401/403 held for max_auth_hold; 413 split; 501 and other 4xx rejected.
 func Classify(status int) sinks.Action { return sinks.HTTPTable(status) }
+
+// reason renders the intake's answer with the API key and the URL's
+// query values masked.
+func (s *Sink) reason(answer []byte, key string) string {
+	return intakeErrors(answer, append(s.urlVals[:len(s.urlVals):len(s.urlVals)], key)...)
+}
 
 // maxReason bounds the intake's explanation carried in errors.
 const maxReason = 512

@@ -23,9 +23,9 @@ const maxTagLen = 200
 // (unified service tagging, the host). A label with one of these names is
 // sent as "label_<name>" (like HEC's dimension renames); set these keys on
 // purpose with the sink's `tags`.
-func ReservedTagKeys() []string {
-	return []string{"host", "device", "source", "service", "env", "version"}
-}
+func ReservedTagKeys() []string { return slices.Clone(reservedTagKeys[:]) }
+
+var reservedTagKeys = [...]string{"host", "device", "source", "service", "env", "version"}
 
 // RenamePrefix is prepended to a label name that is a reserved tag key or
 // does not start with a letter: `service` -> `label_service`, `_x` -> `label__x`.
@@ -33,7 +33,7 @@ const RenamePrefix = "label_"
 
 // isReservedKey compares case-insensitively: keys are lowercased later.
 func isReservedKey(k string) bool {
-	for _, r := range [...]string{"host", "device", "source", "service", "env", "version"} {
+	for _, r := range reservedTagKeys {
 		if strings.EqualFold(k, r) {
 			return true
 		}

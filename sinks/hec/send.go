@@ -79,14 +79,14 @@ func (s *Sink) deliverSplit(ctx context.Context, body []byte) error {
 		return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "request too large and cannot be split", Err: err}
 	}
 	s.log.Debug("hec request too large, split in two", zap.String("url", s.eventURL), zap.Int("bytes", len(body)))
-	if err := splitWait(ctx); err != nil {
+	if err := sinks.SplitWait(ctx); err != nil {
 		return err
 	}
 	errA := s.deliver(ctx, a)
 	if errA != nil && !sinks.IsPermanent(errA) {
 		return errA
 	}
-	if err := splitWait(ctx); err != nil {
+	if err := sinks.SplitWait(ctx); err != nil {
 		return errors.Join(errA, err)
 	}
 	errB := s.deliver(ctx, b)
@@ -94,16 +94,6 @@ func (s *Sink) deliverSplit(ctx context.Context, body []byte) error {
 		return errB
 	}
 	return errors.Join(errA, errB)
-}
-
-// splitWait paces split attempts (sinks.SplitWait); a spent budget drops
-// what is left of the request.
-func splitWait(ctx context.Context) error {
-	err := sinks.SplitWait(ctx)
-	if errors.Is(err, sinks.ErrSplitBudget) {
-		return &sinks.PermanentError{Status: http.StatusRequestEntityTooLarge, Reason: "request too large: split budget spent", Err: err}
-	}
-	return err
 }
 
 // post sends body once through the retry layer and classifies the final
