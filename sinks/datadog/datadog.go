@@ -239,15 +239,21 @@ func (s *Sink) sendSplit(ctx context.Context, body []byte) error {
 	}
 	s.log.Info("intake answered 413, sending the request in two halves",
 		zap.String("url", s.shown), zap.Int("bytes", len(body)))
+	// As HEC does: a permanent rejection of one half does not stop the
+	// other; a retryable failure keeps the whole request queued.
+	var errs []error
 	for _, half := range [2][]byte{a, b} {
 		if err := sinks.SplitWait(ctx); err != nil {
-			return err // a spent budget is a *sinks.PermanentError
+			return errors.Join(append(errs, err)...) // a spent budget is a *sinks.PermanentError
 		}
 		if err := s.send(ctx, half); err != nil {
-			return err
+			if !sinks.IsPermanent(err) {
+				return err
+			}
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Classify is Datadog's classification (the README's retry table):

@@ -199,3 +199,26 @@ func Test413SingleSeriesIsPermanent(t *testing.T) {
 		t.Fatalf("Send = %v, want a permanent error", err)
 	}
 }
+
+// Test413RejectedHalfDoesNotDropTheOther: when the intake refuses the first
+// half of a split request for good, the second half is still sent, as the
+// HEC and remote-write sinks do; the error stays permanent for the refused
+// half.
+func Test413RejectedHalfDoesNotDropTheOther(t *testing.T) {
+	h := newHarness(t, nil, options{})
+	h.rcv.Fail(ddtest.Fault{Status: 413, Count: 1})
+	h.rcv.Fail(ddtest.Fault{Status: 400, Count: 1})
+	now := h.clock.Now()
+	enc, _ := h.sink.Encode([]scrape.Sample{
+		sample("first", scrape.KindGauge, nil, nil, 1, now),
+		sample("second", scrape.KindGauge, nil, nil, 2, now),
+	})
+	err := h.sink.Send(context.Background(), enc.Requests[0])
+	if !sinks.IsPermanent(err) {
+		t.Fatalf("Send = %v, want the refused half's permanent error", err)
+	}
+	got := h.rcv.Series()
+	if len(got) != 1 || got[0].Metric != "second" {
+		t.Fatalf("accepted series %v, want the second half (statuses %v)", got, h.statusCodes())
+	}
+}
