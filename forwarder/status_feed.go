@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/promfwd/promfwd/forwarder/config"
 	"github.com/promfwd/promfwd/forwarder/status"
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
@@ -83,7 +81,7 @@ func (s *source) labels() []status.Label {
 	if l := s.stat.labels.Load(); l != nil {
 		return *l
 	}
-	l := targetLabels(&s.cfg)
+	l := targetLabels(s.pipe.tl)
 	s.stat.labels.Store(&l)
 	return l
 }
@@ -197,24 +195,14 @@ func (s statusSource) Targets() []status.Target {
 	return out
 }
 
-// targetLabels are the labels every sample of the target gets, as
-// config.SourceConfig.TargetConfig computes them (job, instance, labels).
-func targetLabels(sc *config.SourceConfig) []status.Label {
-	labels := map[string]string{"job": sc.Name}
-	if u, err := url.Parse(sc.URL); err == nil {
-		labels["instance"] = u.Host
-		if u.Scheme == "unix" {
-			labels["instance"] = u.Path
-		}
+// targetLabels are the labels every sample of the target gets: the ones
+// config.SourceConfig.TargetConfig computed (job, instance, labels and what
+// relabel_configs added), kept by the source's pipe. Sorted already.
+func targetLabels(tl scrape.Labels) []status.Label {
+	out := make([]status.Label, len(tl))
+	for i, l := range tl {
+		out[i] = status.Label{Name: l.Name, Value: l.Value}
 	}
-	for k, v := range sc.Labels {
-		labels[k] = v
-	}
-	out := make([]status.Label, 0, len(labels))
-	for k, v := range labels {
-		out = append(out, status.Label{Name: k, Value: v})
-	}
-	slices.SortFunc(out, func(a, b status.Label) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

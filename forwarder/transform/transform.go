@@ -3,7 +3,7 @@
 // per-series state, which it can snapshot and restore so that the state
 // rides in the sink's checkpoint (package state) and survives a restart in
 // step with the disk queue. It holds the contract (Stage) and the identity
-// stage only; relabeling and aggregation land here as Stages.
+// stage; aggregation implements it.
 package transform
 
 import (
@@ -15,9 +15,10 @@ import (
 // Stage transforms the samples of one scrape.
 //
 // Contract:
-//   - Apply is called by one goroutine at a time (the source's scrape job),
-//     with the samples of one successful scrape in exposition order and
-//     the scrape's time nowMs (Unix milliseconds). It returns the samples
+//   - Apply is called by one goroutine at a time (the forwarder runs a
+//     sink's stages under its admission gate and a lock: aggregate.go's
+//     sinkStages), with the samples of one admission in exposition order
+//     and the time nowMs (Unix milliseconds). It returns the samples
 //     to forward; it may reuse in's backing array and must not keep in or
 //     the result past the call. A sample group (histogram, summary: see
 //     scrape.GroupEnd) is kept or dropped whole. Stale markers
@@ -28,13 +29,13 @@ import (
 //     Restore rejects bytes it cannot read, leaving the Stage as new.
 //   - Snapshot and Restore are never called while Apply runs. A Stage
 //     run under a sink's admission gate (package state: the checkpoint
-//     holds it exclusively) gets that for free and needs no lock of its
-//     own; its snapshot then describes exactly the samples the sink's
-//     dedupe memory and queue describe.
+//     holds it exclusively) gets that for free; its snapshot then
+//     describes exactly the samples the sink's dedupe memory and queue
+//     describe.
 //
-// Nothing runs a Stage yet: the forwarder's only filter today is the
-// keep/drop on metric names of a source's relabel rules (forwarder's
-// nameFilter), which is stateless.
+// The aggregation stage (transform/aggregate) is the one Stage the
+// forwarder runs; relabeling (transform/relabel) is stateless across
+// restarts and runs as relabel.Stage.Relabel, outside this contract.
 type Stage interface {
 	Apply(in []scrape.Sample, nowMs int64) []scrape.Sample
 	Snapshot() []byte

@@ -47,8 +47,6 @@ type Stage struct {
 	// instead of a probe of a large map. next is the spare for the batch
 	// being built.
 	order, next []int32
-
-	last Stats // of the last Apply (contract.go)
 }
 
 type entry struct {

@@ -232,14 +232,3 @@ func TestStageMergedVerdictFollowsOrder(t *testing.T) {
 		}
 	}
 }
-
-func TestStageContract(t *testing.T) {
-	st := NewStage(mustRules(t, "- source_labels: [__name__]\n  regex: drop_.*\n  action: drop\n"))
-	out := st.Apply([]scrape.Sample{smp("keep", 1), smp("drop_me", 2)}, 0)
-	if len(out) != 1 || st.LastStats().Dropped != 1 {
-		t.Fatalf("out %v stats %+v", out, st.LastStats())
-	}
-	if st.Snapshot() != nil || st.Restore(nil) != nil || st.Restore([]byte{1}) == nil {
-		t.Fatal("snapshot contract")
-	}
-}
