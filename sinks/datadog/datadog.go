@@ -282,11 +282,7 @@ func intakeErrors(body []byte, hide ...string) string {
 	if err := json.Unmarshal(body, &p); err == nil && len(p.Errors) > 0 {
 		text = strings.Join(p.Errors, "; ")
 	}
-	for _, v := range hide {
-		if v != "" {
-			text = strings.ReplaceAll(text, v, "<secret>")
-		}
-	}
+	text = secret.Mask(text, hide...)
 	if len(text) > maxReason {
 		text = text[:maxReason]
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/secret"
 )
 
 // redactor masks the sink's credentials in a receiver's free text (a 4xx
@@ -64,8 +65,5 @@ func (r *redactor) redact(text string) string {
 			vals = append(vals[:len(vals):len(vals)], v, basicPair(r.user, v))
 		}
 	}
-	for _, v := range vals {
-		text = strings.ReplaceAll(text, v, "<secret>")
-	}
-	return text
+	return secret.Mask(text, vals...)
 }

@@ -96,10 +96,5 @@ func (s *Source) Redact(text string) string {
 	s.mu.Lock()
 	cur := s.cur
 	s.mu.Unlock()
-	for _, v := range [...]string{s.static, cur} {
-		if v != "" {
-			text = strings.ReplaceAll(text, v, "<secret>")
-		}
-	}
-	return text
+	return Mask(text, s.static, cur)
 }
