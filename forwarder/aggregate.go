@@ -174,7 +174,9 @@ func (f *Forwarder) scheduleAggregateTick() error {
 		}
 		f.mu.Unlock()
 		for _, st := range due {
-			st.admit(nil)
+			if offered, skipped := st.admit(nil); offered > 0 {
+				f.feed.counted(st.name, offered, skipped) // status_feed.go
+			}
 		}
 	})
 	return nil

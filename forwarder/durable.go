@@ -34,9 +34,12 @@ func (f *Forwarder) openDurable(st *sinkState, rc *sinks.RunnerConfig, dataDir s
 	return nil
 }
 
-// admit filters samples through st's dedupe and submits what is left,
-// under the checkpoint gate; it returns how many were skipped as unchanged.
-func (st *sinkState) admit(samples []scrape.Sample) (skipped int) {
+// admit runs samples through st's stages (aggregation) and dedupe and
+// submits what is left, under the checkpoint gate. It returns how many
+// samples the stages offered to dedupe and how many dedupe skipped as
+// unchanged: with an aggregating sink the offered ones are the aggregates
+// and passed-through series, not the raw input.
+func (st *sinkState) admit(samples []scrape.Sample) (offered, skipped int) {
 	st.swap.RLock()
 	if nx := st.next; nx != nil { // replaced by a reload (reload_durable.go)
 		st.swap.RUnlock()
@@ -52,7 +55,7 @@ func (st *sinkState) admit(samples []scrape.Sample) (skipped int) {
 	if len(out) > 0 {
 		st.runner.Submit(out)
 	}
-	return skipped
+	return len(samples), skipped
 }
 
 // release closes st's disk queue after its runner stopped: what is left in

@@ -125,11 +125,11 @@ func (f *Forwarder) deliver(src *source, samples []scrape.Sample) {
 	for _, st := range src.routes() {
 		out, ws := src.pipe.forSink(st, st.cfg.WriteRelabelConfigs, samples)
 		f.countRelabel(src.name, st.name, ws)
-		skipped := st.admit(out) // durable.go: dedupe, then Submit
+		offered, skipped := st.admit(out) // durable.go: stages, dedupe, then Submit
 		if skipped > 0 {
 			f.sm.skippedUnchanged.WithLabelValues(src.name, st.name).Add(float64(skipped))
 		}
-		f.feed.counted(st.name, len(out), skipped) // status_feed.go
+		f.feed.counted(st.name, offered, skipped) // status_feed.go
 	}
 }
 
