@@ -222,3 +222,32 @@ func Test413RejectedHalfDoesNotDropTheOther(t *testing.T) {
 		t.Fatalf("accepted series %v, want the second half (statuses %v)", got, h.statusCodes())
 	}
 }
+
+// Test413EverythingIsBounded: an intake answering 413 to everything gets
+// at most 1+MaxSplitRequests requests from one Send (as HEC and
+// remote-write are bounded), not the 2n-1 of halving down to single
+// series, and the Send ends permanently.
+func Test413EverythingIsBounded(t *testing.T) {
+	h := newHarness(t, nil, options{})
+	h.rcv.Fail(ddtest.Fault{Status: 413, Count: 1 << 20})
+	now := h.clock.Now()
+	batch := make([]scrape.Sample, 500)
+	for i := range batch {
+		batch[i] = sample(fmt.Sprintf("m%d", i), scrape.KindGauge, nil, nil, 1, now)
+	}
+	enc, err := h.sink.Encode(batch)
+	if err != nil || len(enc.Requests) != 1 {
+		t.Fatalf("Encode: %v, %d requests; want 1", err, len(enc.Requests))
+	}
+	if err := h.sink.Send(context.Background(), enc.Requests[0]); !sinks.IsPermanent(err) {
+		t.Fatalf("Send = %v, want a permanent error", err)
+	}
+	n := len(h.rcv.Requests())
+	t.Logf("500 series, intake answering 413 to everything: %d requests", n)
+	if n > 1+sinks.MaxSplitRequests {
+		t.Errorf("intake saw %d requests, want at most %d", n, 1+sinks.MaxSplitRequests)
+	}
+	if len(h.rcv.Series()) != 0 {
+		t.Errorf("accepted %d series from an intake refusing everything", len(h.rcv.Series()))
+	}
+}
