@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"go.uber.org/zap"
@@ -100,7 +101,9 @@ func (e *encoder) appendTag(b []byte, first bool, name, value string) []byte {
 	e.tag = normalizeTag(e.tag[:0], tagKeyOf(name), value, false)
 	e.tagSum += xxhash.Sum64(e.tag)
 	b = append(b, '"')
-	b = jsonw.AppendStringContent(b, string(e.tag)) // lowercased letters and digits never need escaping but stay safe
+	// A view of e.tag, not a copy: string(e.tag) allocates for tags over
+	// 32 bytes, and AppendStringContent only reads it.
+	b = jsonw.AppendStringContent(b, unsafe.String(unsafe.SliceData(e.tag), len(e.tag)))
 	return append(b, '"')
 }
 
