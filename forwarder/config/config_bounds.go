@@ -64,8 +64,17 @@ func (c *Config) validateBounds(v validator) error {
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		bs = append(bs, atMostDur(s.Interval, MaxInterval, "sources", i, "interval"))
-		if s.FileSD != nil {
-			bs = append(bs, atMostDur(s.FileSD.RefreshInterval, MaxInterval, "sources", i, "file_sd", "refresh_interval"))
+		for j, c := range s.FileSDConfigs {
+			bs = append(bs, atMostDur(c.RefreshInterval, MaxInterval, "sources", i, "file_sd_configs", j, "refresh_interval"))
+		}
+		for j, c := range s.HTTPSDConfigs {
+			bs = append(bs, atMostDur(time.Duration(c.RefreshInterval), MaxInterval, "sources", i, "http_sd_configs", j, "refresh_interval"))
+		}
+		for j, c := range s.DNSSDConfigs {
+			bs = append(bs, atMostDur(time.Duration(c.RefreshInterval), MaxInterval, "sources", i, "dns_sd_configs", j, "refresh_interval"))
+		}
+		for j, c := range s.ConsulSDConfigs {
+			bs = append(bs, atMostDur(time.Duration(c.RefreshInterval), MaxInterval, "sources", i, "consul_sd_configs", j, "refresh_interval"))
 		}
 	}
 	for i := range c.Sinks {
