@@ -323,8 +323,9 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 	}
 	f.beat.Store(f.clock.Now().UnixNano())
 	sched.start()
+	nSources, nSinks := len(f.sources), len(f.sinks) // discovery loops change f.sources
 	f.mu.Unlock()
-	f.log.Info("promfwd running", zap.Int("sources", len(f.sources)), zap.Int("sinks", len(f.sinks)))
+	f.log.Info("promfwd running", zap.Int("sources", nSources), zap.Int("sinks", nSinks))
 	if ready != nil {
 		ready()
 	}
