@@ -98,11 +98,13 @@ func Start(ctx context.Context, name string, cfgs []promdisc.Config, o Options) 
 	ctx, s.cancel = context.WithCancel(ctx)
 	for i, r := range runs {
 		ch := make(chan []*targetgroup.Group)
-		s.wg.Add(2)
-		go func() {
-			defer s.wg.Done()
-			r.d.Run(ctx, ch)
-		}()
+		// Run ends when ctx does; Stop does not wait for it: Prometheus'
+		// consul discoverer, for one, notices only after its retry sleep
+		// (15s) or its refresh tick, and a reload or shutdown must not
+		// wait for that. It sends nothing after ctx ends (its sends select
+		// on ctx too).
+		go r.d.Run(ctx, ch)
+		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			s.receive(ctx, i, ch, r.g, r.log)
@@ -200,7 +202,7 @@ func (s *Set) Reports() int {
 	return s.reports
 }
 
-// Stop ends every discoverer and waits for them. The set's refresh metric
+// Stop ends every discoverer and waits until nothing more is merged. The set's refresh metric
 // series are deleted (Forget) by the owner when the source is gone for
 // good, not on a reload that restarts it.
 func (s *Set) Stop() {
