@@ -36,21 +36,33 @@ type SDConfigs struct {
 // the order of the keys above, then of the list items.
 func (c *SDConfigs) Discoverers() []discovery.Config {
 	var out []discovery.Config
-	for _, x := range c.HTTPSDConfigs {
-		out = append(out, x)
-	}
-	for _, x := range c.DNSSDConfigs {
-		out = append(out, x)
-	}
-	for _, x := range c.ConsulSDConfigs {
-		out = append(out, x)
-	}
+	out = appendConfigs(out, c.HTTPSDConfigs)
+	out = appendConfigs(out, c.DNSSDConfigs)
+	out = appendConfigs(out, c.ConsulSDConfigs)
 	return append(out, c.KubernetesSD.discoverers()...)
 }
 
-// Discovers reports whether the source's targets come from discovery.
+// appendConfigs appends the items of a *_sd_configs list, leaving out
+// the nil ones an item that failed to decode leaves (its error is
+// reported).
+func appendConfigs[T any, P interface {
+	*T
+	discovery.Config
+}](out []discovery.Config, items []P) []discovery.Config {
+	for _, x := range items {
+		if x != nil {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Discovers reports whether the source's targets come from discovery
+// (an item that failed to decode counts: the source is not "missing a
+// url").
 func (c *SDConfigs) Discovers() bool {
-	return len(c.FileSDConfigs) > 0 || len(c.Discoverers()) > 0
+	return len(c.FileSDConfigs)+len(c.HTTPSDConfigs)+len(c.DNSSDConfigs)+len(c.ConsulSDConfigs) > 0 ||
+		len(c.Discoverers()) > 0
 }
 
 // Mechanisms names the mechanisms in use ("file_sd", "http_sd", ...), in
@@ -75,7 +87,7 @@ func (c *SDConfigs) Mechanisms() []string {
 func (c *SDConfigs) MinFileSDRefresh() time.Duration {
 	var m time.Duration
 	for _, f := range c.FileSDConfigs {
-		if m == 0 || f.RefreshInterval < m {
+		if f != nil && (m == 0 || f.RefreshInterval < m) {
 			m = f.RefreshInterval
 		}
 	}
@@ -84,7 +96,9 @@ func (c *SDConfigs) MinFileSDRefresh() time.Duration {
 
 func (c *SDConfigs) fillDefaults(configFile string) {
 	for _, f := range c.FileSDConfigs {
-		f.fillDefaults(configFile)
+		if f != nil {
+			f.fillDefaults(configFile)
+		}
 	}
 	if configFile == "" || strings.HasPrefix(configFile, "<") {
 		return
@@ -112,6 +126,9 @@ func (s *SourceConfig) validateSD(at func(msg string, keys ...any) error) error 
 	}
 	var errs collect
 	for j, c := range s.FileSDConfigs {
+		if c == nil {
+			continue // its decoding error is reported
+		}
 		errs.add(c.validate(func(msg string, keys ...any) error {
 			return at(msg, append([]any{"file_sd_configs", j}, keys...)...)
 		}))
@@ -122,9 +139,15 @@ func (s *SourceConfig) validateSD(at func(msg string, keys ...any) error) error 
 		}
 	}
 	for j, c := range s.HTTPSDConfigs {
+		if c == nil {
+			continue
+		}
 		refresh("http_sd_configs", j, c.RefreshInterval)
 	}
 	for j, c := range s.DNSSDConfigs {
+		if c == nil {
+			continue
+		}
 		refresh("dns_sd_configs", j, c.RefreshInterval)
 		for k, n := range c.Names {
 			if strings.TrimSpace(n) == "" {
@@ -136,6 +159,9 @@ func (s *SourceConfig) validateSD(at func(msg string, keys ...any) error) error 
 		}
 	}
 	for j, c := range s.ConsulSDConfigs {
+		if c == nil {
+			continue
+		}
 		if c.RefreshInterval != 0 {
 			refresh("consul_sd_configs", j, c.RefreshInterval)
 		}
