@@ -44,6 +44,7 @@ type Set struct {
 
 	mu      sync.Mutex
 	groups  []map[string]*targetgroup.Group // per discoverer, by group source
+	seen    []bool                          // per discoverer: sent at least once
 	reports int                             // updates received, changed or not
 }
 
@@ -64,7 +65,7 @@ func Start(ctx context.Context, name string, cfgs []promdisc.Config, o Options) 
 		return nil, fmt.Errorf("discovery %s: no metrics", name)
 	}
 	s := &Set{name: name, metrics: o.Metrics, changed: make(chan struct{}, 1),
-		groups: make([]map[string]*targetgroup.Group, len(cfgs))}
+		groups: make([]map[string]*targetgroup.Group, len(cfgs)), seen: make([]bool, len(cfgs))}
 	type run struct {
 		d    promdisc.Discoverer
 		g    *gate
@@ -146,7 +147,8 @@ func (s *Set) merge(i int, tgs []*targetgroup.Group) bool {
 	defer s.mu.Unlock()
 	s.reports++
 	m := s.groups[i]
-	changed := false
+	changed := !s.seen[i] // a first report counts, even an empty one (Ready)
+	s.seen[i] = true
 	for _, tg := range tgs {
 		if tg == nil {
 			continue
@@ -192,6 +194,18 @@ func (s *Set) Poke() {
 	case s.changed <- struct{}{}:
 	default:
 	}
+}
+
+// Ready reports whether every discoverer has sent its first groups.
+func (s *Set) Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ok := range s.seen {
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // Reports is how many updates the discoverers sent so far, changed or not
