@@ -60,7 +60,8 @@ type Options struct {
 	// minute per rule.
 	Warn func(rule int, msg string)
 	// SeriesTTL forgets an input series (its counter baseline) and a group
-	// (its total) unseen for this long; default max(1h, 10 intervals).
+	// (its total) without a sample for this long (by sample timestamp: its
+	// newest window ended this long ago); default max(1h, 10 intervals).
 	SeriesTTL time.Duration
 }
 
