@@ -19,7 +19,7 @@ func (r *ruleState) due(nowMs int64) bool {
 	if r.lastSweep == 0 {
 		r.lastSweep = nowMs
 	}
-	return nowMs-r.lastSweep >= r.ttl/4 && len(r.series) > 0
+	return nowMs-r.lastSweep >= r.ttl/4 && r.numSeries() > 0
 }
 
 // flush appends the outputs of every window due at nowMs, oldest first,
@@ -183,10 +183,9 @@ func quantile(phi float64, sorted []float64) float64 {
 // than its arrival. A group's newest window is at least each of its
 // series', so its series are forgotten no later than it is.
 func (r *ruleState) sweep(a *Aggregator, cutoff int64) {
-	for h, si := range r.series {
-		if (int64(r.core[si].win)+1)*r.ivl < cutoff {
-			delete(r.series, h)
-			r.freeSlots = append(r.freeSlots, si)
+	for si, se := range r.core {
+		if se.group != slotFree && (int64(se.win)+1)*r.ivl < cutoff {
+			r.forget(uint32(si))
 		}
 	}
 	per := r.perGroup()

@@ -10,18 +10,21 @@ import (
 
 // The state is laid out for memory (it is per input series and per output
 // group, and the GC's heap goal multiplies it): no per-series or per-group
-// heap object and no pointers the GC has to scan. An input series is an
-// entry of series (hash → slot) plus its slot in the parallel slices core,
-// ctr (counter rules) and rates (rate_sum rules). A group is one packed
+// heap object and no pointers the GC has to scan. An input series is a
+// slot in the parallel slices core, ctr (counter rules) and rates (rate_sum
+// rules), found by its hash through index. A group is one packed
 // identity string and two numbers; its window accumulators are columns of
 // the window (window.go), and its output label sets are decoded from the
 // identity at flush.
 
-// seriesCore is every input series' state (8 bytes).
+// seriesCore is every input series' state (16 bytes).
 type seriesCore struct {
-	group int32  // -1: refused by max_output_series
+	hash  uint64 // the series' (the index's key)
+	group int32  // -1: refused by max_output_series; slotFree: no series
 	win   uint32 // index (start/interval) of the newest window it contributed to; 0: none
 }
+
+const slotFree = -2
 
 // counterState is an input series' counter baseline, for rules with a
 // counter output (16 bytes).
@@ -54,8 +57,8 @@ type ruleState struct {
 	adds     bool  // has adding outputs
 	rate     bool  // has rate_sum
 	lay      layout
-	// series maps an input series' hash to its slot in core, ctr and rates.
-	series    map[uint64]uint32
+	// index finds an input series' slot in core, ctr and rates by its hash.
+	index     slotIndex
 	core      []seriesCore
 	ctr       []counterState            // rules with a counter output, else nil
 	rates     []rateState               // rules with rate_sum, else nil
@@ -78,7 +81,7 @@ type ruleState struct {
 
 func newRuleState(idx int, c *compiled, lateness, ttl int64) *ruleState {
 	r := &ruleState{idx: idx, c: c, ivl: c.Interval.Milliseconds(), lateness: lateness, ttl: ttl,
-		series: map[uint64]uint32{}, metas: map[string][]*scrape.Meta{}, groupIdx: map[string]int32{},
+		metas: map[string][]*scrape.Meta{}, groupIdx: map[string]int32{},
 		windows: map[int64]*window{}}
 	for _, o := range c.outs {
 		r.quant = r.quant || o.kind == outQuantiles
@@ -136,13 +139,14 @@ func (r *ruleState) winIndex(ts int64) uint32 {
 
 // slot returns the slot of series h, creating it.
 func (r *ruleState) slot(h uint64) (uint32, bool) {
-	if si, ok := r.series[h]; ok {
+	if si, ok := r.index.find(h, r.core); ok {
 		return si, false
 	}
 	var si uint32
+	fresh := seriesCore{hash: h, group: -1}
 	if n := len(r.freeSlots); n > 0 {
 		si, r.freeSlots = r.freeSlots[n-1], r.freeSlots[:n-1]
-		r.core[si] = seriesCore{group: -1}
+		r.core[si] = fresh
 		if r.c.counter {
 			r.ctr[si] = counterState{}
 		}
@@ -151,7 +155,7 @@ func (r *ruleState) slot(h uint64) (uint32, bool) {
 		}
 	} else {
 		si = uint32(len(r.core))
-		r.core = append(r.core, seriesCore{group: -1})
+		r.core = append(r.core, fresh)
 		if r.c.counter {
 			r.ctr = append(r.ctr, counterState{})
 		}
@@ -159,9 +163,19 @@ func (r *ruleState) slot(h uint64) (uint32, bool) {
 			r.rates = append(r.rates, rateState{})
 		}
 	}
-	r.series[h] = si
+	r.index.insert(h, si, r.core)
 	return si, true
 }
+
+// forget frees series slot si.
+func (r *ruleState) forget(si uint32) {
+	r.index.remove(r.core[si].hash, r.core)
+	r.core[si] = seriesCore{group: slotFree}
+	r.freeSlots = append(r.freeSlots, si)
+}
+
+// numSeries is the number of input series the rule remembers.
+func (r *ruleState) numSeries() int { return r.index.n }
 
 // add folds s in if the rule matches it; it reports whether it matched.
 func (r *ruleState) add(a *Aggregator, s *scrape.Sample, nowMs int64) bool {

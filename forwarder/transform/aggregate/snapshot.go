@@ -85,10 +85,12 @@ func (r *ruleState) snapshot(b []byte) []byte {
 			b = binary.AppendUvarint(b, uint64(g.win))
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(r.series)))
-	for h, si := range r.series {
-		se := r.core[si]
-		b = binary.LittleEndian.AppendUint64(b, h)
+	b = binary.AppendUvarint(b, uint64(r.numSeries()))
+	for si, se := range r.core {
+		if se.group == slotFree {
+			continue
+		}
+		b = binary.LittleEndian.AppendUint64(b, se.hash)
 		b = binary.AppendVarint(b, int64(se.group))
 		b = binary.AppendUvarint(b, uint64(se.win))
 		if r.c.counter {
@@ -293,7 +295,7 @@ func (r *ruleState) restore(d *reader) {
 		if !created {
 			d.fail()
 		}
-		r.core[si] = seriesCore{group: d.i32(), win: d.u32()}
+		r.core[si] = seriesCore{hash: h, group: d.i32(), win: d.u32()}
 		if r.c.counter {
 			r.ctr[si] = counterState{last: d.f(), lastTs: d.v()}
 		}

@@ -44,7 +44,7 @@ func (r *ruleState) restoreV1(d *reader) {
 		ctr := counterState{last: d.f(), lastTs: d.v()}
 		win := d.v()
 		rt := rateState{winDelta: d.f(), winPrevTs: d.v(), rate: d.f()}
-		se := seriesCore{group: d.i32()}
+		se := seriesCore{hash: h, group: d.i32()}
 		seen := d.v()
 		if win != math.MinInt64 {
 			se.win = r.winIndex(win)
