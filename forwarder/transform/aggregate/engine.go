@@ -72,12 +72,16 @@ type Aggregator struct {
 	warn  func(int, string)
 	// names memoizes, per sample name, the rules whose __name__ matchers
 	// accept it (bit i: rule i; rules beyond 64 are always asked).
-	names map[string]uint64
+	names map[string]nameRules
 }
+
+// nameRules are the rules a sample name can match: on its own, and as a
+// histogram's _sum or _count through its family's _bucket name.
+type nameRules struct{ own, bucket uint64 }
 
 // New compiles rules (checked by config already).
 func New(rules []Rule, o Options) (*Aggregator, error) {
-	a := &Aggregator{obs: o.Observer, warn: o.Warn, names: map[string]uint64{}}
+	a := &Aggregator{obs: o.Observer, warn: o.Warn, names: map[string]nameRules{}}
 	if a.obs == nil {
 		a.obs = nopObserver{}
 	}
@@ -110,12 +114,16 @@ func (a *Aggregator) Apply(in []scrape.Sample, nowMs int64) []scrape.Sample {
 	for i := range in {
 		s := &in[i]
 		consumed := false
-		mask := a.nameMask(s.Name)
+		nr := a.nameRules(s.Name)
+		mask, hist := nr.own, histSibling(s)
+		if hist {
+			mask |= nr.bucket
+		}
 		for k, r := range a.rules {
 			if k < 64 && mask&(1<<k) == 0 {
 				continue
 			}
-			if r.add(a, s, nowMs) && !r.c.KeepInput {
+			if r.add(a, s, hist, nowMs) && !r.c.KeepInput {
 				consumed = true
 			}
 		}

@@ -12,7 +12,9 @@ import (
 // config file's shape. Compile checks it.
 type Rule struct {
 	// Match is a Prometheus series selector; a sample matches on its own
-	// name (h_bucket, h_sum) and labels.
+	// name (h_bucket, h_sum) and labels. A histogram goes whole: a rule
+	// that matches a _bucket series also takes the _sum and _count series
+	// of that histogram with the same labels.
 	Match string `yaml:"match"`
 	// Interval is the window length; windows are aligned to the wall clock
 	// (multiples of Interval since the Unix epoch) by sample timestamp.

@@ -3,6 +3,7 @@ package aggregate
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/promfwd/promfwd/scrape"
@@ -100,14 +101,18 @@ func (r *ruleState) perGroup() int {
 	return n
 }
 
-// nameMask returns the rules whose name matchers accept name (memoized:
+// nameRules returns the rules whose name matchers accept name (memoized:
 // names are interned by the parser, so this is one map lookup a sample).
-func (a *Aggregator) nameMask(name string) uint64 {
+func (a *Aggregator) nameRules(name string) nameRules {
 	m, ok := a.names[name]
 	if !ok {
+		bucket := bucketName(name)
 		for k, r := range a.rules {
 			if k < 64 && r.c.sel.MatchName(name) {
-				m |= 1 << k
+				m.own |= 1 << k
+			}
+			if k < 64 && bucket != "" && r.c.sel.MatchName(bucket) {
+				m.bucket |= 1 << k
 			}
 		}
 		if len(a.names) > 1<<16 { // bound the memo against unbounded name churn
@@ -118,10 +123,27 @@ func (a *Aggregator) nameMask(name string) uint64 {
 	return m
 }
 
+// A histogram is aggregated whole: a rule that matches its _bucket series
+// also takes the _sum and _count series with the same labels (which have
+// no le), so that matching h_bucket never leaves h_sum and h_count raw.
+func histSibling(s *scrape.Sample) bool {
+	return s.Kind == scrape.KindHistogramSum || s.Kind == scrape.KindHistogramCount
+}
+
+// bucketName is the _bucket name of a histogram's _sum or _count name, or "".
+func bucketName(name string) string {
+	for _, suf := range []string{"_sum", "_count"} {
+		if base, ok := strings.CutSuffix(name, suf); ok {
+			return base + "_bucket"
+		}
+	}
+	return ""
+}
+
 // matches checks the rule's selector on s (its name already passed the
-// name matchers for rules < 64).
-func (r *ruleState) matches(s *scrape.Sample) bool {
-	if r.idx >= 64 && !r.c.sel.MatchName(s.Name) {
+// name matchers for rules < 64); hist: s is a histogram's _sum or _count.
+func (r *ruleState) matches(s *scrape.Sample, hist bool) bool {
+	if r.idx >= 64 && !r.c.sel.MatchName(s.Name) && !(hist && r.c.sel.MatchName(bucketName(s.Name))) {
 		return false
 	}
 	return r.c.sel.MatchLabels(s.Labels)
@@ -178,8 +200,8 @@ func (r *ruleState) forget(si uint32) {
 func (r *ruleState) numSeries() int { return r.index.n }
 
 // add folds s in if the rule matches it; it reports whether it matched.
-func (r *ruleState) add(a *Aggregator, s *scrape.Sample, nowMs int64) bool {
-	if !r.matches(s) {
+func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64) bool {
+	if !r.matches(s, hist) {
 		return false
 	}
 	if scrape.IsStaleNaN(s.Value) {
