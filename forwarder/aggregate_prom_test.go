@@ -158,7 +158,7 @@ sources:
       - match: ex_requests_total
         interval: 3s
         without: [instance]
-        outputs: [rate_sum]
+        outputs: [rate_sum, rate_avg]
         keep_input: true
         max_lateness: 2s
 `, sources.String(), prom.WriteURL)
@@ -279,12 +279,13 @@ func checkIncrease(t *testing.T, prom *promtest.Server, metric string, end time.
 	return n
 }
 
-// checkRateSum compares rate_sum with the rate computed from the raw
-// samples Prometheus holds: per series and window, its increase in the
-// window (as checkIncrease counts it) over the time from the series'
+// checkRateSum compares rate_sum and rate_avg with the rate computed from
+// the raw samples Prometheus holds: per series and window, its increase in
+// the window (as checkIncrease counts it) over the time from the series'
 // previous sample (before the window; its first sample ever for a new
 // series) to its last sample in the window; summed over the group's
-// series. A series with one sample ever (its baseline) adds no rate.
+// series (rate_avg: divided by the number of series with a rate). A series
+// with one sample ever (its baseline) has no rate.
 // PromQL's rate() extrapolates to the window's edges, so it is not the
 // reference (logged for comparison).
 func checkRateSum(t *testing.T, prom *promtest.Server, metric string, end time.Time) int {
@@ -295,10 +296,11 @@ func checkRateSum(t *testing.T, prom *promtest.Server, metric string, end time.T
 		from, last int64
 	}
 	exact := map[string]map[int64]float64{} // group -> window end -> rate_sum
+	rated := map[string]map[int64]int{}     // group -> window end -> series with a rate
 	for _, s := range promSeries(t, prom, metric+"[10m]", end) {
 		g, pts := labelKey(s.ls, "instance"), s.pts
 		if exact[g] == nil {
-			exact[g] = map[int64]float64{}
+			exact[g], rated[g] = map[int64]float64{}, map[int64]int{}
 		}
 		per := map[int64]*acc{} // window end -> this series' accumulator
 		var ends []int64
@@ -327,6 +329,7 @@ func checkRateSum(t *testing.T, prom *promtest.Server, metric string, end time.T
 			exact[g][e] += 0 // the window has the series even without a rate
 			if a.last > a.from {
 				exact[g][e] += a.delta / (float64(a.last-a.from) / 1000)
+				rated[g][e]++
 			}
 		}
 	}
@@ -341,6 +344,23 @@ func checkRateSum(t *testing.T, prom *promtest.Server, metric string, end time.T
 			want, ok := ends[p.ms]
 			if !ok || math.Abs(p.v-want) > 1e-9*math.Max(1, math.Abs(want)) {
 				t.Errorf("%s%s at %d: rate_sum %v, want %v from the raw samples", metric, g, p.ms, p.v, want)
+			}
+			n++
+		}
+		avg := promMatrix(t, prom, metric+":3s_without_instance_rate_avg[10m]", end)[g]
+		withRate := 0
+		for _, k := range rated[g] {
+			if k > 0 {
+				withRate++
+			}
+		}
+		if len(avg) != withRate {
+			t.Errorf("%s%s: %d rate_avg points, want one per window with a rated series (%d)", metric, g, len(avg), withRate)
+		}
+		for _, p := range avg {
+			k := rated[g][p.ms]
+			if want := ends[p.ms] / float64(k); k == 0 || math.Abs(p.v-want) > 1e-9*math.Max(1, math.Abs(want)) {
+				t.Errorf("%s%s at %d: rate_avg %v, want %v over %d series", metric, g, p.ms, p.v, want, k)
 			}
 			n++
 		}

@@ -11,7 +11,7 @@
 // timestamp S+interval. A later sample for it is dropped and counted
 // (too_old), never folded into another window.
 //
-// Counters (total, increase, rate_sum): the first sample of a series never
+// Counters (total, increase, rate_sum, rate_avg): the first sample of a series never
 // seen is its baseline (adds 0); each later sample adds its increase over
 // the series' previous sample, or its whole value after a reset (a
 // decrease), also across windows and gaps. total is the running sum of the

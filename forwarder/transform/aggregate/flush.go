@@ -99,6 +99,8 @@ func value(k outKind, l *layout, f []float64, counted bool, total float64) (floa
 		return f[l.inc], scrape.KindDelta, counted
 	case outRateSum:
 		return f[l.rate], scrape.KindGauge, counted
+	case outRateAvg: // none without a series with a rate
+		return f[l.rate] / f[l.nrate], scrape.KindGauge, counted && f[l.nrate] > 0
 	case outSumSamples:
 		return f[l.sum], scrape.KindGauge, true
 	case outCountSamples:

@@ -34,12 +34,16 @@ type counterState struct {
 	lastTs int64   // its timestamp; 0: no baseline yet
 }
 
-// rateState is a series' rate within its window, for rules with rate_sum.
+// rateState is a series' rate within its window, for rules with rate_sum
+// or rate_avg.
 type rateState struct {
 	winDelta  float64 // its increase within win
 	winPrevTs int64   // timestamp of the baseline win's increase starts from
-	rate      float64 // its rate within win, as added to that window's rate_sum
+	rate      float64 // its rate within win, as added to that window's rate_sum; NaN: none yet
 }
+
+// noRate is a series' rate state before its first rate in a window.
+func noRate(prevTs int64) rateState { return rateState{winPrevTs: prevTs, rate: math.NaN()} }
 
 // group is one output identity: input name and grouping labels.
 type group struct {
@@ -56,13 +60,13 @@ type ruleState struct {
 	ttl      int64 // ms
 	quant    bool  // has quantiles
 	adds     bool  // has adding outputs
-	rate     bool  // has rate_sum
+	rate     bool  // has rate_sum or rate_avg
 	lay      layout
 	// index finds an input series' slot in core, ctr and rates by its hash.
 	index     slotIndex
 	core      []seriesCore
 	ctr       []counterState            // rules with a counter output, else nil
-	rates     []rateState               // rules with rate_sum, else nil
+	rates     []rateState               // rules with rate_sum or rate_avg, else nil
 	freeSlots []uint32                  // slots of expired series
 	metas     map[string][]*scrape.Meta // output Metas (and names) by input name
 	groupIdx  map[string]int32          // by group key (the string is the group's own)
@@ -87,7 +91,7 @@ func newRuleState(idx int, c *compiled, lateness, ttl int64) *ruleState {
 	for _, o := range c.outs {
 		r.quant = r.quant || o.kind == outQuantiles
 		r.adds = r.adds || o.kind.sums()
-		r.rate = r.rate || o.kind == outRateSum
+		r.rate = r.rate || o.kind == outRateSum || o.kind == outRateAvg
 	}
 	r.lay = newLayout(c.outs)
 	return r
@@ -173,7 +177,7 @@ func (r *ruleState) slot(h uint64) (uint32, bool) {
 			r.ctr[si] = counterState{}
 		}
 		if r.rate {
-			r.rates[si] = rateState{}
+			r.rates[si] = noRate(0)
 		}
 	} else {
 		si = uint32(len(r.core))
@@ -182,7 +186,7 @@ func (r *ruleState) slot(h uint64) (uint32, bool) {
 			r.ctr = append(r.ctr, counterState{})
 		}
 		if r.rate {
-			r.rates = append(r.rates, rateState{})
+			r.rates = append(r.rates, noRate(0))
 		}
 	}
 	r.index.insert(h, si, r.core)
@@ -248,7 +252,7 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 		}
 		se.win = wi
 		if r.rate {
-			r.rates[si] = rateState{winPrevTs: r.ctr[si].lastTs}
+			r.rates[si] = noRate(r.ctr[si].lastTs)
 		}
 	}
 	noSum := s.Kind == scrape.KindSummaryQuantile
@@ -292,7 +296,14 @@ func (r *ruleState) addCounter(a *Aggregator, se *counterState, rt *rateState, w
 		rt.winDelta += d
 		if span := ts - rt.winPrevTs; span > 0 {
 			rate := rt.winDelta / (float64(span) / 1000)
-			w.f[base+r.lay.rate] += rate - rt.rate
+			if math.IsNaN(rt.rate) { // its first rate in the window
+				w.f[base+r.lay.rate] += rate
+				if r.lay.nrate >= 0 {
+					w.f[base+r.lay.nrate]++
+				}
+			} else {
+				w.f[base+r.lay.rate] += rate - rt.rate
+			}
 			rt.rate = rate
 		}
 	}

@@ -11,10 +11,10 @@ import (
 // layout is which accumulator columns a rule's outputs need: a window
 // holds width float64s per group, at these offsets (-1: not kept).
 type layout struct {
-	width                                       int
-	sum, count, min, max, last, inc, rate, nser int
-	ts                                          bool // per group: the last sample's timestamp (last)
-	vals                                        bool // per group: every value (quantiles)
+	width                                              int
+	sum, count, min, max, last, inc, rate, nrate, nser int
+	ts                                                 bool // per group: the last sample's timestamp (last)
+	vals                                               bool // per group: every value (quantiles)
 }
 
 // Layout bits: the snapshot records them so that a rule's windows can be
@@ -29,6 +29,7 @@ const (
 	colRate
 	colSeries
 	colVals
+	colRateN // series with a rate in the window (rate_avg)
 )
 
 func newLayout(outs []output) layout {
@@ -39,6 +40,8 @@ func newLayout(outs []output) layout {
 			m |= colInc
 		case outRateSum:
 			m |= colRate
+		case outRateAvg:
+			m |= colRate | colRateN
 		case outSumSamples:
 			m |= colSum
 		case outCountSamples:
@@ -66,7 +69,7 @@ func layoutOf(m uint) layout {
 		bit uint
 		off *int
 	}{{colSum, &l.sum}, {colCount, &l.count}, {colMin, &l.min}, {colMax, &l.max}, {colLast, &l.last},
-		{colInc, &l.inc}, {colRate, &l.rate}, {colSeries, &l.nser}} {
+		{colInc, &l.inc}, {colRate, &l.rate}, {colSeries, &l.nser}, {colRateN, &l.nrate}} {
 		*c.off = -1
 		if m&c.bit != 0 {
 			*c.off = l.width
@@ -83,7 +86,7 @@ func (l *layout) mask() uint {
 		bit uint
 		off int
 	}{{colSum, l.sum}, {colCount, l.count}, {colMin, l.min}, {colMax, l.max}, {colLast, l.last},
-		{colInc, l.inc}, {colRate, l.rate}, {colSeries, l.nser}} {
+		{colInc, l.inc}, {colRate, l.rate}, {colSeries, l.nser}, {colRateN, l.nrate}} {
 		if c.off >= 0 {
 			m |= c.bit
 		}
