@@ -155,6 +155,12 @@ sources:
         outputs: [last, quantiles(0.5, 0.9)]
         keep_input: true
         max_lateness: 2s
+      - match: ex_requests_total
+        interval: 3s
+        without: [instance]
+        outputs: [rate_sum, rate_avg]
+        keep_input: true
+        max_lateness: 2s
 `, sources.String(), prom.WriteURL)
 	svc := startE2E(t, cfg)
 	pollFor(t, 90*time.Second, "14 scrapes of every target", func() bool {
@@ -169,13 +175,15 @@ sources:
 	if n := svc.metric(t, "promfwd_sink_requests_total", map[string]string{"sink": "prom", "outcome": "permanent_error"}); n != 0 {
 		t.Fatalf("Prometheus rejected %v requests", n)
 	}
-	// Self-metrics per rule: 3 sources x 2 series x 14+ scrapes into rule 0's
-	// counters, 2 groups x 4 outputs + 2 bucket groups x 4 outputs.
-	if n := svc.metric(t, "promfwd_aggregate_input_samples_total", map[string]string{"sink": "prom", "rule": "0"}); n < 3*4*14 {
-		t.Errorf("rule 0 input samples = %v, want >= %d", n, 3*4*14)
+	// Self-metrics per rule: 3 sources x 6 series (2 counters, the
+	// histogram's 2 buckets and, with them, its _sum and _count) x 14+
+	// scrapes into rule 0; 2 counter groups, 2 bucket groups, the _sum and
+	// the _count group, x 4 outputs.
+	if n := svc.metric(t, "promfwd_aggregate_input_samples_total", map[string]string{"sink": "prom", "rule": "0"}); n < 3*6*14 {
+		t.Errorf("rule 0 input samples = %v, want >= %d", n, 3*6*14)
 	}
-	if n := svc.metric(t, "promfwd_aggregate_output_series", map[string]string{"sink": "prom", "rule": "0"}); n != 16 {
-		t.Errorf("rule 0 output series = %v, want 16", n)
+	if n := svc.metric(t, "promfwd_aggregate_output_series", map[string]string{"sink": "prom", "rule": "0"}); n != 24 {
+		t.Errorf("rule 0 output series = %v, want 24", n)
 	}
 	// The last window was flushed at shutdown, stamped with its end (ahead of now).
 	end := time.Now().Add(aggWin)
@@ -209,11 +217,14 @@ sources:
 	for _, phi := range []string{"0.5", "0.9"} {
 		check(fmt.Sprintf(`ex_temp:3s_without_job_quantiles{quantile=%q}`, phi), fmt.Sprintf(`quantile_over_time(%s, ex_temp[WIN])`, phi), "job", "quantile")
 	}
-	for _, m := range []string{"ex_requests_total", "ex_lat_seconds_bucket"} {
+	// The rule matches ex_lat_seconds_bucket: the histogram's _sum and
+	// _count are aggregated with it.
+	for _, m := range []string{"ex_requests_total", "ex_lat_seconds_bucket", "ex_lat_seconds_sum", "ex_lat_seconds_count"} {
 		check(m+":3s_without_instance_count_series", `count without(instance) (count_over_time(`+m+`[WIN]))`)
 		check(m+":3s_without_instance_count_samples", `sum without(instance) (count_over_time(`+m+`[WIN]))`)
 		checked += checkIncrease(t, prom, m, end)
 	}
+	checked += checkRateSum(t, prom, "ex_requests_total", end)
 	t.Logf("%d aggregate points equal PromQL / the raw samples", checked)
 }
 
@@ -264,6 +275,98 @@ func checkIncrease(t *testing.T, prom *promtest.Server, metric string, end time.
 		mid := inc[g][len(inc[g])/2] // a full window (the last is cut by the shutdown)
 		t.Logf("%s%s: total %v; window ending %d: increase %v (exact), PromQL sum(increase(%s[3s])) %v (extrapolated)", metric, g, running, mid.ms, mid.v, metric,
 			promMatrix(t, prom, fmt.Sprintf("sum without(instance) (increase(%s[3s]))", metric), time.UnixMilli(mid.ms-1))[g])
+	}
+	return n
+}
+
+// checkRateSum compares rate_sum and rate_avg with the rate computed from
+// the raw samples Prometheus holds: per series and window, its increase in
+// the window (as checkIncrease counts it) over the time from the series'
+// previous sample (before the window; its first sample ever for a new
+// series) to its last sample in the window; summed over the group's
+// series (rate_avg: divided by the number of series with a rate). A series
+// with one sample ever (its baseline) has no rate.
+// PromQL's rate() extrapolates to the window's edges, so it is not the
+// reference (logged for comparison).
+func checkRateSum(t *testing.T, prom *promtest.Server, metric string, end time.Time) int {
+	t.Helper()
+	win := aggWin.Milliseconds()
+	type acc struct {
+		delta      float64
+		from, last int64
+	}
+	exact := map[string]map[int64]float64{} // group -> window end -> rate_sum
+	rated := map[string]map[int64]int{}     // group -> window end -> series with a rate
+	for _, s := range promSeries(t, prom, metric+"[10m]", end) {
+		g, pts := labelKey(s.ls, "instance"), s.pts
+		if exact[g] == nil {
+			exact[g], rated[g] = map[int64]float64{}, map[int64]int{}
+		}
+		per := map[int64]*acc{} // window end -> this series' accumulator
+		var ends []int64
+		for i, p := range pts {
+			e := (p.ms/win + 1) * win
+			a := per[e]
+			if a == nil {
+				a = &acc{from: p.ms}
+				if i > 0 {
+					a.from = pts[i-1].ms
+				}
+				per[e] = a
+				ends = append(ends, e)
+			}
+			if i > 0 {
+				d := p.v - pts[i-1].v
+				if d < 0 {
+					d = p.v
+				}
+				a.delta += d
+			}
+			a.last = p.ms
+		}
+		for _, e := range ends {
+			a := per[e]
+			exact[g][e] += 0 // the window has the series even without a rate
+			if a.last > a.from {
+				exact[g][e] += a.delta / (float64(a.last-a.from) / 1000)
+				rated[g][e]++
+			}
+		}
+	}
+	n := 0
+	got := promMatrix(t, prom, metric+":3s_without_instance_rate_sum[10m]", end)
+	for g, ends := range exact {
+		if len(got[g]) != len(ends) {
+			t.Errorf("%s%s: %d rate_sum points (%v), want %d windows (%v)", metric, g, len(got[g]), got[g], len(ends), ends)
+			continue
+		}
+		for _, p := range got[g] {
+			want, ok := ends[p.ms]
+			if !ok || math.Abs(p.v-want) > 1e-9*math.Max(1, math.Abs(want)) {
+				t.Errorf("%s%s at %d: rate_sum %v, want %v from the raw samples", metric, g, p.ms, p.v, want)
+			}
+			n++
+		}
+		avg := promMatrix(t, prom, metric+":3s_without_instance_rate_avg[10m]", end)[g]
+		withRate := 0
+		for _, k := range rated[g] {
+			if k > 0 {
+				withRate++
+			}
+		}
+		if len(avg) != withRate {
+			t.Errorf("%s%s: %d rate_avg points, want one per window with a rated series (%d)", metric, g, len(avg), withRate)
+		}
+		for _, p := range avg {
+			k := rated[g][p.ms]
+			if want := ends[p.ms] / float64(k); k == 0 || math.Abs(p.v-want) > 1e-9*math.Max(1, math.Abs(want)) {
+				t.Errorf("%s%s at %d: rate_avg %v, want %v over %d series", metric, g, p.ms, p.v, want, k)
+			}
+			n++
+		}
+		mid := got[g][len(got[g])/2]
+		t.Logf("%s%s: window ending %d: rate_sum %v (exact), PromQL sum(rate(%s[3s])) %v (extrapolated)", metric, g, mid.ms, mid.v, metric,
+			promMatrix(t, prom, fmt.Sprintf("sum without(instance) (rate(%s[3s]))", metric), time.UnixMilli(mid.ms-1))[g])
 	}
 	return n
 }

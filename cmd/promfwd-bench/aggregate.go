@@ -39,6 +39,19 @@ func aggRuns(o options) []bool {
 	return []bool{false}
 }
 
+// profilePath is path, or with -aggregate path.off and path.on, so that
+// the two runs' heap profiles can be compared (go tool pprof -base).
+func profilePath(path string, o options) string {
+	switch {
+	case !o.aggregate:
+		return path
+	case o.aggOn:
+		return path + ".on"
+	default:
+		return path + ".off"
+	}
+}
+
 // compareAggregate prints the cost of aggregation: CPU per million input
 // (scraped) samples with and without the rules, and the memory difference
 // per aggregated input series.

@@ -310,7 +310,7 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 		prof.Close()
 	}
 	if o.memProfile != "" {
-		if err := writeHeapProfile(o.memProfile); err != nil {
+		if err := writeHeapProfile(profilePath(o.memProfile, o)); err != nil {
 			return nil, err
 		}
 	}

@@ -11,7 +11,7 @@
 // timestamp S+interval. A later sample for it is dropped and counted
 // (too_old), never folded into another window.
 //
-// Counters (total, increase, rate_sum): the first sample of a series never
+// Counters (total, increase, rate_sum, rate_avg): the first sample of a series never
 // seen is its baseline (adds 0); each later sample adds its increase over
 // the series' previous sample, or its whole value after a reset (a
 // decrease), also across windows and gaps. total is the running sum of the
@@ -60,7 +60,8 @@ type Options struct {
 	// minute per rule.
 	Warn func(rule int, msg string)
 	// SeriesTTL forgets an input series (its counter baseline) and a group
-	// (its total) unseen for this long; default max(1h, 10 intervals).
+	// (its total) without a sample for this long (by sample timestamp: its
+	// newest window ended this long ago); default max(1h, 10 intervals).
 	SeriesTTL time.Duration
 }
 
@@ -71,12 +72,16 @@ type Aggregator struct {
 	warn  func(int, string)
 	// names memoizes, per sample name, the rules whose __name__ matchers
 	// accept it (bit i: rule i; rules beyond 64 are always asked).
-	names map[string]uint64
+	names map[string]nameRules
 }
+
+// nameRules are the rules a sample name can match: on its own, and as a
+// histogram's _sum or _count through its family's _bucket name.
+type nameRules struct{ own, bucket uint64 }
 
 // New compiles rules (checked by config already).
 func New(rules []Rule, o Options) (*Aggregator, error) {
-	a := &Aggregator{obs: o.Observer, warn: o.Warn, names: map[string]uint64{}}
+	a := &Aggregator{obs: o.Observer, warn: o.Warn, names: map[string]nameRules{}}
 	if a.obs == nil {
 		a.obs = nopObserver{}
 	}
@@ -109,12 +114,16 @@ func (a *Aggregator) Apply(in []scrape.Sample, nowMs int64) []scrape.Sample {
 	for i := range in {
 		s := &in[i]
 		consumed := false
-		mask := a.nameMask(s.Name)
+		nr := a.nameRules(s.Name)
+		mask, hist := nr.own, histSibling(s)
+		if hist {
+			mask |= nr.bucket
+		}
 		for k, r := range a.rules {
 			if k < 64 && mask&(1<<k) == 0 {
 				continue
 			}
-			if r.add(a, s, nowMs) && !r.c.KeepInput {
+			if r.add(a, s, hist, nowMs) && !r.c.KeepInput {
 				consumed = true
 			}
 		}

@@ -3,6 +3,7 @@ package aggregate
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/promfwd/promfwd/scrape"
@@ -18,7 +19,7 @@ func (r *ruleState) due(nowMs int64) bool {
 	if r.lastSweep == 0 {
 		r.lastSweep = nowMs
 	}
-	return nowMs-r.lastSweep >= r.ttl/4 && len(r.series) > 0
+	return nowMs-r.lastSweep >= r.ttl/4 && r.numSeries() > 0
 }
 
 // flush appends the outputs of every window due at nowMs, oldest first,
@@ -33,11 +34,13 @@ func (r *ruleState) flush(a *Aggregator, out []scrape.Sample, nowMs int64) []scr
 	}
 	slices.Sort(due)
 	for _, ws := range due {
-		out = r.emit(r.windows[ws], out)
-		if r.lastWin == r.windows[ws] {
+		w := r.windows[ws]
+		out = r.emit(w, out)
+		if r.lastWin == w {
 			r.lastWin = nil
 		}
 		delete(r.windows, ws)
+		r.spare = w
 		r.flushedTo = max(r.flushedTo, ws+r.ivl)
 	}
 	if len(due) > 0 {
@@ -50,105 +53,95 @@ func (r *ruleState) flush(a *Aggregator, out []scrape.Sample, nowMs int64) []scr
 	return out
 }
 
-// emit appends one window's outputs, groups in creation order.
+// emit appends one window's outputs, groups in slot order. The output
+// label sets are decoded from the group keys here (one allocation per
+// group, shared by its outputs; the strings point into the key).
 func (r *ruleState) emit(w *window, out []scrape.Sample) []scrape.Sample {
 	end := w.start + r.ivl
-	for gi, ac := range w.accs {
-		g := r.groups[gi]
-		if ac == nil || g == nil {
+	l := &r.lay
+	for gi, fl := range w.flags {
+		g := &r.groups[gi]
+		if fl&flagPresent == 0 || g.key == "" {
 			continue
 		}
-		if ac.counted {
-			g.total += ac.increase
+		f := w.f[gi*l.width : (gi+1)*l.width]
+		counted := fl&flagCounted != 0
+		if counted && l.inc >= 0 {
+			g.total += f[l.inc]
 		}
-		r.ensureOuts(g)
-		k := 0
-		for _, o := range r.c.outs {
+		name, ls, _ := decodeKey(g.key) // checked when stored
+		metas := r.metasFor(name)
+		for i, o := range r.c.outs {
+			meta := metas[i]
 			if o.kind == outQuantiles {
-				slices.Sort(ac.vals)
-				for _, phi := range o.phis {
-					out = append(out, g.sample(k, quantile(phi, ac.vals), end, scrape.KindGauge))
-					k++
+				vals := w.vals[gi]
+				slices.Sort(vals)
+				for j, phi := range o.phis {
+					qls := withLabel(ls, "quantile", o.phiS[j])
+					out = append(out, outSample(meta, qls, quantile(phi, vals), end, scrape.KindGauge))
 				}
 				continue
 			}
-			v, kind, ok := value(o.kind, ac, g)
-			if ok {
-				out = append(out, g.sample(k, v, end, kind))
+			if v, kind, ok := value(o.kind, l, f, counted, g.total); ok {
+				out = append(out, outSample(meta, ls, v, end, kind))
 			}
-			k++
 		}
 	}
 	return out
 }
 
-// value is one output of a window's accumulator.
-func value(k outKind, ac *acc, g *group) (float64, scrape.Kind, bool) {
+// value is one output of a group's window columns f.
+func value(k outKind, l *layout, f []float64, counted bool, total float64) (float64, scrape.Kind, bool) {
 	switch k {
 	case outTotal:
-		return g.total, scrape.KindCounter, ac.counted
+		return total, scrape.KindCounter, counted
 	case outIncrease:
-		return ac.increase, scrape.KindDelta, ac.counted
+		return f[l.inc], scrape.KindDelta, counted
 	case outRateSum:
-		return ac.rate, scrape.KindGauge, ac.counted
+		return f[l.rate], scrape.KindGauge, counted
+	case outRateAvg: // none without a series with a rate
+		return f[l.rate] / f[l.nrate], scrape.KindGauge, counted && f[l.nrate] > 0
 	case outSumSamples:
-		return ac.sum, scrape.KindGauge, true
+		return f[l.sum], scrape.KindGauge, true
 	case outCountSamples:
-		return float64(ac.count), scrape.KindDelta, true
+		return f[l.count], scrape.KindDelta, true
 	case outCountSeries:
-		return float64(ac.series), scrape.KindDelta, true
+		return f[l.nser], scrape.KindDelta, true
 	case outMin:
-		return ac.min, scrape.KindGauge, true
+		return f[l.min], scrape.KindGauge, true
 	case outMax:
-		return ac.max, scrape.KindGauge, true
+		return f[l.max], scrape.KindGauge, true
 	case outAvg:
-		return ac.sum / float64(ac.count), scrape.KindGauge, true
+		return f[l.sum] / f[l.count], scrape.KindGauge, true
 	default: // outLast
-		return ac.last, scrape.KindGauge, true
+		return f[l.last], scrape.KindGauge, true
 	}
 }
 
-func (g *group) sample(k int, v float64, ts int64, kind scrape.Kind) scrape.Sample {
-	o := &g.outs[k]
-	return scrape.Sample{Name: o.meta.Family, Labels: o.ls, Value: v, TimestampMs: ts, Kind: kind,
-		ExplicitTS: true, Meta: o.meta, Hash: o.hash}
+func outSample(meta *scrape.Meta, ls scrape.Labels, v float64, ts int64, kind scrape.Kind) scrape.Sample {
+	return scrape.Sample{Name: meta.Family, Labels: ls, Value: v, TimestampMs: ts, Kind: kind,
+		ExplicitTS: true, Meta: meta, Hash: scrape.SeriesHash(meta.Family, ls)}
 }
 
-// ensureOuts builds the group's output identities once. Names and Metas
-// are shared by the groups of one input name (one per output, not per
-// output series).
-func (r *ruleState) ensureOuts(g *group) {
-	if g.outs != nil {
-		return
-	}
-	metas := r.metas[g.name]
-	if metas == nil {
-		for i, o := range r.c.outs {
-			name := r.c.outName(g.name, i)
-			typ := scrape.TypeGauge
-			if o.kind == outTotal {
-				typ = scrape.TypeCounter
-			}
-			metas = append(metas, &scrape.Meta{Family: name, Type: typ, WindowSec: r.ivl / 1000})
-		}
-		if len(r.metas) > 1<<16 { // bound it against name churn; groups keep theirs
-			clear(r.metas)
-		}
-		r.metas[g.name] = metas
+// metasFor returns the output Metas of an input name, shared by its groups
+// (one per output, not per output series).
+func (r *ruleState) metasFor(name string) []*scrape.Meta {
+	metas := r.metas[name]
+	if metas != nil {
+		return metas
 	}
 	for i, o := range r.c.outs {
-		meta := metas[i]
-		name := meta.Family
-		if o.kind != outQuantiles {
-			g.outs = append(g.outs, outSeries{ls: g.labels, hash: scrape.SeriesHash(name, g.labels), meta: meta})
-			continue
+		typ := scrape.TypeGauge
+		if o.kind == outTotal {
+			typ = scrape.TypeCounter
 		}
-		for _, phi := range o.phiS {
-			ls := withLabel(g.labels, "quantile", phi)
-			g.outs = append(g.outs, outSeries{ls: ls, hash: scrape.SeriesHash(name, ls), meta: meta})
-		}
+		metas = append(metas, &scrape.Meta{Family: r.c.outName(name, i), Type: typ, WindowSec: r.ivl / 1000})
 	}
-	g.outs = slices.Clip(g.outs)
+	if len(r.metas) > 1<<16 { // bound it against name churn
+		clear(r.metas)
+	}
+	r.metas[strings.Clone(name)] = metas // not a substring pinning a group key
+	return metas
 }
 
 // withLabel returns a sorted copy of ls with name set to value.
@@ -186,32 +179,37 @@ func quantile(phi float64, sorted []float64) float64 {
 	return sorted[lo]*(1-w) + sorted[hi]*w
 }
 
-// sweep forgets input series and groups unseen since cutoff (and not in an
-// open window).
+// sweep forgets input series and groups whose newest window ended before
+// cutoff (and groups not in an open window). Ages go by the samples'
+// timestamps: an accepted sample is at most interval+max_lateness older
+// than its arrival. A group's newest window is at least each of its
+// series', so its series are forgotten no later than it is.
 func (r *ruleState) sweep(a *Aggregator, cutoff int64) {
-	for h, se := range r.series {
-		if int64(se.seen)*1000 < cutoff {
-			delete(r.series, h)
-			delete(r.rates, h)
-		}
-	}
-	inWindow := map[int32]bool{}
-	for _, w := range r.windows {
-		for gi, ac := range w.accs {
-			if ac != nil {
-				inWindow[int32(gi)] = true
-			}
+	for si, se := range r.core {
+		if se.group != slotFree && (int64(se.win)+1)*r.ivl < cutoff {
+			r.forget(uint32(si))
 		}
 	}
 	per := r.perGroup()
-	for gi, g := range r.groups {
-		if g == nil || g.seen >= cutoff || inWindow[int32(gi)] {
+	for gi := range r.groups {
+		g := &r.groups[gi]
+		if g.key == "" || (int64(g.win)+1)*r.ivl >= cutoff || r.inWindow(int32(gi)) {
 			continue
 		}
-		delete(r.groupIdx, groupKey(g.name, g.labels))
-		r.groups[gi] = nil
+		delete(r.groupIdx, g.key)
+		*g = group{}
 		r.free = append(r.free, int32(gi))
 		r.outCount -= per // its series were unseen as long: deleted above
 	}
 	a.obs.OutputSeries(r.idx, r.outCount)
+}
+
+// inWindow reports whether group gi has a sample in an open window.
+func (r *ruleState) inWindow(gi int32) bool {
+	for _, w := range r.windows {
+		if int(gi) < len(w.flags) && w.flags[gi]&flagPresent != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -12,7 +12,9 @@ import (
 // config file's shape. Compile checks it.
 type Rule struct {
 	// Match is a Prometheus series selector; a sample matches on its own
-	// name (h_bucket, h_sum) and labels.
+	// name (h_bucket, h_sum) and labels. A histogram goes whole: a rule
+	// that matches a _bucket series also takes the _sum and _count series
+	// of that histogram with the same labels.
 	Match string `yaml:"match"`
 	// Interval is the window length; windows are aligned to the wall clock
 	// (multiples of Interval since the Unix epoch) by sample timestamp.
@@ -20,7 +22,7 @@ type Rule struct {
 	// By keeps only these labels (plus le and quantile); Without drops these.
 	By      []string `yaml:"by,omitempty"`
 	Without []string `yaml:"without,omitempty"`
-	// Outputs: total, increase, rate_sum, sum (or sum_samples),
+	// Outputs: total, increase, rate_sum, rate_avg, sum (or sum_samples),
 	// count_samples, count_series, min, max, avg, last, quantiles(φ, …).
 	Outputs []string `yaml:"outputs"`
 	// KeepInput also forwards the matched raw series to the sink.
@@ -53,10 +55,11 @@ const (
 	outAvg
 	outLast
 	outQuantiles
+	outRateAvg
 )
 
 var outNames = map[string]outKind{
-	"total": outTotal, "increase": outIncrease, "rate_sum": outRateSum,
+	"total": outTotal, "increase": outIncrease, "rate_sum": outRateSum, "rate_avg": outRateAvg,
 	"sum": outSumSamples, "sum_samples": outSumSamples, "count_samples": outCountSamples,
 	"count_series": outCountSeries, "min": outMin, "max": outMax, "avg": outAvg, "last": outLast,
 }
@@ -64,21 +67,23 @@ var outNames = map[string]outKind{
 // suffix is the vmagent output suffix.
 func (k outKind) suffix() string {
 	return [...]string{"total", "increase", "rate_sum", "sum_samples", "count_samples",
-		"count_series", "min", "max", "avg", "last", "quantiles"}[k]
+		"count_series", "min", "max", "avg", "last", "quantiles", "rate_avg"}[k]
 }
 
 // sums reports whether the output adds values of different series or
 // samples, which is meaningless for a summary's quantiles.
 func (k outKind) sums() bool {
 	switch k {
-	case outTotal, outIncrease, outRateSum, outSumSamples, outAvg:
+	case outTotal, outIncrease, outRateSum, outRateAvg, outSumSamples, outAvg:
 		return true
 	}
 	return false
 }
 
 // counterLike outputs track per-series counter baselines.
-func (k outKind) counterLike() bool { return k == outTotal || k == outIncrease || k == outRateSum }
+func (k outKind) counterLike() bool {
+	return k == outTotal || k == outIncrease || k == outRateSum || k == outRateAvg
+}
 
 type output struct {
 	kind outKind
@@ -223,7 +228,7 @@ func parseOutput(s string) (output, error) {
 		}
 		return out, nil
 	}
-	return output{}, fmt.Errorf("unknown output %q (known: total, increase, rate_sum, sum, sum_samples, count_samples, count_series, min, max, avg, last, quantiles(0.5, …))", s)
+	return output{}, fmt.Errorf("unknown output %q (known: total, increase, rate_sum, rate_avg, sum, sum_samples, count_samples, count_series, min, max, avg, last, quantiles(0.5, …))", s)
 }
 
 func sortedSet(in []string) []string {

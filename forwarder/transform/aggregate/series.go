@@ -9,67 +9,47 @@ import (
 	"github.com/promfwd/promfwd/scrape"
 )
 
-// inSeries is one input series' memory (32 bytes: it is most of the
-// aggregation's memory).
-type inSeries struct {
-	last   float64 // counter baseline: the previous value
-	lastTs int64   // its timestamp; 0: no baseline yet
-	win    int64   // start of the window it last contributed to
-	group  int32   // -1: refused by max_output_series
-	seen   uint32  // last sample's arrival, Unix seconds, for expiry
+// The state is laid out for memory (it is per input series and per output
+// group, and the GC's heap goal multiplies it): no per-series or per-group
+// heap object and no pointers the GC has to scan. An input series is a
+// slot in the parallel slices core, ctr (counter rules) and rates (rate_sum
+// rules), found by its hash through index. A group is one packed
+// identity string and two numbers; its window accumulators are columns of
+// the window (window.go), and its output label sets are decoded from the
+// identity at flush.
+
+// seriesCore is every input series' state (16 bytes).
+type seriesCore struct {
+	hash  uint64 // the series' (the index's key)
+	group int32  // -1: refused by max_output_series; slotFree: no series
+	win   uint32 // index (start/interval) of the newest window it contributed to; 0: none
 }
 
-// rateState is a series' rate within its window, for rules with rate_sum.
+const slotFree = -2
+
+// counterState is an input series' counter baseline, for rules with a
+// counter output (16 bytes).
+type counterState struct {
+	last   float64 // the previous value
+	lastTs int64   // its timestamp; 0: no baseline yet
+}
+
+// rateState is a series' rate within its window, for rules with rate_sum
+// or rate_avg.
 type rateState struct {
 	winDelta  float64 // its increase within win
 	winPrevTs int64   // timestamp of the baseline win's increase starts from
-	rate      float64 // its rate within win, as added to that window's rate_sum
+	rate      float64 // its rate within win, as added to that window's rate_sum; NaN: none yet
 }
 
-var noRate rateState // read-only stand-in for rules without rate_sum
+// noRate is a series' rate state before its first rate in a window.
+func noRate(prevTs int64) rateState { return rateState{winPrevTs: prevTs, rate: math.NaN()} }
 
 // group is one output identity: input name and grouping labels.
 type group struct {
-	name   string
-	labels scrape.Labels
-	total  float64
-	seen   int64
-	outs   []outSeries // per output (per quantile for quantiles), built lazily
-}
-
-type outSeries struct {
-	ls   scrape.Labels // the group's, or its own with a quantile label
-	hash uint64
-	meta *scrape.Meta // shared by the input name's groups; Family is the output name
-}
-
-// acc is one group's accumulator in one window.
-type acc struct {
-	sum, min, max, last, increase, rate float64
-	count, series                       int64
-	lastTs                              int64
-	counted                             bool // counter outputs saw a sample
-	vals                                []float64
-}
-
-type window struct {
-	start int64
-	accs  []*acc // by group index; nil: no sample of the group
-	n     int    // non-nil accs
-}
-
-// get returns group gi's accumulator, creating it.
-func (w *window) get(gi int32) *acc {
-	if int(gi) >= len(w.accs) {
-		w.accs = append(w.accs, make([]*acc, int(gi)+1-len(w.accs))...)
-	}
-	ac := w.accs[gi]
-	if ac == nil {
-		ac = &acc{min: math.Inf(1), max: math.Inf(-1), lastTs: math.MinInt64}
-		w.accs[gi] = ac
-		w.n++
-	}
-	return ac
+	key   string // appendKey(name, labels); "" for a free slot
+	total float64
+	win   uint32 // index of the newest window any of its series contributed to, for expiry
 }
 
 type ruleState struct {
@@ -80,15 +60,23 @@ type ruleState struct {
 	ttl      int64 // ms
 	quant    bool  // has quantiles
 	adds     bool  // has adding outputs
-	rate     bool  // has rate_sum
-	series   map[uint64]*inSeries
-	rates    map[uint64]*rateState     // by series, only for rules with rate_sum
-	metas    map[string][]*scrape.Meta // output Metas (and names) by input name
-	groupIdx map[string]int32
-	groups   []*group
-	free     []int32 // expired group slots
-	windows  map[int64]*window
-	lastWin  *window // the window of the previous sample (most samples share it)
+	rate     bool  // has rate_sum or rate_avg
+	lay      layout
+	// index finds an input series' slot in core, ctr and rates by its hash.
+	index     slotIndex
+	core      []seriesCore
+	ctr       []counterState            // rules with a counter output, else nil
+	rates     []rateState               // rules with rate_sum or rate_avg, else nil
+	freeSlots []uint32                  // slots of expired series
+	metas     map[string][]*scrape.Meta // output Metas (and names) by input name
+	groupIdx  map[string]int32          // by group key (the string is the group's own)
+	groups    []group
+	free      []int32 // expired group slots
+	windows   map[int64]*window
+	lastWin   *window // the window of the previous sample (most samples share it)
+	spare     *window // a flushed window kept for its arrays
+	keyBuf    []byte
+	lsBuf     scrape.Labels
 	// flushedTo is the end of the last flushed window: older samples are too old.
 	flushedTo int64
 	outCount  int // output series in use (groups × outputs)
@@ -98,13 +86,14 @@ type ruleState struct {
 
 func newRuleState(idx int, c *compiled, lateness, ttl int64) *ruleState {
 	r := &ruleState{idx: idx, c: c, ivl: c.Interval.Milliseconds(), lateness: lateness, ttl: ttl,
-		series: map[uint64]*inSeries{}, rates: map[uint64]*rateState{}, metas: map[string][]*scrape.Meta{}, groupIdx: map[string]int32{},
+		metas: map[string][]*scrape.Meta{}, groupIdx: map[string]int32{},
 		windows: map[int64]*window{}}
 	for _, o := range c.outs {
 		r.quant = r.quant || o.kind == outQuantiles
 		r.adds = r.adds || o.kind.sums()
-		r.rate = r.rate || o.kind == outRateSum
+		r.rate = r.rate || o.kind == outRateSum || o.kind == outRateAvg
 	}
+	r.lay = newLayout(c.outs)
 	return r
 }
 
@@ -116,14 +105,18 @@ func (r *ruleState) perGroup() int {
 	return n
 }
 
-// nameMask returns the rules whose name matchers accept name (memoized:
+// nameRules returns the rules whose name matchers accept name (memoized:
 // names are interned by the parser, so this is one map lookup a sample).
-func (a *Aggregator) nameMask(name string) uint64 {
+func (a *Aggregator) nameRules(name string) nameRules {
 	m, ok := a.names[name]
 	if !ok {
+		bucket := bucketName(name)
 		for k, r := range a.rules {
 			if k < 64 && r.c.sel.MatchName(name) {
-				m |= 1 << k
+				m.own |= 1 << k
+			}
+			if k < 64 && bucket != "" && r.c.sel.MatchName(bucket) {
+				m.bucket |= 1 << k
 			}
 		}
 		if len(a.names) > 1<<16 { // bound the memo against unbounded name churn
@@ -134,18 +127,85 @@ func (a *Aggregator) nameMask(name string) uint64 {
 	return m
 }
 
+// A histogram is aggregated whole: a rule that matches its _bucket series
+// also takes the _sum and _count series with the same labels (which have
+// no le), so that matching h_bucket never leaves h_sum and h_count raw.
+func histSibling(s *scrape.Sample) bool {
+	return s.Kind == scrape.KindHistogramSum || s.Kind == scrape.KindHistogramCount
+}
+
+// bucketName is the _bucket name of a histogram's _sum or _count name, or "".
+func bucketName(name string) string {
+	for _, suf := range []string{"_sum", "_count"} {
+		if base, ok := strings.CutSuffix(name, suf); ok {
+			return base + "_bucket"
+		}
+	}
+	return ""
+}
+
 // matches checks the rule's selector on s (its name already passed the
-// name matchers for rules < 64).
-func (r *ruleState) matches(s *scrape.Sample) bool {
-	if r.idx >= 64 && !r.c.sel.MatchName(s.Name) {
+// name matchers for rules < 64); hist: s is a histogram's _sum or _count.
+func (r *ruleState) matches(s *scrape.Sample, hist bool) bool {
+	if r.idx >= 64 && !r.c.sel.MatchName(s.Name) && !(hist && r.c.sel.MatchName(bucketName(s.Name))) {
 		return false
 	}
 	return r.c.sel.MatchLabels(s.Labels)
 }
 
+// winIndex is the index of the window holding ts (0 for the first window
+// of the epoch and before, which no live sample is in).
+func (r *ruleState) winIndex(ts int64) uint32 {
+	i := floorDiv(ts, r.ivl)
+	if i <= 0 || i > math.MaxUint32 {
+		return 0
+	}
+	return uint32(i)
+}
+
+// slot returns the slot of series h, creating it.
+func (r *ruleState) slot(h uint64) (uint32, bool) {
+	if si, ok := r.index.find(h, r.core); ok {
+		return si, false
+	}
+	var si uint32
+	fresh := seriesCore{hash: h, group: -1}
+	if n := len(r.freeSlots); n > 0 {
+		si, r.freeSlots = r.freeSlots[n-1], r.freeSlots[:n-1]
+		r.core[si] = fresh
+		if r.c.counter {
+			r.ctr[si] = counterState{}
+		}
+		if r.rate {
+			r.rates[si] = noRate(0)
+		}
+	} else {
+		si = uint32(len(r.core))
+		r.core = append(r.core, fresh)
+		if r.c.counter {
+			r.ctr = append(r.ctr, counterState{})
+		}
+		if r.rate {
+			r.rates = append(r.rates, noRate(0))
+		}
+	}
+	r.index.insert(h, si, r.core)
+	return si, true
+}
+
+// forget frees series slot si.
+func (r *ruleState) forget(si uint32) {
+	r.index.remove(r.core[si].hash, r.core)
+	r.core[si] = seriesCore{group: slotFree}
+	r.freeSlots = append(r.freeSlots, si)
+}
+
+// numSeries is the number of input series the rule remembers.
+func (r *ruleState) numSeries() int { return r.index.n }
+
 // add folds s in if the rule matches it; it reports whether it matched.
-func (r *ruleState) add(a *Aggregator, s *scrape.Sample, nowMs int64) bool {
-	if !r.matches(s) {
+func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64) bool {
+	if !r.matches(s, hist) {
 		return false
 	}
 	if scrape.IsStaleNaN(s.Value) {
@@ -162,41 +222,37 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, nowMs int64) bool {
 	if h == 0 {
 		h = scrape.SeriesHash(s.Name, s.Labels)
 	}
-	se := r.series[h]
-	if se == nil {
-		se = &inSeries{group: r.groupFor(a, s, nowMs), win: math.MinInt64}
-		if r.rate {
-			r.rates[h] = &rateState{}
+	si, created := r.slot(h)
+	se := &r.core[si]
+	if created || se.group < 0 {
+		if se.group = r.groupFor(a, s, nowMs); se.group >= 0 {
+			se.win = 0 // its first counted window is this one
 		}
-		r.series[h] = se
-	} else if se.group < 0 {
-		se.group = r.groupFor(a, s, nowMs)
 	}
-	se.seen = uint32(nowMs / 1000)
+	wi := r.winIndex(ts)
 	if se.group < 0 {
+		se.win = max(se.win, wi) // for expiry
 		a.obs.Dropped(r.idx, ReasonMaxOutputSeries, 1)
 		return true
 	}
-	g := r.groups[se.group]
-	g.seen = nowMs
+	g := &r.groups[se.group]
+	g.win = max(g.win, wi) // ≥ the win of each of its series: they expire first
 	w := r.lastWin
 	if w == nil || w.start != ws {
 		if w = r.windows[ws]; w == nil {
-			w = &window{start: ws}
+			w = r.newWindow(ws)
 			r.windows[ws] = w
 		}
 		r.lastWin = w
 	}
-	ac := w.get(se.group)
-	newWin := se.win != ws
-	if newWin && ws < se.win {
-		newWin = false // a late sample of an earlier window: counted there already or not at all
-	}
-	if newWin {
-		ac.series++
-		se.win = ws
+	base := w.get(&r.lay, se.group)
+	if wi > se.win { // else a late sample of an earlier window: counted there already or not at all
+		if r.lay.nser >= 0 {
+			w.f[base+r.lay.nser]++
+		}
+		se.win = wi
 		if r.rate {
-			*r.rates[h] = rateState{winPrevTs: se.lastTs}
+			r.rates[si] = noRate(r.ctr[si].lastTs)
 		}
 	}
 	noSum := s.Kind == scrape.KindSummaryQuantile
@@ -204,30 +260,19 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, nowMs int64) bool {
 		a.obs.Dropped(r.idx, ReasonSummaryQuantile, 1)
 	}
 	v := s.Value
-	if !noSum {
-		ac.sum += v
-	}
-	ac.count++
-	ac.min = min(ac.min, v)
-	ac.max = max(ac.max, v)
-	if ts >= ac.lastTs {
-		ac.last, ac.lastTs = v, ts
-	}
-	if r.quant {
-		ac.vals = append(ac.vals, v)
-	}
+	w.fold(&r.lay, base, se.group, v, ts, noSum)
 	if r.c.counter && !noSum {
 		var rt *rateState
 		if r.rate {
-			rt = r.rates[h]
+			rt = &r.rates[si]
 		}
-		r.addCounter(a, se, rt, ac, v, ts)
+		r.addCounter(a, &r.ctr[si], rt, w, se.group, base, v, ts)
 	}
 	return true
 }
 
-func (r *ruleState) addCounter(a *Aggregator, se *inSeries, rt *rateState, ac *acc, v float64, ts int64) {
-	ac.counted = true
+func (r *ruleState) addCounter(a *Aggregator, se *counterState, rt *rateState, w *window, g int32, base int, v float64, ts int64) {
+	w.flags[g] |= flagCounted
 	if se.lastTs != 0 && ts <= se.lastTs {
 		a.obs.Dropped(r.idx, ReasonOutOfOrder, 1)
 		return
@@ -244,12 +289,21 @@ func (r *ruleState) addCounter(a *Aggregator, se *inSeries, rt *rateState, ac *a
 		d = v // a reset: the counter restarted from 0
 	}
 	se.last, se.lastTs = v, ts
-	ac.increase += d
+	if r.lay.inc >= 0 {
+		w.f[base+r.lay.inc] += d
+	}
 	if rt != nil {
 		rt.winDelta += d
 		if span := ts - rt.winPrevTs; span > 0 {
 			rate := rt.winDelta / (float64(span) / 1000)
-			ac.rate += rate - rt.rate
+			if math.IsNaN(rt.rate) { // its first rate in the window
+				w.f[base+r.lay.rate] += rate
+				if r.lay.nrate >= 0 {
+					w.f[base+r.lay.nrate]++
+				}
+			} else {
+				w.f[base+r.lay.rate] += rate - rt.rate
+			}
 			rt.rate = rate
 		}
 	}
@@ -257,9 +311,9 @@ func (r *ruleState) addCounter(a *Aggregator, se *inSeries, rt *rateState, ac *a
 
 // groupFor finds or creates s's group; -1 when max_output_series refuses it.
 func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32 {
-	ls := r.groupLabels(s.Labels)
-	key := groupKey(s.Name, ls)
-	if gi, ok := r.groupIdx[key]; ok {
+	r.lsBuf = r.groupLabels(r.lsBuf[:0], s.Labels)
+	r.keyBuf = appendKey(r.keyBuf[:0], s.Name, r.lsBuf)
+	if gi, ok := r.groupIdx[string(r.keyBuf)]; ok { // no allocation: the compiler reads keyBuf in place
 		return gi
 	}
 	per := r.perGroup()
@@ -271,7 +325,13 @@ func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32
 		return -1
 	}
 	r.outCount += per
-	g := &group{name: s.Name, labels: ls, seen: nowMs}
+	gi := r.addGroup(group{key: string(r.keyBuf)})
+	a.obs.OutputSeries(r.idx, r.outCount)
+	return gi
+}
+
+// addGroup stores g in a free slot or a new one.
+func (r *ruleState) addGroup(g group) int32 {
 	var gi int32
 	if n := len(r.free); n > 0 {
 		gi, r.free = r.free[n-1], r.free[:n-1]
@@ -280,14 +340,13 @@ func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32
 		gi = int32(len(r.groups))
 		r.groups = append(r.groups, g)
 	}
-	r.groupIdx[key] = gi
-	a.obs.OutputSeries(r.idx, r.outCount)
+	r.groupIdx[g.key] = gi
 	return gi
 }
 
-// groupLabels keeps the grouping labels of ls; le and quantile always stay.
-func (r *ruleState) groupLabels(ls scrape.Labels) scrape.Labels {
-	out := make(scrape.Labels, 0, len(ls))
+// groupLabels appends the grouping labels of ls to out; le and quantile
+// always stay.
+func (r *ruleState) groupLabels(out, ls scrape.Labels) scrape.Labels {
 	for _, l := range ls {
 		keep := l.Name == "le" || l.Name == "quantile"
 		switch {
@@ -302,19 +361,7 @@ func (r *ruleState) groupLabels(ls scrape.Labels) scrape.Labels {
 			out = append(out, l)
 		}
 	}
-	return slices.Clip(out)
-}
-
-func groupKey(name string, ls scrape.Labels) string {
-	var b strings.Builder
-	b.WriteString(name)
-	for _, l := range ls {
-		b.WriteByte(0xff)
-		b.WriteString(l.Name)
-		b.WriteByte(0xfe)
-		b.WriteString(l.Value)
-	}
-	return b.String()
+	return out
 }
 
 func floorDiv(a, b int64) int64 {

@@ -7,20 +7,42 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/promfwd/promfwd/forwarder/transform"
-	"github.com/promfwd/promfwd/scrape"
 )
 
-// Snapshot format, version 1: magic "PFAG", version byte, uvarint rules;
+// Snapshot format, version 2: magic "PFAG", version byte, uvarint rules;
 // per rule: uvarint fingerprint (of the keys that shape its state),
-// varint flushedTo, lastSweep; groups (slot order, a 0 byte for a free
-// slot); input series; open windows with their accumulators. Floats are
-// their IEEE bits, little-endian.
+// uvarint shape (layout columns, counter and rate bits: the rest of the
+// rule reads without its config), varint flushedTo, lastSweep; groups in
+// slot order (packed key, "" for a free slot; total; uvarint newest
+// window); input series (hash, group, newest window, counter baseline and
+// rate state where the shape has them); open windows (start, then per
+// present group: slot, flags, its columns, last timestamp and values where
+// the shape has them). Floats are their IEEE bits, little-endian.
+// Version 1 (before the compact state) still loads: snapshot_v1.go.
 const (
 	snapMagic   = "PFAG"
-	snapVersion = 1
+	snapVersion = 2
 )
+
+// Shape bits beyond the layout's columns.
+const (
+	shapeCounter = 1 << 16
+	shapeRate    = 1 << 17
+)
+
+func (r *ruleState) shape() uint64 {
+	m := uint64(r.lay.mask())
+	if r.c.counter {
+		m |= shapeCounter
+	}
+	if r.rate {
+		m |= shapeRate
+	}
+	return m
+}
 
 var _ transform.Stage = (*Aggregator)(nil)
 
@@ -52,62 +74,58 @@ func putS(b []byte, s string) []byte {
 
 func (r *ruleState) snapshot(b []byte) []byte {
 	b = binary.AppendUvarint(b, r.c.fingerprint())
+	b = binary.AppendUvarint(b, r.shape())
 	b = binary.AppendVarint(b, r.flushedTo)
 	b = binary.AppendVarint(b, r.lastSweep)
 	b = binary.AppendUvarint(b, uint64(len(r.groups)))
 	for _, g := range r.groups {
-		if g == nil {
-			b = append(b, 0)
+		b = putS(b, g.key)
+		if g.key != "" {
+			b = putF(b, g.total)
+			b = binary.AppendUvarint(b, uint64(g.win))
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(r.numSeries()))
+	for si, se := range r.core {
+		if se.group == slotFree {
 			continue
 		}
-		b = append(b, 1)
-		b = putS(b, g.name)
-		b = binary.AppendUvarint(b, uint64(len(g.labels)))
-		for _, l := range g.labels {
-			b = putS(putS(b, l.Name), l.Value)
-		}
-		b = putF(b, g.total)
-		b = binary.AppendVarint(b, g.seen)
-	}
-	b = binary.AppendUvarint(b, uint64(len(r.series)))
-	for h, se := range r.series {
-		b = binary.LittleEndian.AppendUint64(b, h)
-		b = putF(b, se.last)
-		b = binary.AppendVarint(b, se.lastTs)
-		b = binary.AppendVarint(b, se.win)
-		rt := r.rates[h]
-		if rt == nil {
-			rt = &noRate
-		}
-		b = putF(b, rt.winDelta)
-		b = binary.AppendVarint(b, rt.winPrevTs)
-		b = putF(b, rt.rate)
+		b = binary.LittleEndian.AppendUint64(b, se.hash)
 		b = binary.AppendVarint(b, int64(se.group))
-		b = binary.AppendVarint(b, int64(se.seen))
+		b = binary.AppendUvarint(b, uint64(se.win))
+		if r.c.counter {
+			b = putF(b, r.ctr[si].last)
+			b = binary.AppendVarint(b, r.ctr[si].lastTs)
+		}
+		if r.rate {
+			rt := r.rates[si]
+			b = putF(b, rt.winDelta)
+			b = binary.AppendVarint(b, rt.winPrevTs)
+			b = putF(b, rt.rate)
+		}
 	}
+	l := &r.lay
 	b = binary.AppendUvarint(b, uint64(len(r.windows)))
 	for _, w := range r.windows {
 		b = binary.AppendVarint(b, w.start)
 		b = binary.AppendUvarint(b, uint64(w.n))
-		for gi, ac := range w.accs {
-			if ac == nil {
+		for gi, fl := range w.flags {
+			if fl&flagPresent == 0 {
 				continue
 			}
-			b = binary.AppendVarint(b, int64(gi))
-			for _, f := range []float64{ac.sum, ac.min, ac.max, ac.last, ac.increase, ac.rate} {
+			b = binary.AppendUvarint(b, uint64(gi))
+			b = append(b, fl)
+			for _, f := range w.f[gi*l.width : (gi+1)*l.width] {
 				b = putF(b, f)
 			}
-			b = binary.AppendVarint(b, ac.count)
-			b = binary.AppendVarint(b, ac.series)
-			b = binary.AppendVarint(b, ac.lastTs)
-			c := byte(0)
-			if ac.counted {
-				c = 1
+			if l.ts {
+				b = binary.AppendVarint(b, w.ts[gi])
 			}
-			b = append(b, c)
-			b = binary.AppendUvarint(b, uint64(len(ac.vals)))
-			for _, v := range ac.vals {
-				b = putF(b, v)
+			if l.vals {
+				b = binary.AppendUvarint(b, uint64(len(w.vals[gi])))
+				for _, v := range w.vals[gi] {
+					b = putF(b, v)
+				}
 			}
 		}
 	}
@@ -152,6 +170,25 @@ func (d *reader) u64() uint64 {
 
 func (d *reader) f() float64 { return math.Float64frombits(d.u64()) }
 
+func (d *reader) fail() { d.err, d.b = true, nil }
+
+// i32 and u32 read a varint and a uvarint that must fit.
+func (d *reader) i32() int32 {
+	v := d.v()
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		d.fail()
+	}
+	return int32(v)
+}
+
+func (d *reader) u32() uint32 {
+	v := d.uv()
+	if v > math.MaxUint32 {
+		d.fail()
+	}
+	return uint32(v)
+}
+
 func (d *reader) byte1() byte {
 	if len(d.b) < 1 {
 		d.err = true
@@ -184,30 +221,37 @@ func (d *reader) count() int {
 	return int(n)
 }
 
-// Restore replaces the state with a snapshot's. Rules are matched by
-// position and fingerprint: a rule whose config changed starts empty. On
-// malformed bytes nothing changes and transform.ErrBadSnapshot is returned.
+// Restore replaces the state with a snapshot's (version 2, or 1 as
+// written before the compact state). Rules are matched by position and
+// fingerprint: a rule whose config changed starts empty. On malformed bytes
+// nothing changes and transform.ErrBadSnapshot is returned.
 func (a *Aggregator) Restore(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	if len(b) < len(snapMagic)+1 || string(b[:len(snapMagic)]) != snapMagic || b[len(snapMagic)] != snapVersion {
+	if len(b) < len(snapMagic)+1 || string(b[:len(snapMagic)]) != snapMagic {
+		return transform.ErrBadSnapshot
+	}
+	version := b[len(snapMagic)]
+	if version != 1 && version != snapVersion {
 		return transform.ErrBadSnapshot
 	}
 	d := &reader{b: b[len(snapMagic)+1:]}
 	n := d.count()
 	fresh := make([]*ruleState, len(a.rules))
 	for i := 0; i < n && !d.err; i++ {
+		fp := d.uv()
 		var into *ruleState
-		if i < len(a.rules) {
+		if i < len(a.rules) && fp == a.rules[i].c.fingerprint() {
 			r := a.rules[i]
 			into = newRuleState(r.idx, r.c, r.lateness, r.ttl)
 		}
-		fp := d.uv()
-		restored := into.restore(d)
-		if into != nil && fp == into.c.fingerprint() {
-			fresh[i] = restored
+		if version == 1 {
+			into.restoreV1(d) // snapshot_v1.go
+		} else {
+			into.restore(d)
 		}
+		fresh[i] = into
 	}
 	if d.err || len(d.b) != 0 {
 		return transform.ErrBadSnapshot
@@ -221,67 +265,97 @@ func (a *Aggregator) Restore(b []byte) error {
 }
 
 // restore reads one rule's state into r (nil r: read and discard).
-func (r *ruleState) restore(d *reader) *ruleState {
+func (r *ruleState) restore(d *reader) {
+	shape := d.uv()
 	if r == nil {
-		r = newRuleState(0, &compiled{}, 0, 0)
+		c := &compiled{counter: shape&shapeCounter != 0}
+		c.Interval = time.Second
+		r = newRuleState(0, c, 0, 0)
+		r.rate, r.lay = shape&shapeRate != 0, layoutOf(uint(shape&0xffff))
+	} else if shape != r.shape() {
+		d.fail() // same fingerprint, other shape: not our bytes
+		return
 	}
 	r.flushedTo, r.lastSweep = d.v(), d.v()
-	per := 0
-	if r.c.outs != nil {
-		per = r.perGroup()
-	}
 	ng := d.count()
 	for i := 0; i < ng && !d.err; i++ {
-		if d.byte1() == 0 {
-			r.groups = append(r.groups, nil)
+		g := group{key: d.s()}
+		if g.key == "" {
+			r.groups = append(r.groups, g)
 			r.free = append(r.free, int32(i))
 			continue
 		}
-		g := &group{name: d.s()}
-		nl := d.count()
-		for j := 0; j < nl && !d.err; j++ {
-			g.labels = append(g.labels, scrape.Label{Name: d.s(), Value: d.s()})
-		}
-		g.total, g.seen = d.f(), d.v()
-		r.groups = append(r.groups, g)
-		r.groupIdx[groupKey(g.name, g.labels)] = int32(i)
-		r.outCount += per
+		g.total, g.win = d.f(), d.u32()
+		r.restoreGroup(d, g)
 	}
 	ns := d.count()
 	for i := 0; i < ns && !d.err; i++ {
 		h := d.u64()
-		se := &inSeries{last: d.f(), lastTs: d.v(), win: d.v()}
-		rt := &rateState{winDelta: d.f(), winPrevTs: d.v(), rate: d.f()}
+		si, created := r.slot(h)
+		if !created {
+			d.fail()
+		}
+		r.core[si] = seriesCore{hash: h, group: d.i32(), win: d.u32()}
+		if r.c.counter {
+			r.ctr[si] = counterState{last: d.f(), lastTs: d.v()}
+		}
 		if r.rate {
-			r.rates[h] = rt
+			r.rates[si] = rateState{winDelta: d.f(), winPrevTs: d.v(), rate: d.f()}
 		}
-		se.group, se.seen = int32(d.v()), uint32(d.v())
-		if int(se.group) >= len(r.groups) {
-			d.err = true
-		}
-		r.series[h] = se
+		r.checkSeries(d, si)
 	}
+	l := &r.lay
 	nw := d.count()
 	for i := 0; i < nw && !d.err; i++ {
-		w := &window{start: d.v()}
+		w := r.newWindow(d.v())
 		na := d.count()
 		for j := 0; j < na && !d.err; j++ {
-			gi := int32(d.v())
-			ac := &acc{sum: d.f(), min: d.f(), max: d.f(), last: d.f(), increase: d.f(), rate: d.f()}
-			ac.count, ac.series, ac.lastTs = d.v(), d.v(), d.v()
-			ac.counted = d.byte1() == 1
-			nv := d.count()
-			for k := 0; k < nv && !d.err; k++ {
-				ac.vals = append(ac.vals, d.f())
-			}
-			if gi < 0 || int(gi) >= len(r.groups) || r.groups[gi] == nil {
-				d.err = true
+			gi := int32(d.u32())
+			if gi < 0 || int(gi) >= len(r.groups) || r.groups[gi].key == "" || (int(gi) < len(w.flags) && w.flags[gi] != 0) {
+				d.fail()
 				break
 			}
-			*w.get(gi) = *ac
+			base := w.get(l, gi)
+			w.flags[gi] = d.byte1() | flagPresent
+			for k := range l.width {
+				w.f[base+k] = d.f()
+			}
+			if l.ts {
+				w.ts[gi] = d.v()
+			}
+			if l.vals {
+				nv := d.count()
+				for k := 0; k < nv && !d.err; k++ {
+					w.vals[gi] = append(w.vals[gi], d.f())
+				}
+			}
+		}
+		if _, dup := r.windows[w.start]; dup {
+			d.fail()
 		}
 		r.windows[w.start] = w
 	}
 	slices.Sort(r.free)
-	return r
+}
+
+// restoreGroup adds a group read from a snapshot (its slot is the next).
+func (r *ruleState) restoreGroup(d *reader, g group) {
+	_, _, ok := decodeKey(g.key)
+	if _, dup := r.groupIdx[g.key]; !ok || dup {
+		d.fail()
+		return
+	}
+	r.groups = append(r.groups, g)
+	r.groupIdx[g.key] = int32(len(r.groups) - 1)
+	if r.c.outs != nil {
+		r.outCount += r.perGroup()
+	}
+}
+
+// checkSeries rejects a series whose group is not a live one.
+func (r *ruleState) checkSeries(d *reader, si uint32) {
+	g := r.core[si].group
+	if g < -1 || int(g) >= len(r.groups) || g >= 0 && r.groups[g].key == "" {
+		d.fail()
+	}
 }

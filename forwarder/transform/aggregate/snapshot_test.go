@@ -79,8 +79,8 @@ func TestRestoreRejectsGarbageAndChangedRules(t *testing.T) {
 	if err := b.Restore(snap); err != nil {
 		t.Fatal(err)
 	}
-	if len(b.rules[0].series) != 0 || len(b.rules[1].series) != 1 {
-		t.Fatalf("restored series: rule0 %d (want 0), rule1 %d (want 1)", len(b.rules[0].series), len(b.rules[1].series))
+	if b.rules[0].numSeries() != 0 || b.rules[1].numSeries() != 1 {
+		t.Fatalf("restored series: rule0 %d (want 0), rule1 %d (want 1)", b.rules[0].numSeries(), b.rules[1].numSeries())
 	}
 }
 
