@@ -32,7 +32,8 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 		// The upstream said its answer stays valid (Cache-Control:
 		// max-age); don't ask again, but let dedupe see the values so its
 		// heartbeat still fires.
-		res = scrape.Result{Source: src.name, Start: now, Unchanged: true, Samples: restamp(src.last, nowMs)}
+		res = scrape.Result{Source: src.name, Start: now, Unchanged: true, Samples: restamp(src.last, nowMs),
+			Rewritten: src.lastRwDone, Rewrite: src.lastRw}
 		cached = true
 	} else {
 		res = src.target.Scrape(ctx, now)
@@ -50,7 +51,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	}
 	// pipeline.go: metric_relabel_configs, then the limits, which fail the
 	// scrape as in Prometheus.
-	samples, rs, err := src.pipe.afterScrape(res.Samples)
+	samples, rs, err := src.pipe.afterScrape(&res)
 	f.countRelabel(src.name, "", rs)
 	if err != nil {
 		res.Err = fmt.Errorf("scrape %s (%s): %w", src.name, res.URL, err)
@@ -76,13 +77,15 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 		markers = src.stale.Observe(samples, nowMs)
 		added = src.pipe.seriesAdded(samples)
 	}
-	src.last = res.Samples // before relabeling: a max-age reuse runs the rules again
+	// Relabeled by the parser (text), or not yet (protobuf): a max-age
+	// reuse goes through afterScrape as this scrape did.
+	src.last, src.lastRw, src.lastRwDone = res.Samples, res.Rewrite, res.Rewritten
 	f.sm.samples.WithLabelValues(src.name).Add(float64(len(samples)))
 	f.sm.lastSamples.WithLabelValues(src.name).Set(float64(len(samples)))
 	if len(markers) > 0 {
 		f.sm.staleMarkers.WithLabelValues(src.name).Add(float64(len(markers)))
 	}
-	rep := src.pipe.reportSamples(scrape.Report{Up: true, Duration: res.Duration, Scraped: len(res.Samples),
+	rep := src.pipe.reportSamples(scrape.Report{Up: true, Duration: res.Duration, Scraped: res.Scraped(),
 		PostRelabel: len(samples), SeriesAdded: added}, nowMs)
 	if len(markers) > 0 || len(rep) > 0 {
 		all := make([]scrape.Sample, 0, len(samples)+len(markers)+len(rep))
