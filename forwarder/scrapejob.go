@@ -125,7 +125,13 @@ func (f *Forwarder) scrapeFailed(ctx context.Context, src *source, res scrape.Re
 // cannot stall scraping or the others. The slice is shared read-only
 // between sinks.
 func (f *Forwarder) deliver(src *source, samples []scrape.Sample) {
-	for _, st := range src.routes() {
+	f.deliverTo(src, src.routes(), samples)
+}
+
+// deliverTo is deliver to the given sinks (a retired source's goodbye goes
+// to the sinks of the new config: reload_source.go).
+func (f *Forwarder) deliverTo(src *source, routes []*sinkState, samples []scrape.Sample) {
+	for _, st := range routes {
 		out, ws := src.pipe.forSink(st, st.cfg.WriteRelabelConfigs, samples)
 		f.countRelabel(src.name, st.name, ws)
 		skipped := st.admit(out) // durable.go: dedupe, then Submit
@@ -140,9 +146,10 @@ func (f *Forwarder) deliver(src *source, samples []scrape.Sample) {
 // metric_relabel_configs (sink "") the samples its rules dropped
 // (promfwd_source_samples_filtered_total) and the invalid or merged ones
 // (promfwd_samples_dropped_total{reason="relabel_invalid"}); for a sink's
-// write_relabel_configs the invalid or merged ones, per sink
-// (promfwd_sink_dropped_samples_total{reason="relabel_invalid"}). Samples a
-// sink's rules drop as configured are not counted as lost.
+// write_relabel_configs the samples its rules dropped
+// (promfwd_sink_samples_filtered_total{source,sink}: as configured, not
+// lost) and the invalid or merged ones, per sink
+// (promfwd_sink_dropped_samples_total{reason="relabel_invalid"}).
 func (f *Forwarder) countRelabel(source, sink string, rs relabel.Stats) {
 	switch {
 	case sink == "":
@@ -152,7 +159,12 @@ func (f *Forwarder) countRelabel(source, sink string, rs relabel.Stats) {
 		if rs.Invalid > 0 {
 			f.sm.dropped.WithLabelValues(source, dropRelabelInvalid).Add(float64(rs.Invalid))
 		}
-	case rs.Invalid > 0:
+		return
+	}
+	if rs.Dropped > 0 {
+		f.sm.sinkFiltered.WithLabelValues(source, sink).Add(float64(rs.Dropped))
+	}
+	if rs.Invalid > 0 {
 		f.skm.CountDropped(sink, sinks.DropRelabelInvalid, rs.Invalid)
 	}
 }
