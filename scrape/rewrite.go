@@ -65,25 +65,53 @@ const (
 )
 
 // rwLine is what the line cache keeps, with a rewriter, for each series
-// line of the last Parse that reached a verdict (keys holds its text).
+// line of the last Parse that reached a verdict (keys holds its text). 16
+// bytes and no pointer: the garbage collector never scans these arrays.
 type rwLine struct {
-	name  string // the metric name before rewriting: the line's family is found by it
 	in    uint64 // SeriesHash before rewriting, for repeats
 	out   int32  // lineKept: index of the line's sample in the Parse's output; else -1
 	kind  Kind   // the kind the sample was emitted as
 	state uint8
+	// renamed: the rules changed the metric name. The name before
+	// rewriting (which finds the line's family) is the sample's, unless
+	// renamed or not kept: then it is read from the line (hitName).
+	renamed bool
 }
 
 // hitRewritten fills st for a hit on line i of the last Parse, or reports
-// a miss for a line that must be parsed afresh.
+// a miss for a line that must be parsed afresh. entry.name stays empty
+// when the sample does not carry the line's metric name.
 func (c *lineCache) hitRewritten(st *lineState, i int32) bool {
 	l := &c.lines[i]
 	if l.state == lineRecompute {
 		return false
 	}
 	st.hit, st.pos = true, i
-	st.entry = lineEntry{name: l.name, hash: l.in, kind: l.kind}
+	st.entry = lineEntry{hash: l.in, kind: l.kind}
+	if l.state == lineKept && !l.renamed {
+		st.entry.name = c.prev[l.out].Name
+	}
 	return true
+}
+
+// hitName completes a line cache hit whose metric name the cache does not
+// hold (a line the rules dropped or renamed): it interns the name the line
+// starts with. A name quoted inside the braces, or invalid, makes the hit
+// a miss: the line is parsed (and rewritten) afresh.
+func (p *Parser) hitName(line []byte) bool {
+	if p.lc.entry.name != "" {
+		return true
+	}
+	if line[0] != '{' {
+		if end := scanMetricName(line, 0); end > 0 {
+			if name, ok := p.strs.bytes(line[:end]); ok {
+				p.lc.entry.name = name
+				return true
+			}
+		}
+	}
+	p.lc.hit = false
+	return false
 }
 
 // emitRewritten is emit with a rewriter. A known line takes its cached
@@ -113,12 +141,13 @@ func (p *Parser) emitRewritten(name string, kind Kind, v float64, ts int64, expl
 		if err := checkLabelLimits(&p.opt.Limits, name, in); err != nil {
 			return err
 		}
-		l = rwLine{name: name, in: SeriesHash(name, in), kind: kind, state: lineInvalid}
+		l = rwLine{in: SeriesHash(name, in), kind: kind, state: lineInvalid}
 		oname, out, verdict := c.rw.RewriteSeries(name, in)
 		switch verdict {
 		case RewriteKeep:
 			l.state = lineKept
 			smp.Name, smp.Labels = p.internString(oname), p.copyLabels(out)
+			l.renamed = smp.Name != name
 			if smp.Name == name && equalLabels(smp.Labels, in) {
 				smp.Hash = l.in
 			} else {

@@ -125,8 +125,9 @@ func TestParserRewriteRandomSequences(t *testing.T) {
 		`old_x{x="1"} 1`, `new_x{x="1"} 2`, `old_x{x="2"} 3`,
 		`gone_a 1`, `gone_a{x="1"} 2`, `gone_a 3 4000`,
 		`noname{x="1"} 1`, `noname{x="2"} 2`, `noname{x="1"} 3 10`,
+		`{"gone_q"} 1`, `{"old_q",x="1"} 2`, `old_q {x="1"} 3`, `old_q{x="1"} 4 20`,
 	}
-	types := []string{"", "# TYPE h histogram", "# TYPE a gauge", "# TYPE h untyped", "# TYPE d counter", "# TYPE p gauge"}
+	types := []string{"", "# TYPE h histogram", "# TYPE a gauge", "# TYPE h untyped", "# TYPE d counter", "# TYPE p gauge", "# TYPE old_q counter", "# TYPE old_x gauge"}
 	rng := rand.New(rand.NewPCG(12, 5))
 	for seq := range 400 {
 		opt := scrape.ParseOptions{NowMs: 9000, TargetLabels: scrape.Labels{{Name: "job", Value: "j"}}, HonorLabels: seq%3 == 0}
@@ -270,6 +271,40 @@ func TestParserRewriteCachesVerdicts(t *testing.T) {
 			if out[i].Labels.Get("pod") != "" || strings.HasPrefix(out[i].Name, "old_") {
 				t.Fatalf("not rewritten: %s%s", out[i].Name, out[i].Labels)
 			}
+		}
+	}
+}
+
+// TestParserRewriteOpenMetrics: OpenMetrics _created lines (never samples)
+// between cached lines, and exemplars, on kept, renamed and dropped series.
+func TestParserRewriteOpenMetrics(t *testing.T) {
+	rules := mustRules(t, seqRules)
+	body := func(v int) []byte {
+		return fmt.Appendf(nil, `# TYPE old_c counter
+old_c_total{x="1"} %d # {trace_id="a"} 1.0
+old_c_created{x="1"} 1.0
+old_c_total{x="2",pod="p"} %d # {trace_id="b"} 2.0
+old_c_created{x="2",pod="p"} 1.0
+# TYPE gone_c counter
+gone_c_total %d # {trace_id="c"} 3.0
+gone_c_created 1.0
+# TYPE b gauge
+b{x="1"} %d
+b{x="2"} %d
+# EOF
+`, v, v, v, v, v)
+	}
+	opt := scrape.ParseOptions{NowMs: 9000, TargetLabels: scrape.Labels{{Name: "job", Value: "j"}}, Exemplars: true}
+	warm := scrape.NewParser()
+	wopt := opt
+	wopt.Rewriter = NewRewriter(rules)
+	for i := range 4 {
+		b := body(i)
+		got := parseWith(warm, scrape.FormatOpenMetrics, b, wopt)
+		want := parseThenStage(scrape.FormatOpenMetrics, b, opt, rules)
+		if got != want || got.err || !strings.Contains(got.samples, "new_c_total") || !strings.Contains(got.samples, `trace_id="b"`) {
+			t.Fatalf("scrape %d:\nwarm %+v %+v:\n%s\nwant %+v %+v:\n%s", i, got.dropped, got.stats, got.samples,
+				want.dropped, want.stats, want.samples)
 		}
 	}
 }
