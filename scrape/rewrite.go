@@ -129,7 +129,7 @@ func (p *Parser) emitRewritten(name string, kind Kind, v float64, ts int64, expl
 			s := &c.prev[l.out]
 			smp.Name, smp.Labels, smp.Hash = s.Name, s.Labels, s.Hash
 		}
-		c.rwSteady = c.rwSteady && int(p.lc.pos) == len(c.cur)
+		c.rwSteady = c.rwSteady && int(p.lc.pos) == c.n
 	} else {
 		c.rwSteady = false
 		ls, err := p.exposedLabels()
@@ -174,8 +174,7 @@ func (p *Parser) emitRewritten(name string, kind Kind, v float64, ts int64, expl
 	if !p.lc.armed {
 		c.broken = true // positions would not match lines: the cache forgets at the end
 	}
-	c.cur = append(c.cur, p.lc.key)
-	c.curLines = append(c.curLines, l)
+	c.push(p.lc.key, &l)
 	c.curTs = append(c.curTs, ts)
 	return nil
 }
@@ -194,6 +193,7 @@ func (p *Parser) settleRewritten() error {
 		if c.rwChanged {
 			outs = make(map[uint64]uint64, len(p.out))
 		}
+		c.materialize() // the records change
 		w := 0
 		for i := range c.curLines {
 			l := &c.curLines[i]

@@ -308,3 +308,31 @@ b{x="2"} %d
 		}
 	}
 }
+
+// TestParserRewriteCachesAfterChange: a scrape that inserts a line keeps
+// the cache of the lines before and after it, so the next identical scrape
+// runs no rule.
+func TestParserRewriteCachesAfterChange(t *testing.T) {
+	rw := &countingRewriter{Rewriter: NewRewriter(mustRules(t, seqRules))}
+	opt := scrape.ParseOptions{NowMs: 1, Rewriter: rw}
+	p := scrape.NewParser()
+	for i, tc := range []struct {
+		body  string
+		calls int
+	}{
+		{"a{x=\"1\"} 1\ngone_b 2\nold_c 3\nd 4\n", 4},
+		{"a{x=\"1\"} 1\ngone_b 2\nold_c 3\nd 4\n", 0},
+		{"a{x=\"1\"} 1\ngone_b 2\nnew_e 5\nold_c 3\nd 4\n", 1}, // inserted
+		{"a{x=\"1\"} 1\ngone_b 2\nnew_e 5\nold_c 3\nd 4\n", 0},
+		{"a{x=\"1\"} 1\nnew_e 5\nold_c 3\nd 4\n", 0}, // removed
+		{"a{x=\"1\"} 1\nnew_e 5\nold_c 3\nd 4\n", 0},
+	} {
+		rw.calls = 0
+		if _, err := p.Parse(scrape.FormatText, []byte(tc.body), opt); err != nil {
+			t.Fatal(err)
+		}
+		if rw.calls != tc.calls {
+			t.Fatalf("scrape %d: %d rewriter calls, want %d", i, rw.calls, tc.calls)
+		}
+	}
+}
