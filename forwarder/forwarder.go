@@ -220,6 +220,7 @@ func (f *Forwarder) buildSource(sc config.SourceConfig) (*source, error) {
 	if err != nil {
 		return nil, err // names the source, or is ErrTargetDropped
 	}
+	tc.Rewriter = metricRewriter(sc.MetricRelabelConfigs) // pipeline.go
 	t, err := scrape.NewTarget(tc)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", sc.Name, err)

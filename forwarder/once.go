@@ -46,6 +46,9 @@ func (f *Forwarder) Once(ctx context.Context, w io.Writer, only string) error {
 	var failed []string
 	for _, n := range names {
 		src := f.sources[n].src
+		// The samples before metric relabeling are shown too, so the
+		// rules run after the parse here (pipeline.go's protobuf path).
+		src.target.SetRewriter(nil)
 		res := src.target.Scrape(ctx, f.clock.Now())
 		if err := f.onceSource(ctx, w, lines, src, res, only); err != nil {
 			if errors.Is(err, errOnceSource) {
@@ -95,7 +98,7 @@ func (f *Forwarder) onceSource(ctx context.Context, w io.Writer, lines *stdout.S
 	if err := showSamples(ctx, lines, res.Samples); err != nil {
 		return err
 	}
-	samples, rs, err := src.pipe.afterScrape(res.Samples)
+	samples, rs, err := src.pipe.afterScrape(&res)
 	if src.pipe.metric.Empty() {
 		fmt.Fprintf(w, "# source %s: no metric_relabel_configs\n", n)
 	} else {
@@ -111,7 +114,7 @@ func (f *Forwarder) onceSource(ctx context.Context, w io.Writer, lines *stdout.S
 		fmt.Fprintf(w, "# source %s: scrape fails: %v\n", n, err)
 		return errOnceSource
 	}
-	if rep := src.pipe.reportSamples(scrape.Report{Up: true, Duration: res.Duration, Scraped: len(res.Samples),
+	if rep := src.pipe.reportSamples(scrape.Report{Up: true, Duration: res.Duration, Scraped: res.Scraped(),
 		PostRelabel: len(samples), SeriesAdded: src.pipe.seriesAdded(samples)}, res.Start.UnixMilli()); len(rep) > 0 {
 		fmt.Fprintf(w, "# source %s: per-target series\n", n)
 		if err := showSamples(ctx, lines, rep); err != nil {

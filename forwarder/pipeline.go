@@ -37,11 +37,26 @@ func newPipe(metricRules []*relabel.Config, limits scrape.Limits, report bool, t
 		writes: map[*sinkState]*relabel.Stage{}}
 }
 
+// metricRewriter is the target's rewriter for a source's
+// metric_relabel_configs: text and OpenMetrics scrapes come out relabeled,
+// the rules' verdict cached per series line (nil without rules).
+func metricRewriter(rules []*relabel.Config) scrape.SeriesRewriter {
+	if len(rules) == 0 {
+		return nil
+	}
+	return relabel.NewRewriter(rules)
+}
+
 // afterScrape runs metric relabeling and the limits on a successful
-// scrape's samples. A *scrape.LimitError fails the scrape, as in
-// Prometheus.
-func (p *pipe) afterScrape(in []scrape.Sample) ([]scrape.Sample, relabel.Stats, error) {
-	out, st := p.metric.Relabel(in)
+// scrape's samples. Text and OpenMetrics samples were relabeled by the
+// parser (the target's rewriter caches the rules' verdict per series
+// line); protobuf ones go through the stage here. A *scrape.LimitError
+// fails the scrape, as in Prometheus.
+func (p *pipe) afterScrape(res *scrape.Result) ([]scrape.Sample, relabel.Stats, error) {
+	out, st := res.Samples, relabel.Stats{Dropped: res.Rewrite.Dropped, Invalid: res.Rewrite.Invalid}
+	if !res.Rewritten {
+		out, st = p.metric.Relabel(res.Samples)
+	}
 	if err := scrape.CheckLimits(out, p.limits); err != nil {
 		return nil, st, err
 	}

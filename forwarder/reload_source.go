@@ -53,11 +53,8 @@ func (f *Forwarder) goodbyeLocked(gone map[string]*sourceJob) {
 			sj.run.Unlock()
 			if len(markers) > 0 && running {
 				f.sm.staleMarkers.WithLabelValues(name).Add(float64(len(markers)))
-				for _, st := range routes {
-					out, _ := sj.src.pipe.forSink(st, st.cfg.WriteRelabelConfigs, markers)
-					st.admit(out)
-				}
-				settle(life, routes) // durable_intake.go
+				f.deliverTo(sj.src, routes, markers) // scrapejob.go: write relabeling counted as for a scrape
+				settle(life, routes)                 // durable_intake.go
 			}
 			sj.src.target.Close()
 			f.sm.forget(name)

@@ -32,7 +32,8 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 		// The upstream said its answer stays valid (Cache-Control:
 		// max-age); don't ask again, but let dedupe see the values so its
 		// heartbeat still fires.
-		res = scrape.Result{Source: src.name, Start: now, Unchanged: true, Samples: restamp(src.last, nowMs)}
+		res = scrape.Result{Source: src.name, Start: now, Unchanged: true, Samples: restamp(src.last, nowMs),
+			Rewritten: src.lastRwDone, Rewrite: src.lastRw}
 		cached = true
 	} else {
 		res = src.target.Scrape(ctx, now)
@@ -50,7 +51,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	}
 	// pipeline.go: metric_relabel_configs, then the limits, which fail the
 	// scrape as in Prometheus.
-	samples, rs, err := src.pipe.afterScrape(res.Samples)
+	samples, rs, err := src.pipe.afterScrape(&res)
 	f.countRelabel(src.name, "", rs)
 	if err != nil {
 		res.Err = fmt.Errorf("scrape %s (%s): %w", src.name, res.URL, err)
@@ -76,13 +77,15 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 		markers = src.stale.Observe(samples, nowMs)
 		added = src.pipe.seriesAdded(samples)
 	}
-	src.last = res.Samples // before relabeling: a max-age reuse runs the rules again
+	// Relabeled by the parser (text), or not yet (protobuf): a max-age
+	// reuse goes through afterScrape as this scrape did.
+	src.last, src.lastRw, src.lastRwDone = res.Samples, res.Rewrite, res.Rewritten
 	f.sm.samples.WithLabelValues(src.name).Add(float64(len(samples)))
 	f.sm.lastSamples.WithLabelValues(src.name).Set(float64(len(samples)))
 	if len(markers) > 0 {
 		f.sm.staleMarkers.WithLabelValues(src.name).Add(float64(len(markers)))
 	}
-	rep := src.pipe.reportSamples(scrape.Report{Up: true, Duration: res.Duration, Scraped: len(res.Samples),
+	rep := src.pipe.reportSamples(scrape.Report{Up: true, Duration: res.Duration, Scraped: res.Scraped(),
 		PostRelabel: len(samples), SeriesAdded: added}, nowMs)
 	if len(markers) > 0 || len(rep) > 0 {
 		all := make([]scrape.Sample, 0, len(samples)+len(markers)+len(rep))
@@ -122,7 +125,13 @@ func (f *Forwarder) scrapeFailed(ctx context.Context, src *source, res scrape.Re
 // cannot stall scraping or the others. The slice is shared read-only
 // between sinks.
 func (f *Forwarder) deliver(src *source, samples []scrape.Sample) {
-	for _, st := range src.routes() {
+	f.deliverTo(src, src.routes(), samples)
+}
+
+// deliverTo is deliver to the given sinks (a retired source's goodbye goes
+// to the sinks of the new config: reload_source.go).
+func (f *Forwarder) deliverTo(src *source, routes []*sinkState, samples []scrape.Sample) {
+	for _, st := range routes {
 		out, ws := src.pipe.forSink(st, st.cfg.WriteRelabelConfigs, samples)
 		f.countRelabel(src.name, st.name, ws)
 		offered, skipped := st.admit(out) // durable.go: stages, dedupe, then Submit
@@ -137,9 +146,10 @@ func (f *Forwarder) deliver(src *source, samples []scrape.Sample) {
 // metric_relabel_configs (sink "") the samples its rules dropped
 // (promfwd_source_samples_filtered_total) and the invalid or merged ones
 // (promfwd_samples_dropped_total{reason="relabel_invalid"}); for a sink's
-// write_relabel_configs the invalid or merged ones, per sink
-// (promfwd_sink_dropped_samples_total{reason="relabel_invalid"}). Samples a
-// sink's rules drop as configured are not counted as lost.
+// write_relabel_configs the samples its rules dropped
+// (promfwd_sink_samples_filtered_total{source,sink}: as configured, not
+// lost) and the invalid or merged ones, per sink
+// (promfwd_sink_dropped_samples_total{reason="relabel_invalid"}).
 func (f *Forwarder) countRelabel(source, sink string, rs relabel.Stats) {
 	switch {
 	case sink == "":
@@ -149,7 +159,12 @@ func (f *Forwarder) countRelabel(source, sink string, rs relabel.Stats) {
 		if rs.Invalid > 0 {
 			f.sm.dropped.WithLabelValues(source, dropRelabelInvalid).Add(float64(rs.Invalid))
 		}
-	case rs.Invalid > 0:
+		return
+	}
+	if rs.Dropped > 0 {
+		f.sm.sinkFiltered.WithLabelValues(source, sink).Add(float64(rs.Dropped))
+	}
+	if rs.Invalid > 0 {
 		f.skm.CountDropped(sink, sinks.DropRelabelInvalid, rs.Invalid)
 	}
 }

@@ -16,6 +16,7 @@ type sourceMetrics struct {
 	unchanged        *prometheus.CounterVec
 	skippedUnchanged *prometheus.CounterVec
 	filtered         *prometheus.CounterVec
+	sinkFiltered     *prometheus.CounterVec // selfmetrics_dropped.go
 	dropped          *prometheus.CounterVec // selfmetrics_dropped.go
 	staleMarkers     *prometheus.CounterVec
 	up               *prometheus.GaugeVec
@@ -50,7 +51,8 @@ func newSourceMetrics(reg prometheus.Registerer) *sourceMetrics {
 		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "promfwd_source_samples_filtered_total", Help: "Samples dropped by the source's metric_relabel_configs.",
 		}, []string{"source"}),
-		dropped: newDroppedVec(),
+		dropped:      newDroppedVec(),
+		sinkFiltered: newSinkFilteredVec(),
 		staleMarkers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "promfwd_source_stale_markers_total", Help: "Stale markers emitted for series that disappeared or whose target went down.",
 		}, []string{"source"}),
@@ -76,7 +78,7 @@ type sourceVec interface {
 // vecs lists every per-source metric, for registering and forgetting.
 func (m *sourceMetrics) vecs() []sourceVec {
 	return []sourceVec{m.scrapes, m.errors, m.duration, m.samples, m.bytes, m.unchanged,
-		m.skippedUnchanged, m.filtered, m.dropped, m.staleMarkers, m.up, m.lastSamples}
+		m.skippedUnchanged, m.filtered, m.sinkFiltered, m.dropped, m.staleMarkers, m.up, m.lastSamples}
 }
 
 // forget drops the self-metric series of a target that is gone for good,

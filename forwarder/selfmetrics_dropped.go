@@ -28,3 +28,15 @@ func (m *sourceMetrics) countDropped(source string, d scrape.Dropped) {
 		}
 	}
 }
+
+// newSinkFilteredVec is promfwd_sink_samples_filtered_total{source,sink}:
+// samples a sink's write_relabel_configs removed as configured (keep, drop,
+// keepequal, dropequal), the per-sink twin of
+// promfwd_source_samples_filtered_total. Not a loss, so not under
+// promfwd_sink_dropped_samples_total.
+func newSinkFilteredVec() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "promfwd_sink_samples_filtered_total",
+		Help: "Samples of a source removed by a sink's write_relabel_configs, as configured.",
+	}, []string{"source", "sink"})
+}

@@ -38,7 +38,11 @@ type source struct {
 
 	freshUntil time.Time       // Cache-Control max-age of the last answer
 	staleCache atomic.Bool     // set by reload: ignore freshUntil once (maxage.go)
-	last       []scrape.Sample // last delivered samples (for max-age reuse)
+	last       []scrape.Sample // last scraped samples (for max-age reuse)
+	// lastRw: last went through the target's rewriter (the source's
+	// metric_relabel_configs), with these counts; a reuse repeats them.
+	lastRw     scrape.RewriteStats
+	lastRwDone bool
 	failing    bool
 	lastErrLog time.Time
 	stat       sourceStat // status_feed.go: the last run and the labels, for the status pages

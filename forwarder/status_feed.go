@@ -102,7 +102,7 @@ type targetObs struct {
 // observe records a finished scrape for the status pages. cached is set
 // when the last answer was reused without asking (max-age in force).
 func (s *source) observe(now time.Time, res scrape.Result, cached bool) {
-	o := &targetObs{at: now, dur: res.Duration, samples: len(res.Samples), bytes: res.Bytes, fresh: s.freshUntil, interval: s.cfg.Interval}
+	o := &targetObs{at: now, dur: res.Duration, samples: res.Scraped(), bytes: res.Bytes, fresh: s.freshUntil, interval: s.cfg.Interval}
 	switch {
 	case res.Err != nil:
 		o.err, o.reason, o.samples, o.fresh = res.Err.Error(), errorReason(res.Err), 0, time.Time{}

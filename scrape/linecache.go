@@ -19,8 +19,10 @@ import (
 // The cache keeps no copy of what it remembers: it holds the last Parse's
 // samples themselves (read-only; the caller owns them and keeps them anyway,
 // for unchanged answers and staleness) plus one 16-byte key per sample, by
-// position. That is 32 bytes per series (this Parse's keys and the last
-// one's), with no pointers for the garbage collector to scan. A Parse whose
+// position. That is 16 bytes per series, with no pointers for the garbage
+// collector to scan: a scrape that repeats the last one's lines writes no
+// keys of its own, and one that does not builds a new array, 32 bytes per
+// series until it ends. A Parse whose
 // lines leave the last one's order, or bring a line the cache does not know,
 // also builds indexes from key and from series hash to position and a mark
 // per position for duplicate detection (about 4 to 11 bytes per series
@@ -53,8 +55,14 @@ type lineCache struct {
 	hidxOK bool
 
 	// The Parse in progress: the key of each sample so far, by position
-	// (cur[i] is the key of the line of the Parse's i-th sample).
+	// (cur[i] is the key of the line of the Parse's i-th sample); n
+	// counts them. While each one so far is the last Parse's at the same
+	// position (keys[i], a steady scrape), cur is not written and own is
+	// false; the first that differs copies keys[:n] into cur (materialize).
+	// A steady scrape so keeps one array of keys, not two.
 	cur []lineKey
+	n   int
+	own bool
 	// tracked is set once the Parse leaves the last one's order (a line
 	// found elsewhere, or not found): from then on mark records, by
 	// position in prev, 1 + the index in the Parse's output of that
@@ -72,6 +80,21 @@ type lineCache struct {
 	tl     Labels
 	limits Limits
 	honor  bool
+
+	// With a rewriter (rewrite.go), positions count every series line
+	// that reached a verdict, kept or not: lines[i] is what the line of
+	// keys[i] became, and prev holds only the kept samples. curLines and
+	// curTs (each line's timestamp, for the closing repeat check) are
+	// the Parse in progress'. 24 more bytes per series than without in a
+	// steady scrape.
+	rw       SeriesRewriter
+	lines    []rwLine
+	curLines []rwLine
+	curTs    []int64
+	// rwSteady: every line so far was the hit at its own position.
+	// rwChanged: some kept sample has another series than before
+	// rewriting. broken: a line without a key reached a verdict.
+	rwSteady, rwChanged, broken bool
 }
 
 // lineKey identifies a series text.
@@ -103,16 +126,24 @@ func (c *lineCache) begin(f Format, opt *ParseOptions) {
 		c.seed = maphash.MakeSeed()
 		c.hseed = maphash.Comparable(c.seed, uint64(0x9e3779b97f4a7c15)) | 1
 	}
-	if f != c.format || opt.Limits != c.limits || opt.HonorLabels != c.honor || !slices.Equal(opt.TargetLabels, c.tl) {
-		c.forget()
-		c.format, c.limits, c.honor, c.tl = f, opt.Limits, opt.HonorLabels, slices.Clone(opt.TargetLabels)
+	rw := opt.Rewriter
+	if f == FormatProtobuf {
+		rw = nil // no line cache: the caller rewrites
 	}
-	c.cur = c.cur[:0]
+	if f != c.format || opt.Limits != c.limits || opt.HonorLabels != c.honor || rw != c.rw || !slices.Equal(opt.TargetLabels, c.tl) {
+		c.forget()
+		c.format, c.limits, c.honor, c.tl, c.rw = f, opt.Limits, opt.HonorLabels, slices.Clone(opt.TargetLabels), rw
+		if rw == nil {
+			c.lines, c.curLines, c.curTs = nil, nil, nil
+		}
+	}
+	c.cur, c.curLines, c.curTs, c.n, c.own = c.cur[:0], c.curLines[:0], c.curTs[:0], 0, false
 	c.tracked, c.indexed, c.again = false, false, false
+	c.rwSteady, c.rwChanged, c.broken = true, false, false
 }
 
 func (c *lineCache) forget() {
-	c.prev, c.keys = nil, c.keys[:0]
+	c.prev, c.keys, c.lines = nil, c.keys[:0], c.lines[:0]
 	c.kidxOK, c.hidxOK = false, false
 }
 
@@ -122,13 +153,15 @@ func (c *lineCache) forget() {
 func (c *lineCache) end(out []Sample, ok bool) {
 	switch {
 	case !ok:
-	case len(c.cur) != len(out) || c.format == FormatProtobuf:
+	case c.rw != nil:
+		c.endRewritten(out)
+	case c.n != len(out) || c.format == FormatProtobuf:
 		// Some sample did not come from a cacheable line (or none
 		// could): positions would not match samples.
 		c.forget()
 	default:
 		switch {
-		case c.tracked || len(c.cur) != len(c.keys):
+		case c.tracked || c.n != len(c.keys):
 			c.kidxOK, c.hidxOK = false, false // positions changed
 		case !c.indexed:
 			// Steady (the same series at the same positions) and
@@ -139,9 +172,70 @@ func (c *lineCache) end(out []Sample, ok bool) {
 		// Otherwise steady too, but lines that are never samples (an
 		// OpenMetrics _created) used the index: it stays valid.
 		c.prev, c.unique = out, !c.again
-		c.keys, c.cur = c.cur, c.keys
+		c.keys = c.finalKeys()
 	}
-	c.cur = c.cur[:0]
+	// The last Parse's arrays are not kept as spares: a steady scrape
+	// never needs them (materialize allocates when one does).
+	c.cur, c.curLines, c.n, c.own = nil, nil, 0, false
+}
+
+// finalKeys returns the Parse's keys (and, with a rewriter, sets its line
+// records as the cache's).
+func (c *lineCache) finalKeys() []lineKey {
+	if c.own {
+		c.lines = c.curLines
+		return c.cur
+	}
+	if c.rw != nil {
+		c.lines = c.lines[:c.n]
+	}
+	return c.keys[:c.n]
+}
+
+// materialize makes cur (and, with a rewriter, curLines) hold the Parse's
+// lines so far, the last Parse's first n.
+func (c *lineCache) materialize() {
+	if c.own {
+		return
+	}
+	c.own = true
+	size := max(c.n, len(c.keys)) + c.n/16 + 16
+	c.cur = append(make([]lineKey, 0, size), c.keys[:c.n]...)
+	if c.rw != nil {
+		c.curLines = append(make([]rwLine, 0, size), c.lines[:c.n]...)
+	}
+}
+
+// push records the key of the Parse's next line (and, with a rewriter, its
+// record l).
+func (c *lineCache) push(key lineKey, l *rwLine) {
+	if !c.own {
+		if c.n < len(c.keys) && c.keys[c.n] == key && (l == nil || c.lines[c.n] == *l) {
+			c.n++
+			return
+		}
+		c.materialize()
+	}
+	c.cur = append(c.cur, key)
+	if l != nil {
+		c.curLines = append(c.curLines, *l)
+	}
+	c.n++
+}
+
+// endRewritten is end for a successful Parse with a rewriter.
+func (c *lineCache) endRewritten(out []Sample) {
+	switch {
+	case c.broken:
+		c.forget()
+		return
+	case !c.rwSteady || c.n != len(c.keys):
+		c.kidxOK = false // positions changed
+	case !c.indexed:
+		c.kidx, c.kidxOK = lineIndex{}, false
+	}
+	c.prev, c.unique = out, !c.again
+	c.keys = c.finalKeys()
 }
 
 // lookup fills st for line, whose series text is line[:end] (labels at
@@ -151,7 +245,7 @@ func (c *lineCache) lookup(st *lineState, line []byte, end, labelsStart int) boo
 	*st = lineState{armed: true, key: lineKey{xxhash.Sum64(text), maphash.Bytes(c.seed, text)}, pos: -1, line: line, labelsStart: labelsStart}
 	// Position among the lines that became samples (a line that is
 	// skipped, like an OpenMetrics _created, or dropped is never stored).
-	pos := len(c.cur)
+	pos := c.n
 	i := int32(-1)
 	if pos < len(c.keys) && c.keys[pos] == st.key {
 		i = int32(pos)
@@ -166,6 +260,9 @@ func (c *lineCache) lookup(st *lineState, line []byte, end, labelsStart int) boo
 	if i < 0 {
 		return false
 	}
+	if c.rw != nil {
+		return c.hitRewritten(st, i)
+	}
 	s := &c.prev[i]
 	st.hit, st.pos, st.entry = true, i, lineEntry{name: s.Name, labels: s.Labels, hash: s.Hash, kind: s.Kind}
 	return true
@@ -175,7 +272,7 @@ func (c *lineCache) lookup(st *lineState, line []byte, end, labelsStart int) boo
 // duplicate check: prev holds each series once, every sample so far was
 // the one at its own position in prev and so is this one.
 func (c *lineCache) inOrder(st *lineState) bool {
-	return !c.tracked && st.hit && c.unique && int(st.pos) == len(c.cur)
+	return !c.tracked && st.hit && c.unique && int(st.pos) == c.n
 }
 
 // seriesPos returns the position in prev of series h (st's, whose line may
@@ -190,7 +287,7 @@ func (c *lineCache) seriesPos(st *lineState, h uint64) int32 {
 		}
 		c.mark = c.mark[:len(c.prev)]
 		// The samples so far are prev's first ones, in order.
-		for i := range c.cur {
+		for i := range c.n {
 			c.mark[i] = int32(i) + 1
 		}
 	}
@@ -213,7 +310,7 @@ func (c *lineCache) emitted(st *lineState, k int) {
 		c.mark[st.pos] = int32(k) + 1
 	}
 	if st.armed {
-		c.cur = append(c.cur, st.key)
+		c.push(st.key, nil)
 	}
 }
 

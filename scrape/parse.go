@@ -36,6 +36,12 @@ type ParseOptions struct {
 	// classic histogram buckets) in Meta.Exemplars; otherwise they are
 	// checked and dropped at no cost.
 	Exemplars bool
+	// Rewriter, when set, rewrites every text or OpenMetrics sample's
+	// series after the target labels and the label limits (as Prometheus'
+	// metric_relabel_configs), caching its verdict per series line; see
+	// SeriesRewriter. Limits.MaxSamples then counts samples before
+	// rewriting. Protobuf parses ignore it.
+	Rewriter SeriesRewriter
 }
 
 // ParseError is a malformed exposition. Line is 1-based; for protobuf it is
@@ -103,6 +109,9 @@ type Parser struct {
 	lc      lineState // the sample line being parsed
 	seen    seriesTimes
 	dropped Dropped
+	rwBuf   Labels       // a new line's labels before rewriting
+	rwStats RewriteStats // what the rewriter did in this Parse
+	rwDone  bool         // the Parse ran the rewriter
 	// outOfBounds marks the sample being parsed as having an OpenMetrics
 	// timestamp beyond int64 milliseconds: it is dropped, not the scrape.
 	outOfBounds bool
@@ -163,6 +172,9 @@ func (p *Parser) Parse(f Format, body []byte, opt ParseOptions) ([]Sample, error
 	default:
 		err = fmt.Errorf("parse: unknown format %d", f)
 	}
+	if err == nil && p.rwDone {
+		err = p.settleRewritten() // rewrite.go
+	}
 	out := p.out
 	p.finish(err == nil)
 	if err != nil {
@@ -184,6 +196,7 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 	p.fam = family{help: p.fam.help[:0]}
 	p.seen.begin()
 	p.dropped, p.outOfBounds = Dropped{}, false
+	p.rwStats, p.rwDone = RewriteStats{}, p.lines.rw != nil
 
 	n := p.lastSamples
 	if n > 0 {
@@ -288,6 +301,9 @@ func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool
 	if p.opt.IgnoreTimestamps {
 		ts, explicit = p.opt.NowMs, false
 	}
+	if p.lines.rw != nil {
+		return p.emitRewritten(name, kind, v, ts, explicit) // rewrite.go
+	}
 	if lim.MaxSamples > 0 && len(p.out) >= lim.MaxSamples {
 		return &LimitError{Limit: "sample", Max: lim.MaxSamples}
 	}
@@ -301,24 +317,11 @@ func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool
 		p.lines.emitted(&p.lc, len(p.out)-1)
 		return nil
 	}
-	ls := p.lbuf
-	sortLabels(ls)
-	n := 0
-	for i := range ls {
-		if i > 0 && ls[i].Name == ls[i-1].Name {
-			return p.errorf("duplicate label name %q", ls[i].Name)
-		}
-		if ls[i].Value != "" {
-			ls[n] = ls[i]
-			n++
-		}
+	ls, err := p.exposedLabels()
+	if err != nil {
+		return err
 	}
-	ls = ls[:n]
 	tl := p.opt.TargetLabels
-	if len(tl) > 0 && !p.opt.HonorLabels && p.renameConflicts(ls, tl) {
-		sortLabels(ls)
-	}
-
 	need := len(ls) + len(tl)
 	if cap(p.arena)-len(p.arena) < need {
 		p.arena = make([]Label, 0, max(need, min(arenaChunk, p.nLabels)))
@@ -347,4 +350,29 @@ func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool
 	})
 	p.lines.emitted(&p.lc, len(p.out)-1)
 	return nil
+}
+
+// exposedLabels returns the sample's exposed labels (p.lbuf, reordered)
+// ready to merge with the target labels: sorted, names unique (a repeated
+// name is a ParseError), empty values left out and, unless HonorLabels,
+// names a target label takes renamed exported_<name>.
+func (p *Parser) exposedLabels() (Labels, error) {
+	ls := p.lbuf
+	sortLabels(ls)
+	n := 0
+	for i := range ls {
+		if i > 0 && ls[i].Name == ls[i-1].Name {
+			return nil, p.errorf("duplicate label name %q", ls[i].Name)
+		}
+		if ls[i].Value != "" {
+			ls[n] = ls[i]
+			n++
+		}
+	}
+	ls = ls[:n]
+	tl := p.opt.TargetLabels
+	if len(tl) > 0 && !p.opt.HonorLabels && p.renameConflicts(ls, tl) {
+		sortLabels(ls)
+	}
+	return ls, nil
 }

@@ -24,5 +24,19 @@ type Result struct {
 	// out (duplicates and the like), as Prometheus' scrape drops them. An
 	// unchanged scrape repeats the count of the parse it reuses.
 	Dropped Dropped
-	Err     error // nil on success; on error Samples is nil
+	// Rewritten says Samples went through TargetConfig.Rewriter (text and
+	// OpenMetrics answers; protobuf ones never do), and Rewrite what it
+	// removed. An unchanged scrape repeats both of the parse it reuses.
+	Rewritten bool
+	Rewrite   RewriteStats
+	Err       error // nil on success; on error Samples is nil
+}
+
+// Scraped is the number of samples the scrape yielded before any
+// rewriting: Prometheus' scrape_samples_scraped.
+func (r *Result) Scraped() int {
+	if r.Rewritten {
+		return r.Rewrite.In
+	}
+	return len(r.Samples)
 }

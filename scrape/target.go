@@ -51,6 +51,9 @@ type TargetConfig struct {
 	// honor_timestamps: false (see ParseOptions).
 	HonorLabels      bool
 	IgnoreTimestamps bool
+	// Rewriter is ParseOptions.Rewriter (metric_relabel_configs): text
+	// and OpenMetrics samples come out rewritten (Result.Rewritten).
+	Rewriter SeriesRewriter
 }
 
 // Target scrapes one source. It keeps the conditional-GET state and the
@@ -81,6 +84,8 @@ type Target struct {
 	prevLen      int
 	prevDropped  Dropped // what the parse of prev left out
 	prevEx       bool    // prev was parsed keeping exemplars
+	prevRw       RewriteStats
+	prevRwDone   bool // prev went through popts.Rewriter
 	etag         string
 	lastModified string
 }
@@ -144,8 +149,15 @@ func NewTarget(cfg TargetConfig) (*Target, error) {
 		maxBody: cfg.MaxBodyBytes,
 		parser:  NewParser(),
 		popts: ParseOptions{TargetLabels: cfg.TargetLabels, Limits: cfg.Limits,
-			HonorLabels: cfg.HonorLabels, IgnoreTimestamps: cfg.IgnoreTimestamps},
+			HonorLabels: cfg.HonorLabels, IgnoreTimestamps: cfg.IgnoreTimestamps, Rewriter: cfg.Rewriter},
 	}, nil
+}
+
+// SetRewriter replaces TargetConfig.Rewriter (nil: none) for later
+// scrapes, which parse afresh. Not safe while a scrape runs. promfwd once
+// scrapes without one to show the samples before and after the rules.
+func (t *Target) SetRewriter(r SeriesRewriter) {
+	t.popts.Rewriter, t.prev = r, nil
 }
 
 // SetExemplars makes later scrapes keep exemplars (ParseOptions.Exemplars)
@@ -183,6 +195,7 @@ func (t *Target) Scrape(ctx context.Context, now time.Time) (res Result) {
 		return res
 	}
 	res.Samples, res.Unchanged, res.Dropped = samples, unchanged, t.prevDropped
+	res.Rewrite, res.Rewritten = t.prevRw, t.prevRwDone
 	return res
 }
 
@@ -218,6 +231,7 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 	}
 	t.prev, t.prevFormat, t.prevHash, t.prevLen = samples, resp.format, h, len(resp.body)
 	t.prevDropped, t.prevEx = t.parser.Dropped(), opts.Exemplars
+	t.prevRw, t.prevRwDone = t.parser.Rewritten()
 	t.etag, t.lastModified = resp.etag, resp.lastModified
 	return samples, false, n, maxAge, nil
 }

@@ -145,7 +145,7 @@ func (p *Parser) metaName(line []byte, pos int) (string, int, error) {
 func (p *Parser) sampleLine(line []byte, om bool) error {
 	p.lbuf = p.lbuf[:0]
 	p.lc = lineState{}
-	if end, lstart := seriesSpan(line, om); end > 0 && p.lines.lookup(&p.lc, line, end, lstart) {
+	if end, lstart := seriesSpan(line, om); end > 0 && p.lines.lookup(&p.lc, line, end, lstart) && p.hitName(line) {
 		return p.sampleValue(line, end, p.lc.entry.name, om)
 	}
 	var name string

@@ -4,10 +4,6 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/labels"
-	promrelabel "github.com/prometheus/prometheus/model/relabel"
-
 	"github.com/promfwd/promfwd/scrape"
 )
 
@@ -33,9 +29,8 @@ type Stats struct {
 // series line, so the check is a pointer comparison) reuses the result.
 // A Stage is not safe for concurrent use.
 type Stage struct {
-	rules   []*Config
-	lb      *labels.Builder
-	scratch scrape.Labels // compute's label buffer
+	rules []*Config
+	rw    *Rewriter // compute's engine
 
 	idx  map[uint64]int32 // input series hash -> index in ents
 	ents []entry
@@ -68,7 +63,7 @@ type entry struct {
 // NewStage returns a stage for rules, which must have passed Validate. With
 // no rules Relabel returns its input unchanged.
 func NewStage(rules []*Config) *Stage {
-	return &Stage{rules: rules, lb: labels.NewBuilder(labels.EmptyLabels()), idx: map[uint64]int32{}}
+	return &Stage{rules: rules, rw: NewRewriter(rules), idx: map[uint64]int32{}}
 }
 
 // Empty reports whether the stage has no rules.
@@ -154,18 +149,20 @@ func (s *Stage) Relabel(in []scrape.Sample) ([]scrape.Sample, Stats) {
 func (s *Stage) findMerged() {
 	// The set lives for one call: a steady scraper never gets here, and a
 	// table sized for every series would stay live for nothing.
-	seen := make(map[uint64]struct{}, len(s.order))
+	seen := make(map[uint64]int32, len(s.order)) // output series -> its first entry
 	for _, e := range s.order {
 		ent := &s.ents[e]
 		ent.dup = false
 		if !ent.keep || ent.invalid {
 			continue
 		}
-		if _, ok := seen[ent.hash]; ok {
-			ent.dup = true
+		// A series the exposition repeats (later timestamps) is one
+		// entry: its own earlier sample is no merge.
+		if first, ok := seen[ent.hash]; ok {
+			ent.dup = first != e
 			continue
 		}
-		seen[ent.hash] = struct{}{}
+		seen[ent.hash] = e
 	}
 }
 
@@ -223,43 +220,20 @@ func sameInput(e *entry, smp *scrape.Sample) bool {
 // compute runs the rules on one series.
 func (s *Stage) compute(smp *scrape.Sample) entry {
 	e := entry{inName: smp.Name, inLabels: smp.Labels, inHash: smp.Hash, gen: s.gen}
-	lb := s.lb
-	lb.Reset(labels.EmptyLabels())
-	lb.Set(model.MetricNameLabel, smp.Name)
-	for _, l := range smp.Labels {
-		lb.Set(l.Name, l.Value)
-	}
-	if !promrelabel.ProcessBuilder(lb, s.rules...) {
+	name, ls, v := s.rw.RewriteSeries(smp.Name, smp.Labels)
+	switch {
+	case v == scrape.RewriteDrop:
+		return e
+	case v == scrape.RewriteInvalid:
+		e.keep, e.invalid = true, true
 		return e
 	}
 	e.keep = true
-	name := lb.Get(model.MetricNameLabel)
-	if name == "" {
-		e.invalid = true
-		return e
-	}
-	ls := s.scratch[:0] // the cache keeps an exact-size copy, not this
-	valid := true
-	lb.Range(func(l labels.Label) {
-		if l.Name == model.MetricNameLabel {
-			return
-		}
-		if !validName(l.Name) || !utf8.ValidString(l.Value) {
-			valid = false
-		}
-		ls = append(ls, scrape.Label{Name: l.Name, Value: l.Value})
-	})
-	s.scratch = ls
-	if !valid {
-		e.invalid = true
-		return e
-	}
-	sortLabels(ls)
 	if name == smp.Name && equalLabels(ls, smp.Labels) {
 		e.same, e.name, e.labels, e.hash = true, smp.Name, smp.Labels, smp.Hash
 		return e
 	}
-	ls = slices.Clone(ls)
+	ls = slices.Clone(ls) // the rewriter's buffer: the cache keeps an exact-size copy
 	e.name, e.labels, e.hash = name, ls, scrape.SeriesHash(name, ls)
 	return e
 }
