@@ -4,26 +4,43 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/forwarder/config"
+	"github.com/promfwd/promfwd/forwarder/discovery"
 )
 
-// sdRunner is one file_sd source at run time: its files and the loop that
-// re-reads them. Fields other than sd are guarded by Forwarder.mu.
+// sdRunner is one discovering source at run time: its file_sd files (read
+// here), its other discoverers (a discovery.Set), and the loop that applies
+// what they find. Fields other than files and set's own state are guarded
+// by Forwarder.mu.
 type sdRunner struct {
-	sd      *fileSD
-	log     *zap.Logger
-	stopped bool // set (under f.mu) when a reload or shutdown retires it
-	cancel  context.CancelFunc
+	src   config.SourceConfig
+	files *fileSD        // nil without file_sd_configs
+	set   *discovery.Set // nil without other *_sd_configs, or until the loop starts
+	// discovered are the set's groups as last applied.
+	discovered []config.TargetGroup
+	log        *zap.Logger
+	stopped    bool // set (under f.mu) when a reload or shutdown retires it
+	cancel     context.CancelFunc
 }
 
-// startFileSDLocked reads a file_sd source's files once and adds the
-// targets this shard owns (scheduled at once when the scheduler runs).
-func (f *Forwarder) startFileSDLocked(sc config.SourceConfig) *sdRunner {
-	r := &sdRunner{sd: newFileSD(sc), log: f.log.With(zap.String("source", sc.Name))}
-	f.refreshFileSDLocked(r)
+// startSDLocked reads a discovering source's files once and adds the
+// targets this shard owns (scheduled at once when the scheduler runs). Its
+// other discoverers start with its loop (runSDLocked).
+func (f *Forwarder) startSDLocked(sc config.SourceConfig) *sdRunner {
+	r := &sdRunner{src: sc, log: f.log.With(zap.String("source", sc.Name))}
+	if len(sc.FileSDConfigs) > 0 {
+		r.files = newFileSD(sc)
+		changed, problems := r.files.refresh()
+		f.logFileSDProblems(r, problems)
+		if !changed {
+			return r
+		}
+	}
+	f.applySDLocked(r)
 	return r
 }
 
@@ -31,10 +48,10 @@ func (f *Forwarder) startFileSDLocked(sc config.SourceConfig) *sdRunner {
 // The files are small and local: reading them under f.mu keeps a refresh
 // and a reload from interleaving.
 func (f *Forwarder) refreshFileSDLocked(r *sdRunner) {
-	changed, problems := r.sd.refresh()
+	changed, problems := r.files.refresh()
 	f.logFileSDProblems(r, problems)
 	if changed {
-		f.applyFileSDLocked(r)
+		f.applySDLocked(r)
 	}
 }
 
@@ -44,10 +61,10 @@ func (f *Forwarder) logFileSDProblems(r *sdRunner, problems []error) {
 	if err != nil {
 		msg = err.Error()
 	}
-	if msg == r.sd.problems {
+	if msg == r.files.problems {
 		return // logged when it first appeared
 	}
-	r.sd.problems = msg
+	r.files.problems = msg
 	if err == nil {
 		r.log.Info("file_sd files readable again")
 		return
@@ -55,22 +72,34 @@ func (f *Forwarder) logFileSDProblems(r *sdRunner, problems []error) {
 	r.log.Warn("file_sd: keeping the last good targets of files that cannot be used", zap.Error(err))
 }
 
-// applyFileSDLocked makes f.sources hold exactly the targets r's files list
-// and this shard owns: unchanged targets keep their job and state, new ones
-// are built (and scheduled if running), vanished ones are unscheduled and
-// closed. Other sources are not touched.
-func (f *Forwarder) applyFileSDLocked(r *sdRunner) {
-	name := r.sd.src.Name
+// targets expands the current groups (files in path order, then each
+// discoverer's) through the source's relabel_configs; problems are targets
+// the rules left unscrapable.
+func (r *sdRunner) targets() ([]config.SourceConfig, []error) {
+	var groups []config.TargetGroup
+	if r.files != nil {
+		groups = r.files.groups()
+	}
+	groups = append(groups, r.discovered...)
+	return r.src.ExpandTargets(groups)
+}
+
+// applySDLocked makes f.sources hold exactly the targets r's files and
+// discoverers list and this shard owns: unchanged targets keep their job
+// and state, new ones are built (and scheduled if running), vanished ones
+// are unscheduled and closed. Other sources are not touched.
+func (f *Forwarder) applySDLocked(r *sdRunner) {
+	name := r.src.Name
 	current := map[string]*sourceJob{}
 	for n, sj := range f.sources {
-		if sj.fileSD == name {
+		if sj.discoveredBy == name {
 			current[n] = sj
 		}
 	}
 	added, removed := 0, 0
-	targets, problems := r.sd.targets()
+	targets, problems := r.targets()
 	for _, err := range problems {
-		r.log.Warn("file_sd: target not scraped", zap.Error(err))
+		r.log.Warn("discovered target not scraped", zap.Error(err))
 	}
 	for _, tc := range targets {
 		if !f.cfg.Shard.Owns(name, tc.URL) {
@@ -86,15 +115,15 @@ func (f *Forwarder) applyFileSDLocked(r *sdRunner) {
 		}
 		src, err := f.buildSource(tc)
 		if err != nil {
-			r.log.Warn("file_sd: target not scraped", zap.String("url", tc.URL), zap.Error(err))
+			r.log.Warn("discovered target not scraped", zap.String("url", tc.URL), zap.Error(err))
 			continue
 		}
-		sj := &sourceJob{src: src, fileSD: name}
+		sj := &sourceJob{src: src, discoveredBy: name, kind: strings.Join(r.src.Mechanisms(), "+")}
 		f.sources[tc.Name] = sj
 		added++
 		if f.sched != nil {
 			if err := f.schedule(sj); err != nil {
-				r.log.Error("file_sd: schedule target", zap.String("url", tc.URL), zap.Error(err))
+				r.log.Error("schedule discovered target", zap.String("url", tc.URL), zap.Error(err))
 			}
 		}
 	}
@@ -103,7 +132,7 @@ func (f *Forwarder) applyFileSDLocked(r *sdRunner) {
 		removed++
 	}
 	if added > 0 || removed > 0 {
-		r.log.Info("file_sd targets changed", zap.Int("added", added), zap.Int("removed", removed))
+		r.log.Info("discovered targets changed", zap.Int("added", added), zap.Int("removed", removed))
 	}
 }
 
@@ -122,10 +151,10 @@ func (f *Forwarder) dropSourceLocked(name string, sj *sourceJob) {
 	delete(f.sources, name)
 }
 
-// vanishLocked retires a target its file_sd files no longer list, as
+// vanishLocked retires a target its discovery no longer lists, as
 // Prometheus does: unscheduled now; then, after a scrape still running,
 // stale markers for every series it had (so remote-write readers see the
-// series end) and its self-metrics forgotten, so file_sd churn does not
+// series end) and its self-metrics forgotten, so target churn does not
 // grow them without bound.
 func (f *Forwarder) vanishLocked(name string, sj *sourceJob) {
 	f.unscheduleLocked(name, sj)
@@ -148,87 +177,109 @@ func (f *Forwarder) vanishLocked(name string, sj *sourceJob) {
 	}()
 }
 
-// runFileSDLocked starts r's refresh loop; it ends when r is retired.
-func (f *Forwarder) runFileSDLocked(r *sdRunner) {
-	if f.sdClosing {
-		return // shutting down: a late reload starts no loop
-	}
-	ctx, cancel := context.WithCancel(f.life)
-	r.cancel = cancel
-	f.sdLoops.Add(1)
-	go func() {
-		defer f.sdLoops.Done()
-		t := f.clock.NewTicker(r.sd.src.FileSD.RefreshInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.Chan():
-			}
-			f.mu.Lock()
-			if !r.stopped {
-				f.refreshFileSDLocked(r)
-			}
-			f.mu.Unlock()
-		}
-	}()
-}
-
-// stopFileSDs ends every refresh loop before shutdown; their targets stay
-// until the scheduler stops.
-func (f *Forwarder) stopFileSDs() {
+// stopSDs ends every discovery loop and discoverer before shutdown; their
+// targets stay until the scheduler stops.
+func (f *Forwarder) stopSDs() {
 	f.mu.Lock()
 	f.sdClosing = true
-	for _, r := range f.fileSDs {
-		r.stopped = true
-		if r.cancel != nil {
-			r.cancel()
-		}
+	for _, r := range f.sdRunners {
+		f.retireSDLocked(r, false)
 	}
 	f.mu.Unlock()
 	f.sdLoops.Wait()
 }
 
-// reloadFileSDPlan decides, for a reload to cfg, which file_sd sources keep
-// their runner (same config and shard: their targets, jobs and state carry
-// over into the returned sources map) and which start afresh.
-func (f *Forwarder) reloadFileSDPlan(cfg *config.Config, sameShard bool) (sources map[string]*sourceJob, kept map[string]*sdRunner, fresh []config.SourceConfig) {
+// retireSDLocked stops r's loop and, unless a successor took them over,
+// its discoverers; forget deletes their metric series (the source is gone).
+func (f *Forwarder) retireSDLocked(r *sdRunner, forget bool) {
+	r.stopped = true
+	if r.cancel != nil {
+		r.cancel()
+	}
+	if set := r.set; set != nil {
+		r.set = nil
+		f.sdLoops.Add(1)
+		go func() { // a discoverer may take a moment to notice; not under f.mu
+			defer f.sdLoops.Done()
+			set.Stop()
+			if forget {
+				set.Forget()
+			}
+		}()
+	}
+}
+
+// reloadSDPlan decides, for a reload to cfg, which discovering sources
+// keep their runner (same config and shard: their targets, jobs and state
+// carry over into the returned sources map) and which start afresh.
+func (f *Forwarder) reloadSDPlan(cfg *config.Config, sameShard bool) (sources map[string]*sourceJob, kept map[string]*sdRunner, fresh []config.SourceConfig) {
 	sources = map[string]*sourceJob{}
 	kept = map[string]*sdRunner{}
 	for _, sc := range cfg.Sources {
-		if sc.FileSD == nil {
+		if !sc.Discovers() {
 			continue
 		}
-		if r, ok := f.fileSDs[sc.Name]; ok && sameShard && reflect.DeepEqual(r.sd.src, sc) {
+		if r, ok := f.sdRunners[sc.Name]; ok && sameShard && reflect.DeepEqual(r.src, sc) {
 			kept[sc.Name] = r
 			continue
 		}
 		fresh = append(fresh, sc)
 	}
 	for n, sj := range f.sources {
-		if _, ok := kept[sj.fileSD]; ok && sj.fileSD != "" {
+		if _, ok := kept[sj.discoveredBy]; ok && sj.discoveredBy != "" {
 			sources[n] = sj
 		}
 	}
 	return sources, kept, fresh
 }
 
-// commitFileSDLocked retires the runners a reload does not keep (their
-// targets are already unscheduled) and starts the new ones.
-func (f *Forwarder) commitFileSDLocked(kept map[string]*sdRunner, fresh []config.SourceConfig) {
-	for name, r := range f.fileSDs {
-		if kept[name] != r {
-			r.stopped = true
+// commitSDLocked retires the runners a reload does not keep (their targets
+// are already unscheduled) and starts the new ones. A new runner whose
+// discovery configs are those of the runner it replaces (only relabeling or
+// scrape settings changed) takes over its discoverers and what they found,
+// so its targets do not vanish until they report again.
+func (f *Forwarder) commitSDLocked(kept map[string]*sdRunner, fresh []config.SourceConfig) {
+	old := f.sdRunners
+	f.sdRunners = kept
+	inherit := map[string]*sdRunner{}
+	for _, sc := range fresh {
+		if o, ok := old[sc.Name]; ok && o.set != nil && sameDiscoverers(o.src, sc) {
+			inherit[sc.Name] = o
+		}
+	}
+	for name, r := range old {
+		if kept[name] == r {
+			continue
+		}
+		if inherit[name] == r {
+			r.stopped = true // its set goes on in the successor
 			if r.cancel != nil {
 				r.cancel()
 			}
+			continue
 		}
+		_, renewed := inherit[name]
+		f.retireSDLocked(r, !renewed)
 	}
-	f.fileSDs = kept
 	for _, sc := range fresh {
-		r := f.startFileSDLocked(sc)
-		f.fileSDs[sc.Name] = r
-		f.runFileSDLocked(r)
+		r := &sdRunner{src: sc, log: f.log.With(zap.String("source", sc.Name))}
+		if o := inherit[sc.Name]; o != nil {
+			r.set, o.set = o.set, nil
+			r.discovered = config.GroupsFromDiscovery(r.set.Groups())
+		}
+		if len(sc.FileSDConfigs) > 0 {
+			r.files = newFileSD(sc)
+			_, problems := r.files.refresh()
+			f.logFileSDProblems(r, problems)
+		}
+		f.applySDLocked(r)
+		f.sdRunners[sc.Name] = r
+		f.runSDLocked(r)
 	}
+}
+
+// sameDiscoverers reports whether two sources discover with the same
+// configs (other than file_sd, which is re-read at once anyway).
+func sameDiscoverers(a, b config.SourceConfig) bool {
+	return reflect.DeepEqual(a.Discoverers(), b.Discoverers())
 }

@@ -55,9 +55,9 @@ sources:
     url: %s/metrics
     interval: 1s
   - name: web
-    file_sd:
-      files: [sd/*.yaml]
-      refresh_interval: 1s
+    file_sd_configs:
+      - files: [sd/*.yaml]
+        refresh_interval: 1s
     interval: 1s
     labels: {env: test}
 sinks:

@@ -34,12 +34,14 @@ func newFileSD(src config.SourceConfig) *fileSD {
 // keeps its last good groups).
 func (d *fileSD) refresh() (changed bool, problems []error) {
 	var paths []string
-	for _, p := range d.src.FileSD.Files {
-		m, err := filepath.Glob(p)
-		if err != nil { // validated at load; keep the pattern out of the way
-			continue
+	for _, c := range d.src.FileSDConfigs {
+		for _, p := range c.Files {
+			m, err := filepath.Glob(p)
+			if err != nil { // validated at load; keep the pattern out of the way
+				continue
+			}
+			paths = append(paths, m...)
 		}
-		paths = append(paths, m...)
 	}
 	slices.Sort(paths)
 	paths = slices.Compact(paths)
@@ -79,13 +81,11 @@ func (d *fileSD) refresh() (changed bool, problems []error) {
 	return changed, problems
 }
 
-// targets expands the current groups of every file, in path order, through
-// the source's relabel_configs; problems are targets the rules left
-// unscrapable.
-func (d *fileSD) targets() ([]config.SourceConfig, []error) {
+// groups are the current groups of every file, in path order.
+func (d *fileSD) groups() []config.TargetGroup {
 	var groups []config.TargetGroup
 	for _, p := range slices.Sorted(maps.Keys(d.files)) {
 		groups = append(groups, d.files[p].groups...)
 	}
-	return d.src.ExpandTargets(groups)
+	return groups
 }

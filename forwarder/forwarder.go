@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/promfwd/promfwd/forwarder/config"
+	"github.com/promfwd/promfwd/forwarder/discovery"
 	"github.com/promfwd/promfwd/forwarder/state"
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/scrape/dockerplugin"
@@ -32,6 +33,13 @@ type Options struct {
 	// plugin protocol on this unix socket; docker_plugin sources then
 	// scrape only between the daemon's StartMetrics and StopMetrics.
 	DockerPluginSocket string
+	// SDUpdateEvery is how long discovered target changes are gathered
+	// before they are applied (DefaultSDUpdateEvery if zero; negative:
+	// at once).
+	SDUpdateEvery time.Duration
+	// DNS, when set, is the resolver dns_sd_configs query instead of
+	// /etc/resolv.conf's (tests).
+	DNS *discovery.DNSClientConfig
 	// StatusSampleEvery is the step of the status pages' sink charts
 	// (DefaultStatusSampleEvery if not positive).
 	StatusSampleEvery time.Duration
@@ -51,27 +59,32 @@ type Forwarder struct {
 	pm        *processMetrics
 	feed      *statusFeed    // status_feed.go: what the status pages add to the running state
 	am        *aggMetricVecs // aggregate.go
+	sdm       *discovery.Metrics
+	sdEvery   time.Duration
+	sdDNS     *discovery.DNSClientConfig
 
-	mu      sync.Mutex // guards everything below during reloads
-	cfg     *config.Config
-	sinks   map[string]*sinkState
-	sources map[string]*sourceJob // static sources and file_sd targets this shard owns
-	fileSDs map[string]*sdRunner  // by file_sd source name
-	sched   *scheduler            // schedule.go; nil until Run
-	toggle  *dockerplugin.Toggle  // nil unless DockerPluginSocket is set
-	srv     *server
-	life    context.Context // lives until shutdown completes: runners retry under it
-	retired sync.WaitGroup  // runners replaced by a reload, still draining
-	sdLoops sync.WaitGroup  // file_sd refresh loops and vanished targets' goodbyes
-	// sdClosing is set when shutdown begins: no file_sd work starts after.
+	mu        sync.Mutex // guards everything below during reloads
+	cfg       *config.Config
+	sinks     map[string]*sinkState
+	sources   map[string]*sourceJob // static sources and discovered targets this shard owns
+	sdRunners map[string]*sdRunner  // by discovering source name
+	sched     *scheduler            // schedule.go; nil until Run
+	toggle    *dockerplugin.Toggle  // nil unless DockerPluginSocket is set
+	srv       *server
+	life      context.Context // lives until shutdown completes: runners retry under it
+	retired   sync.WaitGroup  // runners replaced by a reload, still draining
+	sdLoops   sync.WaitGroup  // discovery loops and vanished targets' goodbyes
+	// sdClosing is set when shutdown begins: no discovery work starts after.
 	sdClosing bool
 }
 
 type sourceJob struct {
 	src    *source
 	handle *schedJob // nil until scheduled
-	fileSD string    // the file_sd source that produced this target; "" if static
-	// run is held by each run of the job, so a vanished file_sd target's
+	// discoveredBy is the source whose discovery produced this target; ""
+	// if static. kind names its mechanisms ("file_sd", "http_sd+dns_sd").
+	discoveredBy, kind string
+	// run is held by each run of the job, so a vanished discovered target's
 	// goodbye (filesd_run.go) comes after its last scrape.
 	run  sync.Mutex
 	gone bool // under run: the target vanished; later runs do nothing
@@ -124,7 +137,10 @@ func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 		cfg:       cfg,
 		sinks:     map[string]*sinkState{},
 		sources:   map[string]*sourceJob{},
-		fileSDs:   map[string]*sdRunner{},
+		sdRunners: map[string]*sdRunner{},
+		sdm:       discovery.NewMetrics(reg),
+		sdEvery:   sdUpdateEvery(opts.SDUpdateEvery),
+		sdDNS:     opts.DNS,
 		feed:      newStatusFeed(opts.Version, opts.Clock.Now(), opts.StatusSampleEvery),
 	}
 	for _, sc := range cfg.Sinks {
@@ -136,8 +152,8 @@ func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 		f.sinks[sc.Name] = st
 	}
 	for _, sc := range cfg.Sources {
-		if sc.FileSD != nil {
-			f.fileSDs[sc.Name] = f.startFileSDLocked(sc)
+		if sc.Discovers() {
+			f.sdRunners[sc.Name] = f.startSDLocked(sc)
 			continue
 		}
 		if !cfg.Shard.Owns(sc.Name, sc.URL) {
@@ -197,7 +213,7 @@ func (f *Forwarder) buildSink(sc config.SinkConfig, cfg *config.Config) (*sinkSt
 	return st, nil
 }
 
-// buildSource builds a static source or a file_sd target. It returns
+// buildSource builds a static source or a discovered target. It returns
 // config.ErrTargetDropped when the source's relabel_configs drop it.
 func (f *Forwarder) buildSource(sc config.SourceConfig) (*source, error) {
 	tc, tg, err := sc.TargetConfig(f.userAgent)
@@ -302,19 +318,20 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 		f.closeAll()
 		return err
 	}
-	for _, r := range f.fileSDs {
-		f.runFileSDLocked(r)
+	for _, r := range f.sdRunners {
+		f.runSDLocked(r)
 	}
 	f.beat.Store(f.clock.Now().UnixNano())
 	sched.start()
+	nSources, nSinks := len(f.sources), len(f.sinks) // discovery loops change f.sources
 	f.mu.Unlock()
-	f.log.Info("promfwd running", zap.Int("sources", len(f.sources)), zap.Int("sinks", len(f.sinks)))
+	f.log.Info("promfwd running", zap.Int("sources", nSources), zap.Int("sinks", nSinks))
 	if ready != nil {
 		ready()
 	}
 
 	<-ctx.Done()
-	f.stopFileSDs()
+	f.stopSDs()
 	f.shutdown()
 	return nil
 }

@@ -33,6 +33,7 @@ func (f *Forwarder) Once(ctx context.Context, w io.Writer, only string) error {
 			return fmt.Errorf("no sink named %q (defined sinks: %s)", only, strings.Join(names, ", "))
 		}
 	}
+	f.discoverOnce(ctx) // sd_once.go
 	lines, err := stdout.New(stdout.Config{Writer: w}, sinks.Settings{Name: "once"})
 	if err != nil {
 		return fmt.Errorf("stdout renderer: %w", err)

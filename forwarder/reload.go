@@ -120,14 +120,14 @@ func (f *Forwarder) planSinksLocked(p *reloadPlan) error {
 }
 
 // planSourcesLocked keeps the unchanged sources and builds the others
-// (file_sd ones are planned by reloadFileSDPlan). It runs with f.cfg and
+// (discovering ones are planned by reloadSDPlan). It runs with f.cfg and
 // f.sinks already those of the new config.
 func (f *Forwarder) planSourcesLocked(p *reloadPlan) error {
 	cfg := p.cfg
 	sameShard := p.oldCfg.Shard == cfg.Shard
-	p.sources, p.keptSD, p.newSD = f.reloadFileSDPlan(cfg, sameShard)
+	p.sources, p.keptSD, p.newSD = f.reloadSDPlan(cfg, sameShard)
 	for _, sc := range cfg.Sources {
-		if sc.FileSD != nil || !cfg.Shard.Owns(sc.Name, sc.URL) {
+		if sc.Discovers() || !cfg.Shard.Owns(sc.Name, sc.URL) {
 			continue
 		}
 		if old, ok := f.sources[sc.Name]; ok && sameShard && reflect.DeepEqual(old.src.cfg, sc) {
@@ -177,7 +177,7 @@ func (f *Forwarder) commitReloadLocked(p *reloadPlan) {
 		sj.src.resetFreshness() // maxage.go
 	}
 	f.sources = newSources
-	f.commitFileSDLocked(p.keptSD, p.newSD)
+	f.commitSDLocked(p.keptSD, p.newSD)
 	f.goodbyeLocked(gone)
 	for name, st := range p.oldSinks {
 		if newSinks[name] == st || swapped[st] {

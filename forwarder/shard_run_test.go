@@ -43,7 +43,7 @@ func TestShardsCoverEveryTargetOnce(t *testing.T) {
 		want[fmt.Sprintf("/static/%d", i)] = true
 		want[fmt.Sprintf("/sd/%d", i)] = true
 	}
-	b.WriteString("  - name: sd\n    file_sd: {files: [\"*.json\"], refresh_interval: 1s}\n    interval: 1s\n    headers: {X-Replica: \"${REPLICA}\"}\n")
+	b.WriteString("  - name: sd\n    file_sd_configs: [{files: [\"*.json\"], refresh_interval: 1s}]\n    interval: 1s\n    headers: {X-Replica: \"${REPLICA}\"}\n")
 	fmt.Fprintf(&b, `    relabel_configs:
       - source_labels: [__meta_filepath]
         regex: .*/targets\.json
@@ -116,7 +116,7 @@ func TestReloadKeepsFileSDTargetsAndReshards(t *testing.T) {
 			s += fmt.Sprintf("  - {name: s%d, url: \"http://10.1.0.%d:9100/metrics\", interval: 1h}\n", i, i)
 		}
 		if withSD {
-			s += "  - {name: nodes, file_sd: {files: [nodes.json]}, interval: 1h}\n"
+			s += "  - {name: nodes, file_sd_configs: [{files: [nodes.json]}], interval: 1h}\n"
 		}
 		return s + "sinks: [{name: o, type: stdout}]\n"
 	}

@@ -176,8 +176,8 @@ func (s statusSource) Targets() []status.Target {
 			Name: src.name, Source: src.name, Kind: "static", URL: src.target.URL(), Shard: shard,
 			State: status.StatePending, IntervalSeconds: src.cfg.Interval.Seconds(), Labels: src.labels(),
 		}
-		if sj.fileSD != "" {
-			t.Source, t.Kind = sj.fileSD, "file_sd"
+		if sj.discoveredBy != "" {
+			t.Source, t.Kind = sj.discoveredBy, sj.kind
 		} else if dockerGated(&src.cfg) {
 			t.Kind = "docker_plugin"
 		}

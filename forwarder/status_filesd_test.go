@@ -23,7 +23,7 @@ shutdown_timeout: 1s
 server: {listen: 127.0.0.1:0}
 sources:
   - name: web
-    file_sd: {files: [targets.yaml], refresh_interval: 1s}
+    file_sd_configs: [{files: [targets.yaml], refresh_interval: 1s}]
     interval: 1s
 sinks:
   - {name: out, type: stdout}

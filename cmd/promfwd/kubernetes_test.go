@@ -186,14 +186,13 @@ func TestKubernetesManifests(t *testing.T) {
 			t.Errorf("data_dir %s is not a volumeClaimTemplate mount", cfg.DataDir)
 		}
 		for j, s := range cfg.Sources {
-			if s.FileSD == nil {
-				continue
-			}
-			for k, p := range s.FileSD.Files {
-				if m, _ := filepath.Glob(filepath.Join(root, p)); len(m) == 0 {
-					t.Errorf("file_sd %s matches no mounted file", p)
+			for i, c := range s.FileSDConfigs {
+				for k, p := range c.Files {
+					if m, _ := filepath.Glob(filepath.Join(root, p)); len(m) == 0 {
+						t.Errorf("file_sd %s matches no mounted file", p)
+					}
+					cfg.Sources[j].FileSDConfigs[i].Files[k] = filepath.Join(root, p)
 				}
-				cfg.Sources[j].FileSD.Files[k] = filepath.Join(root, p)
 			}
 		}
 		for _, sk := range cfg.Sinks {

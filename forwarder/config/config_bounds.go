@@ -64,8 +64,29 @@ func (c *Config) validateBounds(v validator) error {
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		bs = append(bs, atMostDur(s.Interval, MaxInterval, "sources", i, "interval"))
-		if s.FileSD != nil {
-			bs = append(bs, atMostDur(s.FileSD.RefreshInterval, MaxInterval, "sources", i, "file_sd", "refresh_interval"))
+		for j, c := range s.FileSDConfigs {
+			if c == nil {
+				continue
+			}
+			bs = append(bs, atMostDur(c.RefreshInterval, MaxInterval, "sources", i, "file_sd_configs", j, "refresh_interval"))
+		}
+		for j, c := range s.HTTPSDConfigs {
+			if c == nil {
+				continue
+			}
+			bs = append(bs, atMostDur(time.Duration(c.RefreshInterval), MaxInterval, "sources", i, "http_sd_configs", j, "refresh_interval"))
+		}
+		for j, c := range s.DNSSDConfigs {
+			if c == nil {
+				continue
+			}
+			bs = append(bs, atMostDur(time.Duration(c.RefreshInterval), MaxInterval, "sources", i, "dns_sd_configs", j, "refresh_interval"))
+		}
+		for j, c := range s.ConsulSDConfigs {
+			if c == nil {
+				continue
+			}
+			bs = append(bs, atMostDur(time.Duration(c.RefreshInterval), MaxInterval, "sources", i, "consul_sd_configs", j, "refresh_interval"))
 		}
 	}
 	for i := range c.Sinks {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -12,13 +13,13 @@ import (
 // Prometheus' own name never reach these tables (only unknown keys do).
 var (
 	topLevelHints = map[string]string{
-		"scrape_configs":      "promfwd has no scrape_configs: list targets under sources (one per URL, or a file_sd source for many)",
+		"scrape_configs":      "promfwd has no scrape_configs: list targets under sources (one per URL, or discovered with *_sd_configs)",
 		"remote_write":        "promfwd has no top-level remote_write: add a sink with type: remote_write under sinks",
 		"remote_read":         "promfwd does not read; remove remote_read",
 		"rule_files":          "promfwd evaluates no rules; remove rule_files",
 		"alerting":            "promfwd sends no alerts; remove alerting",
 		"storage":             "promfwd stores nothing but its queues; use data_dir",
-		"scrape_config_files": "promfwd has no scrape_config_files: list targets under sources, or use a file_sd source",
+		"scrape_config_files": "promfwd has no scrape_config_files: list targets under sources (url or *_sd_configs)",
 	}
 	globalHints = map[string]string{
 		"evaluation_interval": "promfwd evaluates no rules; remove evaluation_interval",
@@ -26,10 +27,9 @@ var (
 	}
 	sourceHints = map[string]string{
 		"job_name":                 "use name (it becomes the job label)",
-		"static_configs":           "promfwd scrapes one target per source: put it in url (http://host:port/metrics), or list many in a file_sd source",
+		"static_configs":           "a source with a url scrapes one target (http://host:port/metrics); list many with file_sd_configs or another *_sd_configs",
 		"scrape_interval":          "use interval (default global.scrape_interval)",
 		"scrape_timeout":           "use timeout (default global.scrape_timeout)",
-		"file_sd_configs":          "use file_sd: {files: [...], refresh_interval: 5m}",
 		"tls_config":               "use tls (same keys: ca_file, cert_file, key_file, server_name, insecure_skip_verify)",
 		"authorization":            "use bearer_token or bearer_token_file",
 		"oauth2":                   "OAuth2 is not supported; use bearer_token_file with a token refreshed by another tool",
@@ -64,8 +64,8 @@ func unknownFieldMsg(path, key string, names []string) string {
 		hints = globalHints
 	case sourcePath.MatchString(path):
 		hints = sourceHints
-		if strings.HasSuffix(key, "_sd_configs") && key != "file_sd_configs" {
-			return "unknown field: of Prometheus' service discoveries promfwd has only file_sd; have your discovery write a file_sd file"
+		if strings.HasSuffix(key, "_sd_configs") {
+			return "unknown field: of Prometheus' service discoveries promfwd has " + strings.Join(sdKeys(names), ", ") + "; have another discovery write a file_sd file"
 		}
 	case sinkPath.MatchString(path):
 		hints = sinkHints
@@ -78,4 +78,16 @@ func unknownFieldMsg(path, key string, names []string) string {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return msg
+}
+
+// sdKeys picks the *_sd_configs keys out of a source's keys, sorted.
+func sdKeys(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if strings.HasSuffix(n, "_sd_configs") {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

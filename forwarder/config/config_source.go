@@ -15,15 +15,16 @@ type SourceConfig struct {
 	// Name identifies the source in logs and self-metrics and is the
 	// default job label.
 	Name string `yaml:"name"`
-	// URL is http://, https:// or unix:///path/to.sock. Exactly one of
-	// URL and FileSD.
+	// URL is http://, https:// or unix:///path/to.sock. A source has a
+	// URL or discovers its targets (SDConfigs), not both.
 	URL string `yaml:"url,omitempty"`
-	// FileSD reads the targets from Prometheus file_sd files instead: one
-	// target per listed host:port, scraped as Scheme://host:port/MetricsPath.
-	FileSD *FileSDConfig `yaml:"file_sd,omitempty"`
-	// Scheme is http or https for file_sd targets (default http).
+	// SDConfigs find the targets instead (sd.go): file_sd_configs,
+	// http_sd_configs, ... Each discovered host:port is scraped as
+	// Scheme://host:port/MetricsPath unless relabel_configs change that.
+	SDConfigs `yaml:",inline"`
+	// Scheme is http or https for discovered targets (default http).
 	Scheme string `yaml:"scheme,omitempty"`
-	// MetricsPath is the HTTP path for unix:// URLs and file_sd targets
+	// MetricsPath is the HTTP path for unix:// URLs and discovered targets
 	// (default /metrics).
 	MetricsPath string `yaml:"metrics_path,omitempty"`
 	// DockerPlugin pauses this source except between the Docker daemon's
@@ -93,8 +94,8 @@ func (s *SourceConfig) fillDefaults(g GlobalConfig, file string) {
 	if s.MetricsPath == "" && isUnixURL(s.URL) {
 		s.MetricsPath = DefaultUnixMetricsPath
 	}
-	if s.FileSD != nil {
-		s.FileSD.fillDefaults(file)
+	if s.Discovers() {
+		s.SDConfigs.fillDefaults(file)
 		if s.Scheme == "" {
 			s.Scheme = "http"
 		}

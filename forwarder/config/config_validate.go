@@ -176,17 +176,17 @@ func (s *SourceConfig) validate(v validator, i int, sinkNames map[string]int) er
 	if err := validName(s.Name); err != nil {
 		errs.add(at(err.Error(), "name"))
 	}
-	if s.FileSD != nil {
-		errs.add(s.validateFileSD(at))
+	if s.Discovers() {
+		errs.add(s.validateSD(at))
 	} else {
 		if err := validateSourceURL(s.URL); err != nil {
 			errs.add(at(err.Error(), "url"))
 		}
 		if s.Scheme != "" {
-			errs.add(at("scheme is only used with file_sd; put it in url", "scheme"))
+			errs.add(at("scheme is only used with *_sd_configs; put it in url", "scheme"))
 		}
 		if s.MetricsPath != "" && !isUnixURL(s.URL) {
-			errs.add(at("metrics_path is only used with unix:// URLs and file_sd; put the path in url", "metrics_path"))
+			errs.add(at("metrics_path is only used with unix:// URLs and *_sd_configs; put the path in url", "metrics_path"))
 		}
 	}
 	if s.MetricsPath != "" && !strings.HasPrefix(s.MetricsPath, "/") {
@@ -216,7 +216,7 @@ func (s *SourceConfig) validate(v validator, i int, sinkNames map[string]int) er
 	}
 	errs.add(s.validateSamples(at))
 	errs.add(s.validateRoutes(at, sinkNames))
-	if s.FileSD == nil && len(errs.errs) == 0 {
+	if !s.Discovers() && len(errs.errs) == 0 {
 		// A static target is known now: what its relabel_configs leave
 		// must be scrapable (a dropped target is fine).
 		if _, err := s.Target(); err != nil {

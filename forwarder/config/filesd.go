@@ -54,45 +54,41 @@ func (c *FileSDConfig) fillDefaults(configFile string) {
 	}
 }
 
-func (s *SourceConfig) validateFileSD(at func(msg string, keys ...any) error) error {
-	if s.URL != "" {
-		return at("set url or file_sd, not both", "url")
-	}
-	if s.DockerPlugin {
-		return at("docker_plugin sources scrape the daemon's socket; they take a url, not file_sd", "docker_plugin")
-	}
-	c := s.FileSD
+// validate checks one file_sd_configs item; at names the item's fields.
+func (c *FileSDConfig) validate(at func(msg string, keys ...any) error) error {
 	if len(c.Files) == 0 {
-		return at("at least one file is required", "file_sd", "files")
+		return at("at least one file is required", "files")
 	}
 	for j, p := range c.Files {
 		if _, err := filepath.Match(p, ""); err != nil || p == "" {
-			return at(fmt.Sprintf("invalid file pattern %q", p), "file_sd", "files", j)
+			return at(fmt.Sprintf("invalid file pattern %q", p), "files", j)
 		}
 		if strings.ContainsAny(filepath.Dir(p), "*?[") {
-			return at("globs are only allowed in the file name, not in directories", "file_sd", "files", j)
+			return at("globs are only allowed in the file name, not in directories", "files", j)
 		}
 		switch strings.ToLower(filepath.Ext(p)) {
 		case ".json", ".yml", ".yaml":
 		default:
-			return at(fmt.Sprintf("file %q must end in .json, .yml or .yaml", p), "file_sd", "files", j)
+			return at(fmt.Sprintf("file %q must end in .json, .yml or .yaml", p), "files", j)
 		}
 	}
 	if c.RefreshInterval < time.Second {
-		return at("must be at least 1s", "file_sd", "refresh_interval")
-	}
-	if s.Scheme != "http" && s.Scheme != "https" {
-		return at(fmt.Sprintf("invalid scheme %q: want http or https", s.Scheme), "scheme")
+		return at("must be at least 1s", "refresh_interval")
 	}
 	return nil
 }
 
-// TargetGroup is one entry of a file_sd file.
+// TargetGroup is one entry of a file_sd file, or one group a discovery
+// mechanism found.
 type TargetGroup struct {
 	Targets []string          `yaml:"targets" json:"targets"`
 	Labels  map[string]string `yaml:"labels" json:"labels"`
-	// Source is the file the group came from (__meta_filepath).
+	// Source is the file the group came from (__meta_filepath), or the
+	// discovery's name for the group.
 	Source string `yaml:"-" json:"-"`
+	// TargetLabels, for discovered groups, are each target's own labels
+	// (__address__ and __meta_*), parallel to Targets; nil for file_sd.
+	TargetLabels []map[string]string `yaml:"-" json:"-"`
 }
 
 // ParseTargetGroups decodes a file_sd file (by extension: JSON, else YAML)
@@ -181,14 +177,19 @@ func (s *SourceConfig) ExpandTargets(groups []TargetGroup) ([]SourceConfig, []er
 			gl = map[string]string{}
 		}
 		maps.Copy(gl, g.Labels)
-		for _, t := range g.Targets {
-			tl := map[string]string{model.AddressLabel: t}
-			if g.Source != "" {
-				tl["__meta_filepath"] = g.Source
+		for i, t := range g.Targets {
+			var tl map[string]string
+			switch {
+			case g.TargetLabels != nil:
+				tl = g.TargetLabels[i]
+			case g.Source != "":
+				tl = map[string]string{model.AddressLabel: t, "__meta_filepath": g.Source}
+			default:
+				tl = map[string]string{model.AddressLabel: t}
 			}
 			tg, err := relabel.PopulateTarget(d, tl, gl, s.RelabelConfigs)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("file_sd target %s (%s): relabel_configs: %w", t, g.Source, err))
+				errs = append(errs, fmt.Errorf("discovered target %s (%s): relabel_configs: %w", t, g.Source, err))
 				continue
 			}
 			if tg == nil {
@@ -212,7 +213,7 @@ func (s *SourceConfig) ExpandTargets(groups []TargetGroup) ([]SourceConfig, []er
 				seen[name] = 1
 			}
 			c := *s
-			c.Name, c.URL, c.FileSD, c.Scheme, c.MetricsPath = name, u, nil, "", ""
+			c.Name, c.URL, c.SDConfigs, c.Scheme, c.MetricsPath = name, u, SDConfigs{}, "", ""
 			c.Interval, c.Timeout = tg.Interval, tg.Timeout
 			c.Labels, c.RelabelConfigs, c.Params = labels, nil, nil // applied; params are in the URL
 			out = append(out, c)

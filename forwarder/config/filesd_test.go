@@ -61,9 +61,9 @@ func TestParseTargetGroups(t *testing.T) {
 func TestExpandTargets(t *testing.T) {
 	src := SourceConfig{
 		Name: "nodes", Scheme: "https", MetricsPath: "/metrics", Interval: time.Minute, Timeout: 10 * time.Second,
-		FileSD: &FileSDConfig{Files: []string{"/x.json"}},
-		Labels: map[string]string{"env": "prod", "team": "infra"},
-		Sinks:  []string{"splunk"},
+		SDConfigs: SDConfigs{FileSDConfigs: []*FileSDConfig{{Files: []string{"/x.json"}}}},
+		Labels:    map[string]string{"env": "prod", "team": "infra"},
+		Sinks:     []string{"splunk"},
 	}
 	groups := []TargetGroup{
 		{Targets: []string{"a:9100", "b:9100"}, Labels: map[string]string{"team": "db", "__meta_x": "dropped"}},
@@ -81,7 +81,7 @@ func TestExpandTargets(t *testing.T) {
 	}
 	var gotView []view
 	for _, c := range got {
-		if c.FileSD != nil || c.Scheme != "" || c.MetricsPath != "" || !reflect.DeepEqual(c.Sinks, src.Sinks) {
+		if c.Discovers() || c.Scheme != "" || c.MetricsPath != "" || !reflect.DeepEqual(c.Sinks, src.Sinks) {
 			t.Errorf("%s: expanded config keeps file_sd-only fields or loses others: %+v", c.Name, c)
 		}
 		gotView = append(gotView, view{c.Name, c.URL, c.Labels})
@@ -107,16 +107,16 @@ func TestExpandTargets(t *testing.T) {
 
 func TestFileSDConfigErrors(t *testing.T) {
 	cases := []struct{ name, source, want string }{
-		{"url and file_sd", `{name: s, url: "http://a:1/m", file_sd: {files: [a.json]}}`, "set url or file_sd, not both"},
-		{"no files", `{name: s, file_sd: {files: []}}`, "sources[0].file_sd.files: at least one file is required"},
-		{"bad extension", `{name: s, file_sd: {files: [targets.txt]}}`, "must end in .json, .yml or .yaml"},
-		{"glob in directory", `{name: s, file_sd: {files: ["/etc/*/t.json"]}}`, "only allowed in the file name"},
-		{"bad pattern", `{name: s, file_sd: {files: ["/etc/[.json"]}}`, "invalid file pattern"},
-		{"short refresh", `{name: s, file_sd: {files: [a.json], refresh_interval: 100ms}}`, "refresh_interval: must be at least 1s"},
-		{"bad scheme", `{name: s, scheme: ftp, file_sd: {files: [a.json]}}`, `invalid scheme "ftp"`},
-		{"scheme without file_sd", `{name: s, url: "http://a:1/m", scheme: https}`, "scheme is only used with file_sd"},
-		{"docker_plugin with file_sd", `{name: s, docker_plugin: true, file_sd: {files: [a.json]}}`, "docker_plugin"},
-		{"relative metrics_path", `{name: s, metrics_path: m, file_sd: {files: [a.json]}}`, "metrics_path: must start with /"},
+		{"url and file_sd", `{name: s, url: "http://a:1/m", file_sd_configs: [{files: [a.json]}]}`, "set url or *_sd_configs, not both"},
+		{"no files", `{name: s, file_sd_configs: [{files: []}]}`, "sources[0].file_sd_configs[0].files: at least one file is required"},
+		{"bad extension", `{name: s, file_sd_configs: [{files: [targets.txt]}]}`, "must end in .json, .yml or .yaml"},
+		{"glob in directory", `{name: s, file_sd_configs: [{files: ["/etc/*/t.json"]}]}`, "only allowed in the file name"},
+		{"bad pattern", `{name: s, file_sd_configs: [{files: ["/etc/[.json"]}]}`, "invalid file pattern"},
+		{"short refresh", `{name: s, file_sd_configs: [{files: [a.json], refresh_interval: 100ms}]}`, "refresh_interval: must be at least 1s"},
+		{"bad scheme", `{name: s, scheme: ftp, file_sd_configs: [{files: [a.json]}]}`, `invalid scheme "ftp"`},
+		{"scheme without file_sd", `{name: s, url: "http://a:1/m", scheme: https}`, "scheme is only used with *_sd_configs"},
+		{"docker_plugin with file_sd", `{name: s, docker_plugin: true, file_sd_configs: [{files: [a.json]}]}`, "docker_plugin"},
+		{"relative metrics_path", `{name: s, metrics_path: m, file_sd_configs: [{files: [a.json]}]}`, "metrics_path: must start with /"},
 		{"no url", `{name: s}`, "url is required"},
 	}
 	for _, tc := range cases {
@@ -128,16 +128,16 @@ func TestFileSDConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	cfg, err := load("/etc/promfwd/promfwd.yaml", []byte("sources: [{name: s, file_sd: {files: [sd/*.json, /abs/t.yaml]}}]\nsinks: [{name: o, type: stdout}]\n"), testEnv(nil))
+	cfg, err := load("/etc/promfwd/promfwd.yaml", []byte("sources: [{name: s, file_sd_configs: [{files: [sd/*.json, /abs/t.yaml]}]}]\nsinks: [{name: o, type: stdout}]\n"), testEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sd := cfg.Sources[0]
-	if want := []string{"/etc/promfwd/sd/*.json", "/abs/t.yaml"}; !reflect.DeepEqual(sd.FileSD.Files, want) {
-		t.Errorf("files = %v, want %v (relative to the config file)", sd.FileSD.Files, want)
+	if want := []string{"/etc/promfwd/sd/*.json", "/abs/t.yaml"}; !reflect.DeepEqual(sd.FileSDConfigs[0].Files, want) {
+		t.Errorf("files = %v, want %v (relative to the config file)", sd.FileSDConfigs[0].Files, want)
 	}
-	if sd.FileSD.RefreshInterval != DefaultFileSDRefresh || sd.Scheme != "http" || sd.MetricsPath != "/metrics" {
-		t.Errorf("defaults: refresh %s scheme %q path %q", sd.FileSD.RefreshInterval, sd.Scheme, sd.MetricsPath)
+	if sd.FileSDConfigs[0].RefreshInterval != DefaultFileSDRefresh || sd.Scheme != "http" || sd.MetricsPath != "/metrics" {
+		t.Errorf("defaults: refresh %s scheme %q path %q", sd.FileSDConfigs[0].RefreshInterval, sd.Scheme, sd.MetricsPath)
 	}
 	out, err := cfg.Redacted()
 	if err != nil {

@@ -59,7 +59,7 @@ func TestPrometheusRelabelCasesThroughConfig(t *testing.T) {
 			samples := "sources:\n  - name: a\n    url: http://a:9100/metrics\n    metric_relabel_configs:\n" + block +
 				"\nsinks:\n  - name: out\n    type: stdout\n    write_relabel_configs:\n" + block + "\n"
 			// file_sd targets are relabeled when discovered, so any block loads.
-			targets := "sources:\n  - name: a\n    file_sd: {files: [sd.json]}\n    relabel_configs:\n" + block +
+			targets := "sources:\n  - name: a\n    file_sd_configs: [{files: [sd.json]}]\n    relabel_configs:\n" + block +
 				"\nsinks:\n  - name: out\n    type: stdout\n"
 			tcfg, terr := loadWith("targets.yaml", []byte(targets), noEnv, nil)
 			cfg, err := loadWith("samples.yaml", []byte(samples), noEnv, nil)
