@@ -36,6 +36,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	switch {
 	case failing != 0:
+		s.failed.Add(1)
 		writeStatus(w, failing, "InternalError", "kubetest: failing on purpose")
 		return
 	case s.opts.Token != "" && r.Header.Get("Authorization") != "Bearer "+s.opts.Token:

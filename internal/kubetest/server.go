@@ -65,7 +65,7 @@ type Server struct {
 	changed chan struct{}                    // closed and replaced on every event
 	failing int                              // HTTP status every request gets; 0 = healthy
 
-	lists, watches, openWatches atomic.Int64
+	lists, watches, openWatches, failed atomic.Int64
 }
 
 // stored is one object as served: its metadata for selectors and its JSON.
@@ -118,11 +118,12 @@ func (s *Server) Close() {
 // Stats counts the requests served so far.
 type Stats struct {
 	Lists, Watches, OpenWatches int64
+	Failed                      int64 // answered with the Fail status
 }
 
 // Stats returns the request counters.
 func (s *Server) Stats() Stats {
-	return Stats{Lists: s.lists.Load(), Watches: s.watches.Load(), OpenWatches: s.openWatches.Load()}
+	return Stats{Lists: s.lists.Load(), Watches: s.watches.Load(), OpenWatches: s.openWatches.Load(), Failed: s.failed.Load()}
 }
 
 // Fail makes every new request answer with HTTP status code (0 heals the
