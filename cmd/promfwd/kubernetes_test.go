@@ -79,7 +79,6 @@ type k8sDoc struct {
 	} `yaml:"subjects"`
 }
 
-
 // loadManifests reads deploy/kubernetes/promfwd.yaml: its text and its
 // objects by kind/name.
 func loadManifests(t *testing.T) (string, map[string]k8sDoc) {
