@@ -14,7 +14,8 @@ import (
 // service's instances are scraped with Consul's __meta_consul_* labels
 // (relabel_configs keep only services tagged "metrics" and copy the
 // service name); an instance deregistered, a service removed and a new one
-// registered are picked up without a restart.
+// registered are picked up without a restart; a failing agent keeps the
+// last targets and is logged once.
 func TestConsulSDCatalogChanges(t *testing.T) {
 	a, b, c := newFleet(t), newFleet(t), newFleet(t)
 	agent := sdtest.NewConsul(t)
@@ -66,4 +67,18 @@ sinks:
 	// The web service goes away altogether.
 	agent.Set("web")
 	awaitCond(t, "only c", func() bool { return reflect.DeepEqual(r.f.Targets(), targets(c.host())) })
+
+	// The agent fails (no cluster leader): c stays, one warning.
+	agent.Fail(true)
+	awaitCond(t, "a failed Consul request", func() bool {
+		return gatherValue(t, r.f.Registry(), "prometheus_sd_consul_rpc_failures_total", nil) >= 1
+	})
+	cCount := c.count("/metrics")
+	awaitCond(t, "c still scraped", func() bool { return c.count("/metrics") >= cCount+2 })
+	if got := r.f.Targets(); !reflect.DeepEqual(got, targets(c.host())) {
+		t.Errorf("targets while Consul fails = %v, want the last good %v", got, targets(c.host()))
+	}
+	if n := r.logs.FilterMessageSnippet("discovery failing").Len(); n != 1 {
+		t.Errorf("failing Consul logged %d times, want once", n)
+	}
 }

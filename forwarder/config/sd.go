@@ -100,6 +100,14 @@ func (c *SDConfigs) fillDefaults(configFile string) {
 			f.fillDefaults(configFile)
 		}
 	}
+	for _, cc := range c.ConsulSDConfigs {
+		// Prometheus' UnmarshalYAML copies username/password into
+		// basic_auth (refusing both); keep only basic_auth so the
+		// rendered config (promfwd check, /config) loads back.
+		if cc != nil && (cc.Username != "" || cc.Password != "") && cc.HTTPClientConfig.BasicAuth != nil {
+			cc.Username, cc.Password = "", ""
+		}
+	}
 	if configFile == "" || strings.HasPrefix(configFile, "<") {
 		return
 	}

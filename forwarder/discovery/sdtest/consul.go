@@ -31,6 +31,7 @@ type Consul struct {
 	index    uint64
 	services map[string][]ConsulInstance
 	changed  chan struct{} // closed and replaced on every change
+	failing  bool
 	requests int
 }
 
@@ -43,7 +44,7 @@ func NewConsul(t testing.TB) *Consul {
 		writeJSON(w, 1, map[string]any{"Config": map[string]any{"Datacenter": "dc1", "NodeName": "agent"}})
 	})
 	mux.HandleFunc("GET /v1/catalog/services", func(w http.ResponseWriter, r *http.Request) {
-		idx, ok := c.block(r)
+		idx, ok := c.block(w, r)
 		if !ok {
 			return
 		}
@@ -60,7 +61,7 @@ func NewConsul(t testing.TB) *Consul {
 		writeJSON(w, idx, out)
 	})
 	mux.HandleFunc("GET /v1/health/service/{name}", func(w http.ResponseWriter, r *http.Request) {
-		idx, ok := c.block(r)
+		idx, ok := c.block(w, r)
 		if !ok {
 			return
 		}
@@ -105,6 +106,16 @@ func (c *Consul) Set(service string, insts ...ConsulInstance) {
 	c.changed = make(chan struct{})
 }
 
+// Fail makes catalog and health requests answer 500 until Fail(false);
+// blocked queries are woken to get the error.
+func (c *Consul) Fail(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failing = on
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
 // Requests is how many catalog and health requests were answered.
 func (c *Consul) Requests() int {
 	c.mu.Lock()
@@ -114,8 +125,8 @@ func (c *Consul) Requests() int {
 
 // block waits, for a request with ?index=N, until the index passes N or
 // ?wait= (default 5m, as Consul) passes; it returns the index to answer
-// with, false if the client went away.
-func (c *Consul) block(r *http.Request) (uint64, bool) {
+// with, false if it answered already (failing) or the client went away.
+func (c *Consul) block(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 	want, _ := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
 	wait := 5 * time.Minute
 	if w := r.URL.Query().Get("wait"); w != "" {
@@ -128,6 +139,12 @@ func (c *Consul) block(r *http.Request) (uint64, bool) {
 	for {
 		c.mu.Lock()
 		idx, ch := c.index, c.changed
+		if c.failing {
+			c.requests++
+			c.mu.Unlock()
+			http.Error(w, "rpc error: No cluster leader", http.StatusInternalServerError)
+			return 0, false
+		}
 		if idx > want || want == 0 {
 			c.requests++
 			c.mu.Unlock()
