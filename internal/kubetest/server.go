@@ -45,9 +45,9 @@ type Options struct {
 	// an API server without that feature does (422), so clients fall back
 	// to list then watch.
 	NoWatchList bool
-	// History is how many events the server keeps for watches that resume
-	// from a resource version (default 100,000); an older version gets
-	// 410 Gone, as after etcd compaction.
+	// History is how many events (at least) the server keeps for watches
+	// that resume from a resource version (default 100,000); an older
+	// version gets 410 Gone, as after etcd compaction.
 	History int
 }
 
@@ -240,8 +240,10 @@ func (s *Server) store(res *resource, obj Object) (*stored, error) {
 
 func (s *Server) recordLocked(e event) {
 	s.history = append(s.history, e)
-	if n := len(s.history) - s.opts.History; n > 0 {
-		s.history = append(s.history[:0:0], s.history[n:]...)
+	// Trim in steps of a quarter, not per event: a copy of the whole
+	// history on every change would make long runs quadratic.
+	if len(s.history) > s.opts.History+s.opts.History/4 {
+		s.history = append(s.history[:0:0], s.history[len(s.history)-s.opts.History:]...)
 	}
 	close(s.changed)
 	s.changed = make(chan struct{})

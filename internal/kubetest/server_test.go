@@ -246,6 +246,9 @@ func TestWatchResumesOrExpires(t *testing.T) {
 	if got, want := strings.Join(readEvents(t, base+"1", 1), ","), "ERROR @410"; got != want {
 		t.Errorf("resume from 1 (history keeps 3..5): %s, want %s", got, want)
 	}
+	if got, want := strings.Join(readEvents(t, base+"2", 1), ","), "ADDED p2@30"; got != want {
+		t.Errorf("resume from 2: %s, want %s", got, want)
+	}
 	if got, want := strings.Join(readEvents(t, base+"0", 5), ","), "ADDED p0@10,ADDED p1@20,ADDED p2@30,ADDED p3@40,ADDED p4@50"; got != want {
 		t.Errorf("from 0: %s, want %s", got, want)
 	}
