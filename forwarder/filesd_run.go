@@ -105,18 +105,24 @@ func (f *Forwarder) applySDLocked(r *sdRunner) {
 		if !f.cfg.Shard.Owns(name, tc.URL) {
 			continue
 		}
-		if old, ok := current[tc.Name]; ok {
+		prev, ok := current[tc.Name]
+		if ok {
 			delete(current, tc.Name)
-			if reflect.DeepEqual(old.src.cfg, tc) {
+			if reflect.DeepEqual(prev.src.cfg, tc) {
 				continue
 			}
-			f.dropSourceLocked(tc.Name, old)
 			removed++
 		}
 		src, err := f.buildSource(tc)
 		if err != nil {
 			r.log.Warn("discovered target not scraped", zap.String("url", tc.URL), zap.Error(err))
+			if prev != nil {
+				f.vanishLocked(tc.Name, prev)
+			}
 			continue
+		}
+		if prev != nil {
+			f.handOverLocked(tc.Name, prev, src) // sd_handover.go: stale markers for what the change ends
 		}
 		sj := &sourceJob{src: src, discoveredBy: name, kind: strings.Join(r.src.Mechanisms(), "+")}
 		f.sources[tc.Name] = sj
@@ -144,13 +150,6 @@ func (f *Forwarder) unscheduleLocked(name string, sj *sourceJob) {
 	sj.handle.remove() // its goroutine ends after a run in progress (schedule.go)
 }
 
-// dropSourceLocked unschedules and forgets one source.
-func (f *Forwarder) dropSourceLocked(name string, sj *sourceJob) {
-	f.unscheduleLocked(name, sj)
-	sj.src.target.Close()
-	delete(f.sources, name)
-}
-
 // vanishLocked retires a target its discovery no longer lists, as
 // Prometheus does: unscheduled now; then, after a scrape still running,
 // stale markers for every series it had (so remote-write readers see the
@@ -166,6 +165,7 @@ func (f *Forwarder) vanishLocked(name string, sj *sourceJob) {
 		defer f.sdLoops.Done()
 		sj.run.Lock()
 		sj.gone = true
+		sj.src.adoptStale() // replaced before its first run: the predecessor's series end too
 		if markers := sj.src.goodbye(f.clock.Now().UnixMilli()); len(markers) > 0 && running {
 			f.sm.staleMarkers.WithLabelValues(name).Add(float64(len(markers)))
 			f.deliver(sj.src, markers)

@@ -33,9 +33,12 @@ func (f *Forwarder) discoverOnce(ctx context.Context) {
 			r.log.Error("discovery not started", zap.Error(err))
 			continue
 		}
-		if !waitReady(ctx, set, f.clock.After(onceDiscoveryWait)) {
+		deadline := f.clock.After(onceDiscoveryWait)
+		if !waitReady(ctx, set, deadline) {
 			r.log.Warn("discovery did not answer in time; showing what it found so far",
 				zap.Duration("waited", onceDiscoveryWait))
+		} else {
+			settleSet(ctx, set, deadline) // sd_settle.go: Kubernetes answers one object at a time
 		}
 		set.Stop()
 		r.discovered = config.GroupsFromDiscovery(set.Groups())

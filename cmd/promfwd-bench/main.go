@@ -46,11 +46,14 @@ type options struct {
 	peer       string
 	vmagent    string
 	rounds     int
-	relabel    int    // metric_relabel_configs rules per source (relabel.go)
-	abRounds   int    // >0: alternate relabel off/on this many times
-	aggregate  bool   // run each sink without, then with aggRules (aggregate.go)
-	aggOn      bool   // this run has the rules
-	aggSet     string // -agg-rules: "mixed" (aggRules) or "few" (aggRulesFew)
+	relabel    int     // metric_relabel_configs rules per source (relabel.go)
+	abRounds   int     // >0: alternate relabel off/on this many times
+	aggregate  bool    // run each sink without, then with aggRules (aggregate.go)
+	aggOn      bool    // this run has the rules
+	aggSet     string  // -agg-rules: "mixed" (aggRules) or "few" (aggRulesFew)
+	k8sPods    int     // >0: the Kubernetes discovery benchmark (kube.go)
+	k8sChurn   float64 // pod changes per second in its churn runs
+	kubeAPI    string  // this run discovers its targets from this API server
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -90,6 +93,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.abRounds, "ab-relabel", 0, "alternate runs with relabeling off and on (-relabel rules, default 5) this many times on the first sink and print the CPU ratios")
 	fs.BoolVar(&o.aggregate, "aggregate", false, "run each sink twice, without and with 10 stream aggregation rules over the workload, and compare CPU per input sample and memory")
 	fs.StringVar(&o.aggSet, "agg-rules", "mixed", "with -aggregate: mixed (one rule keeps near-unique output series) or few (every rule grouped by one 50-valued label: the RSS delta is the input side's cost)")
+	fs.IntVar(&o.k8sPods, "k8s-pods", 0, "Kubernetes discovery benchmark: this many pods (the first -targets scraped) in a test API server; alternates static urls, discovery idle, discovery with -k8s-churn")
+	fs.Float64Var(&o.k8sChurn, "k8s-churn", 20, "with -k8s-pods: pod changes per second in the churn runs")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -200,6 +205,9 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "load average at start: %s\n", loadAvg())
 	if o.abRounds > 0 {
 		return abRelabel(ctx, o, bin, dir, urls, stdout, stderr)
+	}
+	if o.k8sPods > 0 {
+		return kubeBench(ctx, o, bin, dir, urls, stdout, stderr) // kube.go
 	}
 	failed := false
 	var runs []*result

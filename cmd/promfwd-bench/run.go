@@ -58,6 +58,8 @@ type result struct {
 	aggOn            bool
 	aggIn, aggOut    float64 // input samples matched in the window; output series held at the end
 	aggDropped       float64
+	scrapes          float64 // scrapes in the window, and their summed duration
+	scrapeSecs       float64
 }
 
 func (r *result) failed() bool {
@@ -136,6 +138,10 @@ func writeConfig(path, listen, sink, sinkURL string, o options, urls []string) e
 	timeout := max(o.interval*8/10, 500*time.Millisecond)
 	fmt.Fprintf(&b, "server:\n  listen: %s\ndedupe:\n  enabled: true\n  resend_after: 1m\nsources:\n", listen)
 	for i, u := range urls {
+		if o.kubeAPI != "" {
+			b.WriteString(kubeSource(o)) // kube.go: the same targets, discovered
+			break
+		}
 		fmt.Fprintf(&b, "  - name: t%d\n    url: %s\n    interval: %s\n    timeout: %s\n%s", i, u, o.interval, timeout, relabelBlock(o.relabel))
 	}
 	fmt.Fprintf(&b, "sinks:\n  - name: bench\n    type: %s\n", sink)
@@ -326,6 +332,8 @@ func runOne(ctx context.Context, o options, sink, bin, dir string, urls []string
 	res.failedReq = d("promfwd_sink_requests_total", `!outcome="success"`)
 	res.retries = d("promfwd_sink_retries_total")
 	res.scrapeErrs = d("promfwd_source_scrape_errors_total")
+	res.scrapes = d("promfwd_source_scrape_duration_seconds_count")
+	res.scrapeSecs = d("promfwd_source_scrape_duration_seconds_sum")
 	res.pending = m1.sum("promfwd_sink_pending_samples") + m1.sum("promfwd_sink_queue_requests")
 	res.aggIn = d("promfwd_aggregate_input_samples_total")
 	res.aggOut = m1.sum("promfwd_aggregate_output_series")

@@ -15,6 +15,7 @@ var credentialKeys = map[string]bool{
 	"bearer_token_file": true, "password_file": true, "username_file": true,
 	"token_file": true, "api_key_file": true, "credentials_file": true,
 	"ca_file": true, "cert_file": true, "key_file": true,
+	"kubeconfig_file": true, // kubernetes_sd_configs: holds the API token or client key
 }
 
 // CredentialFile is one credential file named in the config.
@@ -50,6 +51,15 @@ func walkCredentials(v reflect.Value, keys []any, owner string, out *[]Credentia
 			return
 		}
 		v = v.Elem()
+	}
+	if v.Kind() == reflect.Slice { // *_sd_configs lists
+		if k := v.Type().Elem().Kind(); k != reflect.Pointer && k != reflect.Struct {
+			return
+		}
+		for i := range v.Len() {
+			walkCredentials(v.Index(i), append(append([]any(nil), keys...), i), owner, out)
+		}
+		return
 	}
 	if v.Kind() != reflect.Struct {
 		return
