@@ -135,6 +135,9 @@ func TestLoadBadConfigs(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Errorf("error is %T, want *ConfigError: %v", err, err)
 			}
+			if kubernetesGoldens[filepath.Base(f)] {
+				return // written by the full build (-tags nokubernetes runs this)
+			}
 			golden(t, strings.TrimSuffix(f, ".yaml")+".err", []byte(err.Error()+"\n"))
 		})
 	}

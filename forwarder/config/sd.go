@@ -61,8 +61,7 @@ func appendConfigs[T any, P interface {
 // (an item that failed to decode counts: the source is not "missing a
 // url").
 func (c *SDConfigs) Discovers() bool {
-	return len(c.FileSDConfigs)+len(c.HTTPSDConfigs)+len(c.DNSSDConfigs)+len(c.ConsulSDConfigs) > 0 ||
-		len(c.Discoverers()) > 0
+	return len(c.FileSDConfigs)+len(c.HTTPSDConfigs)+len(c.DNSSDConfigs)+len(c.ConsulSDConfigs)+len(c.KubernetesSDConfigs) > 0
 }
 
 // Mechanisms names the mechanisms in use ("file_sd", "http_sd", ...), in
