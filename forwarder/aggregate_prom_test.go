@@ -163,8 +163,11 @@ sources:
         max_lateness: 2s
 `, sources.String(), prom.WriteURL)
 	svc := startE2E(t, cfg)
-	pollFor(t, 90*time.Second, "14 scrapes of every target", func() bool {
-		return targets[0].Scrapes() >= 14 && targets[1].Scrapes() >= 14 && targets[2].Scrapes() >= 14
+	// A target counts a scrape when it answers; the forwarder may still be
+	// parsing that answer, so also wait until rule 0 took 14 scrapes' worth.
+	pollFor(t, 90*time.Second, "14 scrapes of every target, aggregated", func() bool {
+		return targets[0].Scrapes() >= 14 && targets[1].Scrapes() >= 14 && targets[2].Scrapes() >= 14 &&
+			svc.metric(t, "promfwd_aggregate_input_samples_total", map[string]string{"sink": "prom", "rule": "0"}) >= 3*6*14
 	})
 	svc.Stop(t) // flushes the open windows (no data_dir)
 	for _, reason := range []string{"too_old", "out_of_order", "max_output_series"} {
