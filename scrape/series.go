@@ -1,5 +1,7 @@
 package scrape
 
+import "unsafe"
+
 // SeriesSet is the identity of a successful scrape's samples, in their
 // order, without their values: what the next scrape needs of the last one
 // (the line cache, stale markers, scrape_series_added), kept instead of
@@ -105,6 +107,15 @@ func (s *SeriesSet) same(i int, sm *Sample, meta bool) bool {
 		sameLabels(e.labels, sm.Labels)
 }
 
+// sameString is a == b, without a call when both are the same interned
+// string (a steady scrape's names are).
+func sameString(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return unsafe.StringData(a) == unsafe.StringData(b) || a == b
+}
+
 // sameLabels reports whether a and b are the same label set; the slices
 // of a steady scrape are the same memory, which is checked first.
 func sameLabels(a, b Labels) bool {
@@ -131,11 +142,14 @@ func (s *SeriesSet) Next(out []Sample) *SeriesSet {
 		return NewSeriesSet(out)
 	}
 	metaSame := true
+	entries, refs := s.entries[:len(out)], s.refs
 	for i := range out {
-		e := &s.entries[i]
-		r := &s.refs[e.ref]
-		sm := &out[i]
-		if e.hash != sm.Hash || r.kind != sm.Kind || r.name != sm.Name || !sameLabels(e.labels, sm.Labels) {
+		e, sm := &entries[i], &out[i]
+		if e.hash != sm.Hash {
+			return NewSeriesSet(out)
+		}
+		r := &refs[e.ref]
+		if r.kind != sm.Kind || !sameString(r.name, sm.Name) || !sameLabels(e.labels, sm.Labels) {
 			return NewSeriesSet(out)
 		}
 		metaSame = metaSame && r.meta == sm.Meta
@@ -145,18 +159,18 @@ func (s *SeriesSet) Next(out []Sample) *SeriesSet {
 	}
 	// Each reference must take one Meta; when two samples that shared
 	// one now have different ones, references are rebuilt.
-	refs := make([]seriesRef, len(s.refs))
-	set := make([]bool, len(s.refs))
+	nrefs := make([]seriesRef, len(refs))
+	set := make([]bool, len(refs))
 	for i := range out {
-		k := s.entries[i].ref
+		k := entries[i].ref
 		m := out[i].Meta
 		switch {
 		case !set[k]:
-			refs[k], set[k] = s.refs[k], true
-			refs[k].meta = m
-		case refs[k].meta != m:
+			nrefs[k], set[k] = refs[k], true
+			nrefs[k].meta = m
+		case nrefs[k].meta != m:
 			return NewSeriesSet(out)
 		}
 	}
-	return &SeriesSet{refs: refs, entries: s.entries}
+	return &SeriesSet{refs: nrefs, entries: s.entries}
 }

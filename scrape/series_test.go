@@ -154,3 +154,32 @@ func TestSeriesSetNext(t *testing.T) {
 		t.Fatal("Describes or Len of nil wrong")
 	}
 }
+
+// BenchmarkSeriesSetNext is what a steady scrape adds to a Parse: the pass
+// that finds the last scrape's SeriesSet still describes the new samples
+// (text: the label slices are the same memory; protobuf: compared by
+// content).
+func BenchmarkSeriesSetNext(b *testing.B) {
+	for _, f := range []Format{FormatText, FormatProtobuf} {
+		b.Run(f.String(), func(b *testing.B) {
+			body := ptEncode(b, ptGenFamilies(ptBenchSeries, 1), f)
+			p := NewParser()
+			opt := ParseOptions{NowMs: ptNow, TargetLabels: Labels{{Name: "instance", Value: "target:9100"}, {Name: "job", Value: "bench"}}}
+			if _, err := p.Parse(f, body, opt); err != nil {
+				b.Fatal(err)
+			}
+			out, err := p.Parse(f, body, opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			set := p.Series()
+			b.ResetTimer()
+			for b.Loop() {
+				if set.Next(out) != set {
+					b.Fatal("a steady scrape's set was not kept")
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(out)), "ns/sample")
+		})
+	}
+}
