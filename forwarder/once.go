@@ -115,7 +115,7 @@ func (f *Forwarder) onceSource(ctx context.Context, w io.Writer, lines *stdout.S
 		return errOnceSource
 	}
 	if rep := src.pipe.reportSamples(scrape.Report{Up: true, Duration: res.Duration, Scraped: res.Scraped(),
-		PostRelabel: len(samples), SeriesAdded: src.pipe.seriesAdded(samples)}, res.Start.UnixMilli()); len(rep) > 0 {
+		PostRelabel: len(samples), SeriesAdded: src.pipe.seriesAdded(seriesOf(samples, &res, nil))}, res.Start.UnixMilli()); len(rep) > 0 {
 		fmt.Fprintf(w, "# source %s: per-target series\n", n)
 		if err := showSamples(ctx, lines, rep); err != nil {
 			return err

@@ -24,10 +24,11 @@ type pipe struct {
 	limits scrape.Limits
 	report bool          // send up, scrape_duration_seconds, ... (target_series)
 	tl     scrape.Labels // the target's labels, carried by those series
-	// prev is the previous successful scrape's samples after relabeling,
-	// for scrape_series_added; reported is what was last sent of the
-	// per-target series, for their stale markers when the target goes.
-	prev     []scrape.Sample
+	// prev is the previous successful scrape's series after relabeling,
+	// for scrape_series_added (the staleness tracker's set: no extra
+	// memory); reported is what was last sent of the per-target series,
+	// for their stale markers when the target goes.
+	prev     *scrape.SeriesSet
 	reported []scrape.Sample
 	writes   map[*sinkState]*relabel.Stage
 }
@@ -63,16 +64,29 @@ func (p *pipe) afterScrape(res *scrape.Result) ([]scrape.Sample, relabel.Stats, 
 	return out, st, nil
 }
 
+// seriesOf returns the series of samples, the result of afterScrape on
+// res: the parser's set when samples are res's own (text answers, or no
+// rules), else one built from them (reusing prev's when they match).
+func seriesOf(samples []scrape.Sample, res *scrape.Result, prev *scrape.SeriesSet) *scrape.SeriesSet {
+	if res.Series != nil && len(samples) == len(res.Samples) && (len(samples) == 0 || &samples[0] == &res.Samples[0]) {
+		return res.Series
+	}
+	return prev.Next(samples)
+}
+
 // seriesAdded counts the series of cur that the previous successful scrape
 // did not have, and remembers cur. A steady target repeats its series in
-// order, which one pass confirms.
-func (p *pipe) seriesAdded(cur []scrape.Sample) int {
+// order (usually the very same set), which one pass confirms.
+func (p *pipe) seriesAdded(cur *scrape.SeriesSet) int {
 	prev := p.prev
 	p.prev = cur
-	if len(prev) == len(cur) {
+	if prev == cur {
+		return 0
+	}
+	if prev.Len() == cur.Len() {
 		same := true
-		for i := range cur {
-			if cur[i].Hash != prev[i].Hash {
+		for i := range cur.Len() {
+			if cur.Hash(i) != prev.Hash(i) {
 				same = false
 				break
 			}
@@ -81,15 +95,15 @@ func (p *pipe) seriesAdded(cur []scrape.Sample) int {
 			return 0
 		}
 	}
-	set := make(map[uint64]struct{}, len(prev))
-	for i := range prev {
-		set[prev[i].Hash] = struct{}{}
+	set := make(map[uint64]struct{}, prev.Len())
+	for i := range prev.Len() {
+		set[prev.Hash(i)] = struct{}{}
 	}
 	n := 0
-	for i := range cur {
-		if _, ok := set[cur[i].Hash]; !ok {
+	for i := range cur.Len() {
+		if _, ok := set[cur.Hash(i)]; !ok {
 			n++
-			set[cur[i].Hash] = struct{}{}
+			set[cur.Hash(i)] = struct{}{}
 		}
 	}
 	return n

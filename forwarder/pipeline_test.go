@@ -26,7 +26,7 @@ func TestPipeSeriesAdded(t *testing.T) {
 		{nil, 0},
 		{[]scrape.Sample{a}, 1},
 	} {
-		if got := p.seriesAdded(tc.cur); got != tc.want {
+		if got := p.seriesAdded(scrape.NewSeriesSet(tc.cur)); got != tc.want {
 			t.Errorf("scrape %d: added %d, want %d", i, got, tc.want)
 		}
 	}

@@ -74,12 +74,19 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	if res.Unchanged {
 		f.sm.unchanged.WithLabelValues(src.name).Inc()
 	} else {
-		markers = src.stale.Observe(samples, nowMs)
-		added = src.pipe.seriesAdded(samples)
+		// Series identities, not the samples: the batch is freed once
+		// every sink has encoded it.
+		set := seriesOf(samples, &res, src.stale.Last())
+		markers = src.stale.ObserveSeries(set, nowMs)
+		added = src.pipe.seriesAdded(set)
 	}
 	// Relabeled by the parser (text), or not yet (protobuf): a max-age
-	// reuse goes through afterScrape as this scrape did.
-	src.last, src.lastRw, src.lastRwDone = res.Samples, res.Rewrite, res.Rewritten
+	// reuse goes through afterScrape as this scrape did. Kept only while
+	// the target's max-age can bring that reuse about.
+	src.last, src.lastRw, src.lastRwDone = nil, res.Rewrite, res.Rewritten
+	if now.Before(src.freshUntil) {
+		src.last = res.Samples
+	}
 	f.sm.samples.WithLabelValues(src.name).Add(float64(len(samples)))
 	f.sm.lastSamples.WithLabelValues(src.name).Set(float64(len(samples)))
 	if len(markers) > 0 {

@@ -17,12 +17,13 @@ import (
 // so sharing is safe).
 //
 // The cache keeps no copy of what it remembers: it holds the last Parse's
-// samples themselves (read-only; the caller owns them and keeps them anyway,
-// for unchanged answers and staleness) plus one 16-byte key per sample, by
-// position. That is 16 bytes per series, with no pointers for the garbage
-// collector to scan: a scrape that repeats the last one's lines writes no
-// keys of its own, and one that does not builds a new array, 32 bytes per
-// series until it ends. A Parse whose
+// SeriesSet (its samples' identities, 40 bytes per series, shared with the
+// caller's staleness tracking; not the samples, which the caller frees once
+// its sinks have encoded them) plus one 16-byte key per sample, by
+// position, with no pointers for the garbage collector to scan: a scrape
+// that repeats the last one's lines writes no keys of its own, and one that
+// does not builds a new array, 32 bytes per series until it ends. A Parse
+// whose
 // lines leave the last one's order, or bring a line the cache does not know,
 // also builds indexes from key and from series hash to position and a mark
 // per position for duplicate detection (about 4 to 11 bytes per series
@@ -43,8 +44,8 @@ type lineCache struct {
 	seed  maphash.Seed
 	hseed uint64
 
-	prev []Sample  // the last successful Parse's samples
-	keys []lineKey // keys[i]: the series text of prev[i]
+	prev *SeriesSet // the identities of the last successful Parse's samples
+	keys []lineKey  // keys[i]: the series text of sample i of prev
 	// unique: prev holds each series once. Not so when an exposition
 	// repeats a series with increasing timestamps.
 	unique bool
@@ -150,11 +151,11 @@ func (c *lineCache) forget() {
 // end closes a Parse that produced out (ok) or failed. A successful Parse's
 // samples and keys replace the previous ones; after a failed one the cache
 // keeps what it had (its indexes still describe it).
-func (c *lineCache) end(out []Sample, ok bool) {
+func (c *lineCache) end(out []Sample, set *SeriesSet, ok bool) {
 	switch {
 	case !ok:
 	case c.rw != nil:
-		c.endRewritten(out)
+		c.endRewritten(out, set)
 	case c.n != len(out) || c.format == FormatProtobuf:
 		// Some sample did not come from a cacheable line (or none
 		// could): positions would not match samples.
@@ -171,7 +172,7 @@ func (c *lineCache) end(out []Sample, ok bool) {
 		}
 		// Otherwise steady too, but lines that are never samples (an
 		// OpenMetrics _created) used the index: it stays valid.
-		c.prev, c.unique = out, !c.again
+		c.prev, c.unique = set, !c.again
 		c.keys = c.finalKeys()
 	}
 	// The last Parse's arrays are not kept as spares: a steady scrape
@@ -224,7 +225,7 @@ func (c *lineCache) push(key lineKey, l *rwLine) {
 }
 
 // endRewritten is end for a successful Parse with a rewriter.
-func (c *lineCache) endRewritten(out []Sample) {
+func (c *lineCache) endRewritten(out []Sample, set *SeriesSet) {
 	switch {
 	case c.broken:
 		c.forget()
@@ -234,7 +235,7 @@ func (c *lineCache) endRewritten(out []Sample) {
 	case !c.indexed:
 		c.kidx, c.kidxOK = lineIndex{}, false
 	}
-	c.prev, c.unique = out, !c.again
+	c.prev, c.unique = set, !c.again
 	c.keys = c.finalKeys()
 }
 
@@ -263,8 +264,9 @@ func (c *lineCache) lookup(st *lineState, line []byte, end, labelsStart int) boo
 	if c.rw != nil {
 		return c.hitRewritten(st, i)
 	}
-	s := &c.prev[i]
-	st.hit, st.pos, st.entry = true, i, lineEntry{name: s.Name, labels: s.Labels, hash: s.Hash, kind: s.Kind}
+	e := &c.prev.entries[i]
+	r := &c.prev.refs[e.ref]
+	st.hit, st.pos, st.entry = true, i, lineEntry{name: r.name, labels: e.labels, hash: e.hash, kind: r.kind}
 	return true
 }
 
@@ -282,10 +284,11 @@ func (c *lineCache) inOrder(st *lineState) bool {
 func (c *lineCache) seriesPos(st *lineState, h uint64) int32 {
 	if !c.tracked {
 		c.tracked, c.indexed = true, true
-		if cap(c.mark) < len(c.prev) {
-			c.mark = make([]int32, len(c.prev))
+		n := c.prev.Len()
+		if cap(c.mark) < n {
+			c.mark = make([]int32, n)
 		}
-		c.mark = c.mark[:len(c.prev)]
+		c.mark = c.mark[:n]
 		// The samples so far are prev's first ones, in order.
 		for i := range c.n {
 			c.mark[i] = int32(i) + 1
@@ -293,12 +296,12 @@ func (c *lineCache) seriesPos(st *lineState, h uint64) int32 {
 	}
 	if !st.hit || !c.unique {
 		st.pos = -1
-		if len(c.prev) > 0 {
+		if n := c.prev.Len(); n > 0 {
 			if !c.hidxOK {
-				c.hidx.rebuild(len(c.prev), func(i int) uint64 { return c.prev[i].Hash * c.hseed })
+				c.hidx.rebuild(n, func(i int) uint64 { return c.prev.entries[i].hash * c.hseed })
 				c.hidxOK = true
 			}
-			st.pos = c.hidx.find(h*c.hseed, func(i int32) bool { return c.prev[i].Hash == h })
+			st.pos = c.hidx.find(h*c.hseed, func(i int32) bool { return c.prev.entries[i].hash == h })
 		}
 	}
 	return st.pos

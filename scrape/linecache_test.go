@@ -157,14 +157,14 @@ func TestLineCacheForgetsGoneSeries(t *testing.T) {
 	}
 	lcParseBoth(t, p, FormatText, []byte(b.String()), ParseOptions{NowMs: ptNow})
 	lcParseBoth(t, p, FormatText, []byte("kept 1\n"), ParseOptions{NowMs: ptNow})
-	if n := len(p.lines.keys); n != 1 || len(p.lines.prev) != 1 {
-		t.Fatalf("cache holds %d keys and %d samples after the series went away, want 1", n, len(p.lines.prev))
+	if n := len(p.lines.keys); n != 1 || p.lines.prev.Len() != 1 {
+		t.Fatalf("cache holds %d keys and %d samples after the series went away, want 1", n, p.lines.prev.Len())
 	}
 	// A failed parse keeps what the cache had.
 	if _, err := p.Parse(FormatText, []byte("kept 1\nbad{ 2\n"), ParseOptions{NowMs: ptNow}); err == nil {
 		t.Fatal("broken body parsed")
 	}
-	if len(p.lines.keys) != 1 || p.lines.prev[0].Name != "kept" {
+	if len(p.lines.keys) != 1 || p.lines.prev.name(0) != "kept" {
 		t.Fatalf("a failed parse changed the cache: %d keys", len(p.lines.keys))
 	}
 }

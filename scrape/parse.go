@@ -92,8 +92,9 @@ type Parser struct {
 	lines       lineCache // text formats: series text -> finished labels
 	metas       map[string]metaSlot
 	metasUsed   int
-	lastSamples int // samples of the last successful scrape, to pre-size the next
-	lastLabels  int // labels of the last successful scrape
+	lastSamples int        // samples of the last successful scrape, to pre-size the next
+	lastLabels  int        // labels of the last successful scrape
+	set         *SeriesSet // identities of the last successful scrape's samples
 
 	// State of the Parse in progress; cleared by finish.
 	format  Format
@@ -155,7 +156,7 @@ func NewParser() *Parser {
 // whichever format the target answers in. The returned slice and its labels
 // are read-only: later calls never write them, and the next call reads the
 // last successful result (its line cache recognises unchanged series lines
-// by it), so the caller must not modify them.
+// by their identities, Series), so the caller must not modify them.
 //
 // Errors are *ParseError for a malformed body and *LimitError for an
 // exceeded limit; either way no samples are returned.
@@ -223,8 +224,9 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 func (p *Parser) finish(ok bool) {
 	if ok {
 		p.lastSamples, p.lastLabels = len(p.out), p.nLabels
+		p.set = p.set.Next(p.out)
 	}
-	p.lines.end(p.out, ok)
+	p.lines.end(p.out, p.set, ok)
 	p.out, p.arena, p.opt = nil, nil, ParseOptions{}
 	clear(p.lbuf)
 	clear(p.pbBase)
@@ -241,6 +243,13 @@ func (p *Parser) finish(ok bool) {
 		p.metas = keep
 	}
 }
+
+// Series returns the identities of the last successful Parse's samples,
+// in order (nil before one). The set is immutable; a steady exposition
+// keeps returning the same one. Holding it instead of the samples keeps
+// what a next scrape needs of this one (series, not values) at 40 bytes
+// per series instead of 80.
+func (p *Parser) Series() *SeriesSet { return p.set }
 
 // errorf returns a *ParseError at the current line.
 func (p *Parser) errorf(format string, args ...any) error {

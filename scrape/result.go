@@ -20,6 +20,12 @@ type Result struct {
 	// forbade caching. The scheduler may stretch the next scrape up to it.
 	MaxAge  time.Duration
 	Samples []Sample
+	// Series is the identity of Samples, in order (Parser.Series): what
+	// the next scrape needs of this one, 40 bytes per series against a
+	// Sample's 80. Holding it instead of Samples frees the batch once the
+	// sinks have encoded it. Nil when Samples were not scraped by a
+	// Target (or for an error).
+	Series *SeriesSet
 	// Dropped counts the samples the exposition had but Samples leaves
 	// out (duplicates and the like), as Prometheus' scrape drops them. An
 	// unchanged scrape repeats the count of the parse it reuses.

@@ -89,7 +89,7 @@ func (c *lineCache) hitRewritten(st *lineState, i int32) bool {
 	st.hit, st.pos = true, i
 	st.entry = lineEntry{hash: l.in, kind: l.kind}
 	if l.state == lineKept && !l.renamed {
-		st.entry.name = c.prev[l.out].Name
+		st.entry.name = c.prev.name(l.out)
 	}
 	return true
 }
@@ -126,8 +126,8 @@ func (p *Parser) emitRewritten(name string, kind Kind, v float64, ts int64, expl
 	if p.lc.hit {
 		l = c.lines[p.lc.pos]
 		if l.state == lineKept {
-			s := &c.prev[l.out]
-			smp.Name, smp.Labels, smp.Hash = s.Name, s.Labels, s.Hash
+			e := &c.prev.entries[l.out]
+			smp.Name, smp.Labels, smp.Hash = c.prev.refs[e.ref].name, e.labels, e.hash
 		}
 		c.rwSteady = c.rwSteady && int(p.lc.pos) == c.n
 	} else {

@@ -77,7 +77,12 @@ type Target struct {
 	gzBuf *bufio.Reader
 
 	// State of the last successful parse. prev was handed out in a Result
-	// and is never written again; unchanged scrapes hand out copies.
+	// and is never written again; a 304 answer hands out a copy. It is
+	// kept only while the target gives validators (ETag, Last-Modified):
+	// without them no 304 can come, a byte-identical body is parsed again
+	// (the line cache makes that cheap) and the batch is freed once the
+	// sinks have encoded it.
+	parsed       bool // a parse succeeded since the last SetRewriter
 	prev         []Sample
 	prevFormat   Format
 	prevHash     uint64
@@ -157,7 +162,7 @@ func NewTarget(cfg TargetConfig) (*Target, error) {
 // scrapes, which parse afresh. Not safe while a scrape runs. promfwd once
 // scrapes without one to show the samples before and after the rules.
 func (t *Target) SetRewriter(r SeriesRewriter) {
-	t.popts.Rewriter, t.prev = r, nil
+	t.popts.Rewriter, t.prev, t.parsed = r, nil, false
 }
 
 // SetExemplars makes later scrapes keep exemplars (ParseOptions.Exemplars)
@@ -195,6 +200,7 @@ func (t *Target) Scrape(ctx context.Context, now time.Time) (res Result) {
 		return res
 	}
 	res.Samples, res.Unchanged, res.Dropped = samples, unchanged, t.prevDropped
+	res.Series = t.parser.Series()
 	res.Rewrite, res.Rewritten = t.prevRw, t.prevRwDone
 	return res
 }
@@ -212,6 +218,8 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 	n, maxAge = int64(len(resp.body)), resp.maxAge
 	if resp.notModified {
 		if t.prev == nil {
+			// Never asked with validators (none were given), or the
+			// last parse failed.
 			return nil, false, 0, maxAge, errors.New("target answered 304 Not Modified but there is no previous scrape")
 		}
 		t.remember(resp)
@@ -221,7 +229,8 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 	opts := t.popts
 	opts.NowMs = now.UnixMilli()
 	opts.Exemplars = t.exemplars.Load()
-	if t.prev != nil && h == t.prevHash && len(resp.body) == t.prevLen && resp.format == t.prevFormat && opts.Exemplars == t.prevEx {
+	same := t.parsed && h == t.prevHash && len(resp.body) == t.prevLen && resp.format == t.prevFormat && opts.Exemplars == t.prevEx
+	if same && t.prev != nil {
 		t.remember(resp)
 		return t.restamp(now), true, n, maxAge, nil
 	}
@@ -229,11 +238,21 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 	if err != nil {
 		return nil, false, n, maxAge, resp.parseError(err) // fetch.go: names a foreign Content-Type
 	}
-	t.prev, t.prevFormat, t.prevHash, t.prevLen = samples, resp.format, h, len(resp.body)
+	t.parsed, t.prevFormat, t.prevHash, t.prevLen = true, resp.format, h, len(resp.body)
 	t.prevDropped, t.prevEx = t.parser.Dropped(), opts.Exemplars
 	t.prevRw, t.prevRwDone = t.parser.Rewritten()
-	t.etag, t.lastModified = resp.etag, resp.lastModified
-	return samples, false, n, maxAge, nil
+	if same {
+		// The same body as the last parse's, parsed again: unchanged
+		// all the same (dedupe may skip it, staleness has nothing to do).
+		t.remember(resp)
+	} else {
+		t.etag, t.lastModified = resp.etag, resp.lastModified
+	}
+	t.prev = nil
+	if t.etag != "" || t.lastModified != "" {
+		t.prev = samples // a 304 may come
+	}
+	return samples, same, n, maxAge, nil
 }
 
 // remember keeps validators a 304 or identical answer refreshed.
