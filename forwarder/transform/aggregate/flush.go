@@ -54,22 +54,23 @@ func (r *ruleState) flush(a *Aggregator, out []scrape.Sample, nowMs int64) []scr
 }
 
 // emit appends one window's outputs, groups in slot order. The output
-// label sets are decoded from the group keys here (one allocation per
-// group, shared by its outputs; the strings point into the key).
+// label sets are decoded from a copy of the group keys here (two
+// allocations per group, shared by its outputs: the key's copy, whose
+// substrings the labels are, and the label slice).
 func (r *ruleState) emit(w *window, out []scrape.Sample) []scrape.Sample {
 	end := w.start + r.ivl
 	l := &r.lay
 	for gi, fl := range w.flags {
-		g := &r.groups[gi]
-		if fl&flagPresent == 0 || g.key == "" {
+		if fl&flagPresent == 0 || !r.live(int32(gi)) {
 			continue
 		}
+		g := &r.groups[gi]
 		f := w.f[gi*l.width : (gi+1)*l.width]
 		counted := fl&flagCounted != 0
 		if counted && l.inc >= 0 {
 			g.total += f[l.inc]
 		}
-		name, ls, _ := decodeKey(g.key) // checked when stored
+		name, ls, _ := decodeKey(string(r.key(int32(gi)))) // checked when stored
 		metas := r.metasFor(name)
 		for i, o := range r.c.outs {
 			meta := metas[i]
@@ -193,14 +194,13 @@ func (r *ruleState) sweep(a *Aggregator, cutoff int64) {
 	per := r.perGroup()
 	for gi := range r.groups {
 		g := &r.groups[gi]
-		if g.key == "" || (int64(g.win)+1)*r.ivl >= cutoff || r.inWindow(int32(gi)) {
+		if g.n == 0 || (int64(g.win)+1)*r.ivl >= cutoff || r.inWindow(int32(gi)) {
 			continue
 		}
-		delete(r.groupIdx, g.key)
-		*g = group{}
-		r.free = append(r.free, int32(gi))
+		r.release(int32(gi))
 		r.outCount -= per // its series were unseen as long: deleted above
 	}
+	r.compact()
 	a.obs.OutputSeries(r.idx, r.outCount)
 }
 

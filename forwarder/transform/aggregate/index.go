@@ -91,10 +91,7 @@ func (x *slotIndex) remove(h uint64, core []seriesCore) {
 		if s == 0 {
 			break
 		}
-		// The entry at j may move to the hole at i unless its home lies
-		// cyclically in (i, j].
-		k := x.home(core[s-1].hash)
-		if (j > i && (k <= i || k > j)) || (j < i && k <= i && k > j) {
+		if k := x.home(core[s-1].hash); movable(i, j, k) {
 			x.tab[i] = s
 			i = j
 		}

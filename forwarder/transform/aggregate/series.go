@@ -45,13 +45,6 @@ type rateState struct {
 // noRate is a series' rate state before its first rate in a window.
 func noRate(prevTs int64) rateState { return rateState{winPrevTs: prevTs, rate: math.NaN()} }
 
-// group is one output identity: input name and grouping labels.
-type group struct {
-	key   string // appendKey(name, labels); "" for a free slot
-	total float64
-	win   uint32 // index of the newest window any of its series contributed to, for expiry
-}
-
 type ruleState struct {
 	idx      int
 	c        *compiled
@@ -69,14 +62,12 @@ type ruleState struct {
 	rates     []rateState               // rules with rate_sum or rate_avg, else nil
 	freeSlots []uint32                  // slots of expired series
 	metas     map[string][]*scrape.Meta // output Metas (and names) by input name
-	groupIdx  map[string]int32          // by group key (the string is the group's own)
-	groups    []group
-	free      []int32 // expired group slots
-	windows   map[int64]*window
-	lastWin   *window // the window of the previous sample (most samples share it)
-	spare     *window // a flushed window kept for its arrays
-	keyBuf    []byte
-	lsBuf     scrape.Labels
+	groupStore
+	windows map[int64]*window
+	lastWin *window // the window of the previous sample (most samples share it)
+	spare   *window // a flushed window kept for its arrays
+	keyBuf  []byte
+	lsBuf   scrape.Labels
 	// flushedTo is the end of the last flushed window: older samples are too old.
 	flushedTo int64
 	outCount  int // output series in use (groups × outputs)
@@ -86,8 +77,7 @@ type ruleState struct {
 
 func newRuleState(idx int, c *compiled, lateness, ttl int64) *ruleState {
 	r := &ruleState{idx: idx, c: c, ivl: c.Interval.Milliseconds(), lateness: lateness, ttl: ttl,
-		metas: map[string][]*scrape.Meta{}, groupIdx: map[string]int32{},
-		windows: map[int64]*window{}}
+		metas: map[string][]*scrape.Meta{}, windows: map[int64]*window{}}
 	for _, o := range c.outs {
 		r.quant = r.quant || o.kind == outQuantiles
 		r.adds = r.adds || o.kind.sums()
@@ -313,11 +303,12 @@ func (r *ruleState) addCounter(a *Aggregator, se *counterState, rt *rateState, w
 func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32 {
 	r.lsBuf = r.groupLabels(r.lsBuf[:0], s.Labels)
 	r.keyBuf = appendKey(r.keyBuf[:0], s.Name, r.lsBuf)
-	if gi, ok := r.groupIdx[string(r.keyBuf)]; ok { // no allocation: the compiler reads keyBuf in place
+	h := r.hashOf(r.keyBuf)
+	if gi, ok := r.lookup(r.keyBuf, h); ok {
 		return gi
 	}
 	per := r.perGroup()
-	if r.outCount+per > r.c.MaxOutputSeries {
+	if r.outCount+per > r.c.MaxOutputSeries || len(r.keys)+len(r.keyBuf) > maxKeyBytes {
 		if nowMs-r.lastWarn >= time.Minute.Milliseconds() {
 			r.lastWarn = nowMs
 			a.warn(r.idx, "max_output_series reached: new output series are dropped")
@@ -325,22 +316,8 @@ func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32
 		return -1
 	}
 	r.outCount += per
-	gi := r.addGroup(group{key: string(r.keyBuf)})
+	gi := r.newGroup(r.keyBuf, h)
 	a.obs.OutputSeries(r.idx, r.outCount)
-	return gi
-}
-
-// addGroup stores g in a free slot or a new one.
-func (r *ruleState) addGroup(g group) int32 {
-	var gi int32
-	if n := len(r.free); n > 0 {
-		gi, r.free = r.free[n-1], r.free[:n-1]
-		r.groups[gi] = g
-	} else {
-		gi = int32(len(r.groups))
-		r.groups = append(r.groups, g)
-	}
-	r.groupIdx[g.key] = gi
 	return gi
 }
 

@@ -78,9 +78,10 @@ func (r *ruleState) snapshot(b []byte) []byte {
 	b = binary.AppendVarint(b, r.flushedTo)
 	b = binary.AppendVarint(b, r.lastSweep)
 	b = binary.AppendUvarint(b, uint64(len(r.groups)))
-	for _, g := range r.groups {
-		b = putS(b, g.key)
-		if g.key != "" {
+	for gi, g := range r.groups {
+		k := r.key(int32(gi))
+		b = append(binary.AppendUvarint(b, uint64(len(k))), k...)
+		if g.n != 0 {
 			b = putF(b, g.total)
 			b = binary.AppendUvarint(b, uint64(g.win))
 		}
@@ -199,6 +200,18 @@ func (d *reader) byte1() byte {
 	return c
 }
 
+// bytes reads a length-prefixed byte string (a view into the snapshot).
+func (d *reader) bytes() []byte {
+	n := d.uv()
+	if n > uint64(len(d.b)) {
+		d.err, d.b = true, nil
+		return nil
+	}
+	b := d.b[:n:n]
+	d.b = d.b[n:]
+	return b
+}
+
 func (d *reader) s() string {
 	n := d.uv()
 	if n > uint64(len(d.b)) {
@@ -279,14 +292,13 @@ func (r *ruleState) restore(d *reader) {
 	r.flushedTo, r.lastSweep = d.v(), d.v()
 	ng := d.count()
 	for i := 0; i < ng && !d.err; i++ {
-		g := group{key: d.s()}
-		if g.key == "" {
-			r.groups = append(r.groups, g)
-			r.free = append(r.free, int32(i))
+		key := d.bytes()
+		if len(key) == 0 {
+			r.addFree()
 			continue
 		}
-		g.total, g.win = d.f(), d.u32()
-		r.restoreGroup(d, g)
+		total, win := d.f(), d.u32()
+		r.restoreGroup(d, key, total, win)
 	}
 	ns := d.count()
 	for i := 0; i < ns && !d.err; i++ {
@@ -311,7 +323,7 @@ func (r *ruleState) restore(d *reader) {
 		na := d.count()
 		for j := 0; j < na && !d.err; j++ {
 			gi := int32(d.u32())
-			if gi < 0 || int(gi) >= len(r.groups) || r.groups[gi].key == "" || (int(gi) < len(w.flags) && w.flags[gi] != 0) {
+			if gi < 0 || int(gi) >= len(r.groups) || !r.live(gi) || (int(gi) < len(w.flags) && w.flags[gi] != 0) {
 				d.fail()
 				break
 			}
@@ -339,14 +351,17 @@ func (r *ruleState) restore(d *reader) {
 }
 
 // restoreGroup adds a group read from a snapshot (its slot is the next).
-func (r *ruleState) restoreGroup(d *reader, g group) {
-	_, _, ok := decodeKey(g.key)
-	if _, dup := r.groupIdx[g.key]; !ok || dup {
+func (r *ruleState) restoreGroup(d *reader, key []byte, total float64, win uint32) {
+	_, _, ok := decodeKey(string(key))
+	h := r.hashOf(key)
+	if _, dup := r.lookup(key, h); !ok || dup || len(r.keys)+len(key) > maxKeyBytes {
 		d.fail()
 		return
 	}
-	r.groups = append(r.groups, g)
-	r.groupIdx[g.key] = int32(len(r.groups) - 1)
+	gi := int32(len(r.groups))
+	r.groups = append(r.groups, group{})
+	r.put(gi, key, h)
+	r.groups[gi].total, r.groups[gi].win = total, win
 	if r.c.outs != nil {
 		r.outCount += r.perGroup()
 	}
@@ -355,7 +370,7 @@ func (r *ruleState) restoreGroup(d *reader, g group) {
 // checkSeries rejects a series whose group is not a live one.
 func (r *ruleState) checkSeries(d *reader, si uint32) {
 	g := r.core[si].group
-	if g < -1 || int(g) >= len(r.groups) || g >= 0 && r.groups[g].key == "" {
+	if g < -1 || int(g) >= len(r.groups) || g >= 0 && !r.live(g) {
 		d.fail()
 	}
 }

@@ -24,8 +24,7 @@ func (r *ruleState) restoreV1(d *reader) {
 	ng := d.count()
 	for i := 0; i < ng && !d.err; i++ {
 		if d.byte1() == 0 {
-			r.groups = append(r.groups, group{})
-			r.free = append(r.free, int32(i))
+			r.addFree()
 			continue
 		}
 		name := d.s()
@@ -34,9 +33,8 @@ func (r *ruleState) restoreV1(d *reader) {
 		for j := 0; j < nl && !d.err; j++ {
 			ls = append(ls, scrape.Label{Name: d.s(), Value: d.s()})
 		}
-		g := group{key: string(appendKey(nil, name, ls)), total: d.f()}
-		g.win = r.winIndex(d.v())
-		r.restoreGroup(d, g)
+		total := d.f()
+		r.restoreGroup(d, appendKey(nil, name, ls), total, r.winIndex(d.v()))
 	}
 	ns := d.count()
 	for i := 0; i < ns && !d.err; i++ {
@@ -84,7 +82,7 @@ func (r *ruleState) restoreV1(d *reader) {
 			for k := 0; k < nv && !d.err; k++ {
 				vals = append(vals, d.f())
 			}
-			if gi < 0 || int(gi) >= len(r.groups) || r.groups[gi].key == "" || (int(gi) < len(w.flags) && w.flags[gi] != 0) {
+			if gi < 0 || int(gi) >= len(r.groups) || !r.live(gi) || (int(gi) < len(w.flags) && w.flags[gi] != 0) {
 				d.fail()
 				break
 			}

@@ -1,0 +1,200 @@
+package aggregate
+
+import (
+	"bytes"
+	"math"
+	"math/bits"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// A rule's output groups cost more than its input series when groups are
+// near-unique (a `without` that leaves every series its own group), so a
+// group holds no heap object: it is a 24-byte record in groups, its packed
+// identity (appendKey) lives in one shared byte arena, and it is found by
+// an open-addressing table of slot numbers keyed by the identity's hash
+// (as slotIndex finds input series), a hash match confirmed by comparing
+// the packed keys, so colliding hashes never merge groups. A Go
+// map[string]int32 plus a string per group cost about 80 bytes a group;
+// this costs 24 + the key's bytes + about 6.
+
+// group is one output identity: input name and grouping labels.
+type group struct {
+	total float64
+	off   uint32 // its packed key's offset in keys
+	n     uint32 // the packed key's length; 0: a free slot
+	hash  uint32 // low 32 bits of keyHash(key): the table's key
+	win   uint32 // index of the newest window any of its series contributed to, for expiry
+}
+
+// groupStore is a rule's groups, their key arena and their index.
+type groupStore struct {
+	groups []group
+	free   []int32 // free group slots
+	// keys holds the packed keys back to back. Bytes once written are never
+	// changed (a compaction copies the live keys into a new array), and
+	// freed keys are garbage until the next compaction.
+	keys []byte
+	dead int // bytes of freed keys in keys
+	// tab is the index: group slot+1 by hash, linear probing; 0: empty.
+	// Its length is a power of two, or 0.
+	tab   []uint32
+	shift uint // 64 - log2(len(tab))
+	n     int  // groups in tab
+	// keyHash hashes a packed key (xxhash; tests substitute a colliding one).
+	keyHash func([]byte) uint64
+}
+
+// maxKeyBytes bounds the arena so that offsets fit 32 bits.
+const maxKeyBytes = math.MaxUint32
+
+func (s *groupStore) hashOf(key []byte) uint32 {
+	if s.keyHash == nil {
+		return uint32(xxhash.Sum64(key))
+	}
+	return uint32(s.keyHash(key))
+}
+
+// home is h's preferred table position (Fibonacci hashing).
+func (s *groupStore) home(h uint32) int {
+	return int((uint64(h) * 0x9E3779B97F4A7C15) >> s.shift)
+}
+
+// key returns group gi's packed key, a view into the arena (do not keep
+// it across an add or a compaction; do not write into it).
+func (s *groupStore) key(gi int32) []byte {
+	g := &s.groups[gi]
+	return s.keys[g.off : g.off+g.n : g.off+g.n]
+}
+
+// live reports whether group slot gi holds a group.
+func (s *groupStore) live(gi int32) bool { return s.groups[gi].n != 0 }
+
+// numGroups is the number of live groups.
+func (s *groupStore) numGroups() int { return s.n }
+
+// lookup returns the group whose packed key is key (h = hashOf(key)).
+func (s *groupStore) lookup(key []byte, h uint32) (int32, bool) {
+	if s.n == 0 {
+		return 0, false
+	}
+	mask := len(s.tab) - 1
+	for i := s.home(h); ; i = (i + 1) & mask {
+		e := s.tab[i]
+		if e == 0 {
+			return 0, false
+		}
+		if gi := int32(e - 1); s.groups[gi].hash == h && bytes.Equal(s.key(gi), key) {
+			return gi, true
+		}
+	}
+}
+
+// newGroup stores a new group (key not present, h = hashOf(key)) in a free
+// slot or a new one.
+func (s *groupStore) newGroup(key []byte, h uint32) int32 {
+	var gi int32
+	if n := len(s.free); n > 0 {
+		gi, s.free = s.free[n-1], s.free[:n-1]
+	} else {
+		gi = int32(len(s.groups))
+		s.groups = append(s.groups, group{})
+	}
+	s.put(gi, key, h)
+	return gi
+}
+
+// put stores a new group in the unused slot gi and indexes it.
+func (s *groupStore) put(gi int32, key []byte, h uint32) {
+	s.groups[gi] = group{off: uint32(len(s.keys)), n: uint32(len(key)), hash: h}
+	s.keys = append(s.keys, key...)
+	if (s.n+1)*8 > len(s.tab)*7 { // load above 7/8: double
+		s.resize(max(16, 2*len(s.tab)))
+	}
+	s.place(gi)
+	s.n++
+}
+
+// addFree appends a free group slot (restoring a snapshot).
+func (s *groupStore) addFree() {
+	s.free = append(s.free, int32(len(s.groups)))
+	s.groups = append(s.groups, group{})
+}
+
+// place puts gi at the first empty position from its home.
+func (s *groupStore) place(gi int32) {
+	mask := len(s.tab) - 1
+	i := s.home(s.groups[gi].hash)
+	for s.tab[i] != 0 {
+		i = (i + 1) & mask
+	}
+	s.tab[i] = uint32(gi) + 1
+}
+
+func (s *groupStore) resize(size int) {
+	old := s.tab
+	s.tab = make([]uint32, size)
+	s.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	for _, e := range old {
+		if e != 0 {
+			s.place(int32(e - 1))
+		}
+	}
+}
+
+// release forgets group gi: out of the index (backward-shift deletion, no
+// tombstones), its key bytes dead, its slot free.
+func (s *groupStore) release(gi int32) {
+	mask := len(s.tab) - 1
+	i := s.home(s.groups[gi].hash)
+	for s.tab[i] != uint32(gi)+1 {
+		i = (i + 1) & mask // gi is in the table: this ends
+	}
+	s.n--
+	for j := (i + 1) & mask; ; j = (j + 1) & mask {
+		e := s.tab[j]
+		if e == 0 {
+			break
+		}
+		if k := s.home(s.groups[e-1].hash); movable(i, j, k) {
+			s.tab[i] = e
+			i = j
+		}
+	}
+	s.tab[i] = 0
+	s.dead += int(s.groups[gi].n)
+	s.groups[gi] = group{}
+	s.free = append(s.free, gi)
+	if s.n == 0 {
+		s.tab, s.shift = nil, 0
+	} else if len(s.tab) > 16 && s.n*8 < len(s.tab) { // after a churn: give memory back
+		s.resize(len(s.tab) / 2)
+	}
+}
+
+// movable reports whether the entry at j, whose home is k, may move back
+// to the hole at i: unless k lies cyclically in (i, j].
+func movable(i, j, k int) bool {
+	return (j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)
+}
+
+// compact copies the live keys into a new arena when freed keys take at
+// least half of it (so the copying is amortized over the frees). The old
+// array is left as it was: nothing written is ever changed.
+func (s *groupStore) compact() {
+	if s.dead < 1024 || s.dead*2 < len(s.keys) {
+		return
+	}
+	live := len(s.keys) - s.dead
+	keys := make([]byte, 0, live+live/8)
+	for gi := range s.groups {
+		g := &s.groups[gi]
+		if g.n == 0 {
+			continue
+		}
+		off := len(keys)
+		keys = append(keys, s.keys[g.off:g.off+g.n]...)
+		g.off = uint32(off)
+	}
+	s.keys, s.dead = keys, 0
+}
