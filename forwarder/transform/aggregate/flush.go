@@ -55,7 +55,7 @@ func (r *ruleState) flush(a *Aggregator, out []scrape.Sample, nowMs int64) []scr
 
 // emit appends one window's outputs, groups in slot order. The output
 // label sets are decoded from a copy of the group keys here (two
-// allocations per group, shared by its outputs: the key's copy, whose
+// allocations per group, shared by its outputs: the labels' bytes, whose
 // substrings the labels are, and the label slice).
 func (r *ruleState) emit(w *window, out []scrape.Sample) []scrape.Sample {
 	end := w.start + r.ivl
@@ -70,7 +70,8 @@ func (r *ruleState) emit(w *window, out []scrape.Sample) []scrape.Sample {
 		if counted && l.inc >= 0 {
 			g.total += f[l.inc]
 		}
-		name, ls, _ := decodeKey(string(r.key(int32(gi)))) // checked when stored
+		name, lb := r.groupName(int32(gi))
+		ls, _ := decodeLabels(string(lb)) // a copy: labels must not pin the arena; checked when stored
 		metas := r.metasFor(name)
 		for i, o := range r.c.outs {
 			meta := metas[i]
@@ -180,25 +181,28 @@ func quantile(phi float64, sorted []float64) float64 {
 	return sorted[lo]*(1-w) + sorted[hi]*w
 }
 
-// sweep forgets input series and groups whose newest window ended before
-// cutoff (and groups not in an open window). Ages go by the samples'
-// timestamps: an accepted sample is at most interval+max_lateness older
-// than its arrival. A group's newest window is at least each of its
-// series', so its series are forgotten no later than it is.
+// sweep forgets input series whose newest window ended before cutoff, then
+// groups left without a series (and not in an open window). Ages go by the
+// samples' timestamps: an accepted sample is at most interval+max_lateness
+// older than its arrival.
 func (r *ruleState) sweep(a *Aggregator, cutoff int64) {
+	used := make([]uint64, (len(r.groups)+63)/64) // groups with a series left
 	for si, se := range r.core {
-		if se.group != slotFree && (int64(se.win)+1)*r.ivl < cutoff {
+		switch {
+		case se.group == slotFree:
+		case (int64(se.win)+1)*r.ivl < cutoff:
 			r.forget(uint32(si))
+		case se.group >= 0:
+			used[se.group/64] |= 1 << (se.group % 64)
 		}
 	}
 	per := r.perGroup()
 	for gi := range r.groups {
-		g := &r.groups[gi]
-		if g.n == 0 || (int64(g.win)+1)*r.ivl >= cutoff || r.inWindow(int32(gi)) {
+		if !r.live(int32(gi)) || used[gi/64]&(1<<(gi%64)) != 0 || r.inWindow(int32(gi)) {
 			continue
 		}
 		r.release(int32(gi))
-		r.outCount -= per // its series were unseen as long: deleted above
+		r.outCount -= per
 	}
 	r.compact()
 	a.obs.OutputSeries(r.idx, r.outCount)

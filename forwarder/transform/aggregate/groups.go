@@ -2,38 +2,45 @@ package aggregate
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/bits"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
 
 // A rule's output groups cost more than its input series when groups are
 // near-unique (a `without` that leaves every series its own group), so a
-// group holds no heap object: it is a 24-byte record in groups, its packed
-// identity (appendKey) lives in one shared byte arena, and it is found by
-// an open-addressing table of slot numbers keyed by the identity's hash
-// (as slotIndex finds input series), a hash match confirmed by comparing
-// the packed keys, so colliding hashes never merge groups. A Go
-// map[string]int32 plus a string per group cost about 80 bytes a group;
-// this costs 24 + the key's bytes + about 6.
+// group holds no heap object: it is a 16-byte record in groups, its packed
+// identity (appendIDKey: name id and labels) lives in one shared byte
+// arena, and it is found by an open-addressing table of slot numbers keyed
+// by the identity's hash (as slotIndex finds input series), a hash match
+// confirmed by comparing the packed keys, so colliding hashes never merge
+// groups. A Go map[string]int32 plus a string per group cost about 80
+// bytes a group beyond the key; this costs 16 + about 6.
 
 // group is one output identity: input name and grouping labels.
 type group struct {
 	total float64
-	off   uint32 // its packed key's offset in keys
-	n     uint32 // the packed key's length; 0: a free slot
-	hash  uint32 // low 32 bits of keyHash(key): the table's key
-	win   uint32 // index of the newest window any of its series contributed to, for expiry
+	at    uint32 // 1 + the offset of its key (length-prefixed) in keys; 0: a free slot
+	hash  uint32 // keyHash(key), the table's key
 }
 
-// groupStore is a rule's groups, their key arena and their index.
+// nameRef is an entry of the name table.
+type nameRef struct {
+	name string
+	refs int32 // groups with this name; 0: a free id
+}
+
+// groupStore is a rule's groups, their key arena, their index and the
+// table of their input names.
 type groupStore struct {
 	groups []group
 	free   []int32 // free group slots
-	// keys holds the packed keys back to back. Bytes once written are never
-	// changed (a compaction copies the live keys into a new array), and
-	// freed keys are garbage until the next compaction.
+	// keys holds the packed keys, each length-prefixed, back to back. Bytes
+	// once written are never changed (a compaction copies the live keys into
+	// a new array); freed keys are dead bytes until the next compaction.
 	keys []byte
 	dead int // bytes of freed keys in keys
 	// tab is the index: group slot+1 by hash, linear probing; 0: empty.
@@ -41,12 +48,17 @@ type groupStore struct {
 	tab   []uint32
 	shift uint // 64 - log2(len(tab))
 	n     int  // groups in tab
+	// names are the live groups' input names by id, counted; nameIdx finds an id.
+	names     []nameRef
+	nameIdx   map[string]uint32
+	freeNames []uint32
 	// keyHash hashes a packed key (xxhash; tests substitute a colliding one).
 	keyHash func([]byte) uint64
 }
 
-// maxKeyBytes bounds the arena so that offsets fit 32 bits.
-const maxKeyBytes = math.MaxUint32
+// maxKeyBytes bounds the arena so that offsets fit 32 bits (with room for
+// the length prefix and a name id longer than the one a check assumed).
+const maxKeyBytes = math.MaxUint32 / 2
 
 func (s *groupStore) hashOf(key []byte) uint32 {
 	if s.keyHash == nil {
@@ -60,18 +72,50 @@ func (s *groupStore) home(h uint32) int {
 	return int((uint64(h) * 0x9E3779B97F4A7C15) >> s.shift)
 }
 
-// key returns group gi's packed key, a view into the arena (do not keep
-// it across an add or a compaction; do not write into it).
+// key returns group gi's packed key (appendIDKey), a view into the arena:
+// do not keep it across a newGroup or a compaction, never write into it.
 func (s *groupStore) key(gi int32) []byte {
-	g := &s.groups[gi]
-	return s.keys[g.off : g.off+g.n : g.off+g.n]
+	b := s.keys[s.groups[gi].at-1:]
+	n, w := binary.Uvarint(b) // written by put
+	return b[w : w+int(n) : w+int(n)]
 }
 
 // live reports whether group slot gi holds a group.
-func (s *groupStore) live(gi int32) bool { return s.groups[gi].n != 0 }
+func (s *groupStore) live(gi int32) bool { return s.groups[gi].at != 0 }
 
 // numGroups is the number of live groups.
 func (s *groupStore) numGroups() int { return s.n }
+
+// groupName returns the input name and the packed labels of group gi.
+func (s *groupStore) groupName(gi int32) (string, []byte) {
+	k := s.key(gi)
+	id, w := binary.Uvarint(k)
+	return s.names[id].name, k[w:]
+}
+
+// nameID returns name's id, ok false when no group has that name.
+func (s *groupStore) nameID(name string) (uint32, bool) {
+	id, ok := s.nameIdx[name]
+	return id, ok
+}
+
+// addName gives name an id (not referenced until a group with it is put).
+func (s *groupStore) addName(name string) uint32 {
+	if s.nameIdx == nil {
+		s.nameIdx = map[string]uint32{}
+	}
+	ref := nameRef{name: strings.Clone(name)} // not pinning a scrape buffer
+	var id uint32
+	if n := len(s.freeNames); n > 0 {
+		id, s.freeNames = s.freeNames[n-1], s.freeNames[:n-1]
+		s.names[id] = ref
+	} else {
+		id = uint32(len(s.names))
+		s.names = append(s.names, ref)
+	}
+	s.nameIdx[ref.name] = id
+	return id
+}
 
 // lookup returns the group whose packed key is key (h = hashOf(key)).
 func (s *groupStore) lookup(key []byte, h uint32) (int32, bool) {
@@ -90,8 +134,8 @@ func (s *groupStore) lookup(key []byte, h uint32) (int32, bool) {
 	}
 }
 
-// newGroup stores a new group (key not present, h = hashOf(key)) in a free
-// slot or a new one.
+// newGroup stores a new group (key not present, its name id given by
+// addName or nameID, h = hashOf(key)) in a free slot or a new one.
 func (s *groupStore) newGroup(key []byte, h uint32) int32 {
 	var gi int32
 	if n := len(s.free); n > 0 {
@@ -106,8 +150,10 @@ func (s *groupStore) newGroup(key []byte, h uint32) int32 {
 
 // put stores a new group in the unused slot gi and indexes it.
 func (s *groupStore) put(gi int32, key []byte, h uint32) {
-	s.groups[gi] = group{off: uint32(len(s.keys)), n: uint32(len(key)), hash: h}
-	s.keys = append(s.keys, key...)
+	s.groups[gi] = group{at: uint32(len(s.keys)) + 1, hash: h}
+	s.keys = append(binary.AppendUvarint(s.keys, uint64(len(key))), key...)
+	id, _ := binary.Uvarint(key)
+	s.names[id].refs++
 	if (s.n+1)*8 > len(s.tab)*7 { // load above 7/8: double
 		s.resize(max(16, 2*len(s.tab)))
 	}
@@ -143,7 +189,7 @@ func (s *groupStore) resize(size int) {
 }
 
 // release forgets group gi: out of the index (backward-shift deletion, no
-// tombstones), its key bytes dead, its slot free.
+// tombstones), its key bytes dead, its slot free, its name's count down.
 func (s *groupStore) release(gi int32) {
 	mask := len(s.tab) - 1
 	i := s.home(s.groups[gi].hash)
@@ -162,7 +208,14 @@ func (s *groupStore) release(gi int32) {
 		}
 	}
 	s.tab[i] = 0
-	s.dead += int(s.groups[gi].n)
+	k := s.key(gi)
+	s.dead += storedLen(len(k))
+	id, _ := binary.Uvarint(k)
+	if s.names[id].refs--; s.names[id].refs == 0 {
+		delete(s.nameIdx, s.names[id].name)
+		s.names[id] = nameRef{}
+		s.freeNames = append(s.freeNames, uint32(id))
+	}
 	s.groups[gi] = group{}
 	s.free = append(s.free, gi)
 	if s.n == 0 {
@@ -170,6 +223,12 @@ func (s *groupStore) release(gi int32) {
 	} else if len(s.tab) > 16 && s.n*8 < len(s.tab) { // after a churn: give memory back
 		s.resize(len(s.tab) / 2)
 	}
+}
+
+// storedLen is the arena bytes of a key of n bytes.
+func storedLen(n int) int {
+	var b [binary.MaxVarintLen64]byte
+	return len(binary.AppendUvarint(b[:0], uint64(n))) + n
 }
 
 // movable reports whether the entry at j, whose home is k, may move back
@@ -189,12 +248,12 @@ func (s *groupStore) compact() {
 	keys := make([]byte, 0, live+live/8)
 	for gi := range s.groups {
 		g := &s.groups[gi]
-		if g.n == 0 {
+		if g.at == 0 {
 			continue
 		}
-		off := len(keys)
-		keys = append(keys, s.keys[g.off:g.off+g.n]...)
-		g.off = uint32(off)
+		k := s.key(int32(gi))
+		g.at = uint32(len(keys)) + 1
+		keys = append(binary.AppendUvarint(keys, uint64(len(k))), k...)
 	}
 	s.keys, s.dead = keys, 0
 }

@@ -12,41 +12,47 @@ import (
 )
 
 // TestGroupStoreAgainstMap drives a groupStore and a Go map with one random
-// stream of adds and releases, the keys' hashes forced to collide (a test
-// hash with 1024 values, or one), and checks that every lookup agrees, that the
-// packed keys survive the arena's compactions, and that the arena and the
-// table shrink after churn.
+// stream of adds and releases over a few input names, the keys' hashes
+// forced to collide (a test hash with 1024 values, or one), and checks that
+// every lookup agrees, that the packed keys survive the arena's
+// compactions, that the name table counts its groups and drops unused
+// names, and that the arena and the table shrink after churn.
 func TestGroupStoreAgainstMap(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		hash func([]byte) uint64
+		name  string
+		hash  func([]byte) uint64
+		steps int
 	}{
-		{"colliding", func(b []byte) uint64 { return xxhash.Sum64(b) & 1023 }},
-		{"one_value", func([]byte) uint64 { return 42 }},
-		{"xxhash", nil},
+		{"colliding", func(b []byte) uint64 { return xxhash.Sum64(b) & 1023 }, 60_000},
+		{"one_value", func([]byte) uint64 { return 42 }, 3_000}, // every lookup scans one cluster
+		{"xxhash", nil, 60_000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(5, 6))
 			s := groupStore{keyHash: tc.hash}
-			want := map[string]int32{}
+			want := map[string]int32{} // by appendKey's form
 			var live []string
 			compactions := 0
-			steps := 60_000
-			if tc.name == "one_value" {
-				steps = 3_000 // every lookup scans the whole cluster
-			}
-			for step := range steps {
-				grow := step < steps*6/10 && rng.IntN(3) > 0 || step >= steps*6/10 && rng.IntN(5) == 0
+			for step := range tc.steps {
+				grow := step < tc.steps*6/10 && rng.IntN(3) > 0 || step >= tc.steps*6/10 && rng.IntN(5) == 0
 				if grow || len(live) == 0 {
-					k := string(appendKey(nil, "m", scrape.Labels{{Name: "g", Value: fmt.Sprint(rng.Uint64N(1 << 40))}}))
+					name := fmt.Sprintf("m%d", rng.IntN(8))
+					ls := scrape.Labels{{Name: "g", Value: fmt.Sprint(rng.Uint64N(1 << 40))}}
+					k := string(appendKey(nil, name, ls))
 					if _, dup := want[k]; dup {
 						continue
 					}
-					h := s.hashOf([]byte(k))
-					if _, found := s.lookup([]byte(k), h); found {
-						t.Fatalf("step %d: found absent key %q", step, k)
+					id, known := s.nameID(name)
+					if known {
+						ik := appendIDKey(nil, id, ls)
+						if _, found := s.lookup(ik, s.hashOf(ik)); found {
+							t.Fatalf("step %d: found absent key %q", step, k)
+						}
+					} else {
+						id = s.addName(name)
 					}
-					want[k] = s.newGroup([]byte(k), h)
+					ik := appendIDKey(nil, id, ls)
+					want[k] = s.newGroup(ik, s.hashOf(ik))
 					live = append(live, k)
 				} else {
 					i := rng.IntN(len(live))
@@ -61,7 +67,7 @@ func TestGroupStoreAgainstMap(t *testing.T) {
 						compactions++
 					}
 				}
-				if step%499 == 0 || step == steps-1 {
+				if step%499 == 0 || step == tc.steps-1 {
 					checkGroups(t, step, &s, want)
 				}
 			}
@@ -84,17 +90,34 @@ func checkGroups(t *testing.T, step int, s *groupStore, want map[string]int32) {
 		t.Fatalf("step %d: %d groups, want %d", step, s.numGroups(), len(want))
 	}
 	dead := len(s.keys)
+	perName := map[string]int32{}
 	for k, gi := range want {
-		if got := string(s.key(gi)); got != k {
+		name, ls, _ := decodeKey(k)
+		perName[name]++
+		gotName, lb := s.groupName(gi)
+		if got := string(appendString(nil, gotName)) + string(lb); got != k {
 			t.Fatalf("step %d: group %d has key %q, want %q", step, gi, got, k)
 		}
-		if got, ok := s.lookup([]byte(k), s.hashOf([]byte(k))); !ok || got != gi {
+		id, ok := s.nameID(name)
+		if !ok {
+			t.Fatalf("step %d: name %q of group %d has no id", step, name, gi)
+		}
+		ik := appendIDKey(nil, id, ls)
+		if got, ok := s.lookup(ik, s.hashOf(ik)); !ok || got != gi {
 			t.Fatalf("step %d: lookup(%q) = %d, %v; want %d", step, k, got, ok, gi)
 		}
-		dead -= len(k)
+		dead -= storedLen(len(ik))
 	}
 	if dead != s.dead {
 		t.Fatalf("step %d: %d dead bytes counted, %d in the arena", step, s.dead, dead)
+	}
+	if len(s.nameIdx) != len(perName) {
+		t.Fatalf("step %d: %d names in the table, %d in use", step, len(s.nameIdx), len(perName))
+	}
+	for name, n := range perName {
+		if id, _ := s.nameID(name); s.names[id].name != name || s.names[id].refs != n {
+			t.Fatalf("step %d: name %q: entry %+v, want %d groups", step, name, s.names[id], n)
+		}
 	}
 }
 

@@ -225,8 +225,6 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 		a.obs.Dropped(r.idx, ReasonMaxOutputSeries, 1)
 		return true
 	}
-	g := &r.groups[se.group]
-	g.win = max(g.win, wi) // ≥ the win of each of its series: they expire first
 	w := r.lastWin
 	if w == nil || w.start != ws {
 		if w = r.windows[ws]; w == nil {
@@ -302,10 +300,13 @@ func (r *ruleState) addCounter(a *Aggregator, se *counterState, rt *rateState, w
 // groupFor finds or creates s's group; -1 when max_output_series refuses it.
 func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32 {
 	r.lsBuf = r.groupLabels(r.lsBuf[:0], s.Labels)
-	r.keyBuf = appendKey(r.keyBuf[:0], s.Name, r.lsBuf)
+	id, known := r.nameID(s.Name)
+	r.keyBuf = appendIDKey(r.keyBuf[:0], id, r.lsBuf) // a new name's id replaces id 0 below
 	h := r.hashOf(r.keyBuf)
-	if gi, ok := r.lookup(r.keyBuf, h); ok {
-		return gi
+	if known {
+		if gi, ok := r.lookup(r.keyBuf, h); ok {
+			return gi
+		}
 	}
 	per := r.perGroup()
 	if r.outCount+per > r.c.MaxOutputSeries || len(r.keys)+len(r.keyBuf) > maxKeyBytes {
@@ -314,6 +315,11 @@ func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32
 			a.warn(r.idx, "max_output_series reached: new output series are dropped")
 		}
 		return -1
+	}
+	if !known {
+		id = r.addName(s.Name)
+		r.keyBuf = appendIDKey(r.keyBuf[:0], id, r.lsBuf)
+		h = r.hashOf(r.keyBuf)
 	}
 	r.outCount += per
 	gi := r.newGroup(r.keyBuf, h)

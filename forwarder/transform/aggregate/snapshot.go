@@ -78,13 +78,17 @@ func (r *ruleState) snapshot(b []byte) []byte {
 	b = binary.AppendVarint(b, r.flushedTo)
 	b = binary.AppendVarint(b, r.lastSweep)
 	b = binary.AppendUvarint(b, uint64(len(r.groups)))
+	wins := r.groupWins()
 	for gi, g := range r.groups {
-		k := r.key(int32(gi))
-		b = append(binary.AppendUvarint(b, uint64(len(k))), k...)
-		if g.n != 0 {
-			b = putF(b, g.total)
-			b = binary.AppendUvarint(b, uint64(g.win))
+		if g.at == 0 {
+			b = append(b, 0) // ""
+			continue
 		}
+		name, lb := r.groupName(int32(gi))
+		b = binary.AppendUvarint(b, uint64(storedLen(len(name))+len(lb)))
+		b = append(appendString(b, name), lb...) // appendKey's form
+		b = putF(b, g.total)
+		b = binary.AppendUvarint(b, uint64(wins[gi]))
 	}
 	b = binary.AppendUvarint(b, uint64(r.numSeries()))
 	for si, se := range r.core {
@@ -297,8 +301,9 @@ func (r *ruleState) restore(d *reader) {
 			r.addFree()
 			continue
 		}
-		total, win := d.f(), d.u32()
-		r.restoreGroup(d, key, total, win)
+		total := d.f()
+		d.u32() // its newest window: derived from its series
+		r.restoreGroup(d, key, total)
 	}
 	ns := d.count()
 	for i := 0; i < ns && !d.err; i++ {
@@ -350,21 +355,44 @@ func (r *ruleState) restore(d *reader) {
 	slices.Sort(r.free)
 }
 
-// restoreGroup adds a group read from a snapshot (its slot is the next).
-func (r *ruleState) restoreGroup(d *reader, key []byte, total float64, win uint32) {
-	_, _, ok := decodeKey(string(key))
-	h := r.hashOf(key)
-	if _, dup := r.lookup(key, h); !ok || dup || len(r.keys)+len(key) > maxKeyBytes {
+// restoreGroup adds a group read from a snapshot (its slot is the next),
+// its key in appendKey's form.
+func (r *ruleState) restoreGroup(d *reader, key []byte, total float64) {
+	name, ls, ok := decodeKey(string(key))
+	if !ok || len(r.keys)+len(key) > maxKeyBytes {
+		d.fail()
+		return
+	}
+	id, known := r.nameID(name)
+	if !known {
+		id = r.addName(name)
+	}
+	r.keyBuf = appendIDKey(r.keyBuf[:0], id, ls)
+	h := r.hashOf(r.keyBuf)
+	if _, dup := r.lookup(r.keyBuf, h); dup {
 		d.fail()
 		return
 	}
 	gi := int32(len(r.groups))
 	r.groups = append(r.groups, group{})
-	r.put(gi, key, h)
-	r.groups[gi].total, r.groups[gi].win = total, win
+	r.put(gi, r.keyBuf, h)
+	r.groups[gi].total = total
 	if r.c.outs != nil {
 		r.outCount += r.perGroup()
 	}
+}
+
+// groupWins is each group's newest window, the newest of its series' (the
+// snapshot's field, which version 2 readers before the group store use for
+// expiry).
+func (r *ruleState) groupWins() []uint32 {
+	wins := make([]uint32, len(r.groups))
+	for _, se := range r.core {
+		if se.group >= 0 {
+			wins[se.group] = max(wins[se.group], se.win)
+		}
+	}
+	return wins
 }
 
 // checkSeries rejects a series whose group is not a live one.

@@ -34,7 +34,8 @@ func (r *ruleState) restoreV1(d *reader) {
 			ls = append(ls, scrape.Label{Name: d.s(), Value: d.s()})
 		}
 		total := d.f()
-		r.restoreGroup(d, appendKey(nil, name, ls), total, r.winIndex(d.v()))
+		d.v() // seen: a group now lives as long as its series
+		r.restoreGroup(d, appendKey(nil, name, ls), total)
 	}
 	ns := d.count()
 	for i := 0; i < ns && !d.err; i++ {
@@ -62,10 +63,6 @@ func (r *ruleState) restoreV1(d *reader) {
 			r.rates[si] = rt
 		}
 		r.checkSeries(d, si)
-		if !d.err && se.group >= 0 {
-			g := &r.groups[se.group]
-			g.win = max(g.win, se.win) // a group outlives its series
-		}
 	}
 	l := &r.lay
 	nw := d.count()
