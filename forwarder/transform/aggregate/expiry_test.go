@@ -38,7 +38,7 @@ func TestExpiryFreesAndReusesSlots(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
-	if len(r.core) != 3 || len(r.groups) != 2 {
-		t.Fatalf("slots not reused: %d series slots, %d group slots (want 3, 2)", len(r.core), len(r.groups))
+	if r.core.len() != 3 || len(r.groups) != 2 {
+		t.Fatalf("slots not reused: %d series slots, %d group slots (want 3, 2)", r.core.len(), len(r.groups))
 	}
 }

@@ -187,11 +187,11 @@ func quantile(phi float64, sorted []float64) float64 {
 // older than its arrival.
 func (r *ruleState) sweep(a *Aggregator, cutoff int64) {
 	used := make([]uint64, (len(r.groups)+63)/64) // groups with a series left
-	for si, se := range r.core {
-		switch {
+	for si := range uint32(r.core.len()) {
+		switch se := r.core.at(si); {
 		case se.group == slotFree:
 		case (int64(se.win)+1)*r.ivl < cutoff:
-			r.forget(uint32(si))
+			r.forget(si)
 		case se.group >= 0:
 			used[se.group/64] |= 1 << (se.group % 64)
 		}

@@ -81,8 +81,8 @@ func benchOutputMemory(b *testing.B, rule Rule, k int) {
 // arena, the group index, the open windows' columns); the rest of the heap
 // is the flushed window kept for its arrays, metas and small fixed parts.
 func stateBytes(r *ruleState) (in, groups float64) {
-	in = float64(cap(r.core))*float64(unsafe.Sizeof(seriesCore{})) + float64(cap(r.ctr))*float64(unsafe.Sizeof(counterState{})) +
-		float64(cap(r.rates))*float64(unsafe.Sizeof(rateState{})) + float64(cap(r.index.tab))*4
+	in = float64(r.core.capacity())*float64(unsafe.Sizeof(seriesCore{})) + float64(r.ctr.capacity())*float64(unsafe.Sizeof(counterState{})) +
+		float64(r.rates.capacity())*float64(unsafe.Sizeof(rateState{})) + float64(cap(r.index.tab))*4
 	groups = float64(cap(r.groups))*float64(unsafe.Sizeof(group{})) + float64(cap(r.keys)) + float64(cap(r.tab))*4
 	for _, w := range r.windows {
 		groups += float64(cap(w.flags)) + float64(cap(w.f))*8 + float64(cap(w.ts))*8 + float64(cap(w.vals))*24

@@ -57,9 +57,9 @@ type ruleState struct {
 	lay      layout
 	// index finds an input series' slot in core, ctr and rates by its hash.
 	index     slotIndex
-	core      []seriesCore
-	ctr       []counterState            // rules with a counter output, else nil
-	rates     []rateState               // rules with rate_sum or rate_avg, else nil
+	core      column[seriesCore]
+	ctr       column[counterState]      // rules with a counter output, else empty
+	rates     column[rateState]         // rules with rate_sum or rate_avg, else empty
 	freeSlots []uint32                  // slots of expired series
 	metas     map[string][]*scrape.Meta // output Metas (and names) by input name
 	groupStore
@@ -155,38 +155,39 @@ func (r *ruleState) winIndex(ts int64) uint32 {
 
 // slot returns the slot of series h, creating it.
 func (r *ruleState) slot(h uint64) (uint32, bool) {
-	if si, ok := r.index.find(h, r.core); ok {
+	if si, ok := r.index.find(h, &r.core); ok {
 		return si, false
 	}
 	var si uint32
 	fresh := seriesCore{hash: h, group: -1}
 	if n := len(r.freeSlots); n > 0 {
 		si, r.freeSlots = r.freeSlots[n-1], r.freeSlots[:n-1]
-		r.core[si] = fresh
+		*r.core.at(si) = fresh
 		if r.c.counter {
-			r.ctr[si] = counterState{}
+			*r.ctr.at(si) = counterState{}
 		}
 		if r.rate {
-			r.rates[si] = noRate(0)
+			*r.rates.at(si) = noRate(0)
 		}
 	} else {
-		si = uint32(len(r.core))
-		r.core = append(r.core, fresh)
+		si = uint32(r.core.len())
+		r.core.push(fresh)
 		if r.c.counter {
-			r.ctr = append(r.ctr, counterState{})
+			r.ctr.push(counterState{})
 		}
 		if r.rate {
-			r.rates = append(r.rates, noRate(0))
+			r.rates.push(noRate(0))
 		}
 	}
-	r.index.insert(h, si, r.core)
+	r.index.insert(h, si, &r.core)
 	return si, true
 }
 
 // forget frees series slot si.
 func (r *ruleState) forget(si uint32) {
-	r.index.remove(r.core[si].hash, r.core)
-	r.core[si] = seriesCore{group: slotFree}
+	se := r.core.at(si)
+	r.index.remove(se.hash, &r.core)
+	*se = seriesCore{group: slotFree}
 	r.freeSlots = append(r.freeSlots, si)
 }
 
@@ -213,7 +214,7 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 		h = scrape.SeriesHash(s.Name, s.Labels)
 	}
 	si, created := r.slot(h)
-	se := &r.core[si]
+	se := r.core.at(si)
 	if created || se.group < 0 {
 		if se.group = r.groupFor(a, s, nowMs); se.group >= 0 {
 			se.win = 0 // its first counted window is this one
@@ -240,7 +241,7 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 		}
 		se.win = wi
 		if r.rate {
-			r.rates[si] = noRate(r.ctr[si].lastTs)
+			*r.rates.at(si) = noRate(r.ctr.at(si).lastTs)
 		}
 	}
 	noSum := s.Kind == scrape.KindSummaryQuantile
@@ -252,9 +253,9 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 	if r.c.counter && !noSum {
 		var rt *rateState
 		if r.rate {
-			rt = &r.rates[si]
+			rt = r.rates.at(si)
 		}
-		r.addCounter(a, &r.ctr[si], rt, w, se.group, base, v, ts)
+		r.addCounter(a, r.ctr.at(si), rt, w, se.group, base, v, ts)
 	}
 	return true
 }

@@ -91,7 +91,8 @@ func (r *ruleState) snapshot(b []byte) []byte {
 		b = binary.AppendUvarint(b, uint64(wins[gi]))
 	}
 	b = binary.AppendUvarint(b, uint64(r.numSeries()))
-	for si, se := range r.core {
+	for si := range uint32(r.core.len()) {
+		se := r.core.at(si)
 		if se.group == slotFree {
 			continue
 		}
@@ -99,11 +100,12 @@ func (r *ruleState) snapshot(b []byte) []byte {
 		b = binary.AppendVarint(b, int64(se.group))
 		b = binary.AppendUvarint(b, uint64(se.win))
 		if r.c.counter {
-			b = putF(b, r.ctr[si].last)
-			b = binary.AppendVarint(b, r.ctr[si].lastTs)
+			ctr := r.ctr.at(si)
+			b = putF(b, ctr.last)
+			b = binary.AppendVarint(b, ctr.lastTs)
 		}
 		if r.rate {
-			rt := r.rates[si]
+			rt := r.rates.at(si)
 			b = putF(b, rt.winDelta)
 			b = binary.AppendVarint(b, rt.winPrevTs)
 			b = putF(b, rt.rate)
@@ -312,12 +314,12 @@ func (r *ruleState) restore(d *reader) {
 		if !created {
 			d.fail()
 		}
-		r.core[si] = seriesCore{hash: h, group: d.i32(), win: d.u32()}
+		*r.core.at(si) = seriesCore{hash: h, group: d.i32(), win: d.u32()}
 		if r.c.counter {
-			r.ctr[si] = counterState{last: d.f(), lastTs: d.v()}
+			*r.ctr.at(si) = counterState{last: d.f(), lastTs: d.v()}
 		}
 		if r.rate {
-			r.rates[si] = rateState{winDelta: d.f(), winPrevTs: d.v(), rate: d.f()}
+			*r.rates.at(si) = rateState{winDelta: d.f(), winPrevTs: d.v(), rate: d.f()}
 		}
 		r.checkSeries(d, si)
 	}
@@ -387,8 +389,8 @@ func (r *ruleState) restoreGroup(d *reader, key []byte, total float64) {
 // expiry).
 func (r *ruleState) groupWins() []uint32 {
 	wins := make([]uint32, len(r.groups))
-	for _, se := range r.core {
-		if se.group >= 0 {
+	for si := range uint32(r.core.len()) {
+		if se := r.core.at(si); se.group >= 0 {
 			wins[se.group] = max(wins[se.group], se.win)
 		}
 	}
@@ -397,7 +399,7 @@ func (r *ruleState) groupWins() []uint32 {
 
 // checkSeries rejects a series whose group is not a live one.
 func (r *ruleState) checkSeries(d *reader, si uint32) {
-	g := r.core[si].group
+	g := r.core.at(si).group
 	if g < -1 || int(g) >= len(r.groups) || g >= 0 && !r.live(g) {
 		d.fail()
 	}

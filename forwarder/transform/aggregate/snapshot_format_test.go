@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -41,7 +40,11 @@ func TestSnapshotFormatUnchanged(t *testing.T) {
 	if err := a.Restore(want[len(want)-1]); err != nil {
 		t.Fatal(err)
 	}
-	if len(a.rules[0].free) == 0 || !slices.ContainsFunc(a.rules[1].core, func(se seriesCore) bool { return se.group == -1 }) {
+	refused := false
+	for si := range uint32(a.rules[1].core.len()) {
+		refused = refused || a.rules[1].core.at(si).group == -1
+	}
+	if len(a.rules[0].free) == 0 || !refused {
 		t.Fatalf("the stream has no free group slot (%d) or no refused series", len(a.rules[0].free))
 	}
 }

@@ -55,12 +55,12 @@ func (r *ruleState) restoreV1(d *reader) {
 			d.fail()
 			break
 		}
-		r.core[si] = se
+		*r.core.at(si) = se
 		if r.c.counter {
-			r.ctr[si] = ctr
+			*r.ctr.at(si) = ctr
 		}
 		if r.rate {
-			r.rates[si] = rt
+			*r.rates.at(si) = rt
 		}
 		r.checkSeries(d, si)
 	}

@@ -80,19 +80,14 @@ func benchExposition(id, series, step int) string {
 	return b.String()
 }
 
-// BenchmarkMemoryBenchWorkload is the heap the aggregation state holds for
-// promfwd-bench's workload and rules (10 targets × 20k series, 10 rules),
-// after 30 s of 5 s scrapes (windows flushed, the next open), per input
-// series (counted once per rule that takes it, as the bench does).
-func BenchmarkMemoryBenchWorkload(b *testing.B) {
-	const targets, series, scrapes = 10, 20_000, 7
-	base := int64(1_800_000_000_000)
+// benchWorkload parses the workload's scrapes 0..n-1 (5 s apart from base).
+func benchWorkload(b *testing.B, base int64, n int) [][]scrape.Sample {
 	var in [][]scrape.Sample // by scrape
-	for s := range scrapes {
+	for s := range n {
 		var all []scrape.Sample
-		for id := range targets {
+		for id := range 10 {
 			p := scrape.NewParser()
-			got, err := p.Parse(scrape.FormatText, []byte(benchExposition(id, series, s)), scrape.ParseOptions{})
+			got, err := p.Parse(scrape.FormatText, []byte(benchExposition(id, 20_000, s)), scrape.ParseOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -104,6 +99,42 @@ func BenchmarkMemoryBenchWorkload(b *testing.B) {
 		}
 		in = append(in, all)
 	}
+	return in
+}
+
+// BenchmarkApplyBenchWorkload is the CPU per input sample of
+// promfwd-bench's workload through its 10 rules (-agg-rules mixed), series
+// and groups created before the timer starts: every other scrape flushes
+// a window (41k output series).
+func BenchmarkApplyBenchWorkload(b *testing.B) {
+	base := int64(1_800_000_000_000)
+	in := benchWorkload(b, base, 2)
+	a, err := New(benchRules(false), Options{MaxLateness: 5 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a.Apply(in[0], base)
+	a.Apply(in[1], base+5000)
+	ss := in[1]
+	b.ResetTimer()
+	for i := range b.N {
+		ts := base + int64(i+2)*5000
+		for j := range ss {
+			ss[j].TimestampMs = ts
+			ss[j].Value++
+		}
+		a.Apply(ss, ts)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ss)), "ns/sample")
+}
+
+// BenchmarkMemoryBenchWorkload is the heap the aggregation state holds for
+// promfwd-bench's workload and rules (10 targets × 20k series, 10 rules),
+// after 30 s of 5 s scrapes (windows flushed, the next open), per input
+// series (counted once per rule that takes it, as the bench does).
+func BenchmarkMemoryBenchWorkload(b *testing.B) {
+	base := int64(1_800_000_000_000)
+	in := benchWorkload(b, base, 7)
 	for _, few := range []bool{false, true} {
 		name := "mixed"
 		if few {
