@@ -59,7 +59,7 @@ func (x *slotIndex) resize(size int, core *column[seriesCore]) {
 		if s == 0 {
 			continue
 		}
-		i := x.home(core.at(s-1).hash)
+		i := x.home(core.at(s - 1).hash)
 		for x.tab[i] != 0 {
 			i = (i + 1) & mask
 		}
@@ -91,7 +91,7 @@ func (x *slotIndex) remove(h uint64, core *column[seriesCore]) {
 		if s == 0 {
 			break
 		}
-		if k := x.home(core.at(s-1).hash); movable(i, j, k) {
+		if k := x.home(core.at(s - 1).hash); movable(i, j, k) {
 			x.tab[i] = s
 			i = j
 		}
