@@ -54,9 +54,8 @@ func (r *ruleState) flush(a *Aggregator, out []scrape.Sample, nowMs int64) []scr
 }
 
 // emit appends one window's outputs, groups in slot order. The output
-// label sets are decoded from a copy of the group keys here (two
-// allocations per group, shared by its outputs: the labels' bytes, whose
-// substrings the labels are, and the label slice).
+// label sets are decoded from the group keys here (one allocation per
+// group, shared by its outputs; the strings point into the key arena).
 func (r *ruleState) emit(w *window, out []scrape.Sample) []scrape.Sample {
 	end := w.start + r.ivl
 	l := &r.lay
@@ -71,7 +70,7 @@ func (r *ruleState) emit(w *window, out []scrape.Sample) []scrape.Sample {
 			g.total += f[l.inc]
 		}
 		name, lb := r.groupName(int32(gi))
-		ls, _ := decodeLabels(string(lb)) // a copy: labels must not pin the arena; checked when stored
+		ls, _ := decodeLabels(arenaString(lb)) // checked when stored
 		metas := r.metasFor(name)
 		for i, o := range r.c.outs {
 			meta := metas[i]

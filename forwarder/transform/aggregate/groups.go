@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"strings"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -223,6 +224,18 @@ func (s *groupStore) release(gi int32) {
 	} else if len(s.tab) > 16 && s.n*8 < len(s.tab) { // after a churn: give memory back
 		s.resize(len(s.tab) / 2)
 	}
+}
+
+// arenaString returns arena bytes as a string without a copy. That is
+// safe because arena bytes are never written again once a key is stored
+// (a compaction or growth copies them into a new array and leaves the old
+// one as it was, alive while an output label still points into it), and
+// it saves a copy of every group's labels at every flush.
+func arenaString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // storedLen is the arena bytes of a key of n bytes.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 // stream of adds and releases over a few input names, the keys' hashes
 // forced to collide (a test hash with 1024 values, or one), and checks that
 // every lookup agrees, that the packed keys survive the arena's
-// compactions, that the name table counts its groups and drops unused
+// compactions (and views into the arena taken before them, as output
+// labels are, still read the same), that the name table counts its groups and drops unused
 // names, and that the arena and the table shrink after churn.
 func TestGroupStoreAgainstMap(t *testing.T) {
 	for _, tc := range []struct {
@@ -32,6 +34,7 @@ func TestGroupStoreAgainstMap(t *testing.T) {
 			s := groupStore{keyHash: tc.hash}
 			want := map[string]int32{} // by appendKey's form
 			var live []string
+			var views [][2]string // arena views taken before compactions: [view, copy]
 			compactions := 0
 			for step := range tc.steps {
 				grow := step < tc.steps*6/10 && rng.IntN(3) > 0 || step >= tc.steps*6/10 && rng.IntN(5) == 0
@@ -61,6 +64,10 @@ func TestGroupStoreAgainstMap(t *testing.T) {
 					live = live[:len(live)-1]
 					s.release(want[k])
 					delete(want, k)
+					if len(live) > 0 { // a view of a live key, as an output label holds one
+						v := arenaString(s.key(want[live[rng.IntN(len(live))]]))
+						views = append(views, [2]string{v, strings.Clone(v)})
+					}
 					before := len(s.keys)
 					s.compact()
 					if len(s.keys) < before {
@@ -69,6 +76,12 @@ func TestGroupStoreAgainstMap(t *testing.T) {
 				}
 				if step%499 == 0 || step == tc.steps-1 {
 					checkGroups(t, step, &s, want)
+					for _, v := range views {
+						if v[0] != v[1] {
+							t.Fatalf("step %d: a view of key %q now reads %q", step, v[1], v[0])
+						}
+					}
+					views = views[:0]
 				}
 			}
 			if compactions == 0 {
