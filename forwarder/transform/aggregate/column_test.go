@@ -28,9 +28,4 @@ func TestColumn(t *testing.T) {
 	if room := c.capacity() - n; room < 0 || room >= chunkLen {
 		t.Fatalf("%d elements of unused room, want less than a chunk (%d)", room, chunkLen)
 	}
-	var small column[seriesCore]
-	small.push(seriesCore{hash: 1})
-	if small.capacity() > 8 {
-		t.Fatalf("a one-element column holds room for %d", small.capacity())
-	}
 }
