@@ -55,21 +55,22 @@ func (r *ruleState) flush(a *Aggregator, out []scrape.Sample, nowMs int64) []scr
 
 // emit appends one window's outputs, groups in slot order. The output
 // label sets are decoded from the group keys here (one allocation per
-// group, shared by its outputs; the strings point into the key).
+// group, shared by its outputs; the strings point into the key arena).
 func (r *ruleState) emit(w *window, out []scrape.Sample) []scrape.Sample {
 	end := w.start + r.ivl
 	l := &r.lay
 	for gi, fl := range w.flags {
-		g := &r.groups[gi]
-		if fl&flagPresent == 0 || g.key == "" {
+		if fl&flagPresent == 0 || !r.live(int32(gi)) {
 			continue
 		}
+		g := &r.groups[gi]
 		f := w.f[gi*l.width : (gi+1)*l.width]
 		counted := fl&flagCounted != 0
 		if counted && l.inc >= 0 {
 			g.total += f[l.inc]
 		}
-		name, ls, _ := decodeKey(g.key) // checked when stored
+		name, lb := r.groupName(int32(gi))
+		ls, _ := decodeLabels(arenaString(lb)) // checked when stored
 		metas := r.metasFor(name)
 		for i, o := range r.c.outs {
 			meta := metas[i]
@@ -179,28 +180,30 @@ func quantile(phi float64, sorted []float64) float64 {
 	return sorted[lo]*(1-w) + sorted[hi]*w
 }
 
-// sweep forgets input series and groups whose newest window ended before
-// cutoff (and groups not in an open window). Ages go by the samples'
-// timestamps: an accepted sample is at most interval+max_lateness older
-// than its arrival. A group's newest window is at least each of its
-// series', so its series are forgotten no later than it is.
+// sweep forgets input series whose newest window ended before cutoff, then
+// groups left without a series (and not in an open window). Ages go by the
+// samples' timestamps: an accepted sample is at most interval+max_lateness
+// older than its arrival.
 func (r *ruleState) sweep(a *Aggregator, cutoff int64) {
-	for si, se := range r.core {
-		if se.group != slotFree && (int64(se.win)+1)*r.ivl < cutoff {
-			r.forget(uint32(si))
+	used := make([]uint64, (len(r.groups)+63)/64) // groups with a series left
+	for si := range uint32(r.core.len()) {
+		switch se := r.core.at(si); {
+		case se.group == slotFree:
+		case (int64(se.win)+1)*r.ivl < cutoff:
+			r.forget(si)
+		case se.group >= 0:
+			used[se.group/64] |= 1 << (se.group % 64)
 		}
 	}
 	per := r.perGroup()
 	for gi := range r.groups {
-		g := &r.groups[gi]
-		if g.key == "" || (int64(g.win)+1)*r.ivl >= cutoff || r.inWindow(int32(gi)) {
+		if !r.live(int32(gi)) || used[gi/64]&(1<<(gi%64)) != 0 || r.inWindow(int32(gi)) {
 			continue
 		}
-		delete(r.groupIdx, g.key)
-		*g = group{}
-		r.free = append(r.free, int32(gi))
-		r.outCount -= per // its series were unseen as long: deleted above
+		r.release(int32(gi))
+		r.outCount -= per
 	}
+	r.compact()
 	a.obs.OutputSeries(r.idx, r.outCount)
 }
 

@@ -4,7 +4,7 @@ import "math/bits"
 
 // slotIndex finds a rule's input series by hash: an open-addressing table
 // (linear probing) of slot numbers, the hashes kept in the slots
-// themselves (seriesCore.hash). A Go map[uint64]uint32 costs 16-byte
+// themselves (seriesCore.hash in the core column). A Go map[uint64]uint32 costs 16-byte
 // entries (alignment) plus its control bytes, about 24 bytes a series at
 // its usual load; this costs 4 bytes a table entry, about 6 a series.
 type slotIndex struct {
@@ -20,7 +20,7 @@ func (x *slotIndex) home(h uint64) int {
 }
 
 // find returns the slot holding hash h.
-func (x *slotIndex) find(h uint64, core []seriesCore) (uint32, bool) {
+func (x *slotIndex) find(h uint64, core *column[seriesCore]) (uint32, bool) {
 	if x.n == 0 {
 		return 0, false
 	}
@@ -30,14 +30,14 @@ func (x *slotIndex) find(h uint64, core []seriesCore) (uint32, bool) {
 		if s == 0 {
 			return 0, false
 		}
-		if core[s-1].hash == h {
+		if core.at(s-1).hash == h {
 			return s - 1, true
 		}
 	}
 }
 
 // insert adds slot (whose hash is h, not in the index yet).
-func (x *slotIndex) insert(h uint64, slot uint32, core []seriesCore) {
+func (x *slotIndex) insert(h uint64, slot uint32, core *column[seriesCore]) {
 	if (x.n+1)*8 > len(x.tab)*7 { // load above 7/8: double
 		x.resize(max(16, 2*len(x.tab)), core)
 	}
@@ -50,7 +50,7 @@ func (x *slotIndex) insert(h uint64, slot uint32, core []seriesCore) {
 	x.n++
 }
 
-func (x *slotIndex) resize(size int, core []seriesCore) {
+func (x *slotIndex) resize(size int, core *column[seriesCore]) {
 	old := x.tab
 	x.tab = make([]uint32, size)
 	x.shift = uint(64 - bits.TrailingZeros(uint(size)))
@@ -59,7 +59,7 @@ func (x *slotIndex) resize(size int, core []seriesCore) {
 		if s == 0 {
 			continue
 		}
-		i := x.home(core[s-1].hash)
+		i := x.home(core.at(s - 1).hash)
 		for x.tab[i] != 0 {
 			i = (i + 1) & mask
 		}
@@ -69,7 +69,7 @@ func (x *slotIndex) resize(size int, core []seriesCore) {
 
 // remove deletes the slot with hash h, shifting back the entries after it
 // that would otherwise no longer be found (no tombstones).
-func (x *slotIndex) remove(h uint64, core []seriesCore) {
+func (x *slotIndex) remove(h uint64, core *column[seriesCore]) {
 	if x.n == 0 {
 		return
 	}
@@ -80,7 +80,7 @@ func (x *slotIndex) remove(h uint64, core []seriesCore) {
 		if s == 0 {
 			return
 		}
-		if core[s-1].hash == h {
+		if core.at(s-1).hash == h {
 			break
 		}
 		i = (i + 1) & mask
@@ -91,10 +91,7 @@ func (x *slotIndex) remove(h uint64, core []seriesCore) {
 		if s == 0 {
 			break
 		}
-		// The entry at j may move to the hole at i unless its home lies
-		// cyclically in (i, j].
-		k := x.home(core[s-1].hash)
-		if (j > i && (k <= i || k > j)) || (j < i && k <= i && k > j) {
+		if k := x.home(core.at(s - 1).hash); movable(i, j, k) {
 			x.tab[i] = s
 			i = j
 		}

@@ -11,7 +11,7 @@ import (
 func TestSlotIndexAgainstMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var x slotIndex
-	var core []seriesCore
+	var core column[seriesCore]
 	want := map[uint64]uint32{}
 	var live []uint64
 	var free []uint32
@@ -27,12 +27,12 @@ func TestSlotIndexAgainstMap(t *testing.T) {
 			var si uint32
 			if n := len(free); n > 0 {
 				si, free = free[n-1], free[:n-1]
-				core[si] = seriesCore{hash: h}
+				*core.at(si) = seriesCore{hash: h}
 			} else {
-				si = uint32(len(core))
-				core = append(core, seriesCore{hash: h})
+				si = uint32(core.len())
+				core.push(seriesCore{hash: h})
 			}
-			x.insert(h, si, core)
+			x.insert(h, si, &core)
 			want[h] = si
 			live = append(live, h)
 		} else {
@@ -40,9 +40,9 @@ func TestSlotIndexAgainstMap(t *testing.T) {
 			h := live[i]
 			live[i] = live[len(live)-1]
 			live = live[:len(live)-1]
-			x.remove(h, core)
+			x.remove(h, &core)
 			free = append(free, want[h])
-			core[want[h]] = seriesCore{group: slotFree}
+			*core.at(want[h]) = seriesCore{group: slotFree}
 			delete(want, h)
 		}
 		if step%997 == 0 || step == 199_999 {
@@ -50,14 +50,14 @@ func TestSlotIndexAgainstMap(t *testing.T) {
 				t.Fatalf("step %d: n = %d, want %d", step, x.n, len(want))
 			}
 			for h, si := range want {
-				if got, ok := x.find(h, core); !ok || got != si {
+				if got, ok := x.find(h, &core); !ok || got != si {
 					t.Fatalf("step %d: find(%x) = %d, %v; want %d", step, h, got, ok, si)
 				}
 			}
 			for range 50 {
 				h := newHash()
 				if _, ok := want[h]; !ok {
-					if si, found := x.find(h, core); found {
+					if si, found := x.find(h, &core); found {
 						t.Fatalf("step %d: found absent hash %x at slot %d", step, h, si)
 					}
 				}

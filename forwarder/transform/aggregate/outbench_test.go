@@ -68,25 +68,22 @@ func benchOutputMemory(b *testing.B, rule Rule, k int) {
 		b.ReportMetric(float64(outs), "output_series")
 		r := a.rules[0]
 		in, groups := stateBytes(r)
-		ng := float64(len(r.groupIdx))
+		ng := float64(r.numGroups())
 		b.ReportMetric(in/n, "slices_B/input")
 		b.ReportMetric(groups/ng, "slices+keys_B/group")
-		b.ReportMetric((heap-in-groups)/ng, "groupmap_etc_B/group")
+		b.ReportMetric((heap-in-groups)/ng, "rest_B/group")
 		runtime.KeepAlive(a)
 	}
 }
 
 // stateBytes is the capacity of the rule's per-input-series arrays (core,
-// ctr, rates, the index table) and of its per-group ones (groups, key
-// bytes, the open windows' columns); the rest of the heap is the group map
-// (and small fixed parts).
+// ctr, rates, the index table) and of its per-group ones (groups, the key
+// arena, the group index, the open windows' columns); the rest of the heap
+// is the flushed window kept for its arrays, metas and small fixed parts.
 func stateBytes(r *ruleState) (in, groups float64) {
-	in = float64(cap(r.core))*float64(unsafe.Sizeof(seriesCore{})) + float64(cap(r.ctr))*float64(unsafe.Sizeof(counterState{})) +
-		float64(cap(r.rates))*float64(unsafe.Sizeof(rateState{})) + float64(cap(r.index.tab))*4
-	groups = float64(cap(r.groups)) * float64(unsafe.Sizeof(group{}))
-	for _, g := range r.groups {
-		groups += float64(len(g.key))
-	}
+	in = float64(r.core.capacity())*float64(unsafe.Sizeof(seriesCore{})) + float64(r.ctr.capacity())*float64(unsafe.Sizeof(counterState{})) +
+		float64(r.rates.capacity())*float64(unsafe.Sizeof(rateState{})) + float64(cap(r.index.tab))*4
+	groups = float64(cap(r.groups))*float64(unsafe.Sizeof(group{})) + float64(cap(r.keys)) + float64(cap(r.tab))*4
 	for _, w := range r.windows {
 		groups += float64(cap(w.flags)) + float64(cap(w.f))*8 + float64(cap(w.ts))*8 + float64(cap(w.vals))*24
 	}

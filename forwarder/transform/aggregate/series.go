@@ -45,13 +45,6 @@ type rateState struct {
 // noRate is a series' rate state before its first rate in a window.
 func noRate(prevTs int64) rateState { return rateState{winPrevTs: prevTs, rate: math.NaN()} }
 
-// group is one output identity: input name and grouping labels.
-type group struct {
-	key   string // appendKey(name, labels); "" for a free slot
-	total float64
-	win   uint32 // index of the newest window any of its series contributed to, for expiry
-}
-
 type ruleState struct {
 	idx      int
 	c        *compiled
@@ -64,19 +57,17 @@ type ruleState struct {
 	lay      layout
 	// index finds an input series' slot in core, ctr and rates by its hash.
 	index     slotIndex
-	core      []seriesCore
-	ctr       []counterState            // rules with a counter output, else nil
-	rates     []rateState               // rules with rate_sum or rate_avg, else nil
+	core      column[seriesCore]
+	ctr       column[counterState]      // rules with a counter output, else empty
+	rates     column[rateState]         // rules with rate_sum or rate_avg, else empty
 	freeSlots []uint32                  // slots of expired series
 	metas     map[string][]*scrape.Meta // output Metas (and names) by input name
-	groupIdx  map[string]int32          // by group key (the string is the group's own)
-	groups    []group
-	free      []int32 // expired group slots
-	windows   map[int64]*window
-	lastWin   *window // the window of the previous sample (most samples share it)
-	spare     *window // a flushed window kept for its arrays
-	keyBuf    []byte
-	lsBuf     scrape.Labels
+	groupStore
+	windows map[int64]*window
+	lastWin *window // the window of the previous sample (most samples share it)
+	spare   *window // a flushed window kept for its arrays
+	keyBuf  []byte
+	lsBuf   scrape.Labels
 	// flushedTo is the end of the last flushed window: older samples are too old.
 	flushedTo int64
 	outCount  int // output series in use (groups × outputs)
@@ -86,8 +77,7 @@ type ruleState struct {
 
 func newRuleState(idx int, c *compiled, lateness, ttl int64) *ruleState {
 	r := &ruleState{idx: idx, c: c, ivl: c.Interval.Milliseconds(), lateness: lateness, ttl: ttl,
-		metas: map[string][]*scrape.Meta{}, groupIdx: map[string]int32{},
-		windows: map[int64]*window{}}
+		metas: map[string][]*scrape.Meta{}, windows: map[int64]*window{}}
 	for _, o := range c.outs {
 		r.quant = r.quant || o.kind == outQuantiles
 		r.adds = r.adds || o.kind.sums()
@@ -165,38 +155,39 @@ func (r *ruleState) winIndex(ts int64) uint32 {
 
 // slot returns the slot of series h, creating it.
 func (r *ruleState) slot(h uint64) (uint32, bool) {
-	if si, ok := r.index.find(h, r.core); ok {
+	if si, ok := r.index.find(h, &r.core); ok {
 		return si, false
 	}
 	var si uint32
 	fresh := seriesCore{hash: h, group: -1}
 	if n := len(r.freeSlots); n > 0 {
 		si, r.freeSlots = r.freeSlots[n-1], r.freeSlots[:n-1]
-		r.core[si] = fresh
+		*r.core.at(si) = fresh
 		if r.c.counter {
-			r.ctr[si] = counterState{}
+			*r.ctr.at(si) = counterState{}
 		}
 		if r.rate {
-			r.rates[si] = noRate(0)
+			*r.rates.at(si) = noRate(0)
 		}
 	} else {
-		si = uint32(len(r.core))
-		r.core = append(r.core, fresh)
+		si = uint32(r.core.len())
+		r.core.push(fresh)
 		if r.c.counter {
-			r.ctr = append(r.ctr, counterState{})
+			r.ctr.push(counterState{})
 		}
 		if r.rate {
-			r.rates = append(r.rates, noRate(0))
+			r.rates.push(noRate(0))
 		}
 	}
-	r.index.insert(h, si, r.core)
+	r.index.insert(h, si, &r.core)
 	return si, true
 }
 
 // forget frees series slot si.
 func (r *ruleState) forget(si uint32) {
-	r.index.remove(r.core[si].hash, r.core)
-	r.core[si] = seriesCore{group: slotFree}
+	se := r.core.at(si)
+	r.index.remove(se.hash, &r.core)
+	*se = seriesCore{group: slotFree}
 	r.freeSlots = append(r.freeSlots, si)
 }
 
@@ -223,7 +214,7 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 		h = scrape.SeriesHash(s.Name, s.Labels)
 	}
 	si, created := r.slot(h)
-	se := &r.core[si]
+	se := r.core.at(si)
 	if created || se.group < 0 {
 		if se.group = r.groupFor(a, s, nowMs); se.group >= 0 {
 			se.win = 0 // its first counted window is this one
@@ -235,8 +226,6 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 		a.obs.Dropped(r.idx, ReasonMaxOutputSeries, 1)
 		return true
 	}
-	g := &r.groups[se.group]
-	g.win = max(g.win, wi) // ≥ the win of each of its series: they expire first
 	w := r.lastWin
 	if w == nil || w.start != ws {
 		if w = r.windows[ws]; w == nil {
@@ -252,7 +241,7 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 		}
 		se.win = wi
 		if r.rate {
-			r.rates[si] = noRate(r.ctr[si].lastTs)
+			*r.rates.at(si) = noRate(r.ctr.at(si).lastTs)
 		}
 	}
 	noSum := s.Kind == scrape.KindSummaryQuantile
@@ -264,9 +253,9 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 	if r.c.counter && !noSum {
 		var rt *rateState
 		if r.rate {
-			rt = &r.rates[si]
+			rt = r.rates.at(si)
 		}
-		r.addCounter(a, &r.ctr[si], rt, w, se.group, base, v, ts)
+		r.addCounter(a, r.ctr.at(si), rt, w, se.group, base, v, ts)
 	}
 	return true
 }
@@ -312,35 +301,30 @@ func (r *ruleState) addCounter(a *Aggregator, se *counterState, rt *rateState, w
 // groupFor finds or creates s's group; -1 when max_output_series refuses it.
 func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32 {
 	r.lsBuf = r.groupLabels(r.lsBuf[:0], s.Labels)
-	r.keyBuf = appendKey(r.keyBuf[:0], s.Name, r.lsBuf)
-	if gi, ok := r.groupIdx[string(r.keyBuf)]; ok { // no allocation: the compiler reads keyBuf in place
-		return gi
+	id, known := r.nameID(s.Name)
+	r.keyBuf = appendIDKey(r.keyBuf[:0], id, r.lsBuf) // a new name's id replaces id 0 below
+	h := r.hashOf(r.keyBuf)
+	if known {
+		if gi, ok := r.lookup(r.keyBuf, h); ok {
+			return gi
+		}
 	}
 	per := r.perGroup()
-	if r.outCount+per > r.c.MaxOutputSeries {
+	if r.outCount+per > r.c.MaxOutputSeries || len(r.keys)+len(r.keyBuf) > maxKeyBytes {
 		if nowMs-r.lastWarn >= time.Minute.Milliseconds() {
 			r.lastWarn = nowMs
 			a.warn(r.idx, "max_output_series reached: new output series are dropped")
 		}
 		return -1
 	}
-	r.outCount += per
-	gi := r.addGroup(group{key: string(r.keyBuf)})
-	a.obs.OutputSeries(r.idx, r.outCount)
-	return gi
-}
-
-// addGroup stores g in a free slot or a new one.
-func (r *ruleState) addGroup(g group) int32 {
-	var gi int32
-	if n := len(r.free); n > 0 {
-		gi, r.free = r.free[n-1], r.free[:n-1]
-		r.groups[gi] = g
-	} else {
-		gi = int32(len(r.groups))
-		r.groups = append(r.groups, g)
+	if !known {
+		id = r.addName(s.Name)
+		r.keyBuf = appendIDKey(r.keyBuf[:0], id, r.lsBuf)
+		h = r.hashOf(r.keyBuf)
 	}
-	r.groupIdx[g.key] = gi
+	r.outCount += per
+	gi := r.newGroup(r.keyBuf, h)
+	a.obs.OutputSeries(r.idx, r.outCount)
 	return gi
 }
 

@@ -78,15 +78,21 @@ func (r *ruleState) snapshot(b []byte) []byte {
 	b = binary.AppendVarint(b, r.flushedTo)
 	b = binary.AppendVarint(b, r.lastSweep)
 	b = binary.AppendUvarint(b, uint64(len(r.groups)))
-	for _, g := range r.groups {
-		b = putS(b, g.key)
-		if g.key != "" {
-			b = putF(b, g.total)
-			b = binary.AppendUvarint(b, uint64(g.win))
+	wins := r.groupWins()
+	for gi, g := range r.groups {
+		if g.at == 0 {
+			b = append(b, 0) // ""
+			continue
 		}
+		name, lb := r.groupName(int32(gi))
+		b = binary.AppendUvarint(b, uint64(storedLen(len(name))+len(lb)))
+		b = append(appendString(b, name), lb...) // appendKey's form
+		b = putF(b, g.total)
+		b = binary.AppendUvarint(b, uint64(wins[gi]))
 	}
 	b = binary.AppendUvarint(b, uint64(r.numSeries()))
-	for si, se := range r.core {
+	for si := range uint32(r.core.len()) {
+		se := r.core.at(si)
 		if se.group == slotFree {
 			continue
 		}
@@ -94,11 +100,12 @@ func (r *ruleState) snapshot(b []byte) []byte {
 		b = binary.AppendVarint(b, int64(se.group))
 		b = binary.AppendUvarint(b, uint64(se.win))
 		if r.c.counter {
-			b = putF(b, r.ctr[si].last)
-			b = binary.AppendVarint(b, r.ctr[si].lastTs)
+			ctr := r.ctr.at(si)
+			b = putF(b, ctr.last)
+			b = binary.AppendVarint(b, ctr.lastTs)
 		}
 		if r.rate {
-			rt := r.rates[si]
+			rt := r.rates.at(si)
 			b = putF(b, rt.winDelta)
 			b = binary.AppendVarint(b, rt.winPrevTs)
 			b = putF(b, rt.rate)
@@ -199,6 +206,18 @@ func (d *reader) byte1() byte {
 	return c
 }
 
+// bytes reads a length-prefixed byte string (a view into the snapshot).
+func (d *reader) bytes() []byte {
+	n := d.uv()
+	if n > uint64(len(d.b)) {
+		d.err, d.b = true, nil
+		return nil
+	}
+	b := d.b[:n:n]
+	d.b = d.b[n:]
+	return b
+}
+
 func (d *reader) s() string {
 	n := d.uv()
 	if n > uint64(len(d.b)) {
@@ -279,14 +298,14 @@ func (r *ruleState) restore(d *reader) {
 	r.flushedTo, r.lastSweep = d.v(), d.v()
 	ng := d.count()
 	for i := 0; i < ng && !d.err; i++ {
-		g := group{key: d.s()}
-		if g.key == "" {
-			r.groups = append(r.groups, g)
-			r.free = append(r.free, int32(i))
+		key := d.bytes()
+		if len(key) == 0 {
+			r.addFree()
 			continue
 		}
-		g.total, g.win = d.f(), d.u32()
-		r.restoreGroup(d, g)
+		total := d.f()
+		d.u32() // its newest window: derived from its series
+		r.restoreGroup(d, key, total)
 	}
 	ns := d.count()
 	for i := 0; i < ns && !d.err; i++ {
@@ -295,12 +314,12 @@ func (r *ruleState) restore(d *reader) {
 		if !created {
 			d.fail()
 		}
-		r.core[si] = seriesCore{hash: h, group: d.i32(), win: d.u32()}
+		*r.core.at(si) = seriesCore{hash: h, group: d.i32(), win: d.u32()}
 		if r.c.counter {
-			r.ctr[si] = counterState{last: d.f(), lastTs: d.v()}
+			*r.ctr.at(si) = counterState{last: d.f(), lastTs: d.v()}
 		}
 		if r.rate {
-			r.rates[si] = rateState{winDelta: d.f(), winPrevTs: d.v(), rate: d.f()}
+			*r.rates.at(si) = rateState{winDelta: d.f(), winPrevTs: d.v(), rate: d.f()}
 		}
 		r.checkSeries(d, si)
 	}
@@ -311,7 +330,7 @@ func (r *ruleState) restore(d *reader) {
 		na := d.count()
 		for j := 0; j < na && !d.err; j++ {
 			gi := int32(d.u32())
-			if gi < 0 || int(gi) >= len(r.groups) || r.groups[gi].key == "" || (int(gi) < len(w.flags) && w.flags[gi] != 0) {
+			if gi < 0 || int(gi) >= len(r.groups) || !r.live(gi) || (int(gi) < len(w.flags) && w.flags[gi] != 0) {
 				d.fail()
 				break
 			}
@@ -338,24 +357,50 @@ func (r *ruleState) restore(d *reader) {
 	slices.Sort(r.free)
 }
 
-// restoreGroup adds a group read from a snapshot (its slot is the next).
-func (r *ruleState) restoreGroup(d *reader, g group) {
-	_, _, ok := decodeKey(g.key)
-	if _, dup := r.groupIdx[g.key]; !ok || dup {
+// restoreGroup adds a group read from a snapshot (its slot is the next),
+// its key in appendKey's form.
+func (r *ruleState) restoreGroup(d *reader, key []byte, total float64) {
+	name, ls, ok := decodeKey(string(key))
+	if !ok || len(r.keys)+len(key) > maxKeyBytes {
 		d.fail()
 		return
 	}
-	r.groups = append(r.groups, g)
-	r.groupIdx[g.key] = int32(len(r.groups) - 1)
+	id, known := r.nameID(name)
+	if !known {
+		id = r.addName(name)
+	}
+	r.keyBuf = appendIDKey(r.keyBuf[:0], id, ls)
+	h := r.hashOf(r.keyBuf)
+	if _, dup := r.lookup(r.keyBuf, h); dup {
+		d.fail()
+		return
+	}
+	gi := int32(len(r.groups))
+	r.groups = append(r.groups, group{})
+	r.put(gi, r.keyBuf, h)
+	r.groups[gi].total = total
 	if r.c.outs != nil {
 		r.outCount += r.perGroup()
 	}
 }
 
+// groupWins is each group's newest window, the newest of its series' (the
+// snapshot's field, which version 2 readers before the group store use for
+// expiry).
+func (r *ruleState) groupWins() []uint32 {
+	wins := make([]uint32, len(r.groups))
+	for si := range uint32(r.core.len()) {
+		if se := r.core.at(si); se.group >= 0 {
+			wins[se.group] = max(wins[se.group], se.win)
+		}
+	}
+	return wins
+}
+
 // checkSeries rejects a series whose group is not a live one.
 func (r *ruleState) checkSeries(d *reader, si uint32) {
-	g := r.core[si].group
-	if g < -1 || int(g) >= len(r.groups) || g >= 0 && r.groups[g].key == "" {
+	g := r.core.at(si).group
+	if g < -1 || int(g) >= len(r.groups) || g >= 0 && !r.live(g) {
 		d.fail()
 	}
 }

@@ -24,8 +24,7 @@ func (r *ruleState) restoreV1(d *reader) {
 	ng := d.count()
 	for i := 0; i < ng && !d.err; i++ {
 		if d.byte1() == 0 {
-			r.groups = append(r.groups, group{})
-			r.free = append(r.free, int32(i))
+			r.addFree()
 			continue
 		}
 		name := d.s()
@@ -34,9 +33,9 @@ func (r *ruleState) restoreV1(d *reader) {
 		for j := 0; j < nl && !d.err; j++ {
 			ls = append(ls, scrape.Label{Name: d.s(), Value: d.s()})
 		}
-		g := group{key: string(appendKey(nil, name, ls)), total: d.f()}
-		g.win = r.winIndex(d.v())
-		r.restoreGroup(d, g)
+		total := d.f()
+		d.v() // seen: a group now lives as long as its series
+		r.restoreGroup(d, appendKey(nil, name, ls), total)
 	}
 	ns := d.count()
 	for i := 0; i < ns && !d.err; i++ {
@@ -56,18 +55,14 @@ func (r *ruleState) restoreV1(d *reader) {
 			d.fail()
 			break
 		}
-		r.core[si] = se
+		*r.core.at(si) = se
 		if r.c.counter {
-			r.ctr[si] = ctr
+			*r.ctr.at(si) = ctr
 		}
 		if r.rate {
-			r.rates[si] = rt
+			*r.rates.at(si) = rt
 		}
 		r.checkSeries(d, si)
-		if !d.err && se.group >= 0 {
-			g := &r.groups[se.group]
-			g.win = max(g.win, se.win) // a group outlives its series
-		}
 	}
 	l := &r.lay
 	nw := d.count()
@@ -84,7 +79,7 @@ func (r *ruleState) restoreV1(d *reader) {
 			for k := 0; k < nv && !d.err; k++ {
 				vals = append(vals, d.f())
 			}
-			if gi < 0 || int(gi) >= len(r.groups) || r.groups[gi].key == "" || (int(gi) < len(w.flags) && w.flags[gi] != 0) {
+			if gi < 0 || int(gi) >= len(r.groups) || !r.live(gi) || (int(gi) < len(w.flags) && w.flags[gi] != 0) {
 				d.fail()
 				break
 			}

@@ -1,11 +1,8 @@
 package aggregate
 
 import (
-	"encoding/binary"
 	"math"
 	"slices"
-
-	"github.com/promfwd/promfwd/scrape"
 )
 
 // layout is which accumulator columns a rule's outputs need: a window
@@ -194,58 +191,4 @@ func (w *window) fold(l *layout, base int, g int32, v float64, ts int64, noSum b
 	if l.vals {
 		w.vals[g] = append(w.vals[g], v)
 	}
-}
-
-// appendKey packs a group's identity (name and labels, each string
-// length-prefixed, so distinct identities never collide) into b.
-func appendKey(b []byte, name string, ls scrape.Labels) []byte {
-	b = binary.AppendUvarint(b, uint64(len(name)))
-	b = append(b, name...)
-	for _, l := range ls {
-		b = binary.AppendUvarint(b, uint64(len(l.Name)))
-		b = append(b, l.Name...)
-		b = binary.AppendUvarint(b, uint64(len(l.Value)))
-		b = append(b, l.Value...)
-	}
-	return b
-}
-
-// decodeKey unpacks appendKey's bytes; the strings are substrings of key.
-// ok is false for bytes appendKey did not write (a damaged snapshot).
-func decodeKey(key string) (name string, ls scrape.Labels, ok bool) {
-	n := 0 // strings: the name, then a name and a value per label
-	for rest := key; len(rest) > 0; n++ {
-		if _, rest, ok = cutString(rest); !ok {
-			return "", nil, false
-		}
-	}
-	if n == 0 || n%2 != 1 {
-		return "", nil, false
-	}
-	name, key, _ = cutString(key)
-	if n > 1 {
-		ls = make(scrape.Labels, n/2)
-	}
-	for i := range ls {
-		ls[i].Name, key, _ = cutString(key)
-		ls[i].Value, key, _ = cutString(key)
-	}
-	return name, ls, true
-}
-
-// cutString splits one length-prefixed string off s.
-func cutString(s string) (string, string, bool) {
-	var n uint64
-	for i, shift := 0, uint(0); i < len(s) && i < binary.MaxVarintLen64; i, shift = i+1, shift+7 {
-		c := s[i]
-		n |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			rest := s[i+1:]
-			if n > uint64(len(rest)) {
-				return "", "", false
-			}
-			return rest[:n], rest[n:], true
-		}
-	}
-	return "", "", false
 }
