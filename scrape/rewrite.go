@@ -1,6 +1,7 @@
 package scrape
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -148,7 +149,7 @@ func (p *Parser) emitRewritten(name string, kind Kind, v float64, ts int64, expl
 			l.state = lineKept
 			smp.Name, smp.Labels = p.internString(oname), p.copyLabels(out)
 			l.renamed = smp.Name != name
-			if smp.Name == name && equalLabels(smp.Labels, in) {
+			if smp.Name == name && slices.Equal(smp.Labels, in) {
 				smp.Hash = l.in
 			} else {
 				smp.Hash = SeriesHash(smp.Name, smp.Labels)
@@ -269,16 +270,4 @@ func (p *Parser) copyLabels(ls Labels) Labels {
 	}
 	p.nLabels += len(ls)
 	return p.arena[start:len(p.arena):len(p.arena)]
-}
-
-func equalLabels(a, b Labels) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

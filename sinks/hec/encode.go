@@ -3,14 +3,15 @@ package hec
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
+	"slices"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/gzip"
-	"github.com/promfwd/promfwd/sinks/jsonw"
-	"math"
 
 	"github.com/promfwd/promfwd/scrape"
 	"github.com/promfwd/promfwd/sinks"
+	"github.com/promfwd/promfwd/sinks/jsonw"
 )
 
 // gzipLevel was picked by BenchmarkEncode*Gzip: BestSpeed compresses metric
@@ -263,18 +264,6 @@ func (e *encoder) seriesKey(s *scrape.Sample) uint64 {
 	return d.Sum64()
 }
 
-func labelsEqual(a, b scrape.Labels) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // place adds one pending sample to a matching open event, or opens one.
 func (e *encoder) place(samples []scrape.Sample, p pending) {
 	s := &samples[p.idx]
@@ -285,7 +274,7 @@ func (e *encoder) place(samples []scrape.Sample, p pending) {
 			break
 		}
 		ev := &e.evs[ei]
-		if ev.ts != s.TimestampMs || !labelsEqual(samples[ev.first].Labels, s.Labels) {
+		if ev.ts != s.TimestampMs || !slices.Equal(samples[ev.first].Labels, s.Labels) {
 			key++ // hash collision with another series: probe on
 			continue
 		}

@@ -229,7 +229,7 @@ func (s *Stage) compute(smp *scrape.Sample) entry {
 		return e
 	}
 	e.keep = true
-	if name == smp.Name && equalLabels(ls, smp.Labels) {
+	if name == smp.Name && slices.Equal(ls, smp.Labels) {
 		e.same, e.name, e.labels, e.hash = true, smp.Name, smp.Labels, smp.Hash
 		return e
 	}
@@ -240,18 +240,6 @@ func (s *Stage) compute(smp *scrape.Sample) entry {
 
 // validName is Prometheus' UTF-8 label name rule: not empty, valid UTF-8.
 func validName(n string) bool { return n != "" && utf8.ValidString(n) }
-
-func equalLabels(a, b scrape.Labels) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 // sortLabels sorts by name (insertion sort: label sets are small, and the
 // builder's Range is usually sorted already).
