@@ -3,6 +3,7 @@ package forwarder
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -85,7 +86,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	// the target's max-age can bring that reuse about.
 	src.last, src.lastRw, src.lastRwDone = nil, res.Rewrite, res.Rewritten
 	if now.Before(src.freshUntil) {
-		src.last = res.Samples
+		src.last = slices.Clip(res.Samples) // appendExtras writes past its end
 	}
 	f.sm.samples.WithLabelValues(src.name).Add(float64(len(samples)))
 	f.sm.lastSamples.WithLabelValues(src.name).Set(float64(len(samples)))
@@ -94,12 +95,20 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	}
 	rep := src.pipe.reportSamples(scrape.Report{Up: true, Duration: res.Duration, Scraped: res.Scraped(),
 		PostRelabel: len(samples), SeriesAdded: added}, nowMs)
-	if len(markers) > 0 || len(rep) > 0 {
-		all := make([]scrape.Sample, 0, len(samples)+len(markers)+len(rep))
-		samples = append(append(append(all, samples...), markers...), rep...)
-	}
+	samples = appendExtras(samples, markers, rep)
 	f.deliver(src, samples)
 	settle(ctx, src.routes()) // durable_intake.go: on disk before the job ends
+}
+
+// appendExtras appends a scrape's stale markers and per-target series to
+// its samples. The parser leaves room after a steady scrape's samples
+// (scrape.Parser: n/16+16), so this is normally in place: no second copy of
+// the batch per scrape. It is safe because the batch is this scrape's own:
+// whoever keeps it past the scrape (the target for a 304, the source for a
+// max-age reuse) keeps it clipped to its samples and copies before use, so
+// nothing else ever appends into the same array.
+func appendExtras(samples, markers, rep []scrape.Sample) []scrape.Sample {
+	return append(append(samples, markers...), rep...)
 }
 
 func (f *Forwarder) scrapeFailed(ctx context.Context, src *source, res scrape.Result, nowMs int64) {

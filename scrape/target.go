@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -250,7 +251,7 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 	}
 	t.prev = nil
 	if t.etag != "" || t.lastModified != "" {
-		t.prev = samples // a 304 may come
+		t.prev = slices.Clip(samples) // a 304 may come; the caller may append past the samples
 	}
 	return samples, same, n, maxAge, nil
 }
