@@ -32,7 +32,7 @@ var (
 
 // builtArtifacts are the paths of one architecture's artifacts.
 type builtArtifacts struct {
-	binary, deb, plugin, image, sums string
+	binary, lean, deb, plugin, image, sums string
 	log                              string
 }
 
@@ -77,6 +77,7 @@ func artifacts(t *testing.T) *builtArtifacts {
 		a := runtime.GOARCH
 		built = &builtArtifacts{
 			binary: filepath.Join(out, "promfwd_"+testVersion+"_linux_"+a),
+			lean:   filepath.Join(out, "promfwd-nokubernetes_"+testVersion+"_linux_"+a),
 			deb:    filepath.Join(out, "promfwd_"+debVersion(testVersion)+"_"+a+".deb"),
 			plugin: filepath.Join(out, "promfwd-docker-plugin_"+testVersion+"_linux_"+a+".tar.gz"),
 			image:  filepath.Join(out, "promfwd-image_"+testVersion+"_linux_"+a+".tar"),

@@ -83,19 +83,25 @@ func (r *release) all(ctx context.Context) error {
 		if err := buildBinary(ctx, r.root, arch, r.version, bin); err != nil {
 			return err
 		}
-		deb, err := r.deb(arch, bin)
+		lean := filepath.Join(r.out, fmt.Sprintf("promfwd-nokubernetes_%s_linux_%s", r.version, arch))
+		if err := buildBinary(ctx, r.root, arch, r.version, lean, leanTags...); err != nil {
+			return err
+		}
+		// A systemd host and the Docker daemon's plugin do not discover
+		// Kubernetes targets: they get the lean binary.
+		deb, err := r.deb(arch, lean)
 		if err != nil {
 			return err
 		}
 		plugin := filepath.Join(r.out, fmt.Sprintf("promfwd-docker-plugin_%s_linux_%s.tar.gz", r.version, arch))
-		if err := writePluginTarball(plugin, r.pluginFiles(bin), r.created); err != nil {
+		if err := writePluginTarball(plugin, r.pluginFiles(lean), r.created); err != nil {
 			return err
 		}
 		image := filepath.Join(r.out, fmt.Sprintf("promfwd-image_%s_linux_%s.tar", r.version, arch))
 		if err := r.image(arch, bin, image); err != nil {
 			return err
 		}
-		artifacts = append(artifacts, bin, deb, plugin, image)
+		artifacts = append(artifacts, bin, lean, deb, plugin, image)
 	}
 	sums := filepath.Join(r.out, "SHA256SUMS")
 	if err := writeSums(sums, artifacts); err != nil {

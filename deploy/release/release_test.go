@@ -70,7 +70,7 @@ func TestSums(t *testing.T) {
 		}
 		names = append(names, name)
 	}
-	for _, p := range []string{a.binary, a.deb, a.plugin, a.image} {
+	for _, p := range []string{a.binary, a.lean, a.deb, a.plugin, a.image} {
 		if !slices.Contains(names, filepath.Base(p)) {
 			t.Errorf("SHA256SUMS lacks %s (has %v)", filepath.Base(p), names)
 		}
@@ -142,8 +142,8 @@ func TestPluginTarball(t *testing.T) {
 		t.Error("config.json differs from deploy/docker-plugin/config.json")
 	}
 	bin := files["rootfs/usr/local/bin/promfwd"]
-	if !sameFile(t, bin, a.binary) || bin.Mode != 0o755 {
-		t.Errorf("rootfs/usr/local/bin/promfwd: not the release binary with mode 0755")
+	if !sameFile(t, bin, a.lean) || bin.Mode != 0o755 {
+		t.Errorf("rootfs/usr/local/bin/promfwd: not the lean release binary with mode 0755")
 	}
 	if !sameFile(t, files["rootfs/etc/ssl/certs/ca-certificates.crt"], defaultCAFile) {
 		t.Error("CA bundle missing or not the build machine's")
