@@ -33,7 +33,7 @@ var (
 // builtArtifacts are the paths of one architecture's artifacts.
 type builtArtifacts struct {
 	binary, lean, deb, plugin, image, sums string
-	log                              string
+	log                                    string
 }
 
 func TestMain(m *testing.M) {
