@@ -242,7 +242,9 @@ func (f *Forwarder) commitSDLocked(kept map[string]*sdRunner, fresh []config.Sou
 	old := f.sdRunners
 	f.sdRunners = kept
 	inherit := map[string]*sdRunner{}
+	renewed := map[string]bool{}
 	for _, sc := range fresh {
+		renewed[sc.Name] = true
 		if o, ok := old[sc.Name]; ok && o.set != nil && sameDiscoverers(o.src, sc) {
 			inherit[sc.Name] = o
 		}
@@ -258,8 +260,10 @@ func (f *Forwarder) commitSDLocked(kept map[string]*sdRunner, fresh []config.Sou
 			}
 			continue
 		}
-		_, renewed := inherit[name]
-		f.retireSDLocked(r, !renewed)
+		// A source renewed under its name with other discovery configs
+		// keeps its discovery metric series: its new set reports into them,
+		// and an asynchronous Forget would delete what the new set wrote.
+		f.retireSDLocked(r, !renewed[name])
 	}
 	for _, sc := range fresh {
 		r := &sdRunner{src: sc, log: f.log.With(zap.String("source", sc.Name))}

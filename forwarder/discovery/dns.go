@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -114,18 +115,22 @@ type dnsDiscovery struct {
 }
 
 // refresh looks every name up; a name that fails is logged and left out,
-// so its last good group stays (the Set keeps groups by source).
+// so its last good group stays (the Set keeps groups by source). When every
+// name failed the refresh is an error: nothing is sent, so the Set neither
+// changes nor takes the refresh for a recovery.
 func (d *dnsDiscovery) refresh(ctx context.Context) ([]*targetgroup.Group, error) {
 	var (
-		wg  sync.WaitGroup
-		ch  = make(chan *targetgroup.Group)
-		tgs = make([]*targetgroup.Group, 0, len(d.names))
+		wg     sync.WaitGroup
+		ch     = make(chan *targetgroup.Group)
+		tgs    = make([]*targetgroup.Group, 0, len(d.names))
+		failed atomic.Int32
 	)
 	wg.Add(len(d.names))
 	for _, name := range d.names {
 		go func() {
 			defer wg.Done()
 			if err := d.refreshOne(ctx, name, ch); err != nil && !errors.Is(err, context.Canceled) {
+				failed.Add(1)
 				d.logger.Error("Error refreshing DNS targets", "err", err)
 			}
 		}()
@@ -136,6 +141,9 @@ func (d *dnsDiscovery) refresh(ctx context.Context) ([]*targetgroup.Group, error
 	}()
 	for tg := range ch {
 		tgs = append(tgs, tg)
+	}
+	if n := int(failed.Load()); n > 0 && n == len(d.names) {
+		return nil, fmt.Errorf("dns_sd: all %d names failed to resolve", n)
 	}
 	return tgs, nil
 }

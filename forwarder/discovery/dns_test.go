@@ -106,6 +106,9 @@ func TestDNSSet(t *testing.T) {
 			t.Errorf("failure log = %s %v, want a warning naming dns_sd", e.Level, e.ContextMap())
 		}
 	}
+	if n := logs.FilterMessageSnippet("discovery working again").Len(); n != 0 {
+		t.Errorf("recovery logged %d times while every lookup failed", n)
+	}
 	srv.Fail(false)
 	waitFor(t, "recovery logged", func() bool { return logs.FilterMessageSnippet("discovery working again").Len() > 0 })
 }
