@@ -80,20 +80,8 @@ func seriesOf(samples []scrape.Sample, res *scrape.Result, prev *scrape.SeriesSe
 func (p *pipe) seriesAdded(cur *scrape.SeriesSet) int {
 	prev := p.prev
 	p.prev = cur
-	if prev == cur {
+	if prev.SameSeries(cur) {
 		return 0
-	}
-	if prev.Len() == cur.Len() {
-		same := true
-		for i := range cur.Len() {
-			if cur.Hash(i) != prev.Hash(i) {
-				same = false
-				break
-			}
-		}
-		if same {
-			return 0
-		}
 	}
 	set := make(map[uint64]struct{}, prev.Len())
 	for i := range prev.Len() {

@@ -1,6 +1,9 @@
 package scrape
 
-import "unsafe"
+import (
+	"slices"
+	"unsafe"
+)
 
 // SeriesSet is the identity of a successful scrape's samples, in their
 // order, without their values: what the next scrape needs of the last one
@@ -125,8 +128,20 @@ func sameLabels(a, b Labels) bool {
 	if len(a) == 0 || &a[0] == &b[0] {
 		return true
 	}
-	for i := range a {
-		if a[i] != b[i] {
+	return slices.Equal(a, b)
+}
+
+// SameSeries reports whether s and o hold the same series (by hash) in
+// the same order; a nil set holds none.
+func (s *SeriesSet) SameSeries(o *SeriesSet) bool {
+	if s == o {
+		return true
+	}
+	if s.Len() != o.Len() {
+		return false
+	}
+	for i := range s.Len() {
+		if s.Hash(i) != o.Hash(i) {
 			return false
 		}
 	}

@@ -43,7 +43,7 @@ func (st *Staleness) Observe(cur []scrape.Sample, nowMs int64) []scrape.Sample {
 func (st *Staleness) ObserveSeries(cur *scrape.SeriesSet, nowMs int64) []scrape.Sample {
 	prev := st.prev
 	st.prev = cur
-	if prev.Len() == 0 || sameSeries(prev, cur) {
+	if prev.Len() == 0 || prev.SameSeries(cur) {
 		return nil
 	}
 	// The set is not kept between calls: a steady target never gets here,
@@ -61,22 +61,6 @@ func (st *Staleness) ObserveSeries(cur *scrape.SeriesSet, nowMs int64) []scrape.
 		}
 	}
 	return markers
-}
-
-// sameSeries reports whether a and b hold the same series in the same order.
-func sameSeries(a, b *scrape.SeriesSet) bool {
-	if a == b {
-		return true
-	}
-	if a.Len() != b.Len() {
-		return false
-	}
-	for i := range a.Len() {
-		if a.Hash(i) != b.Hash(i) {
-			return false
-		}
-	}
-	return true
 }
 
 // Down returns stale markers for every series of the last successful scrape

@@ -25,7 +25,7 @@ func TestColumn(t *testing.T) {
 	if first != c.at(chunkLen) {
 		t.Fatal("an element moved when the column grew")
 	}
-	if room := c.capacity() - n; room < 0 || room >= chunkLen {
+	if room := c.capacity() - n; room >= chunkLen {
 		t.Fatalf("%d elements of unused room, want less than a chunk (%d)", room, chunkLen)
 	}
 }

@@ -68,9 +68,6 @@ func (a *Aggregator) Snapshot() []byte {
 func putF(b []byte, f float64) []byte {
 	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
 }
-func putS(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-}
 
 func (r *ruleState) snapshot(b []byte) []byte {
 	b = binary.AppendUvarint(b, r.c.fingerprint())
