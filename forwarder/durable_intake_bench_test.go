@@ -52,7 +52,7 @@ sinks: [{name: out, type: stdout}]
 					samples := make([]scrape.Sample, series)
 					for j := range samples {
 						ls := scrape.Labels{{Name: "i", Value: fmt.Sprint(j)}}
-						samples[j] = scrape.Sample{Name: "g", Labels: ls, Value: float64(i), Kind: scrape.KindGauge, Hash: scrape.SeriesHash("g", ls)}
+						samples[j] = scrape.Sample{Name: "g", Labels: scrape.SetOf(ls), Value: float64(i), Kind: scrape.KindGauge, Hash: scrape.SeriesHash("g", ls)}
 					}
 					st.admit(samples)
 					if sync {

@@ -289,11 +289,11 @@ func getSelfMetrics(t testing.TB, url string) []scrape.Sample {
 // find returns the value of the sample with that name and exactly those labels.
 func findSample(samples []scrape.Sample, name string, labels map[string]string) (float64, bool) {
 	for _, s := range samples {
-		if s.Name != name || len(s.Labels) != len(labels) {
+		if s.Name != name || s.Labels.Len() != len(labels) {
 			continue
 		}
 		match := true
-		for _, l := range s.Labels {
+		for _, l := range s.Labels.All() {
 			if labels[l.Name] != l.Value {
 				match = false
 				break

@@ -8,7 +8,7 @@ import (
 
 func pipeSample(name, v string) scrape.Sample {
 	ls := scrape.Labels{{Name: "k", Value: v}}
-	return scrape.Sample{Name: name, Labels: ls, Hash: scrape.SeriesHash(name, ls)}
+	return scrape.Sample{Name: name, Labels: scrape.SetOf(ls), Hash: scrape.SeriesHash(name, ls)}
 }
 
 func TestPipeSeriesAdded(t *testing.T) {

@@ -44,7 +44,7 @@ func TestParserInternTableBounded(t *testing.T) {
 	steady := []byte("a{x=\"1\"} 1\nb{y=\"2\"} 2\n")
 	first, _ := p.Parse(FormatText, steady, ParseOptions{})
 	second, _ := p.Parse(FormatText, steady, ParseOptions{})
-	if unsafe.StringData(first[1].Labels[0].Value) != unsafe.StringData(second[1].Labels[0].Value) {
+	if unsafe.StringData(first[1].Labels.At(0).Value) != unsafe.StringData(second[1].Labels.At(0).Value) {
 		t.Error("steady scrape did not reuse interned strings")
 	}
 }

@@ -12,10 +12,10 @@ func CheckLimits(samples []Sample, lim Limits) error {
 	if lim.MaxLabels == 0 && lim.MaxLabelNameLen == 0 && lim.MaxLabelValueLen == 0 {
 		return nil
 	}
-	var last Labels // samples of one series group share their label slice
+	var last LabelSet // samples of one series group share their label set
 	for i := range samples {
 		ls := samples[i].Labels
-		if len(ls) > 0 && len(last) == len(ls) && &last[0] == &ls[0] && lim.MaxLabelValueLen == 0 {
+		if ls.Len() > 0 && last.Same(ls) && lim.MaxLabelValueLen == 0 {
 			continue
 		}
 		if err := checkLabelLimits(&lim, samples[i].Name, ls); err != nil {

@@ -7,7 +7,7 @@ import (
 
 func TestCheckLimits(t *testing.T) {
 	ls := Labels{{"a", "1"}, {"job", "jj"}}
-	samples := []Sample{{Name: "x", Labels: ls}, {Name: "yy", Labels: ls}}
+	samples := []Sample{{Name: "x", Labels: SetOf(ls)}, {Name: "yy", Labels: SetOf(ls)}}
 	for _, tc := range []struct {
 		lim  Limits
 		want string

@@ -105,7 +105,7 @@ type lineKey struct{ key, check uint64 }
 // labels, series hash and the kind it was emitted as.
 type lineEntry struct {
 	name   string
-	labels Labels
+	labels LabelSet
 	hash   uint64
 	kind   Kind
 }

@@ -132,9 +132,9 @@ func TestLineCacheSharesLabels(t *testing.T) {
 	second := lcParseBoth(t, p, FormatText, body, opt)
 	shared, labelled := 0, 0
 	for i := range first {
-		if len(first[i].Labels) > 0 {
+		if first[i].Labels.Len() > 0 {
 			labelled++
-			if &first[i].Labels[0] == &second[i].Labels[0] {
+			if first[i].Labels.Same(second[i].Labels) {
 				shared++
 			}
 		}
@@ -260,7 +260,7 @@ func TestLineCacheOrder(t *testing.T) {
 	rev := slices.Clone(lines)
 	slices.Reverse(rev)
 	got := lcParseBoth(t, p, FormatText, body(rev), opt)
-	if &got[0].Labels[0] != &steady[49].Labels[0] || &got[49].Labels[0] != &steady[0].Labels[0] {
+	if !got[0].Labels.Same(steady[49].Labels) || !got[49].Labels.Same(steady[0].Labels) {
 		t.Fatal("reordered lines were parsed again instead of found in the cache")
 	}
 	if p.lines.kidx.tab == nil {

@@ -101,7 +101,10 @@ type Parser struct {
 	line    int
 	opt     ParseOptions
 	out     []Sample
-	arena   []Label // current chunk; samples' Labels are sub-slices of it
+	syms    *symTable  // the target's label names and values (symtab.go)
+	lab     labelArena // compact label storage of new series
+	rotate  bool       // syms holds mostly unused symbols: start a new table
+	mbuf    Labels     // a new series' labels, before encoding
 	nLabels int
 	lbuf    []Label // exposed labels of the sample being parsed
 	pbBase  []Label // protobuf: labels shared by the samples of one Metric
@@ -211,12 +214,16 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 		n = opt.Limits.MaxSamples
 	}
 	p.out = make([]Sample, 0, n)
-	if f == FormatProtobuf && p.lastLabels > 0 {
-		// No line cache for protobuf: every sample's labels are copied,
-		// and the arena lives exactly as long as the scrape's samples.
-		p.arena = make([]Label, 0, p.lastLabels+p.lastLabels/16+64)
-	} else {
-		p.arena = nil
+	if p.syms == nil || p.rotate {
+		// A new table: every series is encoded again, so the line
+		// cache and the last set (whose labels are in the old table)
+		// start over.
+		p.syms, p.rotate, p.set, p.lab = newSymTable(), false, nil, labelArena{}
+		p.lines.forget()
+	}
+	p.lab.hint = 2*p.lastLabels + 1024
+	if p.lastSamples == 0 {
+		p.lab.hint = 12 * n
 	}
 }
 
@@ -227,7 +234,11 @@ func (p *Parser) finish(ok bool) {
 		p.set = p.set.Next(p.out)
 	}
 	p.lines.end(p.out, p.set, ok)
-	p.out, p.arena, p.opt = nil, nil, ParseOptions{}
+	p.syms.endParse()
+	if ok && p.syms.wasteful() {
+		p.rotate = 2*p.syms.countLive(p.set.labelSets)+symMinKeep < int(p.syms.n)
+	}
+	p.out, p.opt = nil, ParseOptions{}
 	clear(p.lbuf)
 	clear(p.pbBase)
 	p.fam = family{help: p.fam.help[:0]}
@@ -330,26 +341,19 @@ func (p *Parser) emit(name string, kind Kind, v float64, ts int64, explicit bool
 	if err != nil {
 		return err
 	}
-	tl := p.opt.TargetLabels
-	need := len(ls) + len(tl)
-	if cap(p.arena)-len(p.arena) < need {
-		p.arena = make([]Label, 0, max(need, min(arenaChunk, p.nLabels)))
-	}
-	start := len(p.arena)
-	dst := mergeLabels(p.arena[start:start:start+need], ls, tl)
-	if err := checkLabelLimits(lim, name, dst); err != nil {
+	dst := mergeLabels(p.mbuf[:0], ls, p.opt.TargetLabels)
+	p.mbuf = dst[:0]
+	if err := checkLabelLimits(lim, name, SetOf(dst)); err != nil {
 		return err
 	}
-	p.arena = p.arena[:start+len(dst)]
-	p.nLabels += len(dst)
-	dst = dst[:len(dst):len(dst)]
 	h := SeriesHash(name, dst)
 	if p.repeated(h, ts) {
 		return nil
 	}
+	p.nLabels += len(dst)
 	p.out = append(p.out, Sample{
 		Name:        name,
-		Labels:      dst,
+		Labels:      p.lab.encode(p.syms, dst),
 		Value:       v,
 		TimestampMs: ts,
 		Kind:        kind,

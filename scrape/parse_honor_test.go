@@ -25,7 +25,7 @@ func TestParseHonorLabels(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, w := range tc.want {
-			if got[i].Labels.String() != w || got[i].Hash != SeriesHash("m", got[i].Labels) {
+			if got[i].Labels.String() != w || got[i].Hash != SeriesHash("m", got[i].Labels.Labels()) {
 				t.Errorf("honor=%v sample %d: %s, want %s", tc.honor, i, got[i].Labels, w)
 			}
 		}

@@ -66,13 +66,13 @@ func mergeLabels(dst, a, b Labels) Labels {
 	return dst
 }
 
-func checkLabelLimits(lim *Limits, name string, ls Labels) error {
-	if lim.MaxLabels > 0 && len(ls)+1 > lim.MaxLabels {
+func checkLabelLimits(lim *Limits, name string, ls LabelSet) error {
+	if lim.MaxLabels > 0 && ls.Len()+1 > lim.MaxLabels {
 		return &LimitError{Limit: "label", Max: lim.MaxLabels}
 	}
 	if lim.MaxLabelNameLen > 0 {
-		for _, l := range ls {
-			if len(l.Name) > lim.MaxLabelNameLen {
+		for i := range ls.Len() {
+			if len(ls.Name(i)) > lim.MaxLabelNameLen {
 				return &LimitError{Limit: "label name length", Max: lim.MaxLabelNameLen}
 			}
 		}
@@ -81,7 +81,7 @@ func checkLabelLimits(lim *Limits, name string, ls Labels) error {
 		if len(name) > lim.MaxLabelValueLen {
 			return &LimitError{Limit: "label value length", Max: lim.MaxLabelValueLen}
 		}
-		for _, l := range ls {
+		for _, l := range ls.All() {
 			if len(l.Value) > lim.MaxLabelValueLen {
 				return &LimitError{Limit: "label value length", Max: lim.MaxLabelValueLen}
 			}

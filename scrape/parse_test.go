@@ -17,14 +17,14 @@ const ptNow = int64(1_700_000_100_000)
 func ptRender(s Sample) string {
 	var b strings.Builder
 	b.WriteString(s.Name)
-	for i, l := range s.Labels { // values quoted, so a sample stays on one line
+	for i, l := range s.Labels.All() { // values quoted, so a sample stays on one line
 		sep := ","
 		if i == 0 {
 			sep = "{"
 		}
 		fmt.Fprintf(&b, "%s%s=%q", sep, l.Name, l.Value)
 	}
-	if len(s.Labels) > 0 {
+	if s.Labels.Len() > 0 {
 		b.WriteByte('}')
 	}
 	fmt.Fprintf(&b, " %s @%d", strconv.FormatFloat(s.Value, 'g', -1, 64), s.TimestampMs)
@@ -62,15 +62,15 @@ func ptCheck(t testing.TB, samples []Sample) {
 
 func ptInvariants(samples []Sample) error {
 	for i, s := range samples {
-		for j, l := range s.Labels {
+		for j, l := range s.Labels.All() {
 			if l.Name == "" || l.Value == "" {
 				return fmt.Errorf("sample %d %s: empty label name or value", i, s.Name)
 			}
-			if j > 0 && s.Labels[j-1].Name >= l.Name {
+			if j > 0 && s.Labels.Name(j-1) >= l.Name {
 				return fmt.Errorf("sample %d %s: labels not sorted/unique: %s", i, s.Name, s.Labels)
 			}
 		}
-		if s.Hash != SeriesHash(s.Name, s.Labels) {
+		if s.Hash != SeriesHash(s.Name, s.Labels.Labels()) {
 			return fmt.Errorf("sample %d %s: hash mismatch", i, s.Name)
 		}
 		if s.Meta == nil {

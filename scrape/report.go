@@ -48,7 +48,7 @@ func ReportSamples(tl Labels, r Report, tsMs int64) []Sample {
 	}
 	out := make([]Sample, len(vals))
 	for i, m := range reportMeta {
-		out[i] = Sample{Name: m.Family, Labels: ls, Value: vals[i], TimestampMs: tsMs, Kind: KindGauge, Meta: m,
+		out[i] = Sample{Name: m.Family, Labels: SetOf(ls), Value: vals[i], TimestampMs: tsMs, Kind: KindGauge, Meta: m,
 			Hash: SeriesHash(m.Family, ls)}
 	}
 	return out

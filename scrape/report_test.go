@@ -18,7 +18,7 @@ func TestReportSamples(t *testing.T) {
 	for i, w := range want {
 		s := got[i]
 		if s.Name != w.name || s.Value != w.v || s.TimestampMs != 42 || s.Labels.String() != `{instance="h:1",job="j"}` ||
-			s.Hash != SeriesHash(w.name, s.Labels) || s.Kind != KindGauge {
+			s.Hash != SeriesHash(w.name, s.Labels.Labels()) || s.Kind != KindGauge {
 			t.Errorf("sample %d: %+v", i, s)
 		}
 	}

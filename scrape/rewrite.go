@@ -139,7 +139,7 @@ func (p *Parser) emitRewritten(name string, kind Kind, v float64, ts int64, expl
 		}
 		in := mergeLabels(p.rwBuf[:0], ls, p.opt.TargetLabels)
 		p.rwBuf = in[:0]
-		if err := checkLabelLimits(&p.opt.Limits, name, in); err != nil {
+		if err := checkLabelLimits(&p.opt.Limits, name, SetOf(in)); err != nil {
 			return err
 		}
 		l = rwLine{in: SeriesHash(name, in), kind: kind, state: lineInvalid}
@@ -149,10 +149,10 @@ func (p *Parser) emitRewritten(name string, kind Kind, v float64, ts int64, expl
 			l.state = lineKept
 			smp.Name, smp.Labels = p.internString(oname), p.copyLabels(out)
 			l.renamed = smp.Name != name
-			if smp.Name == name && slices.Equal(smp.Labels, in) {
+			if smp.Name == name && slices.Equal(out, in) {
 				smp.Hash = l.in
 			} else {
-				smp.Hash = SeriesHash(smp.Name, smp.Labels)
+				smp.Hash = SeriesHash(smp.Name, out)
 			}
 		case RewriteDrop:
 			l.state = lineDropped
@@ -255,19 +255,12 @@ func (p *Parser) internString(s string) string {
 	return p.strs.add(strings.Clone(s))
 }
 
-// copyLabels copies ls, strings interned, into the label arena and returns
-// the exact-size copy.
-func (p *Parser) copyLabels(ls Labels) Labels {
-	if len(ls) == 0 {
-		return nil
-	}
-	if cap(p.arena)-len(p.arena) < len(ls) {
-		p.arena = make([]Label, 0, max(len(ls), min(arenaChunk, p.nLabels)))
-	}
-	start := len(p.arena)
-	for _, l := range ls {
-		p.arena = append(p.arena, Label{Name: p.internString(l.Name), Value: p.internString(l.Value)})
+// copyLabels stores ls, strings interned (never the rewriter's own, which
+// may pin a larger string), as a compact set in the label arena.
+func (p *Parser) copyLabels(ls Labels) LabelSet {
+	for i := range ls {
+		ls[i] = Label{Name: p.internString(ls[i].Name), Value: p.internString(ls[i].Value)}
 	}
 	p.nLabels += len(ls)
-	return p.arena[start:len(p.arena):len(p.arena)]
+	return p.lab.encode(p.syms, ls)
 }

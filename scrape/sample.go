@@ -158,8 +158,8 @@ func (ls Labels) String() string {
 
 // Sample is one data point with its full identity.
 type Sample struct {
-	Name        string // full sample name, e.g. "http_request_duration_seconds_bucket"
-	Labels      Labels // sorted, without __name__
+	Name        string   // full sample name, e.g. "http_request_duration_seconds_bucket"
+	Labels      LabelSet // sorted, without __name__
 	Value       float64
 	TimestampMs int64 // exposition timestamp if present, else scrape time
 	Kind        Kind
@@ -234,22 +234,24 @@ func GroupEnd(samples []Sample, i int) int {
 }
 
 // sameGroupLabels compares label sets ignoring "le" and "quantile".
-func sameGroupLabels(a, b Labels) bool {
+func sameGroupLabels(a, b LabelSet) bool {
 	i, j := 0, 0
 	for {
-		for i < len(a) && (a[i].Name == "le" || a[i].Name == "quantile") {
+		for i < a.Len() && isBoundName(a.Name(i)) {
 			i++
 		}
-		for j < len(b) && (b[j].Name == "le" || b[j].Name == "quantile") {
+		for j < b.Len() && isBoundName(b.Name(j)) {
 			j++
 		}
-		if i == len(a) || j == len(b) {
-			return i == len(a) && j == len(b)
+		if i == a.Len() || j == b.Len() {
+			return i == a.Len() && j == b.Len()
 		}
-		if a[i] != b[j] {
+		if a.At(i) != b.At(j) {
 			return false
 		}
 		i++
 		j++
 	}
 }
+
+func isBoundName(n string) bool { return n == "le" || n == "quantile" }

@@ -1,7 +1,6 @@
 package scrape
 
 import (
-	"slices"
 	"unsafe"
 )
 
@@ -35,7 +34,7 @@ type seriesRef struct {
 
 // seriesEntry is one sample's identity; ref indexes SeriesSet.refs.
 type seriesEntry struct {
-	labels Labels
+	labels LabelSet
 	hash   uint64
 	ref    uint32
 }
@@ -119,16 +118,10 @@ func sameString(a, b string) bool {
 	return unsafe.StringData(a) == unsafe.StringData(b) || a == b
 }
 
-// sameLabels reports whether a and b are the same label set; the slices
+// sameLabels reports whether a and b are the same label set; the sets
 // of a steady scrape are the same memory, which is checked first.
-func sameLabels(a, b Labels) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	if len(a) == 0 || &a[0] == &b[0] {
-		return true
-	}
-	return slices.Equal(a, b)
+func sameLabels(a, b LabelSet) bool {
+	return a.Same(b) || a.Equal(b)
 }
 
 // SameSeries reports whether s and o hold the same series (by hash) in
@@ -188,4 +181,16 @@ func (s *SeriesSet) Next(out []Sample) *SeriesSet {
 		}
 	}
 	return &SeriesSet{refs: nrefs, entries: s.entries}
+}
+
+// labelSets yields the label set of each entry.
+func (s *SeriesSet) labelSets(yield func(LabelSet) bool) {
+	if s == nil {
+		return
+	}
+	for i := range s.entries {
+		if !yield(s.entries[i].labels) {
+			return
+		}
+	}
 }

@@ -66,7 +66,7 @@ func TestTargetFreesBatch(t *testing.T) {
 			// slices as the set the parser kept.
 			res := tg.Scrape(context.Background(), now.Add(time.Hour))
 			set := tg.parser.Series()
-			if res.Err != nil || set.Len() != 200 || &res.Samples[7].Labels[0] != &set.entries[7].labels[0] {
+			if res.Err != nil || set.Len() != 200 || !res.Samples[7].Labels.Same(set.entries[7].labels) {
 				t.Fatalf("after the batch went: %v, set of %d, labels not shared", res.Err, set.Len())
 			}
 		})
@@ -107,7 +107,7 @@ func TestSeriesSetNext(t *testing.T) {
 	m1, m2 := &Meta{Family: "f"}, &Meta{Family: "f"}
 	mk := func(name, v string, meta *Meta) Sample {
 		ls := Labels{{Name: "k", Value: v}}
-		return Sample{Name: name, Labels: ls, Meta: meta, Kind: KindGauge, Hash: SeriesHash(name, ls)}
+		return Sample{Name: name, Labels: SetOf(ls), Meta: meta, Kind: KindGauge, Hash: SeriesHash(name, ls)}
 	}
 	base := []Sample{mk("f", "a", m1), mk("f", "b", m1), mk("g", "a", nil)}
 	s := NewSeriesSet(base)

@@ -166,7 +166,7 @@ func TestScrapeFormats(t *testing.T) {
 					t.Errorf("Bytes = %d, want %d (decoded size)", res.Bytes, len(c.body))
 				}
 				for _, s := range res.Samples {
-					if s.Hash != SeriesHash(s.Name, s.Labels) {
+					if s.Hash != SeriesHash(s.Name, s.Labels.Labels()) {
 						t.Errorf("%s: Hash not set", s.Name)
 					}
 				}

@@ -115,11 +115,11 @@ func histograms(n int) []scrape.Sample {
 		id := scrape.Label{Name: "g", Value: fmt.Sprint(g)}
 		for _, le := range []string{"1", "5", "+Inf"} {
 			s = append(s, scrape.Sample{Name: "h_bucket", Kind: scrape.KindHistogramBucket, Meta: meta,
-				Labels: scrape.Labels{id, {Name: "le", Value: le}}})
+				Labels: scrape.SetOf(scrape.Labels{id, {Name: "le", Value: le}})})
 		}
 		s = append(s,
-			scrape.Sample{Name: "h_sum", Kind: scrape.KindHistogramSum, Meta: meta, Labels: scrape.Labels{id}},
-			scrape.Sample{Name: "h_count", Kind: scrape.KindHistogramCount, Meta: meta, Labels: scrape.Labels{id}})
+			scrape.Sample{Name: "h_sum", Kind: scrape.KindHistogramSum, Meta: meta, Labels: scrape.SetOf(scrape.Labels{id})},
+			scrape.Sample{Name: "h_count", Kind: scrape.KindHistogramCount, Meta: meta, Labels: scrape.SetOf(scrape.Labels{id})})
 	}
 	return s
 }

@@ -31,7 +31,7 @@ func testSamples(n int, ts int64) []scrape.Sample {
 		if i%2 == 1 {
 			kind, name = scrape.KindCounter, "c_total"
 		}
-		out[i] = scrape.Sample{Name: name, Labels: ls, Value: float64(i), TimestampMs: ts, Kind: kind, Hash: scrape.SeriesHash(name, ls)}
+		out[i] = scrape.Sample{Name: name, Labels: scrape.SetOf(ls), Value: float64(i), TimestampMs: ts, Kind: kind, Hash: scrape.SeriesHash(name, ls)}
 	}
 	return out
 }
@@ -150,7 +150,7 @@ func TestTargetExposition(t *testing.T) {
 		if a[i].Value == b[i].Value {
 			t.Fatalf("%s%s did not change between scrapes", a[i].Name, a[i].Labels)
 		}
-		if n := len(a[i].Labels); n < 3 || n > 7 { // 3-6 labels, le on buckets
+		if n := a[i].Labels.Len(); n < 3 || n > 7 { // 3-6 labels, le on buckets
 			t.Fatalf("%s has %d labels", a[i].Name, n)
 		}
 	}

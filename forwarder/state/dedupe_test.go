@@ -15,7 +15,7 @@ func mk(name string, v float64, kind scrape.Kind, meta *scrape.Meta, ls ...strin
 	for i := 0; i+1 < len(ls); i += 2 {
 		labels = append(labels, scrape.Label{Name: ls[i], Value: ls[i+1]})
 	}
-	return scrape.Sample{Name: name, Labels: labels, Value: v, Kind: kind, Meta: meta, Hash: scrape.SeriesHash(name, labels)}
+	return scrape.Sample{Name: name, Labels: scrape.SetOf(labels), Value: v, Kind: kind, Meta: meta, Hash: scrape.SeriesHash(name, labels)}
 }
 
 func names(ss []scrape.Sample) []string {

@@ -71,7 +71,7 @@ func (s *Sink) Encode(samples []scrape.Sample) (sinks.Encoded, error) {
 		j := scrape.GroupEnd(samples, i)
 		h := samples[i].Hash
 		if h == 0 {
-			h = scrape.SeriesHash(samples[i].Name, samples[i].Labels)
+			h = samples[i].Labels.SeriesHash(samples[i].Name)
 		}
 		e.groups = append(e.groups, group{from: i, to: j, lane: uint32(h % uint64(lanes))})
 		i = j
@@ -144,7 +144,7 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 	v := smp.Value
 	h := smp.Hash
 	if h == 0 {
-		h = scrape.SeriesHash(smp.Name, smp.Labels)
+		h = smp.Labels.SeriesHash(smp.Name)
 	}
 	delta := s.cfg.SendCountersAs == CountersAsDelta && smp.Kind.IsCumulative() &&
 		(smp.Meta == nil || smp.Meta.Type != scrape.TypeGaugeHistogram)
@@ -209,7 +209,8 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 	e.tagSum = s.staticTagsSum
 	b = append(b, s.staticTagsJSON...)
 	first := len(s.staticTagsJSON) == 0
-	for _, l := range smp.Labels {
+	for i := range smp.Labels.Len() {
+		l := smp.Labels.At(i)
 		val := l.Value
 		switch {
 		case smp.Kind == scrape.KindHistogramBucket && l.Name == "le":

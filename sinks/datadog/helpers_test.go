@@ -126,7 +126,7 @@ func labels(kv ...string) scrape.Labels {
 }
 
 func sample(name string, kind scrape.Kind, meta *scrape.Meta, ls scrape.Labels, v float64, ts time.Time) scrape.Sample {
-	return scrape.Sample{Name: name, Kind: kind, Meta: meta, Labels: ls, Value: v, TimestampMs: ts.UnixMilli(),
+	return scrape.Sample{Name: name, Kind: kind, Meta: meta, Labels: scrape.SetOf(ls), Value: v, TimestampMs: ts.UnixMilli(),
 		Hash: scrape.SeriesHash(name, ls)}
 }
 

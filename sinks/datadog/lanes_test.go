@@ -31,8 +31,8 @@ func TestLanesKeepSeriesInOneLane(t *testing.T) {
 		for i := range 8 {
 			out = append(out, histogram(meta, v, 2*v, 3*v, v, ts)...)
 			for k := len(out) - 5; k < len(out); k++ {
-				out[k].Labels = append(scrape.Labels{{Name: "pod", Value: fmt.Sprint(i)}}, out[k].Labels...)
-				out[k].Hash = scrape.SeriesHash(out[k].Name, out[k].Labels)
+				out[k].Labels = scrape.SetOf(out[k].Labels.AppendTo(scrape.Labels{{Name: "pod", Value: fmt.Sprint(i)}}))
+				out[k].Hash = scrape.SeriesHash(out[k].Name, out[k].Labels.Labels())
 			}
 		}
 		return out

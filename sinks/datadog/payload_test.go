@@ -26,8 +26,8 @@ func bigBatch(n int, ts time.Time, rng *rand.Rand) []scrape.Sample {
 		if i%10 == 9 && n-len(out) >= 5 {
 			g := histogram(hmeta, 1, 2, 3, 4, ts)
 			for k := range g {
-				ls := append(scrape.Labels{{Name: "id", Value: strconv.Itoa(i)}}, g[k].Labels...)
-				g[k].Labels, g[k].Hash = ls, scrape.SeriesHash(g[k].Name, ls)
+				ls := g[k].Labels.AppendTo(scrape.Labels{{Name: "id", Value: strconv.Itoa(i)}})
+				g[k].Labels, g[k].Hash = scrape.SetOf(ls), scrape.SeriesHash(g[k].Name, ls)
 			}
 			out = append(out, g...)
 			continue

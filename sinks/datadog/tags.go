@@ -161,8 +161,8 @@ func (s *Sink) logCollisions() {
 		return
 	}
 	s.collisionLog = now
-	labels := make([]string, 0, len(c.last.Labels))
-	for _, l := range c.last.Labels {
+	labels := make([]string, 0, c.last.Labels.Len())
+	for _, l := range c.last.Labels.All() {
 		labels = append(labels, l.Name+"="+l.Value)
 	}
 	slices.Sort(labels)

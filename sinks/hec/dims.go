@@ -35,32 +35,33 @@ type dimNamer struct {
 }
 
 // appendDims appends `,"name":"value"` for every label.
-func (d *dimNamer) appendDims(dst []byte, ls scrape.Labels) []byte {
+func (d *dimNamer) appendDims(dst []byte, ls scrape.LabelSet) []byte {
 	renames := false
-	for i := range ls {
-		if needsRename(ls[i].Name) {
+	for i := range ls.Len() {
+		if needsRename(ls.Name(i)) {
 			renames = true
 			break
 		}
 	}
 	if renames {
 		if d.taken == nil {
-			d.taken = make(map[string]struct{}, len(ls))
+			d.taken = make(map[string]struct{}, ls.Len())
 		}
 		clear(d.taken)
-		for i := range ls {
-			d.taken[ls[i].Name] = struct{}{}
+		for i := range ls.Len() {
+			d.taken[ls.Name(i)] = struct{}{}
 		}
 	}
-	for i := range ls {
-		name := ls[i].Name
+	for i := range ls.Len() {
+		l := ls.At(i)
+		name := l.Name
 		if renames && needsRename(name) {
 			name = d.rename(name)
 		}
 		dst = append(dst, ',')
 		dst = jsonw.AppendString(dst, name)
 		dst = append(dst, ':')
-		dst = jsonw.AppendString(dst, ls[i].Value)
+		dst = jsonw.AppendString(dst, l.Value)
 	}
 	return dst
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
-	"slices"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/gzip"
@@ -255,7 +254,8 @@ func (e *encoder) seriesKey(s *scrape.Sample) uint64 {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(s.TimestampMs))
 	_, _ = d.Write(b[:])
-	for _, l := range s.Labels {
+	for i := range s.Labels.Len() {
+		l := s.Labels.At(i)
 		_, _ = d.WriteString(l.Name)
 		_, _ = d.Write([]byte{0xff})
 		_, _ = d.WriteString(l.Value)
@@ -274,7 +274,7 @@ func (e *encoder) place(samples []scrape.Sample, p pending) {
 			break
 		}
 		ev := &e.evs[ei]
-		if ev.ts != s.TimestampMs || !slices.Equal(samples[ev.first].Labels, s.Labels) {
+		if ev.ts != s.TimestampMs || !samples[ev.first].Labels.Equal(s.Labels) {
 			key++ // hash collision with another series: probe on
 			continue
 		}

@@ -251,11 +251,11 @@ func TestEncodeMultiMergesSharedDimensions(t *testing.T) {
 	s, _, _ := newTestSink(t, cfg)
 	job := lbls("job", "a")
 	samples := []scrape.Sample{
-		{Name: "a", Labels: job, Value: 1, TimestampMs: testTS},
-		{Name: "b", Labels: lbls("job", "b"), Value: 2, TimestampMs: testTS},
-		{Name: "c", Labels: job, Value: 3, TimestampMs: testTS},
-		{Name: "a", Labels: job, Value: 4, TimestampMs: testTS},     // same series again: must not overwrite
-		{Name: "d", Labels: job, Value: 5, TimestampMs: testTS + 1}, // other time: own event
+		{Name: "a", Labels: scrape.SetOf(job), Value: 1, TimestampMs: testTS},
+		{Name: "b", Labels: scrape.SetOf(lbls("job", "b")), Value: 2, TimestampMs: testTS},
+		{Name: "c", Labels: scrape.SetOf(job), Value: 3, TimestampMs: testTS},
+		{Name: "a", Labels: scrape.SetOf(job), Value: 4, TimestampMs: testTS},     // same series again: must not overwrite
+		{Name: "d", Labels: scrape.SetOf(job), Value: 5, TimestampMs: testTS + 1}, // other time: own event
 	}
 	enc, err := s.Encode(samples)
 	if err != nil {

@@ -45,27 +45,27 @@ func fixtureSamples() []scrape.Sample {
 	gauge := &scrape.Meta{Family: "temp", Type: scrape.TypeGauge}
 	job := lbls("job", "docker", "instance", "a:9323")
 	s := []scrape.Sample{
-		{Name: "ops_total", Labels: job, Value: 12, Kind: scrape.KindCounter, Meta: ctr},
-		{Name: "temp", Labels: job, Value: -3.5e-9, Kind: scrape.KindGauge, Meta: gauge},
-		{Name: "temp_nan", Labels: job, Value: math.NaN(), Kind: scrape.KindGauge, Meta: gauge},
-		{Name: "temp_inf", Labels: job, Value: math.Inf(1), Kind: scrape.KindGauge, Meta: gauge},
-		{Name: "temp_stale", Labels: job, Value: math.Float64frombits(scrape.StaleNaN), Kind: scrape.KindGauge, Meta: gauge},
-		{Name: "odd", Labels: lbls("_private", "x", "metric_name", "m", "host", "h2", "label_host", "taken", "quote", "say \"hi\"\n\t\x01", "bad_utf8", "a\xffb", "uni", "häß✓"), Value: 1e21, Kind: scrape.KindUntyped},
+		{Name: "ops_total", Labels: scrape.SetOf(job), Value: 12, Kind: scrape.KindCounter, Meta: ctr},
+		{Name: "temp", Labels: scrape.SetOf(job), Value: -3.5e-9, Kind: scrape.KindGauge, Meta: gauge},
+		{Name: "temp_nan", Labels: scrape.SetOf(job), Value: math.NaN(), Kind: scrape.KindGauge, Meta: gauge},
+		{Name: "temp_inf", Labels: scrape.SetOf(job), Value: math.Inf(1), Kind: scrape.KindGauge, Meta: gauge},
+		{Name: "temp_stale", Labels: scrape.SetOf(job), Value: math.Float64frombits(scrape.StaleNaN), Kind: scrape.KindGauge, Meta: gauge},
+		{Name: "odd", Labels: scrape.SetOf(lbls("_private", "x", "metric_name", "m", "host", "h2", "label_host", "taken", "quote", "say \"hi\"\n\t\x01", "bad_utf8", "a\xffb", "uni", "häß✓")), Value: 1e21, Kind: scrape.KindUntyped},
 	}
 	for _, le := range []string{"0.1", "1", "+Inf"} {
-		s = append(s, scrape.Sample{Name: "req_seconds_bucket", Labels: lbls("job", "docker", "le", le), Value: 3, Kind: scrape.KindHistogramBucket, Meta: hist})
+		s = append(s, scrape.Sample{Name: "req_seconds_bucket", Labels: scrape.SetOf(lbls("job", "docker", "le", le)), Value: 3, Kind: scrape.KindHistogramBucket, Meta: hist})
 	}
 	s = append(s,
-		scrape.Sample{Name: "req_seconds_sum", Labels: lbls("job", "docker"), Value: 0.75, Kind: scrape.KindHistogramSum, Meta: hist},
-		scrape.Sample{Name: "req_seconds_count", Labels: lbls("job", "docker"), Value: 3, Kind: scrape.KindHistogramCount, Meta: hist},
-		scrape.Sample{Name: "gc_seconds", Labels: lbls("quantile", "0.5"), Value: 0.001, Kind: scrape.KindSummaryQuantile, Meta: summ},
+		scrape.Sample{Name: "req_seconds_sum", Labels: scrape.SetOf(lbls("job", "docker")), Value: 0.75, Kind: scrape.KindHistogramSum, Meta: hist},
+		scrape.Sample{Name: "req_seconds_count", Labels: scrape.SetOf(lbls("job", "docker")), Value: 3, Kind: scrape.KindHistogramCount, Meta: hist},
+		scrape.Sample{Name: "gc_seconds", Labels: scrape.SetOf(lbls("quantile", "0.5")), Value: 0.001, Kind: scrape.KindSummaryQuantile, Meta: summ},
 		scrape.Sample{Name: "gc_seconds_sum", Value: 2, Kind: scrape.KindSummarySum, Meta: summ},
 		scrape.Sample{Name: "gc_seconds_count", Value: 7, Kind: scrape.KindSummaryCount, Meta: summ},
 		scrape.Sample{Name: "up", Value: 1, Kind: scrape.KindGauge, Meta: gauge},
 	)
 	for i := range s {
 		s[i].TimestampMs = testTS
-		s[i].Hash = scrape.SeriesHash(s[i].Name, s[i].Labels)
+		s[i].Hash = scrape.SeriesHash(s[i].Name, s[i].Labels.Labels())
 	}
 	return s
 }
@@ -82,18 +82,18 @@ func genSamples(n int) []scrape.Sample {
 			for c := 0; c < 20 && len(out) < n; c++ {
 				base := []string{"container", fmt.Sprintf("c%03d", c), "image", "docker.io/library/nginx:1.27", "job", "docker"}
 				for i, le := range les {
-					out = append(out, scrape.Sample{Name: name + "_bucket", Labels: lbls(append(base, "le", le)...), Value: float64(i * c), Kind: scrape.KindHistogramBucket, Meta: meta, TimestampMs: testTS})
+					out = append(out, scrape.Sample{Name: name + "_bucket", Labels: scrape.SetOf(lbls(append(base, "le", le)...)), Value: float64(i * c), Kind: scrape.KindHistogramBucket, Meta: meta, TimestampMs: testTS})
 				}
 				out = append(out,
-					scrape.Sample{Name: name + "_sum", Labels: lbls(base...), Value: 1.25 * float64(c), Kind: scrape.KindHistogramSum, Meta: meta, TimestampMs: testTS},
-					scrape.Sample{Name: name + "_count", Labels: lbls(base...), Value: float64(4 * c), Kind: scrape.KindHistogramCount, Meta: meta, TimestampMs: testTS})
+					scrape.Sample{Name: name + "_sum", Labels: scrape.SetOf(lbls(base...)), Value: 1.25 * float64(c), Kind: scrape.KindHistogramSum, Meta: meta, TimestampMs: testTS},
+					scrape.Sample{Name: name + "_count", Labels: scrape.SetOf(lbls(base...)), Value: float64(4 * c), Kind: scrape.KindHistogramCount, Meta: meta, TimestampMs: testTS})
 			}
 			continue
 		}
 		meta := &scrape.Meta{Family: name, Type: scrape.TypeGauge}
 		for c := 0; c < 20 && len(out) < n; c++ {
 			out = append(out, scrape.Sample{
-				Name: name, Labels: lbls("container", fmt.Sprintf("c%03d", c), "image", "docker.io/library/nginx:1.27", "job", "docker"),
+				Name: name, Labels: scrape.SetOf(lbls("container", fmt.Sprintf("c%03d", c), "image", "docker.io/library/nginx:1.27", "job", "docker")),
 				Value: float64(f*1000+c) / 7, Kind: scrape.KindGauge, Meta: meta, TimestampMs: testTS,
 			})
 		}
@@ -110,8 +110,8 @@ func expectedPoints(cfg Config, samples []scrape.Sample) []hectest.Point {
 			continue
 		}
 		dims := map[string]string{}
-		for i := range s.Labels {
-			dims[dimName(s.Labels, i)] = strings.ToValidUTF8(s.Labels[i].Value, "\uFFFD")
+		for i := range s.Labels.All() {
+			dims[dimName(s.Labels.Labels(), i)] = strings.ToValidUTF8(s.Labels.At(i).Value, "\uFFFD")
 		}
 		out = append(out, hectest.Point{Name: metricName(s.Name), Value: s.Value, TimeMs: s.TimestampMs, Dimensions: dims,
 			Host: cfg.Host, Source: cfg.Source, SourceType: cfg.SourceType, Index: cfg.Index})
@@ -175,7 +175,7 @@ func sendAll(t *testing.T, s *Sink, samples []scrape.Sample) sinks.Encoded {
 // dimName is the dimension name the encoder gives labels[i].
 func dimName(ls scrape.Labels, i int) string {
 	var d dimNamer
-	b := d.appendDims(nil, ls)
+	b := d.appendDims(nil, scrape.SetOf(ls))
 	// Decode the pairs back: `,"name":"value"` for each label.
 	var names []string
 	dec := json.NewDecoder(bytes.NewReader(append(append([]byte("{"), b[1:]...), '}')))

@@ -43,12 +43,12 @@ func TestMetricNameMapping(t *testing.T) {
 func TestMetricNamesAcceptedBySplunkRules(t *testing.T) {
 	job := lbls("job", "x")
 	samples := []scrape.Sample{
-		{Name: "_ref_underscore_total", Labels: job, Value: 1, Kind: scrape.KindCounter},
-		{Name: "ref_metric_name_total", Labels: job, Value: 2, Kind: scrape.KindCounter},
-		{Name: "1st_gauge", Labels: job, Value: 3, Kind: scrape.KindGauge},
-		{Name: "a_b", Labels: job, Value: 4, Kind: scrape.KindGauge},
-		{Name: "a-b", Labels: job, Value: 5, Kind: scrape.KindGauge}, // collides with a_b
-		{Name: "ok", Labels: job, Value: 6, Kind: scrape.KindGauge},
+		{Name: "_ref_underscore_total", Labels: scrape.SetOf(job), Value: 1, Kind: scrape.KindCounter},
+		{Name: "ref_metric_name_total", Labels: scrape.SetOf(job), Value: 2, Kind: scrape.KindCounter},
+		{Name: "1st_gauge", Labels: scrape.SetOf(job), Value: 3, Kind: scrape.KindGauge},
+		{Name: "a_b", Labels: scrape.SetOf(job), Value: 4, Kind: scrape.KindGauge},
+		{Name: "a-b", Labels: scrape.SetOf(job), Value: 5, Kind: scrape.KindGauge}, // collides with a_b
+		{Name: "ok", Labels: scrape.SetOf(job), Value: 6, Kind: scrape.KindGauge},
 	}
 	for i := range samples {
 		samples[i].TimestampMs = testTS
@@ -93,8 +93,8 @@ func TestDimNamesAllocs(t *testing.T) {
 	allocs := func(n int) float64 {
 		ls := underscoreLabels(n)
 		var d dimNamer
-		buf := d.appendDims(nil, ls)
-		return testing.AllocsPerRun(3, func() { buf = d.appendDims(buf[:0], ls) })
+		buf := d.appendDims(nil, scrape.SetOf(ls))
+		return testing.AllocsPerRun(3, func() { buf = d.appendDims(buf[:0], scrape.SetOf(ls)) })
 	}
 	// Allocation counts are exact, unlike timings: the set of names in use
 	// is reused, so the only allocation is each renamed name.
@@ -123,7 +123,7 @@ func BenchmarkDims(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				for range 30 { // 30 series per op
-					buf = d.appendDims(buf[:0], ls)
+					buf = d.appendDims(buf[:0], scrape.SetOf(ls))
 				}
 			}
 		})

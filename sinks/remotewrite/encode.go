@@ -130,7 +130,8 @@ func (e *encoder) resolve(s *scrape.Sample) bool {
 	changed := name != s.Name
 	ls := e.lbls[:0]
 	inserted := false
-	for _, l := range s.Labels {
+	for i := range s.Labels.Len() {
+		l := s.Labels.At(i)
 		if l.Name == "" || l.Value == "" {
 			changed = true
 			continue

@@ -15,7 +15,7 @@ func smp(name string, ts int64, val float64, kv ...string) scrape.Sample {
 	for i := 0; i+1 < len(kv); i += 2 {
 		ls = append(ls, scrape.Label{Name: kv[i], Value: kv[i+1]})
 	}
-	return scrape.Sample{Name: name, Labels: ls, Value: val, TimestampMs: ts, Hash: scrape.SeriesHash(name, ls)}
+	return scrape.Sample{Name: name, Labels: scrape.SetOf(ls), Value: val, TimestampMs: ts, Hash: scrape.SeriesHash(name, ls)}
 }
 
 func lbl(kv ...string) []wireLabel {
@@ -33,7 +33,7 @@ func histogram(meta *scrape.Meta, ts int64, scale float64, kv ...string) []scrap
 	for i, le := range []string{"0.1", "1", "+Inf"} {
 		s := smp(meta.Family+"_bucket", ts, scale*float64(i+1), append(append([]string(nil), kv...), "le", le)...)
 		s.Kind, s.Meta = scrape.KindHistogramBucket, meta
-		sortLabels(s.Labels)
+		sortLabels(s.Labels.Labels())
 		out = append(out, s)
 	}
 	sum := smp(meta.Family+"_sum", ts, scale*1.5, kv...)

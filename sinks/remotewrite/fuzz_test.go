@@ -18,8 +18,8 @@ func FuzzEncode(f *testing.F) {
 	f.Add("1st", "le", "+Inf", "quantile", "0.5", math.Float64bits(-1), int64(-5))
 	f.Fuzz(func(t *testing.T, name, l1, v1, l2, v2 string, bits uint64, ts int64) {
 		in := []scrape.Sample{
-			{Name: name, Labels: scrape.Labels{{Name: l1, Value: v1}, {Name: l2, Value: v2}}, Value: math.Float64frombits(bits), TimestampMs: ts},
-			{Name: name, Labels: scrape.Labels{{Name: l1, Value: v1}}, Value: 1, TimestampMs: ts},
+			{Name: name, Labels: scrape.SetOf(scrape.Labels{{Name: l1, Value: v1}, {Name: l2, Value: v2}}), Value: math.Float64frombits(bits), TimestampMs: ts},
+			{Name: name, Labels: scrape.SetOf(scrape.Labels{{Name: l1, Value: v1}}), Value: 1, TimestampMs: ts},
 		}
 		s := newTestEncoder(t, 1, 2)
 		enc, err := s.Encode(in)

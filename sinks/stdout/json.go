@@ -15,7 +15,8 @@ func appendLine(b []byte, s *scrape.Sample) []byte {
 	b = append(b, `,"name":`...)
 	b = jsonw.AppendString(b, s.Name)
 	b = append(b, `,"labels":{`...)
-	for i, l := range s.Labels {
+	for i := range s.Labels.Len() {
+		l := s.Labels.At(i)
 		if i > 0 {
 			b = append(b, ',')
 		}

@@ -34,9 +34,9 @@ func testSamples() []scrape.Sample {
 		return l
 	}
 	return []scrape.Sample{
-		{Name: "x_total", Labels: ls("a", "b"), Value: 1.5, TimestampMs: ts, Kind: scrape.KindCounter},
+		{Name: "x_total", Labels: scrape.SetOf(ls("a", "b")), Value: 1.5, TimestampMs: ts, Kind: scrape.KindCounter},
 		{Name: "up", Value: 1, TimestampMs: ts, Kind: scrape.KindGauge},
-		{Name: "weird", Labels: ls("path", `C:\dir "q"`, "text", "line1\nline2\ttab\x01\x7f", "utf", "héllo \u2028 ✓", "bad", "a\xffb"),
+		{Name: "weird", Labels: scrape.SetOf(ls("path", `C:\dir "q"`, "text", "line1\nline2\ttab\x01\x7f", "utf", "héllo \u2028 ✓", "bad", "a\xffb")),
 			Value: -0.000001, TimestampMs: ts, Kind: scrape.KindUntyped},
 		{Name: "big", Value: 1e21, TimestampMs: ts, Kind: scrape.KindGauge},
 		{Name: "small", Value: 1.25e-7, TimestampMs: ts, Kind: scrape.KindGauge},
@@ -44,8 +44,8 @@ func testSamples() []scrape.Sample {
 		{Name: "stale", Value: math.Float64frombits(scrape.StaleNaN), TimestampMs: ts, Kind: scrape.KindGauge},
 		{Name: "pinf", Value: math.Inf(1), TimestampMs: ts, Kind: scrape.KindGauge},
 		{Name: "ninf", Value: math.Inf(-1), TimestampMs: ts, Kind: scrape.KindGauge},
-		{Name: "req_seconds_bucket", Labels: ls("le", "0.5"), Value: 3, TimestampMs: ts, Kind: scrape.KindHistogramBucket, Meta: hist},
-		{Name: "req_seconds_bucket", Labels: ls("le", "+Inf"), Value: 4, TimestampMs: ts, Kind: scrape.KindHistogramBucket, Meta: hist},
+		{Name: "req_seconds_bucket", Labels: scrape.SetOf(ls("le", "0.5")), Value: 3, TimestampMs: ts, Kind: scrape.KindHistogramBucket, Meta: hist},
+		{Name: "req_seconds_bucket", Labels: scrape.SetOf(ls("le", "+Inf")), Value: 4, TimestampMs: ts, Kind: scrape.KindHistogramBucket, Meta: hist},
 		{Name: "req_seconds_sum", Value: 1.75, TimestampMs: ts, Kind: scrape.KindHistogramSum, Meta: hist},
 		{Name: "req_seconds_count", Value: 4, TimestampMs: ts, Kind: scrape.KindHistogramCount, Meta: hist},
 	}
@@ -124,10 +124,10 @@ func TestLinesRoundTripThroughEncodingJSON(t *testing.T) {
 		if l.TimeMs != want.TimestampMs || l.Name != want.Name || l.Kind != want.Kind.String() {
 			t.Errorf("line %d = %+v, want %+v", i, l, want)
 		}
-		if len(l.Labels) != len(want.Labels) {
+		if len(l.Labels) != want.Labels.Len() {
 			t.Errorf("line %d labels %v, want %v", i, l.Labels, want.Labels)
 		}
-		for _, lb := range want.Labels {
+		for _, lb := range want.Labels.All() {
 			if got := l.Labels[lb.Name]; got != strings.ToValidUTF8(lb.Value, "\uFFFD") {
 				t.Errorf("line %d label %s = %q, want %q", i, lb.Name, got, lb.Value)
 			}
@@ -227,10 +227,10 @@ func TestEncodeSplitsBetweenGroups(t *testing.T) {
 	for g := range 20 {
 		id := scrape.Label{Name: "g", Value: fmt.Sprint(g)}
 		for _, le := range []string{"1", "+Inf"} {
-			samples = append(samples, scrape.Sample{Name: "h_bucket", Labels: scrape.Labels{id, {Name: "le", Value: le}},
+			samples = append(samples, scrape.Sample{Name: "h_bucket", Labels: scrape.SetOf(scrape.Labels{id, {Name: "le", Value: le}}),
 				Kind: scrape.KindHistogramBucket, Meta: meta})
 		}
-		samples = append(samples, scrape.Sample{Name: "h_count", Labels: scrape.Labels{id}, Kind: scrape.KindHistogramCount, Meta: meta})
+		samples = append(samples, scrape.Sample{Name: "h_count", Labels: scrape.SetOf(scrape.Labels{id}), Kind: scrape.KindHistogramCount, Meta: meta})
 		samples = append(samples, scrape.Sample{Name: "g", Kind: scrape.KindGauge, Value: float64(g)})
 	}
 	whole, err := newSink(t, Config{}).Encode(samples)

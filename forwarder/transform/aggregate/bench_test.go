@@ -17,7 +17,7 @@ func benchInput(n int, ts int64) []scrape.Sample {
 		ls := scrape.Labels{{Name: "code", Value: fmt.Sprint(200 + i%5)}, {Name: "instance", Value: fmt.Sprintf("host-%d", i%20)},
 			{Name: "pod", Value: fmt.Sprintf("pod-%d", i/20)}}
 		name := fmt.Sprintf("req_%d_total", i%10)
-		out[i] = scrape.Sample{Name: name, Labels: ls, Value: float64(i), TimestampMs: ts, Kind: scrape.KindCounter, Hash: scrape.SeriesHash(name, ls)}
+		out[i] = scrape.Sample{Name: name, Labels: scrape.SetOf(ls), Value: float64(i), TimestampMs: ts, Kind: scrape.KindCounter, Hash: scrape.SeriesHash(name, ls)}
 	}
 	return out
 }

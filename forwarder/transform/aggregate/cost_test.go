@@ -23,7 +23,7 @@ func scalrScrape(tsMs int64, step int) []scrape.Sample {
 	ctr := &scrape.Meta{Family: "scalr_run_resources_changed", Type: scrape.TypeCounter}
 	statuses := []string{"applied", "errored", "planned"}
 	add := func(name string, meta *scrape.Meta, kind scrape.Kind, v float64, ls scrape.Labels) {
-		out = append(out, scrape.Sample{Name: name, Labels: ls, Value: v, TimestampMs: tsMs, Kind: kind, Meta: meta, ExplicitTS: true,
+		out = append(out, scrape.Sample{Name: name, Labels: scrape.SetOf(ls), Value: v, TimestampMs: tsMs, Kind: kind, Meta: meta, ExplicitTS: true,
 			Hash: scrape.SeriesHash(name, ls)})
 	}
 	for e := range 20 {

@@ -20,7 +20,7 @@ func smp(name string, v float64, ts int64, kv ...string) scrape.Sample {
 		ls = append(ls, scrape.Label{Name: k, Value: val})
 	}
 	slices.SortFunc(ls, func(a, b scrape.Label) int { return strings.Compare(a.Name, b.Name) })
-	return scrape.Sample{Name: name, Labels: ls, Value: v, TimestampMs: ts, Kind: scrape.KindCounter,
+	return scrape.Sample{Name: name, Labels: scrape.SetOf(ls), Value: v, TimestampMs: ts, Kind: scrape.KindCounter,
 		Hash: scrape.SeriesHash(name, ls)}
 }
 

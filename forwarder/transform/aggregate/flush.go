@@ -120,7 +120,7 @@ func value(k outKind, l *layout, f []float64, counted bool, total float64) (floa
 }
 
 func outSample(meta *scrape.Meta, ls scrape.Labels, v float64, ts int64, kind scrape.Kind) scrape.Sample {
-	return scrape.Sample{Name: meta.Family, Labels: ls, Value: v, TimestampMs: ts, Kind: kind,
+	return scrape.Sample{Name: meta.Family, Labels: scrape.SetOf(ls), Value: v, TimestampMs: ts, Kind: kind,
 		ExplicitTS: true, Meta: meta, Hash: scrape.SeriesHash(meta.Family, ls)}
 }
 

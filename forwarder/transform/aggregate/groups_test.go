@@ -199,7 +199,7 @@ func TestGroupKeysCompactedOnExpiry(t *testing.T) {
 			kept, keptText = out, render(out)
 		}
 		for _, s := range out {
-			if s.Labels[0].Value == "stay" && s.Value != float64(step-1) {
+			if s.Labels.At(0).Value == "stay" && s.Value != float64(step-1) {
 				t.Fatalf("step %d: stay total %v, want %d", step, s.Value, step-1)
 			}
 		}

@@ -16,7 +16,7 @@ func groupInput(n, k int, ts int64) []scrape.Sample {
 	out := make([]scrape.Sample, n)
 	for i := range out {
 		ls := scrape.Labels{{Name: "g", Value: fmt.Sprintf("group-%d", i/k)}, {Name: "s", Value: fmt.Sprintf("series-%d", i)}}
-		out[i] = scrape.Sample{Name: "req_total", Labels: ls, Value: float64(i), TimestampMs: ts, Kind: scrape.KindCounter, Hash: scrape.SeriesHash("req_total", ls)}
+		out[i] = scrape.Sample{Name: "req_total", Labels: scrape.SetOf(ls), Value: float64(i), TimestampMs: ts, Kind: scrape.KindCounter, Hash: scrape.SeriesHash("req_total", ls)}
 	}
 	return out
 }

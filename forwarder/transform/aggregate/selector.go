@@ -62,7 +62,7 @@ func (s *Selector) MatchName(name string) bool {
 
 // MatchLabels reports whether the labels match the other matchers; a
 // missing label matches as the empty value, as in PromQL.
-func (s *Selector) MatchLabels(ls scrape.Labels) bool {
+func (s *Selector) MatchLabels(ls scrape.LabelSet) bool {
 	for i := range s.labels {
 		if !s.labels[i].matches(ls.Get(s.labels[i].name)) {
 			return false

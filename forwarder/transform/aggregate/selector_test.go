@@ -40,7 +40,7 @@ func TestParseSelector(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ParseSelector(%s): %v", tt.sel, err)
 		}
-		if got := s.MatchName(tt.name) && s.MatchLabels(tt.labels); got != tt.want {
+		if got := s.MatchName(tt.name) && s.MatchLabels(scrape.SetOf(tt.labels)); got != tt.want {
 			t.Errorf("%s matches %s%s = %v, want %v", tt.sel, tt.name, tt.labels, got, tt.want)
 		}
 	}

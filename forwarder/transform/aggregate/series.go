@@ -211,7 +211,7 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 	}
 	h := s.Hash
 	if h == 0 {
-		h = scrape.SeriesHash(s.Name, s.Labels)
+		h = s.Labels.SeriesHash(s.Name)
 	}
 	si, created := r.slot(h)
 	se := r.core.at(si)
@@ -330,8 +330,8 @@ func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32
 
 // groupLabels appends the grouping labels of ls to out; le and quantile
 // always stay.
-func (r *ruleState) groupLabels(out, ls scrape.Labels) scrape.Labels {
-	for _, l := range ls {
+func (r *ruleState) groupLabels(out scrape.Labels, ls scrape.LabelSet) scrape.Labels {
+	for _, l := range ls.All() {
 		keep := l.Name == "le" || l.Name == "quantile"
 		switch {
 		case keep:

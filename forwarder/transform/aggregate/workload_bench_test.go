@@ -93,7 +93,7 @@ func benchWorkload(b *testing.B, base int64, n int) [][]scrape.Sample {
 			}
 			for i := range got {
 				got[i].TimestampMs = base + int64(s)*5000
-				got[i].Hash = scrape.SeriesHash(got[i].Name, got[i].Labels)
+				got[i].Hash = scrape.SeriesHash(got[i].Name, got[i].Labels.Labels())
 			}
 			all = append(all, got...)
 		}

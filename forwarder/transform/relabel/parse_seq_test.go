@@ -57,7 +57,7 @@ func seqRender(samples []scrape.Sample) string {
 		if e := s.Exemplar(); e != nil {
 			fmt.Fprintf(&b, " # %s %g", e.Labels, e.Value)
 		}
-		if s.Hash != scrape.SeriesHash(s.Name, s.Labels) {
+		if s.Hash != scrape.SeriesHash(s.Name, s.Labels.Labels()) {
 			b.WriteString(" BAD-HASH")
 		}
 		b.WriteByte('\n')
@@ -265,7 +265,7 @@ func TestParserRewriteCachesVerdicts(t *testing.T) {
 			t.Fatalf("scrape %d: %d rewriter calls, %+v (first %+v), %d samples (first %d)", scrapeN, rw.calls, st, firstStats, len(out), len(first))
 		}
 		for i := range out {
-			if out[i].Name != first[i].Name || &out[i].Labels[0] != &first[i].Labels[0] || out[i].Value != float64(scrapeN) {
+			if out[i].Name != first[i].Name || !out[i].Labels.Same(first[i].Labels) || out[i].Value != float64(scrapeN) {
 				t.Fatalf("scrape %d sample %d: %s%s %v, not the first scrape's series", scrapeN, i, out[i].Name, out[i].Labels, out[i].Value)
 			}
 			if out[i].Labels.Get("pod") != "" || strings.HasPrefix(out[i].Name, "old_") {

@@ -114,7 +114,7 @@ func checkSamplePath(t *testing.T, c PromCase, rules []*Config) {
 				want["__name__"] = "m"
 			}
 			w := sampleOf(want, 1)
-			if len(out) != 1 || out[0].Name != w.Name || !slices.Equal(out[0].Labels, w.Labels) || out[0].Hash != w.Hash {
+			if len(out) != 1 || out[0].Name != w.Name || !out[0].Labels.Equal(w.Labels) || out[0].Hash != w.Hash {
 				t.Fatalf("pass %d: got %v, want %s%v", pass, out, w.Name, w.Labels)
 			}
 		}
@@ -127,5 +127,5 @@ func sampleOf(m map[string]string, v float64) scrape.Sample {
 	name := m["__name__"]
 	delete(m, "__name__")
 	ls := toLabels(m)
-	return scrape.Sample{Name: name, Labels: ls, Value: v, Hash: scrape.SeriesHash(name, ls)}
+	return scrape.Sample{Name: name, Labels: scrape.SetOf(ls), Value: v, Hash: scrape.SeriesHash(name, ls)}
 }

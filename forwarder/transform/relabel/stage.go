@@ -42,15 +42,16 @@ type Stage struct {
 	// instead of a probe of a large map. next is the spare for the batch
 	// being built.
 	order, next []int32
+	in          scrape.Labels // a sample's labels, as the rules take them
 }
 
 type entry struct {
 	inName   string
-	inLabels scrape.Labels
+	inLabels scrape.LabelSet
 	inHash   uint64
 
 	name   string
-	labels scrape.Labels
+	labels scrape.LabelSet
 	hash   uint64
 	// The small fields last and together: 104 bytes an entry, not 112.
 	gen     uint32
@@ -203,24 +204,15 @@ func (s *Stage) stamp(i int32) {
 
 // sameInput reports whether e was computed for smp's name and labels.
 func sameInput(e *entry, smp *scrape.Sample) bool {
-	if e.inName != smp.Name || len(e.inLabels) != len(smp.Labels) {
-		return false
-	}
-	if len(smp.Labels) == 0 || &e.inLabels[0] == &smp.Labels[0] {
-		return true // the parser shared the label slice of a cached line
-	}
-	for i := range smp.Labels {
-		if e.inLabels[i] != smp.Labels[i] {
-			return false
-		}
-	}
-	return true
+	// A cached line's set is the same memory: Equal checks that first.
+	return e.inName == smp.Name && e.inLabels.Equal(smp.Labels)
 }
 
 // compute runs the rules on one series.
 func (s *Stage) compute(smp *scrape.Sample) entry {
 	e := entry{inName: smp.Name, inLabels: smp.Labels, inHash: smp.Hash, gen: s.gen}
-	name, ls, v := s.rw.RewriteSeries(smp.Name, smp.Labels)
+	s.in = smp.Labels.AppendTo(s.in[:0])
+	name, ls, v := s.rw.RewriteSeries(smp.Name, s.in)
 	switch {
 	case v == scrape.RewriteDrop:
 		return e
@@ -229,12 +221,12 @@ func (s *Stage) compute(smp *scrape.Sample) entry {
 		return e
 	}
 	e.keep = true
-	if name == smp.Name && slices.Equal(ls, smp.Labels) {
+	if name == smp.Name && smp.Labels.EqualLabels(ls) {
 		e.same, e.name, e.labels, e.hash = true, smp.Name, smp.Labels, smp.Hash
 		return e
 	}
 	ls = slices.Clone(ls) // the rewriter's buffer: the cache keeps an exact-size copy
-	e.name, e.labels, e.hash = name, ls, scrape.SeriesHash(name, ls)
+	e.name, e.labels, e.hash = name, scrape.SetOf(ls), scrape.SeriesHash(name, ls)
 	return e
 }
 

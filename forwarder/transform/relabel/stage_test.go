@@ -50,7 +50,7 @@ func TestStageMergedSeriesAreInvalid(t *testing.T) {
 		if out[0].Value != 1 || out[0].Labels.String() != `{svc="s"}` || out[1].Value != 3 {
 			t.Fatalf("pass %d: out %v", pass, out)
 		}
-		if out[0].Hash != scrape.SeriesHash("x_total", out[0].Labels) {
+		if out[0].Hash != scrape.SeriesHash("x_total", out[0].Labels.Labels()) {
 			t.Fatal("hash not recomputed")
 		}
 	}
@@ -139,7 +139,7 @@ func TestStageCache(t *testing.T) {
 	}
 	s2 := smp("m", 2, "a", "x") // same series, new slice
 	out2, _ := st.Relabel([]scrape.Sample{s2})
-	if len(st.ents) != 1 || &out2[0].Labels[0] != &out[0].Labels[0] || out2[0].Value != 2 {
+	if len(st.ents) != 1 || !out2[0].Labels.Same(out[0].Labels) || out2[0].Value != 2 {
 		t.Fatalf("not served from the cache: %d entries", len(st.ents))
 	}
 	// A different series under the same hash (forced) is recomputed.
