@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"iter"
+	"math/bits"
 	"strings"
 	"unsafe"
 
@@ -17,14 +18,19 @@ import (
 //   - compact: what the parser makes of a scraped series, two 4-byte
 //     symbol references per label into its target's symbol table
 //     (symtab.go), 8 bytes per label instead of Label's 32, the strings
-//     themselves held once per target.
+//     themselves held once per target. The target's own labels (job,
+//     instance, ...), which every series of the target carries, are held
+//     once by the table: a set stores only where they go (a bit mask).
 //
 // Read it with Len/At (the fast loop), All, Get or AppendTo; compare with
 // Equal. The zero LabelSet is empty.
 type LabelSet struct {
 	syms *symView       // compact form: the symbols the refs index; nil when plain
-	p    unsafe.Pointer // plain: *Label, the first of n; compact: *uint32, the first of 2n refs
-	n    int
+	p    unsafe.Pointer // plain: *Label, the first of Len; compact: *uint32, the first of 2*own refs
+	// meta is Len in the low 32 bits and, for a compact set that leaves
+	// its table's target labels to the table, the positions they take
+	// (bit i: label i is one) in the high 32.
+	meta uint64
 }
 
 // SetOf returns ls as a LabelSet without copying it: ls must be sorted with
@@ -33,7 +39,7 @@ func SetOf(ls Labels) LabelSet {
 	if len(ls) == 0 {
 		return LabelSet{}
 	}
-	return LabelSet{p: unsafe.Pointer(unsafe.SliceData(ls)), n: len(ls)}
+	return LabelSet{p: unsafe.Pointer(unsafe.SliceData(ls)), meta: uint64(len(ls))}
 }
 
 // SetFrom returns a LabelSet of the given name/value pairs, sorted.
@@ -47,29 +53,55 @@ func SetFrom(pairs ...string) LabelSet {
 }
 
 // Len returns the number of labels.
-func (s LabelSet) Len() int { return s.n }
+func (s LabelSet) Len() int { return int(uint32(s.meta)) }
+
+// mask is the positions of the table's target labels (0: none left out).
+func (s LabelSet) mask() uint32 { return uint32(s.meta >> 32) }
+
+// own is the number of labels the set stores itself.
+func (s LabelSet) own() int { return s.Len() - bits.OnesCount32(s.mask()) }
+
+// refs returns the name and value references of label i: from the table's
+// target labels or the set's own.
+func (s LabelSet) refs(i int) (name, value uint32) {
+	m := s.mask()
+	below := bits.OnesCount32(m & (1<<uint(i) - 1))
+	if m>>uint(i)&1 != 0 {
+		return s.syms.tl[2*below], s.syms.tl[2*below+1]
+	}
+	own := unsafe.Slice((*uint32)(s.p), 2*s.own())
+	j := i - below
+	return own[2*j], own[2*j+1]
+}
 
 // At returns label i (0 <= i < Len()).
 func (s LabelSet) At(i int) Label {
 	if s.syms == nil {
-		return unsafe.Slice((*Label)(s.p), s.n)[i]
+		return unsafe.Slice((*Label)(s.p), s.Len())[i]
 	}
-	refs := unsafe.Slice((*uint32)(s.p), 2*s.n)
-	return Label{Name: s.syms.str(refs[2*i]), Value: s.syms.str(refs[2*i+1])}
+	if uint(i) >= uint(s.Len()) {
+		panic("scrape: LabelSet index out of range")
+	}
+	n, v := s.refs(i)
+	return Label{Name: s.syms.str(n), Value: s.syms.str(v)}
 }
 
 // Name returns the name of label i.
 func (s LabelSet) Name(i int) string {
 	if s.syms == nil {
-		return unsafe.Slice((*Label)(s.p), s.n)[i].Name
+		return unsafe.Slice((*Label)(s.p), s.Len())[i].Name
 	}
-	return s.syms.str(unsafe.Slice((*uint32)(s.p), 2*s.n)[2*i])
+	if uint(i) >= uint(s.Len()) {
+		panic("scrape: LabelSet index out of range")
+	}
+	n, _ := s.refs(i)
+	return s.syms.str(n)
 }
 
 // All yields each label with its index, in order.
 func (s LabelSet) All() iter.Seq2[int, Label] {
 	return func(yield func(int, Label) bool) {
-		for i := range s.n {
+		for i := range s.Len() {
 			if !yield(i, s.At(i)) {
 				return
 			}
@@ -79,7 +111,7 @@ func (s LabelSet) All() iter.Seq2[int, Label] {
 
 // Get returns the value of the named label, or "".
 func (s LabelSet) Get(name string) string {
-	for i := range s.n {
+	for i := range s.Len() {
 		if s.Name(i) == name {
 			return s.At(i).Value
 		}
@@ -89,7 +121,7 @@ func (s LabelSet) Get(name string) string {
 
 // Has reports whether the named label is present.
 func (s LabelSet) Has(name string) bool {
-	for i := range s.n {
+	for i := range s.Len() {
 		if s.Name(i) == name {
 			return true
 		}
@@ -100,9 +132,9 @@ func (s LabelSet) Has(name string) bool {
 // AppendTo appends the labels to dst.
 func (s LabelSet) AppendTo(dst Labels) Labels {
 	if s.syms == nil {
-		return append(dst, unsafe.Slice((*Label)(s.p), s.n)...)
+		return append(dst, unsafe.Slice((*Label)(s.p), s.Len())...)
 	}
-	for i := range s.n {
+	for i := range s.Len() {
 		dst = append(dst, s.At(i))
 	}
 	return dst
@@ -110,27 +142,27 @@ func (s LabelSet) AppendTo(dst Labels) Labels {
 
 // Labels returns a new slice holding the labels.
 func (s LabelSet) Labels() Labels {
-	if s.n == 0 {
+	if s.Len() == 0 {
 		return nil
 	}
-	return s.AppendTo(make(Labels, 0, s.n))
+	return s.AppendTo(make(Labels, 0, s.Len()))
 }
 
 // Same reports whether s and o are the same stored set (so Equal without
 // comparing a label).
-func (s LabelSet) Same(o LabelSet) bool { return s.p == o.p && s.n == o.n && s.syms == o.syms }
+func (s LabelSet) Same(o LabelSet) bool { return s.p == o.p && s.meta == o.meta && s.syms == o.syms }
 
 // Equal reports whether s and o hold the same labels.
 func (s LabelSet) Equal(o LabelSet) bool {
-	if s.n != o.n {
+	if s.Len() != o.Len() {
 		return false
 	}
 	if s.Same(o) {
 		return true
 	}
-	if s.syms != nil && o.syms != nil && s.syms.tab == o.syms.tab {
+	if s.syms != nil && o.syms != nil && s.syms.tab == o.syms.tab && s.meta == o.meta {
 		// One table holds each string once: equal refs, equal strings.
-		a, b := unsafe.Slice((*uint32)(s.p), 2*s.n), unsafe.Slice((*uint32)(o.p), 2*o.n)
+		a, b := unsafe.Slice((*uint32)(s.p), 2*s.own()), unsafe.Slice((*uint32)(o.p), 2*o.own())
 		for i := range a {
 			if a[i] != b[i] {
 				return false
@@ -138,7 +170,7 @@ func (s LabelSet) Equal(o LabelSet) bool {
 		}
 		return true
 	}
-	for i := range s.n {
+	for i := range s.Len() {
 		if s.At(i) != o.At(i) {
 			return false
 		}
@@ -148,7 +180,7 @@ func (s LabelSet) Equal(o LabelSet) bool {
 
 // EqualLabels reports whether s holds exactly ls.
 func (s LabelSet) EqualLabels(ls Labels) bool {
-	if s.n != len(ls) {
+	if s.Len() != len(ls) {
 		return false
 	}
 	for i := range ls {
@@ -163,7 +195,7 @@ func (s LabelSet) EqualLabels(ls Labels) bool {
 func (s LabelSet) String() string {
 	var b strings.Builder
 	b.WriteByte('{')
-	for i := range s.n {
+	for i := range s.Len() {
 		l := s.At(i)
 		if i > 0 {
 			b.WriteByte(',')
@@ -183,7 +215,7 @@ func (s LabelSet) SeriesHash(name string) uint64 {
 	d := xxhash.New()
 	_, _ = d.WriteString(name)
 	_, _ = d.Write(sep)
-	for i := range s.n {
+	for i := range s.Len() {
 		l := s.At(i)
 		_, _ = d.WriteString(l.Name)
 		_, _ = d.Write(sep)

@@ -19,8 +19,24 @@ func compactOf(t *symTable, ls Labels) LabelSet {
 
 func TestLabelSetForms(t *testing.T) {
 	ls := Labels{{"a", "1"}, {"instance", "h:1"}, {"job", "j"}, {"le", "+Inf"}}
-	tab := newSymTable()
-	sets := map[string]LabelSet{"plain": SetOf(ls), "compact": compactOf(tab, ls)}
+	tab := newSymTable(nil)
+	withTL := newSymTable(Labels{{"instance", "h:1"}, {"job", "j"}})
+	otherJob := newSymTable(Labels{{"instance", "h:1"}, {"job", "other"}}) // honor_labels: the exposed job won
+	allTL := newSymTable(ls)
+	sets := map[string]LabelSet{
+		"plain":                     SetOf(ls),
+		"compact":                   compactOf(tab, ls),
+		"compact, target labels":    compactOf(withTL, ls),
+		"compact, one target label": compactOf(newSymTable(Labels{{"a", "1"}, {"zone", ""}}), ls),
+		"compact, target differs":   compactOf(otherJob, ls),
+		"compact, only target":      compactOf(allTL, ls),
+	}
+	for form, want := range map[string]uint32{"compact": 0, "compact, target labels": 0b0110, "compact, one target label": 1,
+		"compact, target differs": 0, "compact, only target": 0b1111} {
+		if got := sets[form].mask(); got != want {
+			t.Errorf("%s: target mask %b, want %b", form, got, want)
+		}
+	}
 	for form, s := range sets {
 		t.Run(form, func(t *testing.T) {
 			if s.Len() != len(ls) {
@@ -66,7 +82,7 @@ func TestLabelSetForms(t *testing.T) {
 	}
 	p, c := sets["plain"], sets["compact"]
 	other := compactOf(tab, Labels{{"a", "2"}, {"instance", "h:1"}, {"job", "j"}, {"le", "+Inf"}})
-	otherTab := compactOf(newSymTable(), ls)
+	otherTab := compactOf(newSymTable(nil), ls)
 	for _, tc := range []struct {
 		name string
 		a, b LabelSet
@@ -75,6 +91,10 @@ func TestLabelSetForms(t *testing.T) {
 		{"plain vs compact", p, c, true},
 		{"compact same table, other value", c, other, false},
 		{"compact other table", c, otherTab, true},
+		{"target labels elided vs stored", sets["compact, target labels"], c, true},
+		{"target labels elided, same table", sets["compact, target labels"], compactOf(withTL, ls), true},
+		{"target labels elided, other value", sets["compact, target labels"], compactOf(withTL, Labels{{"a", "2"}, ls[1], ls[2], ls[3]}), false},
+		{"all elided", sets["compact, only target"], p, true},
 		{"shorter", c, SetOf(ls[:3]), false},
 		{"empty", LabelSet{}, SetOf(nil), true},
 	} {
@@ -90,7 +110,7 @@ func TestLabelSetForms(t *testing.T) {
 // TestSymTablePagesAndIndex fills a table over several pages: every set
 // keeps reading its own strings, the index goes once unused and comes back.
 func TestSymTablePagesAndIndex(t *testing.T) {
-	tab := newSymTable()
+	tab := newSymTable(nil)
 	var a labelArena
 	var sets []LabelSet
 	for i := range 3 * symPageSize {

@@ -214,11 +214,11 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 		n = opt.Limits.MaxSamples
 	}
 	p.out = make([]Sample, 0, n)
-	if p.syms == nil || p.rotate {
+	if p.syms == nil || p.rotate || !sameTargetLabels(p.syms.tl, opt.TargetLabels) {
 		// A new table: every series is encoded again, so the line
 		// cache and the last set (whose labels are in the old table)
 		// start over.
-		p.syms, p.rotate, p.set, p.lab = newSymTable(), false, nil, labelArena{}
+		p.syms, p.rotate, p.set, p.lab = newSymTable(opt.TargetLabels), false, nil, labelArena{}
 		p.lines.forget()
 	}
 	p.lab.hint = 2*p.lastLabels + 1024
@@ -388,4 +388,20 @@ func (p *Parser) exposedLabels() (Labels, error) {
 		sortLabels(ls)
 	}
 	return ls, nil
+}
+
+// sameTargetLabels reports whether a table made for target labels tl holds
+// those of opt (held: the non-empty ones).
+func sameTargetLabels(held, tl Labels) bool {
+	j := 0
+	for _, l := range tl {
+		if l.Value == "" {
+			continue
+		}
+		if j == len(held) || held[j] != l {
+			return false
+		}
+		j++
+	}
+	return j == len(held)
 }

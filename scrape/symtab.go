@@ -1,6 +1,9 @@
 package scrape
 
-import "unsafe"
+import (
+	"math/bits"
+	"unsafe"
+)
 
 const (
 	symPageBits = 10
@@ -23,6 +26,7 @@ type symPage [symPageSize]string
 type symView struct {
 	tab   *symTable
 	pages []*symPage
+	tl    []uint32 // the table's target labels, name and value refs, sorted
 }
 
 func (v *symView) str(r uint32) string { return v.pages[r>>symPageBits][r&(symPageSize-1)] }
@@ -39,6 +43,7 @@ func (v *symView) str(r uint32) string { return v.pages[r>>symPageBits][r&(symPa
 // from the pages. Protobuf, which has no line cache, keeps it.
 type symTable struct {
 	view   *symView
+	tl     Labels // the target labels (non-empty values) tl holds
 	n      uint32
 	idx    map[string]uint32
 	used   bool // the index was used in this Parse
@@ -46,9 +51,18 @@ type symTable struct {
 	live   int  // symbols in use at the last check
 }
 
-func newSymTable() *symTable {
+// newSymTable returns a table for a target with labels tl (sorted).
+func newSymTable(tl Labels) *symTable {
 	t := &symTable{}
 	t.view = &symView{tab: t}
+	var refs []uint32
+	for _, l := range tl {
+		if l.Value != "" {
+			t.tl = append(t.tl, l)
+			refs = append(refs, t.ref(l.Name), t.ref(l.Value))
+		}
+	}
+	t.view.tl = refs
 	return t
 }
 
@@ -65,7 +79,7 @@ func (t *symTable) ref(s string) uint32 {
 	r := t.n
 	if pg := int(r >> symPageBits); pg == len(t.view.pages) {
 		pages := append(t.view.pages[:pg:pg], new(symPage))
-		t.view = &symView{tab: t, pages: pages}
+		t.view = &symView{tab: t, pages: pages, tl: t.view.tl}
 	}
 	t.view.pages[r>>symPageBits][r&(symPageSize-1)] = s
 	t.n++
@@ -102,15 +116,21 @@ func (t *symTable) wasteful() bool { return int(t.n) > 2*t.live+symMinKeep }
 func (t *symTable) countLive(sets func(yield func(LabelSet) bool)) int {
 	seen := make([]uint64, (t.n+63)/64)
 	live := 0
+	mark := func(r uint32) {
+		if seen[r/64]&(1<<(r%64)) == 0 {
+			seen[r/64] |= 1 << (r % 64)
+			live++
+		}
+	}
+	for _, r := range t.view.tl {
+		mark(r)
+	}
 	for s := range sets {
 		if s.syms == nil || s.syms.tab != t {
 			continue
 		}
-		for _, r := range unsafe.Slice((*uint32)(s.p), 2*s.n) {
-			if seen[r/64]&(1<<(r%64)) == 0 {
-				seen[r/64] |= 1 << (r % 64)
-				live++
-			}
+		for _, r := range unsafe.Slice((*uint32)(s.p), 2*s.own()) {
+			mark(r)
 		}
 	}
 	t.live = live
@@ -126,18 +146,50 @@ type labelArena struct {
 
 const labelArenaChunk = 16 << 10 // uint32s: 64 KiB
 
-// encode stores ls as a compact LabelSet in t.
+// encode stores ls as a compact LabelSet in t: when ls holds each of t's
+// target labels, only the others (and a mask of where those go).
 func (a *labelArena) encode(t *symTable, ls Labels) LabelSet {
 	if len(ls) == 0 {
 		return LabelSet{}
 	}
-	need := 2 * len(ls)
+	mask := targetMask(ls, t.tl)
+	need := 2 * (len(ls) - bits.OnesCount32(mask))
 	if cap(a.chunk)-len(a.chunk) < need {
 		a.chunk = make([]uint32, 0, max(need, min(labelArenaChunk, a.hint)))
 	}
 	start := len(a.chunk)
-	for _, l := range ls {
-		a.chunk = append(a.chunk, t.ref(l.Name), t.ref(l.Value))
+	for i, l := range ls {
+		if mask>>uint(i)&1 == 0 {
+			a.chunk = append(a.chunk, t.ref(l.Name), t.ref(l.Value))
+		}
 	}
-	return LabelSet{syms: t.view, p: unsafe.Pointer(&a.chunk[start]), n: len(ls)}
+	meta := uint64(len(ls)) | uint64(mask)<<32
+	if need == 0 {
+		return LabelSet{syms: t.view, p: unsafe.Pointer(&t.view.tl[0]), meta: meta} // p unused: every label is the table's
+	}
+	return LabelSet{syms: t.view, p: unsafe.Pointer(&a.chunk[start]), meta: meta}
+}
+
+// targetMask returns the positions in ls of the target labels tl when ls
+// holds every one of them (name and value) and has at most 32 labels, else
+// 0 (ls is then stored whole).
+func targetMask(ls, tl Labels) uint32 {
+	if len(tl) == 0 || len(ls) > 32 {
+		return 0
+	}
+	var mask uint32
+	j := 0
+	for i := range ls {
+		if j < len(tl) && ls[i].Name == tl[j].Name {
+			if ls[i].Value != tl[j].Value {
+				return 0
+			}
+			mask |= 1 << uint(i)
+			j++
+		}
+	}
+	if j < len(tl) {
+		return 0
+	}
+	return mask
 }
