@@ -150,7 +150,12 @@ func (s LabelSet) Labels() Labels {
 
 // Same reports whether s and o are the same stored set (so Equal without
 // comparing a label).
-func (s LabelSet) Same(o LabelSet) bool { return s.p == o.p && s.meta == o.meta && s.syms == o.syms }
+//
+// A compact set's storage belongs to one table, so sets of one table seen
+// through two views of it (a SeriesSet keeps the newest) are the same.
+func (s LabelSet) Same(o LabelSet) bool {
+	return s.p == o.p && s.meta == o.meta && (s.syms == nil) == (o.syms == nil)
+}
 
 // Equal reports whether s and o hold the same labels.
 func (s LabelSet) Equal(o LabelSet) bool {

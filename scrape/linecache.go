@@ -265,8 +265,8 @@ func (c *lineCache) lookup(st *lineState, line []byte, end, labelsStart int) boo
 		return c.hitRewritten(st, i)
 	}
 	e := &c.prev.entries[i]
-	r := &c.prev.refs[e.ref]
-	st.hit, st.pos, st.entry = true, i, lineEntry{name: r.name, labels: e.labels, hash: e.hash, kind: r.kind}
+	r := &c.prev.refs[e.ref()]
+	st.hit, st.pos, st.entry = true, i, lineEntry{name: r.name, labels: c.prev.labels(int(i)), hash: e.hash, kind: r.kind}
 	return true
 }
 

@@ -128,7 +128,7 @@ func (p *Parser) emitRewritten(name string, kind Kind, v float64, ts int64, expl
 		l = c.lines[p.lc.pos]
 		if l.state == lineKept {
 			e := &c.prev.entries[l.out]
-			smp.Name, smp.Labels, smp.Hash = c.prev.refs[e.ref].name, e.labels, e.hash
+			smp.Name, smp.Labels, smp.Hash = c.prev.refs[e.ref()].name, c.prev.labels(int(l.out)), e.hash
 		}
 		c.rwSteady = c.rwSteady && int(p.lc.pos) == c.n
 	} else {

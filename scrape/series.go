@@ -10,19 +10,25 @@ import (
 // the []Sample batch so that the batch can be freed as soon as every sink
 // has encoded it.
 //
-// A Sample is 80 bytes; an entry here is 40 (the label slice, the series
-// hash and a 4-byte reference to the sample's name, Meta and Kind, which
-// the samples of one family share). A steady exposition keeps its set
-// from scrape to scrape: a Parse whose samples have the identities of the
-// last one's, in the same order, returns the same *SeriesSet (or one that
-// shares its entries, when only a family's Meta is new), so it costs one
-// comparison pass and no allocation.
+// A Sample is 80 bytes; an entry here is 24: the label set's storage, the
+// series hash, and its label count and target-label mask packed with a
+// 4-byte reference to the sample's name, Meta and Kind (which the samples
+// of one family share). That holds when every set is the parser's compact
+// form of one symbol table (the set keeps its newest view); otherwise the
+// label sets are kept whole beside the entries (24 bytes more each). A
+// steady exposition keeps its set from scrape to scrape: a Parse whose
+// samples have the identities of the last one's, in the same order,
+// returns the same *SeriesSet (or one that shares its entries, when only a
+// family's Meta is new), so it costs one comparison pass and no
+// allocation.
 //
 // A SeriesSet is immutable: the parser, its Target and the forwarder's
 // staleness tracker share one.
 type SeriesSet struct {
 	refs    []seriesRef
 	entries []seriesEntry
+	view    *symView   // compact entries: the symbols of their sets
+	wide    []LabelSet // the label sets, when they cannot be packed; else nil
 }
 
 // seriesRef is what the samples of one family and kind share.
@@ -32,16 +38,54 @@ type seriesRef struct {
 	kind Kind
 }
 
-// seriesEntry is one sample's identity; ref indexes SeriesSet.refs.
+// seriesEntry is one sample's identity.
 type seriesEntry struct {
-	labels LabelSet
-	hash   uint64
-	ref    uint32
+	p    unsafe.Pointer // the compact label set's storage
+	hash uint64
+	bits uint64 // the ref (low 32 bits), the set's Len (8 bits), its target mask (high 24 bits)
+}
+
+func (e *seriesEntry) ref() uint32 { return uint32(e.bits) }
+
+// labels returns the label set of sample i.
+func (s *SeriesSet) labels(i int) LabelSet {
+	if s.wide != nil {
+		return s.wide[i]
+	}
+	e := &s.entries[i]
+	if e.p == nil {
+		return LabelSet{}
+	}
+	return LabelSet{syms: s.view, p: e.p, meta: e.bits>>32&0xff | e.bits>>40<<32}
+}
+
+// packView returns the view compact entries can share for samples' label
+// sets, or nil when some set is not the compact form of one table with
+// fewer than 256 labels and its target labels among the first 24.
+func packView(samples []Sample) *symView {
+	var v *symView
+	for i := range samples {
+		ls := samples[i].Labels
+		switch {
+		case ls.Len() == 0:
+		case ls.syms == nil || ls.Len() > 0xff || ls.mask() >= 1<<24 || v != nil && ls.syms.tab != v.tab:
+			return nil
+		case v == nil || len(ls.syms.pages) > len(v.pages):
+			v = ls.syms // the newest view reads every older one's symbols
+		}
+	}
+	if v == nil {
+		v = &symView{} // no labels at all
+	}
+	return v
 }
 
 // NewSeriesSet returns the identities of samples, in order.
 func NewSeriesSet(samples []Sample) *SeriesSet {
-	s := &SeriesSet{entries: make([]seriesEntry, len(samples))}
+	s := &SeriesSet{entries: make([]seriesEntry, len(samples)), view: packView(samples)}
+	if s.view == nil {
+		s.wide = make([]LabelSet, len(samples))
+	}
 	var idx map[seriesRef]uint32
 	last := -1
 	for i := range samples {
@@ -60,7 +104,13 @@ func NewSeriesSet(samples []Sample) *SeriesSet {
 			}
 			last = int(k)
 		}
-		s.entries[i] = seriesEntry{labels: sm.Labels, hash: sm.Hash, ref: uint32(last)}
+		s.entries[i] = seriesEntry{hash: sm.Hash, bits: uint64(last)}
+		if s.wide != nil {
+			s.wide[i] = sm.Labels
+		} else if ls := sm.Labels; ls.Len() > 0 {
+			s.entries[i].p = ls.p
+			s.entries[i].bits |= uint64(ls.Len())<<32 | uint64(ls.mask())<<40
+		}
 	}
 	return s
 }
@@ -80,12 +130,12 @@ func (s *SeriesSet) Hash(i int) uint64 { return s.entries[i].hash }
 // the value and timestamp zero.
 func (s *SeriesSet) Sample(i int) Sample {
 	e := &s.entries[i]
-	r := &s.refs[e.ref]
-	return Sample{Name: r.name, Labels: e.labels, Kind: r.kind, Meta: r.meta, Hash: e.hash}
+	r := &s.refs[e.ref()]
+	return Sample{Name: r.name, Labels: s.labels(i), Kind: r.kind, Meta: r.meta, Hash: e.hash}
 }
 
 // name returns sample i's name, for the line cache.
-func (s *SeriesSet) name(i int32) string { return s.refs[s.entries[i].ref].name }
+func (s *SeriesSet) name(i int32) string { return s.refs[s.entries[i].ref()].name }
 
 // Describes reports whether s is the identity of samples, in order.
 func (s *SeriesSet) Describes(samples []Sample) bool {
@@ -104,9 +154,9 @@ func (s *SeriesSet) Describes(samples []Sample) bool {
 // when meta).
 func (s *SeriesSet) same(i int, sm *Sample, meta bool) bool {
 	e := &s.entries[i]
-	r := &s.refs[e.ref]
+	r := &s.refs[e.ref()]
 	return e.hash == sm.Hash && r.kind == sm.Kind && r.name == sm.Name && (!meta || r.meta == sm.Meta) &&
-		sameLabels(e.labels, sm.Labels)
+		sameLabels(s.labels(i), sm.Labels)
 }
 
 // sameString is a == b, without a call when both are the same interned
@@ -156,8 +206,8 @@ func (s *SeriesSet) Next(out []Sample) *SeriesSet {
 		if e.hash != sm.Hash {
 			return NewSeriesSet(out)
 		}
-		r := &refs[e.ref]
-		if r.kind != sm.Kind || !sameString(r.name, sm.Name) || !sameLabels(e.labels, sm.Labels) {
+		r := &refs[e.ref()]
+		if r.kind != sm.Kind || !sameString(r.name, sm.Name) || !sameLabels(s.labels(i), sm.Labels) {
 			return NewSeriesSet(out)
 		}
 		metaSame = metaSame && r.meta == sm.Meta
@@ -170,7 +220,7 @@ func (s *SeriesSet) Next(out []Sample) *SeriesSet {
 	nrefs := make([]seriesRef, len(refs))
 	set := make([]bool, len(refs))
 	for i := range out {
-		k := entries[i].ref
+		k := entries[i].ref()
 		m := out[i].Meta
 		switch {
 		case !set[k]:
@@ -180,7 +230,7 @@ func (s *SeriesSet) Next(out []Sample) *SeriesSet {
 			return NewSeriesSet(out)
 		}
 	}
-	return &SeriesSet{refs: nrefs, entries: s.entries}
+	return &SeriesSet{refs: nrefs, entries: s.entries, view: s.view, wide: s.wide}
 }
 
 // labelSets yields the label set of each entry.
@@ -189,7 +239,7 @@ func (s *SeriesSet) labelSets(yield func(LabelSet) bool) {
 		return
 	}
 	for i := range s.entries {
-		if !yield(s.entries[i].labels) {
+		if !yield(s.labels(i)) {
 			return
 		}
 	}

@@ -66,7 +66,7 @@ func TestTargetFreesBatch(t *testing.T) {
 			// slices as the set the parser kept.
 			res := tg.Scrape(context.Background(), now.Add(time.Hour))
 			set := tg.parser.Series()
-			if res.Err != nil || set.Len() != 200 || !res.Samples[7].Labels.Same(set.entries[7].labels) {
+			if res.Err != nil || set.Len() != 200 || !res.Samples[7].Labels.Same(set.labels(7)) {
 				t.Fatalf("after the batch went: %v, set of %d, labels not shared", res.Err, set.Len())
 			}
 		})
