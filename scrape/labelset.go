@@ -129,13 +129,23 @@ func (s LabelSet) Has(name string) bool {
 	return false
 }
 
-// AppendTo appends the labels to dst.
+// AppendTo appends the labels to dst. It is the fast way to read every
+// label: one call per set, then a loop over a plain slice.
 func (s LabelSet) AppendTo(dst Labels) Labels {
 	if s.syms == nil {
 		return append(dst, unsafe.Slice((*Label)(s.p), s.Len())...)
 	}
+	m, v := s.mask(), s.syms
+	own := unsafe.Slice((*uint32)(s.p), 2*s.own())
+	j, k := 0, 0
 	for i := range s.Len() {
-		dst = append(dst, s.At(i))
+		if m>>uint(i)&1 != 0 {
+			dst = append(dst, Label{Name: v.str(v.tl[2*k]), Value: v.str(v.tl[2*k+1])})
+			k++
+		} else {
+			dst = append(dst, Label{Name: v.str(own[2*j]), Value: v.str(own[2*j+1])})
+			j++
+		}
 	}
 	return dst
 }

@@ -44,10 +44,11 @@ type encoder struct {
 	names  map[nameKey]string
 	bounds map[string]string // le / quantile label value -> tag value
 	comp   *compressor
-	tag    []byte     // scratch for one normalized tag
-	tagSum uint64     // sum of the hashes of the series' tags so far
-	groups []group    // the batch's groups and their lanes
-	coll   collisions // series made identical by the tag rules, per batch
+	ls     scrape.Labels // the current sample's labels, read once
+	tag    []byte        // scratch for one normalized tag
+	tagSum uint64        // sum of the hashes of the series' tags so far
+	groups []group       // the batch's groups and their lanes
+	coll   collisions    // series made identical by the tag rules, per batch
 }
 
 // unit is a run of series [from, to) that must share one request.
@@ -209,8 +210,8 @@ func (s *Sink) encodeSample(smp *scrape.Sample, now time.Time, groupHasCount boo
 	e.tagSum = s.staticTagsSum
 	b = append(b, s.staticTagsJSON...)
 	first := len(s.staticTagsJSON) == 0
-	for i := range smp.Labels.Len() {
-		l := smp.Labels.At(i)
+	e.ls = smp.Labels.AppendTo(e.ls[:0])
+	for _, l := range e.ls {
 		val := l.Value
 		switch {
 		case smp.Kind == scrape.KindHistogramBucket && l.Name == "le":

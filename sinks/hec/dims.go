@@ -32,28 +32,30 @@ func needsRename(name string) bool {
 // per sample, and only for samples that have a label to rename.
 type dimNamer struct {
 	taken map[string]struct{}
+	ls    scrape.Labels // the sample's labels, read once
 }
 
 // appendDims appends `,"name":"value"` for every label.
-func (d *dimNamer) appendDims(dst []byte, ls scrape.LabelSet) []byte {
+func (d *dimNamer) appendDims(dst []byte, set scrape.LabelSet) []byte {
+	d.ls = set.AppendTo(d.ls[:0])
+	ls := d.ls
 	renames := false
-	for i := range ls.Len() {
-		if needsRename(ls.Name(i)) {
+	for i := range ls {
+		if needsRename(ls[i].Name) {
 			renames = true
 			break
 		}
 	}
 	if renames {
 		if d.taken == nil {
-			d.taken = make(map[string]struct{}, ls.Len())
+			d.taken = make(map[string]struct{}, len(ls))
 		}
 		clear(d.taken)
-		for i := range ls.Len() {
-			d.taken[ls.Name(i)] = struct{}{}
+		for i := range ls {
+			d.taken[ls[i].Name] = struct{}{}
 		}
 	}
-	for i := range ls.Len() {
-		l := ls.At(i)
+	for _, l := range ls {
 		name := l.Name
 		if renames && needsRename(name) {
 			name = d.rename(name)

@@ -254,8 +254,8 @@ func (e *encoder) seriesKey(s *scrape.Sample) uint64 {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(s.TimestampMs))
 	_, _ = d.Write(b[:])
-	for i := range s.Labels.Len() {
-		l := s.Labels.At(i)
+	e.dims.ls = s.Labels.AppendTo(e.dims.ls[:0])
+	for _, l := range e.dims.ls {
 		_, _ = d.WriteString(l.Name)
 		_, _ = d.Write([]byte{0xff})
 		_, _ = d.WriteString(l.Value)

@@ -36,6 +36,7 @@ type encoder struct {
 	maxSamples int
 	builders   []builder      // one per shard
 	lbls       []scrape.Label // the current sample's final label set
+	in         scrape.Labels  // the current sample's own labels, read once
 	buf        []byte         // the uncompressed WriteRequest being built
 	snap       []byte         // snappy scratch (sized for the worst case)
 	changed    bool           // e.lbls differs from the sample's own name and labels
@@ -130,8 +131,8 @@ func (e *encoder) resolve(s *scrape.Sample) bool {
 	changed := name != s.Name
 	ls := e.lbls[:0]
 	inserted := false
-	for i := range s.Labels.Len() {
-		l := s.Labels.At(i)
+	e.in = s.Labels.AppendTo(e.in[:0])
+	for _, l := range e.in {
 		if l.Name == "" || l.Value == "" {
 			changed = true
 			continue
