@@ -46,6 +46,12 @@ func postUnacked(t *testing.T, srv *hectest.Server, cfg Config, req sinks.Reques
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// A poll the sink canceled may still be waiting for the server to
+	// handle it; once handled after acks are released it would consume
+	// the ack meant for the next sink (an ack is reported true once).
+	if err := srv.WaitConnsClosed(wait); err != nil {
+		t.Fatal(err)
+	}
 	return state, s.Channel()
 }
 
