@@ -195,8 +195,9 @@ func TestParserSymbolsRotate(t *testing.T) {
 
 // TestLabelSetsReadWhileParsing reads a scrape's samples in other
 // goroutines (as sinks encode them) while the parser parses the next
-// scrapes, which add symbols and pages: run with -race, it fails on any
-// write a reader can see.
+// scrapes, which add symbols and pages. Under -race (the README's test
+// command) it fails on any write a reader can see: appending a page to
+// the view the readers hold, instead of making a new view, fails it.
 func TestLabelSetsReadWhileParsing(t *testing.T) {
 	for _, f := range []Format{FormatText, FormatProtobuf} {
 		t.Run(f.String(), func(t *testing.T) {
@@ -204,6 +205,7 @@ func TestLabelSetsReadWhileParsing(t *testing.T) {
 			opt := ParseOptions{TargetLabels: Labels{{"instance", "h:1"}, {"job", "j"}}}
 			var wg sync.WaitGroup
 			errs := make(chan error, 64)
+			stop := make(chan struct{})
 			for n := range 8 {
 				fams := ptGenFamilies(400, 3)
 				for i, mf := range fams { // new series with new symbols, more than a page a scrape
@@ -216,17 +218,25 @@ func TestLabelSetsReadWhileParsing(t *testing.T) {
 					t.Fatal(err)
 				}
 				wg.Add(1)
-				go func() {
+				go func() { // reads until the parser is done: reads and the parser's writes overlap
 					defer wg.Done()
-					for i := range out {
-						s := &out[i]
-						if s.Labels.SeriesHash(s.Name) != s.Hash || s.Labels.Get("job") != "j" {
-							errs <- fmt.Errorf("scrape %d sample %d: %s%s does not match its hash", n, i, s.Name, s.Labels)
+					for {
+						for i := range out {
+							s := &out[i]
+							if s.Labels.SeriesHash(s.Name) != s.Hash || s.Labels.Get("job") != "j" {
+								errs <- fmt.Errorf("scrape %d sample %d: %s%s does not match its hash", n, i, s.Name, s.Labels)
+								return
+							}
+						}
+						select {
+						case <-stop:
 							return
+						default:
 						}
 					}
 				}()
 			}
+			close(stop)
 			wg.Wait()
 			close(errs)
 			for err := range errs {
