@@ -7,8 +7,6 @@ package scrape
 import (
 	"math"
 	"strings"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // Kind says what role a sample plays in its metric family.
@@ -191,19 +189,7 @@ func (s *Sample) ExemplarTimestamp(e *Exemplar) int64 {
 
 // SeriesHash is the 64-bit identity of a series, used for dedupe and sharding.
 // It is stable across processes and releases (xxhash64 of name and labels).
-func SeriesHash(name string, ls Labels) uint64 {
-	var sep = []byte{0xff}
-	d := xxhash.New()
-	_, _ = d.WriteString(name)
-	_, _ = d.Write(sep)
-	for _, l := range ls {
-		_, _ = d.WriteString(l.Name)
-		_, _ = d.Write(sep)
-		_, _ = d.WriteString(l.Value)
-		_, _ = d.Write(sep)
-	}
-	return d.Sum64()
-}
+func SeriesHash(name string, ls Labels) uint64 { return SetOf(ls).SeriesHash(name) }
 
 // StaleNaN is the bit pattern Prometheus uses as a staleness marker.
 const StaleNaN uint64 = 0x7ff0000000000002
