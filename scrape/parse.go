@@ -389,19 +389,3 @@ func (p *Parser) exposedLabels() (Labels, error) {
 	}
 	return ls, nil
 }
-
-// sameTargetLabels reports whether a table made for target labels tl holds
-// those of opt (held: the non-empty ones).
-func sameTargetLabels(held, tl Labels) bool {
-	j := 0
-	for _, l := range tl {
-		if l.Value == "" {
-			continue
-		}
-		if j == len(held) || held[j] != l {
-			return false
-		}
-		j++
-	}
-	return j == len(held)
-}

@@ -193,3 +193,19 @@ func targetMask(ls, tl Labels) uint32 {
 	}
 	return mask
 }
+
+// sameTargetLabels reports whether a table made for target labels tl holds
+// those of opt (held: the non-empty ones).
+func sameTargetLabels(held, tl Labels) bool {
+	j := 0
+	for _, l := range tl {
+		if l.Value == "" {
+			continue
+		}
+		if j == len(held) || held[j] != l {
+			return false
+		}
+		j++
+	}
+	return j == len(held)
+}
