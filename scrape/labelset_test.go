@@ -245,3 +245,47 @@ func TestLabelSetsReadWhileParsing(t *testing.T) {
 		})
 	}
 }
+
+// dropMostRewriter keeps one series in ten (by its id label) and counts
+// its calls.
+type dropMostRewriter struct{ calls int }
+
+func (r *dropMostRewriter) RewriteSeries(name string, ls Labels) (string, Labels, RewriteVerdict) {
+	r.calls++
+	if !strings.HasSuffix(SetOf(ls).Get("id"), "0") {
+		return "", nil, RewriteDrop
+	}
+	return name, ls, RewriteKeep
+}
+
+// TestParserSymbolsKeepDroppedLines: the label strings of lines a rule
+// drops are in the table too (they are read before the rule runs), so a
+// steady target whose rules drop most lines holds many more symbols than
+// its kept series use. That must not make the table look wasteful: a new
+// table would forget the line cache and run every rule again on each
+// scrape.
+func TestParserSymbolsKeepDroppedLines(t *testing.T) {
+	var b strings.Builder
+	for i := range 10000 {
+		fmt.Fprintf(&b, "req{id=\"%d\"} 1\n", i)
+	}
+	body := []byte(b.String())
+	rw := &dropMostRewriter{}
+	p := NewParser()
+	opt := ParseOptions{TargetLabels: Labels{{"job", "j"}}, Rewriter: rw}
+	out, err := p.Parse(FormatText, body, opt)
+	if err != nil || len(out) != 1000 {
+		t.Fatalf("first scrape: %d samples, %v", len(out), err)
+	}
+	tab := p.syms
+	for n := range 5 {
+		rw.calls = 0
+		out, err := p.Parse(FormatText, body, opt)
+		if err != nil || len(out) != 1000 {
+			t.Fatalf("scrape %d: %d samples, %v", n, len(out), err)
+		}
+		if rw.calls != 0 || p.syms != tab {
+			t.Fatalf("scrape %d: %d rule runs, new table %v: the steady target was parsed afresh", n, rw.calls, p.syms != tab)
+		}
+	}
+}

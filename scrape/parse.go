@@ -235,6 +235,12 @@ func (p *Parser) finish(ok bool) {
 	}
 	p.lines.end(p.out, p.set, ok)
 	p.syms.endParse()
+	if ok && p.syms.live < 0 {
+		// The first Parse into a new table: what it added is the
+		// baseline (the labels of lines that are dropped or rewritten
+		// are in it too, and come back after any new table).
+		p.syms.live = int(p.syms.n)
+	}
 	if ok && p.syms.wasteful() {
 		p.rotate = 2*p.syms.countLive(p.set.labelSets)+symMinKeep < int(p.syms.n)
 	}

@@ -103,3 +103,13 @@ func sortLabels(ls Labels) {
 		}
 	}
 }
+
+// internLabel is intern for a label name or value: the target's symbol
+// table keeps the one copy.
+func (p *Parser) internLabel(b []byte, what string) (string, error) {
+	s, ok := p.syms.bytes(b)
+	if !ok {
+		return "", p.errorf("invalid UTF-8 in %s", what)
+	}
+	return s, nil
+}

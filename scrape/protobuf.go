@@ -106,8 +106,8 @@ func (p *Parser) convertMetric(typ dto.MetricType, name string, names *pbNames, 
 		if lp.GetName() == "" {
 			return p.errorf("empty label name in %q", name)
 		}
-		ln, ok1 := p.strs.string(lp.GetName())
-		lv, ok2 := p.strs.string(lp.GetValue())
+		ln, ok1 := p.syms.string(lp.GetName())
+		lv, ok2 := p.syms.string(lp.GetValue())
 		if !ok1 || !ok2 {
 			return p.errorf("invalid UTF-8 in label of %q", name)
 		}

@@ -255,11 +255,12 @@ func (p *Parser) internString(s string) string {
 	return p.strs.add(strings.Clone(s))
 }
 
-// copyLabels stores ls, strings interned (never the rewriter's own, which
-// may pin a larger string), as a compact set in the label arena.
+// copyLabels stores ls as a compact set in the label arena, its strings
+// the symbol table's (a new one copied: never the rewriter's own, which may
+// pin a larger string).
 func (p *Parser) copyLabels(ls Labels) LabelSet {
 	for i := range ls {
-		ls[i] = Label{Name: p.internString(ls[i].Name), Value: p.internString(ls[i].Value)}
+		ls[i] = Label{Name: p.syms.own(ls[i].Name), Value: p.syms.own(ls[i].Value)}
 	}
 	p.nLabels += len(ls)
 	return p.lab.encode(p.syms, ls)

@@ -2,6 +2,8 @@ package scrape
 
 import (
 	"math/bits"
+	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -48,12 +50,12 @@ type symTable struct {
 	idx    map[string]uint32
 	used   bool // the index was used in this Parse
 	steady int  // Parses in a row that did not use the index
-	live   int  // symbols in use at the last check
+	live   int  // symbols in use at the last check; -1 until the first Parse into the table ends
 }
 
 // newSymTable returns a table for a target with labels tl (sorted).
 func newSymTable(tl Labels) *symTable {
-	t := &symTable{}
+	t := &symTable{live: -1}
 	t.view = &symView{tab: t}
 	var refs []uint32
 	for _, l := range tl {
@@ -66,8 +68,8 @@ func newSymTable(tl Labels) *symTable {
 	return t
 }
 
-// ref returns the number of s, adding it when new. s must stay unmodified
-// (interned strings and Go strings are).
+// ref returns the number of s, adding it when new. s must not pin a
+// larger string (the parser's strings are exact copies).
 func (t *symTable) ref(s string) uint32 {
 	if t.idx == nil {
 		t.reindex()
@@ -76,6 +78,63 @@ func (t *symTable) ref(s string) uint32 {
 	if r, ok := t.idx[s]; ok {
 		return r
 	}
+	return t.add(s)
+}
+
+// bytes returns the table's copy of b, adding a copy when new, or ok=false
+// when b is not valid UTF-8. The parser reads label names and values with
+// it: a string the table holds is neither copied nor checked again, and
+// no second table (the interner) holds them.
+func (t *symTable) bytes(b []byte) (s string, ok bool) {
+	if t.idx == nil {
+		t.reindex()
+	}
+	t.used = true
+	if r, hit := t.idx[string(b)]; hit {
+		return t.view.str(r), true
+	}
+	if !utf8.Valid(b) {
+		return "", false
+	}
+	s = string(b)
+	t.add(s)
+	return s, true
+}
+
+// string is bytes for a string the caller already owns (protobuf decoding):
+// its copy is kept on a miss.
+func (t *symTable) string(s string) (string, bool) {
+	if t.idx == nil {
+		t.reindex()
+	}
+	t.used = true
+	if r, hit := t.idx[s]; hit {
+		return t.view.str(r), true
+	}
+	if !utf8.ValidString(s) {
+		return "", false
+	}
+	t.add(s)
+	return s, true
+}
+
+// own returns the table's copy of s when it has one, else a copy of s for
+// ref to add.
+func (t *symTable) own(s string) string {
+	if t.idx == nil {
+		t.reindex()
+	}
+	t.used = true
+	if r, hit := t.idx[s]; hit {
+		return t.view.str(r)
+	}
+	return strings.Clone(s)
+}
+
+// add appends s as a new symbol. Only valid UTF-8 is indexed: bytes and
+// string never return an unchecked string (a rewriter's output, which is
+// stored but may be invalid, gets a number of its own each time).
+func (t *symTable) add(s string) uint32 {
 	r := t.n
 	if pg := int(r >> symPageBits); pg == len(t.view.pages) {
 		pages := append(t.view.pages[:pg:pg], new(symPage))
@@ -83,14 +142,18 @@ func (t *symTable) ref(s string) uint32 {
 	}
 	t.view.pages[r>>symPageBits][r&(symPageSize-1)] = s
 	t.n++
-	t.idx[s] = r
+	if utf8.ValidString(s) {
+		t.idx[s] = r
+	}
 	return r
 }
 
 func (t *symTable) reindex() {
 	t.idx = make(map[string]uint32, t.n)
 	for r := range t.n {
-		t.idx[t.view.str(r)] = r
+		if s := t.view.str(r); utf8.ValidString(s) {
+			t.idx[s] = r
+		}
 	}
 }
 
@@ -109,7 +172,7 @@ func (t *symTable) endParse() {
 
 // wasteful reports whether the table has grown enough since its last check
 // that a check (counting the symbols in use) is due.
-func (t *symTable) wasteful() bool { return int(t.n) > 2*t.live+symMinKeep }
+func (t *symTable) wasteful() bool { return t.live >= 0 && int(t.n) > 2*t.live+symMinKeep }
 
 // countLive counts the distinct symbols of this table that sets use, and
 // remembers it for wasteful.

@@ -270,7 +270,7 @@ func (p *Parser) readLabels(line []byte, pos int, name string, keep bool) (int, 
 				return 0, "", p.errorf("empty label name")
 			}
 			if keep {
-				if lname, err = p.intern(raw, "label name"); err != nil {
+				if lname, err = p.internLabel(raw, "label name"); err != nil {
 					return 0, "", err
 				}
 			}
@@ -281,7 +281,7 @@ func (p *Parser) readLabels(line []byte, pos int, name string, keep bool) (int, 
 				return 0, "", p.errorf("invalid label name")
 			}
 			if keep {
-				lname, _ = p.strs.bytes(line[pos:end]) // ASCII
+				lname, _ = p.syms.bytes(line[pos:end]) // ASCII
 			}
 			pos = skipBlanks(line, end)
 			if pos == len(line) || line[pos] != '=' {
@@ -297,7 +297,7 @@ func (p *Parser) readLabels(line []byte, pos int, name string, keep bool) (int, 
 			return 0, "", err
 		}
 		if keep {
-			value, err := p.intern(raw, "label value")
+			value, err := p.internLabel(raw, "label value")
 			if err != nil {
 				return 0, "", err
 			}
