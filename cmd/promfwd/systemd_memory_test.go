@@ -12,7 +12,7 @@ import (
 
 // The memory model documented in README "Memory" and in the unit, from
 // promfwd-bench: 200k series ~85 MiB steady RSS with remote-write, ~101 MiB
-// with HEC (dedupe on), 1M series ~219 MiB, ~37 MiB idle (the default
+// with HEC (dedupe on), 1M series ~215 MiB, ~37 MiB idle (the default
 // build).
 const (
 	memBase      = 35 << 20
