@@ -4,10 +4,7 @@
 // into samples. It imports nothing else of promfwd.
 package scrape
 
-import (
-	"math"
-	"strings"
-)
+import "math"
 
 // Kind says what role a sample plays in its metric family.
 type Kind uint8
@@ -138,21 +135,7 @@ func (ls Labels) Get(name string) string {
 }
 
 // String renders labels as {a="1",b="2"} for logs and tests.
-func (ls Labels) String() string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, l := range ls {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(l.Name)
-		b.WriteString(`="`)
-		b.WriteString(l.Value)
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String()
-}
+func (ls Labels) String() string { return SetOf(ls).String() }
 
 // Sample is one data point with its full identity.
 type Sample struct {

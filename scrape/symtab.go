@@ -71,11 +71,7 @@ func newSymTable(tl Labels) *symTable {
 // ref returns the number of s, adding it when new. s must not pin a
 // larger string (the parser's strings are exact copies).
 func (t *symTable) ref(s string) uint32 {
-	if t.idx == nil {
-		t.reindex()
-	}
-	t.used = true
-	if r, ok := t.idx[s]; ok {
+	if r, ok := t.index()[s]; ok {
 		return r
 	}
 	return t.add(s)
@@ -86,11 +82,7 @@ func (t *symTable) ref(s string) uint32 {
 // it: a string the table holds is neither copied nor checked again, and
 // no second table (the interner) holds them.
 func (t *symTable) bytes(b []byte) (s string, ok bool) {
-	if t.idx == nil {
-		t.reindex()
-	}
-	t.used = true
-	if r, hit := t.idx[string(b)]; hit {
+	if r, hit := t.index()[string(b)]; hit {
 		return t.view.str(r), true
 	}
 	if !utf8.Valid(b) {
@@ -104,11 +96,7 @@ func (t *symTable) bytes(b []byte) (s string, ok bool) {
 // string is bytes for a string the caller already owns (protobuf decoding):
 // its copy is kept on a miss.
 func (t *symTable) string(s string) (string, bool) {
-	if t.idx == nil {
-		t.reindex()
-	}
-	t.used = true
-	if r, hit := t.idx[s]; hit {
+	if r, hit := t.index()[s]; hit {
 		return t.view.str(r), true
 	}
 	if !utf8.ValidString(s) {
@@ -121,11 +109,7 @@ func (t *symTable) string(s string) (string, bool) {
 // own returns the table's copy of s when it has one, else a copy of s for
 // ref to add.
 func (t *symTable) own(s string) string {
-	if t.idx == nil {
-		t.reindex()
-	}
-	t.used = true
-	if r, hit := t.idx[s]; hit {
+	if r, hit := t.index()[s]; hit {
 		return t.view.str(r)
 	}
 	return strings.Clone(s)
@@ -146,6 +130,16 @@ func (t *symTable) add(s string) uint32 {
 		t.idx[s] = r
 	}
 	return r
+}
+
+// index returns the string index, rebuilt from the pages when it was
+// dropped, and marks it used in this Parse.
+func (t *symTable) index() map[string]uint32 {
+	if t.idx == nil {
+		t.reindex()
+	}
+	t.used = true
+	return t.idx
 }
 
 func (t *symTable) reindex() {
