@@ -76,17 +76,13 @@ func (e *LimitError) Error() string {
 // metaMinKeep is the metadata cache size below which it is never pruned.
 const metaMinKeep = 256
 
-// arenaChunk is the largest label arena chunk allocated when the current one
-// is full. Chunks start small and double (each is as large as everything
-// copied so far in this Parse): label slices kept by the line cache pin their
-// whole chunk, so a scrape with a few new series must not pin a big one.
-const arenaChunk = 4096
-
 // Parser turns expositions into samples. It is used by one source and is not
-// safe for concurrent use. It interns metric names, label names and values
-// and reuses unchanged family metadata across scrapes, so a steady exposition
-// allocates almost nothing per sample; the intern table is rebuilt from the
-// last scrape's strings whenever it grows well past them.
+// safe for concurrent use. It keeps label names and values in the target's
+// symbol table (symtab.go) and series' labels as compact sets referring to
+// it, interns metric names and reuses unchanged family metadata across
+// scrapes, so a steady exposition allocates almost nothing per sample; the
+// intern table is rebuilt from the last scrape's strings whenever it grows
+// well past them, the symbol table replaced when mostly unused.
 type Parser struct {
 	strs        interner
 	lines       lineCache // text formats: series text -> finished labels

@@ -195,7 +195,9 @@ func (t *symTable) countLive(sets func(yield func(LabelSet) bool)) int {
 }
 
 // labelArena hands out the parser's compact label storage: refs of many
-// series share one chunk, which lives as long as any of its sets.
+// series share one chunk, which lives as long as any of its sets. Chunks
+// are sized from the last Parse's new labels (hint), so that a steady
+// target's few new series do not pin a large one.
 type labelArena struct {
 	chunk []uint32
 	hint  int // refs the last Parse stored: a small target gets small chunks
