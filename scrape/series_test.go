@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -180,6 +181,55 @@ func BenchmarkSeriesSetNext(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(out)), "ns/sample")
+		})
+	}
+}
+
+// TestSeriesSetLayouts: a set packs its entries (24 bytes, the labels read
+// through one view) only when every label set is the compact form of one
+// table; mixed forms or two tables keep the sets whole. Either way each
+// sample's labels and identity come back, and Next keeps the set for the
+// same samples.
+func TestSeriesSetLayouts(t *testing.T) {
+	parsed := func(tl Labels) []Sample {
+		p := NewParser()
+		out, err := p.Parse(FormatText, []byte("a{x=\"1\"} 1\nb 2\nc{y=\"2\",z=\"3\"} 3\n"), ParseOptions{TargetLabels: tl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	one := parsed(Labels{{"job", "j"}})
+	other := parsed(nil)
+	plain := Sample{Name: "d", Labels: SetFrom("w", "4"), Hash: SeriesHash("d", Labels{{"w", "4"}})}
+	for _, tc := range []struct {
+		name   string
+		in     []Sample
+		packed bool
+	}{
+		{"one table", one, true},
+		{"one table, no labels", []Sample{{Name: "e", Hash: SeriesHash("e", nil)}}, true},
+		{"with a plain set", append(slices.Clone(one), plain), false},
+		{"two tables", append(slices.Clone(one), other...), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSeriesSet(tc.in)
+			if packed := s.wide == nil; packed != tc.packed {
+				t.Fatalf("packed %v, want %v", packed, tc.packed)
+			}
+			for i := range tc.in {
+				got := s.Sample(i)
+				if got.Name != tc.in[i].Name || !got.Labels.Equal(tc.in[i].Labels) || got.Hash != tc.in[i].Hash ||
+					got.Labels.SeriesHash(got.Name) != tc.in[i].Labels.SeriesHash(tc.in[i].Name) {
+					t.Fatalf("sample %d: %s%s, want %s%s", i, got.Name, got.Labels, tc.in[i].Name, tc.in[i].Labels)
+				}
+				if tc.packed && !got.Labels.Same(tc.in[i].Labels) {
+					t.Fatalf("sample %d: packed labels are not the parser's set", i)
+				}
+			}
+			if !s.Describes(tc.in) || s.Next(tc.in) != s {
+				t.Fatal("the set does not describe its own samples")
+			}
 		})
 	}
 }
