@@ -193,6 +193,28 @@ func (s LabelSet) Equal(o LabelSet) bool {
 	return true
 }
 
+// sameButBounds is sameGroupLabels for two compact sets of one table laid
+// out alike (same count, target labels at the same positions), as the
+// samples of one histogram or summary series are: label by label on the
+// references, a string looked at only where values differ. ok is false
+// when the sets are not such a pair or a name differs; the caller then
+// compares strings.
+func (s LabelSet) sameButBounds(o LabelSet) (same, ok bool) {
+	if s.syms == nil || o.syms == nil || s.syms.tab != o.syms.tab || s.meta != o.meta {
+		return false, false
+	}
+	a, b := unsafe.Slice((*uint32)(s.p), 2*s.own()), unsafe.Slice((*uint32)(o.p), 2*o.own())
+	for i := 0; i < len(a); i += 2 {
+		switch {
+		case a[i] != b[i]:
+			return false, false
+		case a[i+1] != b[i+1] && !isBoundName(s.syms.str(a[i])):
+			return false, true
+		}
+	}
+	return true, true
+}
+
 // EqualLabels reports whether s holds exactly ls.
 func (s LabelSet) EqualLabels(ls Labels) bool {
 	if s.Len() != len(ls) {

@@ -289,3 +289,76 @@ func TestParserSymbolsKeepDroppedLines(t *testing.T) {
 		}
 	}
 }
+
+// groupedText is two histogram series and a summary series, each group's
+// samples differing only in le or quantile.
+const groupedText = `# TYPE h histogram
+h_bucket{a="1",le="0.1"} 1
+h_bucket{a="1",le="+Inf"} 2
+h_sum{a="1"} 3
+h_count{a="1"} 2
+h_bucket{a="2",le="0.1"} 1
+h_bucket{a="2",le="+Inf"} 2
+h_sum{a="2"} 3
+h_count{a="2"} 2
+# TYPE s summary
+s{a="2",quantile="0.5"} 1
+s{a="2",quantile="0.9"} 2
+s_sum{a="2"} 3
+s_count{a="2"} 2
+`
+
+// TestGroupEndCompact: GroupEnd groups the parser's compact sets (the
+// reference-level comparison) exactly as it groups the same labels as
+// plain sets (the string comparison).
+func TestGroupEndCompact(t *testing.T) {
+	p := NewParser()
+	out, err := p.Parse(FormatText, []byte(groupedText), ParseOptions{TargetLabels: Labels{{"job", "j"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := slices.Clone(out)
+	for i := range plain {
+		plain[i].Labels = SetOf(plain[i].Labels.Labels())
+	}
+	var ends []int
+	for i := 0; i < len(out); i = GroupEnd(out, i) {
+		if GroupEnd(out, i) != GroupEnd(plain, i) {
+			t.Fatalf("sample %d: group ends at %d, at %d with plain sets", i, GroupEnd(out, i), GroupEnd(plain, i))
+		}
+		ends = append(ends, GroupEnd(out, i))
+	}
+	if !slices.Equal(ends, []int{4, 8, 12}) {
+		t.Fatalf("group ends %v, want [4 8 12]", ends)
+	}
+	if same, ok := out[0].Labels.sameButBounds(out[1].Labels); !ok || !same {
+		t.Fatal("two buckets of one series not compared on references")
+	}
+	if same, ok := out[0].Labels.sameButBounds(out[4].Labels); !ok || same {
+		t.Fatal("buckets of two series (a=1, a=2) compared as one group")
+	}
+	if _, ok := out[0].Labels.sameButBounds(out[2].Labels); ok {
+		t.Fatal("a bucket's and a _sum's sets (one label fewer) compared on references")
+	}
+}
+
+func BenchmarkGroupEnd(b *testing.B) {
+	var body strings.Builder
+	body.WriteString("# TYPE h histogram\n")
+	for s := range 200 {
+		for _, le := range []string{"0.005", "0.01", "0.05", "0.1", "0.5", "1", "+Inf"} {
+			fmt.Fprintf(&body, "h_bucket{code=\"200\",handler=\"/api/%d\",method=\"GET\",le=%q} 1\n", s, le)
+		}
+		fmt.Fprintf(&body, "h_sum{code=\"200\",handler=\"/api/%d\",method=\"GET\"} 1\nh_count{code=\"200\",handler=\"/api/%d\",method=\"GET\"} 1\n", s, s)
+	}
+	out, err := NewParser().Parse(FormatText, []byte(body.String()), ParseOptions{TargetLabels: Labels{{"instance", "h:1"}, {"job", "j"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for i := 0; i < len(out); i = GroupEnd(out, i) {
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(out)), "ns/sample")
+}

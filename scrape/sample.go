@@ -204,6 +204,9 @@ func GroupEnd(samples []Sample, i int) int {
 
 // sameGroupLabels compares label sets ignoring "le" and "quantile".
 func sameGroupLabels(a, b LabelSet) bool {
+	if same, ok := a.sameButBounds(b); ok {
+		return same
+	}
 	i, j := 0, 0
 	for {
 		for i < a.Len() && isBoundName(a.Name(i)) {
