@@ -79,6 +79,19 @@ func (l podLog) expect(t *testing.T, want ...string) {
 	}
 }
 
+// watchPods starts f with a pod informer whose events go to the returned
+// log. Defer stop (before the server's Close, so the informer ends first).
+func watchPods(t *testing.T, f informers.SharedInformerFactory) (log podLog, stop func()) {
+	t.Helper()
+	log = podLog(make(chan string, 100))
+	if _, err := f.Core().V1().Pods().Informer().AddEventHandler(log.handler()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	f.Start(ctx.Done())
+	return log, func() { cancel(); f.Shutdown() }
+}
+
 // TestInformerFollowsChanges runs client-go's pod informer, as Prometheus'
 // discovery does, against the server in both of the client's modes
 // (watch-list streaming, and list then watch when the server refuses it),
@@ -99,14 +112,8 @@ func TestInformerFollowsChanges(t *testing.T) {
 			mustApply(t, s, pod("b", "p2", map[string]string{"app": "y", "v": "1"}, "10.0.0.2"))
 			f := informers.NewSharedInformerFactoryWithOptions(newClient(t, s), 0,
 				informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = "app=x" }))
-			inf := f.Core().V1().Pods().Informer()
-			log := podLog(make(chan string, 100))
-			if _, err := inf.AddEventHandler(log.handler()); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(t.Context())
-			defer func() { cancel(); f.Shutdown() }()
-			f.Start(ctx.Done())
+			log, stop := watchPods(t, f)
+			defer stop()
 			log.expect(t, "add a/p1 1")
 			mustApply(t, s, pod("b", "p3", map[string]string{"app": "x", "v": "1"}, "10.0.0.3"))
 			log.expect(t, "add b/p3 1")
@@ -125,7 +132,7 @@ func TestInformerFollowsChanges(t *testing.T) {
 			if st.Watches == 0 || (tc.opts.NoWatchList && st.Lists == 0) || (!tc.opts.NoWatchList && st.Lists != 0) {
 				t.Errorf("stats %+v: want watch-list only, or a list when the server refuses it", st)
 			}
-			if !inf.HasSynced() {
+			if !f.Core().V1().Pods().Informer().HasSynced() { // the factory's shared informer
 				t.Error("informer not synced")
 			}
 		})
@@ -265,14 +272,8 @@ func TestFailAndHeal(t *testing.T) {
 	defer s.Close()
 	mustApply(t, s, pod("ns", "p1", map[string]string{"v": "1"}, ""))
 	f := informers.NewSharedInformerFactory(newClient(t, s), 0)
-	inf := f.Core().V1().Pods().Informer()
-	log := podLog(make(chan string, 100))
-	if _, err := inf.AddEventHandler(log.handler()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer func() { cancel(); f.Shutdown() }()
-	f.Start(ctx.Done())
+	log, stop := watchPods(t, f)
+	defer stop()
 	log.expect(t, "add ns/p1 1")
 	s.Fail(http.StatusServiceUnavailable)
 	resp, err := http.Get(s.URL() + "/api/v1/pods")

@@ -29,8 +29,7 @@ type Stats struct {
 // series line, so the check is a pointer comparison) reuses the result.
 // A Stage is not safe for concurrent use.
 type Stage struct {
-	rules []*Config
-	rw    *Rewriter // compute's engine
+	rw *Rewriter // compute's engine; holds the rules
 
 	idx  map[uint64]int32 // input series hash -> index in ents
 	ents []entry
@@ -64,11 +63,11 @@ type entry struct {
 // NewStage returns a stage for rules, which must have passed Validate. With
 // no rules Relabel returns its input unchanged.
 func NewStage(rules []*Config) *Stage {
-	return &Stage{rules: rules, rw: NewRewriter(rules), idx: map[uint64]int32{}}
+	return &Stage{rw: NewRewriter(rules), idx: map[uint64]int32{}}
 }
 
 // Empty reports whether the stage has no rules.
-func (s *Stage) Empty() bool { return s == nil || len(s.rules) == 0 }
+func (s *Stage) Empty() bool { return s == nil || s.rw == nil || len(s.rw.rules) == 0 }
 
 // Relabel returns the relabeled samples. The input is never modified (it
 // may be shared with other sinks); when no sample changes, the input itself
