@@ -17,14 +17,13 @@ import (
 type ackState struct {
 	delay time.Duration
 
-	mu          sync.Mutex
-	next        map[string]int64 // per channel
-	pending     map[ackKey]ackEntry
-	maxPending  int
-	acked       atomic.Int64 // samples
-	polls       atomic.Int64
-	idsPerPoll  atomic.Int64 // ids asked about, summed over polls
-	ackRequests atomic.Int64
+	mu         sync.Mutex
+	next       map[string]int64 // per channel
+	pending    map[ackKey]ackEntry
+	maxPending int
+	acked      atomic.Int64 // samples
+	polls      atomic.Int64
+	idsPerPoll atomic.Int64 // ids asked about, summed over polls
 }
 
 type ackKey struct {

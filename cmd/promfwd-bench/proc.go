@@ -131,21 +131,6 @@ next:
 	return total
 }
 
-// nonZero lists series called name whose value is not 0, for the report.
-func (m selfMetrics) nonZero(name string) []string {
-	var out []string
-	for _, l := range m {
-		n, _, _ := strings.Cut(l, "{")
-		if n != name && !strings.HasPrefix(l, name+" ") {
-			continue
-		}
-		if !strings.HasSuffix(l, " 0") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // loadAvg is /proc/loadavg's 1, 5 and 15 minute figures: the benchmark
 // shares the machine, and a busy machine skews every figure.
 func loadAvg() string {

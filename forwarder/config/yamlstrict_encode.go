@@ -24,10 +24,7 @@ type nodeEncoder interface {
 	encodeNode() (*yaml.Node, error)
 }
 
-var (
-	secretType    = reflect.TypeFor[commoncfg.Secret]()
-	marshalerType = reflect.TypeFor[yaml.Marshaler]()
-)
+var secretType = reflect.TypeFor[commoncfg.Secret]()
 
 func scalarNode(s string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
