@@ -145,8 +145,10 @@ func (r *ruleState) matches(s *scrape.Sample, hist bool) bool {
 
 // winIndex is the index of the window holding ts (0 for the first window
 // of the epoch and before, which no live sample is in).
-func (r *ruleState) winIndex(ts int64) uint32 {
-	i := floorDiv(ts, r.ivl)
+func (r *ruleState) winIndex(ts int64) uint32 { return winNumber(floorDiv(ts, r.ivl)) }
+
+// winNumber is winIndex given the window's number floorDiv(ts, ivl).
+func winNumber(i int64) uint32 {
 	if i <= 0 || i > math.MaxUint32 {
 		return 0
 	}
@@ -204,7 +206,8 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 	}
 	a.obs.Input(r.idx, 1)
 	ts := s.TimestampMs
-	ws := floorDiv(ts, r.ivl) * r.ivl
+	wn := floorDiv(ts, r.ivl) // the window's number: start wn*ivl, index winNumber(wn)
+	ws := wn * r.ivl
 	if ws+r.ivl <= r.flushedTo || ws+r.ivl+r.lateness <= nowMs {
 		a.obs.Dropped(r.idx, ReasonTooOld, 1)
 		return true
@@ -220,7 +223,7 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 			se.win = 0 // its first counted window is this one
 		}
 	}
-	wi := r.winIndex(ts)
+	wi := winNumber(wn)
 	if se.group < 0 {
 		se.win = max(se.win, wi) // for expiry
 		a.obs.Dropped(r.idx, ReasonMaxOutputSeries, 1)
