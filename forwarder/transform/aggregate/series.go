@@ -70,7 +70,6 @@ type ruleState struct {
 	lsBuf   scrape.Labels
 	// flushedTo is the end of the last flushed window: older samples are too old.
 	flushedTo int64
-	outCount  int // output series in use (groups × outputs)
 	lastWarn  int64
 	lastSweep int64
 }
@@ -86,6 +85,9 @@ func newRuleState(idx int, c *compiled, lateness, ttl int64) *ruleState {
 	r.lay = newLayout(c.outs)
 	return r
 }
+
+// outputSeries is the output series in use: groups × outputs.
+func (r *ruleState) outputSeries() int { return r.numGroups() * r.perGroup() }
 
 func (r *ruleState) perGroup() int {
 	n := 0
@@ -313,7 +315,7 @@ func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32
 		}
 	}
 	per := r.perGroup()
-	if r.outCount+per > r.c.MaxOutputSeries || len(r.keys)+len(r.keyBuf) > maxKeyBytes {
+	if (r.numGroups()+1)*per > r.c.MaxOutputSeries || len(r.keys)+len(r.keyBuf) > maxKeyBytes {
 		if nowMs-r.lastWarn >= time.Minute.Milliseconds() {
 			r.lastWarn = nowMs
 			a.warn(r.idx, "max_output_series reached: new output series are dropped")
@@ -325,9 +327,8 @@ func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32
 		r.keyBuf = appendIDKey(r.keyBuf[:0], id, r.lsBuf)
 		h = r.hashOf(r.keyBuf)
 	}
-	r.outCount += per
 	gi := r.newGroup(r.keyBuf, h)
-	a.obs.OutputSeries(r.idx, r.outCount)
+	a.obs.OutputSeries(r.idx, r.numGroups()*per)
 	return gi
 }
 

@@ -385,9 +385,6 @@ func (r *ruleState) restoreGroup(d *reader, key []byte, total float64) {
 	r.groups = append(r.groups, group{})
 	r.put(gi, r.keyBuf, h)
 	r.groups[gi].total = total
-	if r.c.outs != nil {
-		r.outCount += r.perGroup()
-	}
 }
 
 // groupWins is each group's newest window, the newest of its series' (the
