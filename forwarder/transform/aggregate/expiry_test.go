@@ -26,8 +26,8 @@ func TestExpiryFreesAndReusesSlots(t *testing.T) {
 	if n := r.numSeries(); n != 1 {
 		t.Fatalf("%d series remembered after b and c went quiet for the TTL, want 1", n)
 	}
-	if r.live(1) || r.numGroups() != 1 || r.outCount != 1 {
-		t.Fatalf("group g=2 not forgotten: live %v, %d groups, %d output series", r.live(1), r.numGroups(), r.outCount)
+	if r.live(1) || r.numGroups() != 1 || r.outputSeries() != 1 {
+		t.Fatalf("group g=2 not forgotten: live %v, %d groups, %d output series", r.live(1), r.numGroups(), r.outputSeries())
 	}
 	apply(at(70), smp("c", 9, at(70), "g=1", "s=a"), smp("c", 10, at(70), "g=1", "s=b"), smp("c", 50, at(70), "g=3", "s=d"))
 	apply(at(75), smp("c", 10, at(75), "g=1", "s=a"), smp("c", 11, at(75), "g=1", "s=b"), smp("c", 53, at(75), "g=3", "s=d"))

@@ -195,16 +195,14 @@ func (r *ruleState) sweep(a *Aggregator, cutoff int64) {
 			used[se.group/64] |= 1 << (se.group % 64)
 		}
 	}
-	per := r.perGroup()
 	for gi := range r.groups {
 		if !r.live(int32(gi)) || used[gi/64]&(1<<(gi%64)) != 0 || r.inWindow(int32(gi)) {
 			continue
 		}
 		r.release(int32(gi))
-		r.outCount -= per
 	}
 	r.compact()
-	a.obs.OutputSeries(r.idx, r.outCount)
+	a.obs.OutputSeries(r.idx, r.outputSeries())
 }
 
 // inWindow reports whether group gi has a sample in an open window.

@@ -58,7 +58,7 @@ func benchOutputMemory(b *testing.B, rule Rule, k int) {
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&m1)
-		outs := a.rules[0].outCount
+		outs := a.rules[0].outputSeries()
 		if outs == 0 {
 			b.Fatal("no output series")
 		}

@@ -70,7 +70,6 @@ type ruleState struct {
 	lsBuf   scrape.Labels
 	// flushedTo is the end of the last flushed window: older samples are too old.
 	flushedTo int64
-	outCount  int // output series in use (groups × outputs)
 	lastWarn  int64
 	lastSweep int64
 }
@@ -86,6 +85,9 @@ func newRuleState(idx int, c *compiled, lateness, ttl int64) *ruleState {
 	r.lay = newLayout(c.outs)
 	return r
 }
+
+// outputSeries is the output series in use: groups × outputs.
+func (r *ruleState) outputSeries() int { return r.numGroups() * r.perGroup() }
 
 func (r *ruleState) perGroup() int {
 	n := 0
@@ -145,8 +147,10 @@ func (r *ruleState) matches(s *scrape.Sample, hist bool) bool {
 
 // winIndex is the index of the window holding ts (0 for the first window
 // of the epoch and before, which no live sample is in).
-func (r *ruleState) winIndex(ts int64) uint32 {
-	i := floorDiv(ts, r.ivl)
+func (r *ruleState) winIndex(ts int64) uint32 { return winNumber(floorDiv(ts, r.ivl)) }
+
+// winNumber is winIndex given the window's number floorDiv(ts, ivl).
+func winNumber(i int64) uint32 {
 	if i <= 0 || i > math.MaxUint32 {
 		return 0
 	}
@@ -204,7 +208,8 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 	}
 	a.obs.Input(r.idx, 1)
 	ts := s.TimestampMs
-	ws := floorDiv(ts, r.ivl) * r.ivl
+	wn := floorDiv(ts, r.ivl) // the window's number: start wn*ivl, index winNumber(wn)
+	ws := wn * r.ivl
 	if ws+r.ivl <= r.flushedTo || ws+r.ivl+r.lateness <= nowMs {
 		a.obs.Dropped(r.idx, ReasonTooOld, 1)
 		return true
@@ -220,7 +225,7 @@ func (r *ruleState) add(a *Aggregator, s *scrape.Sample, hist bool, nowMs int64)
 			se.win = 0 // its first counted window is this one
 		}
 	}
-	wi := r.winIndex(ts)
+	wi := winNumber(wn)
 	if se.group < 0 {
 		se.win = max(se.win, wi) // for expiry
 		a.obs.Dropped(r.idx, ReasonMaxOutputSeries, 1)
@@ -310,7 +315,7 @@ func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32
 		}
 	}
 	per := r.perGroup()
-	if r.outCount+per > r.c.MaxOutputSeries || len(r.keys)+len(r.keyBuf) > maxKeyBytes {
+	if (r.numGroups()+1)*per > r.c.MaxOutputSeries || len(r.keys)+len(r.keyBuf) > maxKeyBytes {
 		if nowMs-r.lastWarn >= time.Minute.Milliseconds() {
 			r.lastWarn = nowMs
 			a.warn(r.idx, "max_output_series reached: new output series are dropped")
@@ -322,9 +327,8 @@ func (r *ruleState) groupFor(a *Aggregator, s *scrape.Sample, nowMs int64) int32
 		r.keyBuf = appendIDKey(r.keyBuf[:0], id, r.lsBuf)
 		h = r.hashOf(r.keyBuf)
 	}
-	r.outCount += per
 	gi := r.newGroup(r.keyBuf, h)
-	a.obs.OutputSeries(r.idx, r.outCount)
+	a.obs.OutputSeries(r.idx, r.numGroups()*per)
 	return gi
 }
 

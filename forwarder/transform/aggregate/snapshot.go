@@ -321,37 +321,46 @@ func (r *ruleState) restore(d *reader) {
 		r.checkSeries(d, si)
 	}
 	l := &r.lay
+	r.restoreWindows(d, func() int32 { return int32(d.u32()) }, func(w *window, gi int32, base int) {
+		w.flags[gi] = d.byte1() | flagPresent
+		for k := range l.width {
+			w.f[base+k] = d.f()
+		}
+		if l.ts {
+			w.ts[gi] = d.v()
+		}
+		if l.vals {
+			nv := d.count()
+			for k := 0; k < nv && !d.err; k++ {
+				w.vals[gi] = append(w.vals[gi], d.f())
+			}
+		}
+	})
+	slices.Sort(r.free)
+}
+
+// restoreWindows reads the windows (both versions' frame): per window its
+// start, then per accumulator its group (readGroup), which must be a live
+// group not yet in the window, and its fields (acc, given the group's
+// column base in w).
+func (r *ruleState) restoreWindows(d *reader, readGroup func() int32, acc func(w *window, gi int32, base int)) {
 	nw := d.count()
 	for i := 0; i < nw && !d.err; i++ {
 		w := r.newWindow(d.v())
 		na := d.count()
 		for j := 0; j < na && !d.err; j++ {
-			gi := int32(d.u32())
+			gi := readGroup()
 			if gi < 0 || int(gi) >= len(r.groups) || !r.live(gi) || (int(gi) < len(w.flags) && w.flags[gi] != 0) {
 				d.fail()
 				break
 			}
-			base := w.get(l, gi)
-			w.flags[gi] = d.byte1() | flagPresent
-			for k := range l.width {
-				w.f[base+k] = d.f()
-			}
-			if l.ts {
-				w.ts[gi] = d.v()
-			}
-			if l.vals {
-				nv := d.count()
-				for k := 0; k < nv && !d.err; k++ {
-					w.vals[gi] = append(w.vals[gi], d.f())
-				}
-			}
+			acc(w, gi, w.get(&r.lay, gi))
 		}
 		if _, dup := r.windows[w.start]; dup {
 			d.fail()
 		}
 		r.windows[w.start] = w
 	}
-	slices.Sort(r.free)
 }
 
 // restoreGroup adds a group read from a snapshot (its slot is the next),
@@ -376,9 +385,6 @@ func (r *ruleState) restoreGroup(d *reader, key []byte, total float64) {
 	r.groups = append(r.groups, group{})
 	r.put(gi, r.keyBuf, h)
 	r.groups[gi].total = total
-	if r.c.outs != nil {
-		r.outCount += r.perGroup()
-	}
 }
 
 // groupWins is each group's newest window, the newest of its series' (the

@@ -65,48 +65,33 @@ func (r *ruleState) restoreV1(d *reader) {
 		r.checkSeries(d, si)
 	}
 	l := &r.lay
-	nw := d.count()
-	for i := 0; i < nw && !d.err; i++ {
-		w := r.newWindow(d.v())
-		na := d.count()
-		for j := 0; j < na && !d.err; j++ {
-			gi := d.i32()
-			sum, mn, mx, last, inc, rate := d.f(), d.f(), d.f(), d.f(), d.f(), d.f()
-			count, nser, lastTs := d.v(), d.v(), d.v()
-			counted := d.byte1() == 1
-			var vals []float64
-			nv := d.count()
-			for k := 0; k < nv && !d.err; k++ {
-				vals = append(vals, d.f())
-			}
-			if gi < 0 || int(gi) >= len(r.groups) || !r.live(gi) || (int(gi) < len(w.flags) && w.flags[gi] != 0) {
-				d.fail()
-				break
-			}
-			base := w.get(l, gi)
-			for _, c := range []struct {
-				off int
-				v   float64
-			}{{l.sum, sum}, {l.count, float64(count)}, {l.min, mn}, {l.max, mx}, {l.last, last},
-				{l.inc, inc}, {l.rate, rate}, {l.nser, float64(nser)}} {
-				if c.off >= 0 {
-					w.f[base+c.off] = c.v
-				}
-			}
-			if l.ts {
-				w.ts[gi] = lastTs
-			}
-			if l.vals {
-				w.vals[gi] = vals
-			}
-			if counted {
-				w.flags[gi] |= flagCounted
+	r.restoreWindows(d, d.i32, func(w *window, gi int32, base int) {
+		sum, mn, mx, last, inc, rate := d.f(), d.f(), d.f(), d.f(), d.f(), d.f()
+		count, nser, lastTs := d.v(), d.v(), d.v()
+		counted := d.byte1() == 1
+		var vals []float64
+		nv := d.count()
+		for k := 0; k < nv && !d.err; k++ {
+			vals = append(vals, d.f())
+		}
+		for _, c := range []struct {
+			off int
+			v   float64
+		}{{l.sum, sum}, {l.count, float64(count)}, {l.min, mn}, {l.max, mx}, {l.last, last},
+			{l.inc, inc}, {l.rate, rate}, {l.nser, float64(nser)}} {
+			if c.off >= 0 {
+				w.f[base+c.off] = c.v
 			}
 		}
-		if _, dup := r.windows[w.start]; dup {
-			d.fail()
+		if l.ts {
+			w.ts[gi] = lastTs
 		}
-		r.windows[w.start] = w
-	}
+		if l.vals {
+			w.vals[gi] = vals
+		}
+		if counted {
+			w.flags[gi] |= flagCounted
+		}
+	})
 	slices.Sort(r.free)
 }

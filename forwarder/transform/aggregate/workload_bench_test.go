@@ -157,7 +157,7 @@ func BenchmarkMemoryBenchWorkload(b *testing.B) {
 				nIn, nOut := 0, 0
 				for _, r := range a.rules {
 					nIn += r.numSeries()
-					nOut += r.outCount
+					nOut += r.outputSeries()
 				}
 				heap := float64(m1.HeapAlloc) - float64(m0.HeapAlloc)
 				b.ReportMetric(heap/float64(nIn), "bytes/input_series")
