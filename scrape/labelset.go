@@ -111,22 +111,33 @@ func (s LabelSet) All() iter.Seq2[int, Label] {
 
 // Get returns the value of the named label, or "".
 func (s LabelSet) Get(name string) string {
-	for i := range s.Len() {
-		if s.Name(i) == name {
-			return s.At(i).Value
-		}
-	}
-	return ""
+	v, _ := s.lookup(name)
+	return v
 }
 
 // Has reports whether the named label is present.
 func (s LabelSet) Has(name string) bool {
+	_, ok := s.lookup(name)
+	return ok
+}
+
+// lookup finds the named label in one pass, each label's references
+// resolved once.
+func (s LabelSet) lookup(name string) (string, bool) {
+	if s.syms == nil {
+		for _, l := range unsafe.Slice((*Label)(s.p), s.Len()) {
+			if l.Name == name {
+				return l.Value, true
+			}
+		}
+		return "", false
+	}
 	for i := range s.Len() {
-		if s.Name(i) == name {
-			return true
+		if n, v := s.refs(i); s.syms.str(n) == name {
+			return s.syms.str(v), true
 		}
 	}
-	return false
+	return "", false
 }
 
 // AppendTo appends the labels to dst. It is the fast way to read every
