@@ -22,16 +22,28 @@ type sdRunner struct {
 	set   *discovery.Set // nil without other *_sd_configs, or until the loop starts
 	// discovered are the set's groups as last applied.
 	discovered []config.TargetGroup
-	log        *zap.Logger
-	stopped    bool // set (under f.mu) when a reload or shutdown retires it
-	cancel     context.CancelFunc
+	// kind names the source's mechanisms ("file_sd", "http_sd+dns_sd") for
+	// its targets' jobs; computed once, not per discovered target.
+	kind    string
+	log     *zap.Logger
+	stopped bool // set (under f.mu) when a reload or shutdown retires it
+	cancel  context.CancelFunc
+}
+
+// newSDRunner is sc's runner before its files are read or its loop starts.
+func (f *Forwarder) newSDRunner(sc config.SourceConfig) *sdRunner {
+	return &sdRunner{
+		src:  sc,
+		kind: strings.Join(sc.Mechanisms(), "+"),
+		log:  f.log.With(zap.String("source", sc.Name)),
+	}
 }
 
 // startSDLocked reads a discovering source's files once and adds the
 // targets this shard owns (scheduled at once when the scheduler runs). Its
 // other discoverers start with its loop (runSDLocked).
 func (f *Forwarder) startSDLocked(sc config.SourceConfig) *sdRunner {
-	r := &sdRunner{src: sc, log: f.log.With(zap.String("source", sc.Name))}
+	r := f.newSDRunner(sc)
 	if len(sc.FileSDConfigs) > 0 {
 		r.files = newFileSD(sc)
 		changed, problems := r.files.refresh()
@@ -124,7 +136,7 @@ func (f *Forwarder) applySDLocked(r *sdRunner) {
 		if prev != nil {
 			f.handOverLocked(tc.Name, prev, src) // sd_handover.go: stale markers for what the change ends
 		}
-		sj := &sourceJob{src: src, discoveredBy: name, kind: strings.Join(r.src.Mechanisms(), "+")}
+		sj := &sourceJob{src: src, discoveredBy: name, kind: r.kind}
 		f.sources[tc.Name] = sj
 		added++
 		if f.sched != nil {
@@ -266,7 +278,7 @@ func (f *Forwarder) commitSDLocked(kept map[string]*sdRunner, fresh []config.Sou
 		f.retireSDLocked(r, !renewed[name])
 	}
 	for _, sc := range fresh {
-		r := &sdRunner{src: sc, log: f.log.With(zap.String("source", sc.Name))}
+		r := f.newSDRunner(sc)
 		if o := inherit[sc.Name]; o != nil {
 			r.set, o.set = o.set, nil
 			r.discovered = config.GroupsFromDiscovery(r.set.Groups())
