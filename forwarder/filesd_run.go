@@ -46,9 +46,7 @@ func (f *Forwarder) startSDLocked(sc config.SourceConfig) *sdRunner {
 	r := f.newSDRunner(sc)
 	if len(sc.FileSDConfigs) > 0 {
 		r.files = newFileSD(sc)
-		changed, problems := r.files.refresh()
-		f.logFileSDProblems(r, problems)
-		if !changed {
+		if !f.readFileSDLocked(r) {
 			return r
 		}
 	}
@@ -60,11 +58,17 @@ func (f *Forwarder) startSDLocked(sc config.SourceConfig) *sdRunner {
 // The files are small and local: reading them under f.mu keeps a refresh
 // and a reload from interleaving.
 func (f *Forwarder) refreshFileSDLocked(r *sdRunner) {
-	changed, problems := r.files.refresh()
-	f.logFileSDProblems(r, problems)
-	if changed {
+	if f.readFileSDLocked(r) {
 		f.applySDLocked(r)
 	}
+}
+
+// readFileSDLocked re-reads r's files, logs what cannot be used (once per
+// change), and reports whether their groups changed.
+func (f *Forwarder) readFileSDLocked(r *sdRunner) bool {
+	changed, problems := r.files.refresh()
+	f.logFileSDProblems(r, problems)
+	return changed
 }
 
 func (f *Forwarder) logFileSDProblems(r *sdRunner, problems []error) {
@@ -204,10 +208,7 @@ func (f *Forwarder) stopSDs() {
 // retireSDLocked stops r's loop and, unless a successor took them over,
 // its discoverers; forget deletes their metric series (the source is gone).
 func (f *Forwarder) retireSDLocked(r *sdRunner, forget bool) {
-	r.stopped = true
-	if r.cancel != nil {
-		r.cancel()
-	}
+	r.stopLoopLocked()
 	if set := r.set; set != nil {
 		r.set = nil
 		f.sdLoops.Add(1)
@@ -218,6 +219,15 @@ func (f *Forwarder) retireSDLocked(r *sdRunner, forget bool) {
 				set.Forget()
 			}
 		}()
+	}
+}
+
+// stopLoopLocked ends r's loop (its set, if any, is the caller's to stop
+// or hand on).
+func (r *sdRunner) stopLoopLocked() {
+	r.stopped = true
+	if r.cancel != nil {
+		r.cancel()
 	}
 }
 
@@ -266,10 +276,7 @@ func (f *Forwarder) commitSDLocked(kept map[string]*sdRunner, fresh []config.Sou
 			continue
 		}
 		if inherit[name] == r {
-			r.stopped = true // its set goes on in the successor
-			if r.cancel != nil {
-				r.cancel()
-			}
+			r.stopLoopLocked() // its set goes on in the successor
 			continue
 		}
 		// A source renewed under its name with other discovery configs
@@ -285,8 +292,7 @@ func (f *Forwarder) commitSDLocked(kept map[string]*sdRunner, fresh []config.Sou
 		}
 		if len(sc.FileSDConfigs) > 0 {
 			r.files = newFileSD(sc)
-			_, problems := r.files.refresh()
-			f.logFileSDProblems(r, problems)
+			f.readFileSDLocked(r) // applied below either way: an inherited set's groups may be new
 		}
 		f.applySDLocked(r)
 		f.sdRunners[sc.Name] = r
