@@ -3,7 +3,6 @@ package forwarder
 import (
 	"fmt"
 	"reflect"
-	"slices"
 	"testing"
 
 	"github.com/promfwd/promfwd/forwarder/discovery/sdtest"
@@ -40,14 +39,7 @@ sources:
 sinks:
   - {name: rw, type: remote_write, url: %q, flush_interval: 100ms}
 `, agent.Addr(), rw.URL()), "", Options{SDUpdateEvery: -1})
-	targets := func(hosts ...string) []string {
-		var out []string
-		for _, h := range hosts {
-			out = append(out, "consul/"+h)
-		}
-		slices.Sort(out)
-		return out
-	}
+	targets := func(hosts ...string) []string { return targetNames("consul", hosts) }
 
 	awaitCond(t, "a and b discovered", func() bool { return reflect.DeepEqual(r.f.Targets(), targets(a.host(), b.host())) })
 	awaitCond(t, "a's series with Consul's labels", func() bool {

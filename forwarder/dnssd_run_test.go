@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"reflect"
-	"slices"
 	"strconv"
 	"testing"
 
@@ -53,14 +52,7 @@ sources:
 sinks:
   - {name: rw, type: remote_write, url: %q, flush_interval: 100ms}
 `, portOf(t, c.host()), rw.URL()), "", Options{SDUpdateEvery: -1, DNS: srv.ClientConfig()})
-	targets := func(hosts ...string) []string {
-		var out []string
-		for _, h := range hosts {
-			out = append(out, "web/"+h)
-		}
-		slices.Sort(out)
-		return out
-	}
+	targets := func(hosts ...string) []string { return targetNames("web", hosts) }
 
 	awaitCond(t, "a, b (SRV) and c (A) scraped", func() bool {
 		return a.scraped("/metrics") && b.scraped("/metrics") && c.scraped("/metrics")

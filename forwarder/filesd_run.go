@@ -22,21 +22,31 @@ type sdRunner struct {
 	set   *discovery.Set // nil without other *_sd_configs, or until the loop starts
 	// discovered are the set's groups as last applied.
 	discovered []config.TargetGroup
-	log        *zap.Logger
-	stopped    bool // set (under f.mu) when a reload or shutdown retires it
-	cancel     context.CancelFunc
+	// kind names the source's mechanisms ("file_sd", "http_sd+dns_sd") for
+	// its targets' jobs; computed once, not per discovered target.
+	kind    string
+	log     *zap.Logger
+	stopped bool // set (under f.mu) when a reload or shutdown retires it
+	cancel  context.CancelFunc
+}
+
+// newSDRunner is sc's runner before its files are read or its loop starts.
+func (f *Forwarder) newSDRunner(sc config.SourceConfig) *sdRunner {
+	return &sdRunner{
+		src:  sc,
+		kind: strings.Join(sc.Mechanisms(), "+"),
+		log:  f.log.With(zap.String("source", sc.Name)),
+	}
 }
 
 // startSDLocked reads a discovering source's files once and adds the
 // targets this shard owns (scheduled at once when the scheduler runs). Its
 // other discoverers start with its loop (runSDLocked).
 func (f *Forwarder) startSDLocked(sc config.SourceConfig) *sdRunner {
-	r := &sdRunner{src: sc, log: f.log.With(zap.String("source", sc.Name))}
+	r := f.newSDRunner(sc)
 	if len(sc.FileSDConfigs) > 0 {
 		r.files = newFileSD(sc)
-		changed, problems := r.files.refresh()
-		f.logFileSDProblems(r, problems)
-		if !changed {
+		if !f.readFileSDLocked(r) {
 			return r
 		}
 	}
@@ -48,11 +58,17 @@ func (f *Forwarder) startSDLocked(sc config.SourceConfig) *sdRunner {
 // The files are small and local: reading them under f.mu keeps a refresh
 // and a reload from interleaving.
 func (f *Forwarder) refreshFileSDLocked(r *sdRunner) {
-	changed, problems := r.files.refresh()
-	f.logFileSDProblems(r, problems)
-	if changed {
+	if f.readFileSDLocked(r) {
 		f.applySDLocked(r)
 	}
+}
+
+// readFileSDLocked re-reads r's files, logs what cannot be used (once per
+// change), and reports whether their groups changed.
+func (f *Forwarder) readFileSDLocked(r *sdRunner) bool {
+	changed, problems := r.files.refresh()
+	f.logFileSDProblems(r, problems)
+	return changed
 }
 
 func (f *Forwarder) logFileSDProblems(r *sdRunner, problems []error) {
@@ -124,7 +140,7 @@ func (f *Forwarder) applySDLocked(r *sdRunner) {
 		if prev != nil {
 			f.handOverLocked(tc.Name, prev, src) // sd_handover.go: stale markers for what the change ends
 		}
-		sj := &sourceJob{src: src, discoveredBy: name, kind: strings.Join(r.src.Mechanisms(), "+")}
+		sj := &sourceJob{src: src, discoveredBy: name, kind: r.kind}
 		f.sources[tc.Name] = sj
 		added++
 		if f.sched != nil {
@@ -192,10 +208,7 @@ func (f *Forwarder) stopSDs() {
 // retireSDLocked stops r's loop and, unless a successor took them over,
 // its discoverers; forget deletes their metric series (the source is gone).
 func (f *Forwarder) retireSDLocked(r *sdRunner, forget bool) {
-	r.stopped = true
-	if r.cancel != nil {
-		r.cancel()
-	}
+	r.stopLoopLocked()
 	if set := r.set; set != nil {
 		r.set = nil
 		f.sdLoops.Add(1)
@@ -206,6 +219,15 @@ func (f *Forwarder) retireSDLocked(r *sdRunner, forget bool) {
 				set.Forget()
 			}
 		}()
+	}
+}
+
+// stopLoopLocked ends r's loop (its set, if any, is the caller's to stop
+// or hand on).
+func (r *sdRunner) stopLoopLocked() {
+	r.stopped = true
+	if r.cancel != nil {
+		r.cancel()
 	}
 }
 
@@ -254,10 +276,7 @@ func (f *Forwarder) commitSDLocked(kept map[string]*sdRunner, fresh []config.Sou
 			continue
 		}
 		if inherit[name] == r {
-			r.stopped = true // its set goes on in the successor
-			if r.cancel != nil {
-				r.cancel()
-			}
+			r.stopLoopLocked() // its set goes on in the successor
 			continue
 		}
 		// A source renewed under its name with other discovery configs
@@ -266,15 +285,14 @@ func (f *Forwarder) commitSDLocked(kept map[string]*sdRunner, fresh []config.Sou
 		f.retireSDLocked(r, !renewed[name])
 	}
 	for _, sc := range fresh {
-		r := &sdRunner{src: sc, log: f.log.With(zap.String("source", sc.Name))}
+		r := f.newSDRunner(sc)
 		if o := inherit[sc.Name]; o != nil {
 			r.set, o.set = o.set, nil
 			r.discovered = config.GroupsFromDiscovery(r.set.Groups())
 		}
 		if len(sc.FileSDConfigs) > 0 {
 			r.files = newFileSD(sc)
-			_, problems := r.files.refresh()
-			f.logFileSDProblems(r, problems)
+			f.readFileSDLocked(r) // applied below either way: an inherited set's groups may be new
 		}
 		f.applySDLocked(r)
 		f.sdRunners[sc.Name] = r

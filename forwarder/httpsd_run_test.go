@@ -118,14 +118,7 @@ sources:
 sinks:
   - {name: rw, type: remote_write, url: %q, flush_interval: 100ms}
 `, sd.srv.URL, rw.URL()), "", Options{SDUpdateEvery: -1})
-	targets := func(hosts ...string) []string {
-		var out []string
-		for _, h := range hosts {
-			out = append(out, "web/"+h)
-		}
-		slices.Sort(out)
-		return out
-	}
+	targets := func(hosts ...string) []string { return targetNames("web", hosts) }
 
 	awaitCond(t, "a and b scraped", func() bool { return a.scraped("/metrics") && b.scraped("/metrics") })
 	awaitCond(t, "a's samples with the group's and the relabeled labels", func() bool {

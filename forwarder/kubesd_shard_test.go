@@ -4,13 +4,9 @@ package forwarder
 
 import (
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/promfwd/promfwd/internal/kubetest"
-	"github.com/promfwd/promfwd/sinks/stdout"
 )
 
 // TestKubernetesSDShards: three replicas discover the same annotated pods
@@ -56,17 +52,7 @@ func testKubernetesSDShards(t *testing.T, mode string) {
 sinks: [{name: out, type: stdout, max_request_bytes: 65536}]
 `, shard, api.URL(), kubeRecipe, split)
 	}
-	dir := t.TempDir()
-	var replicas []*running
-	for i := range 3 {
-		cfg, err := loadWith(filepath.Join(dir, "promfwd.yaml"), []byte(yamlFor(i)),
-			testEnv(map[string]string{"REPLICA": fmt.Sprint(i)}), os.Hostname)
-		if err != nil {
-			t.Fatalf("load replica %d: %v\n%s", i, err, yamlFor(i))
-		}
-		cfg.Sinks[0].Settings.(*stdout.Config).Writer = io.Discard
-		replicas = append(replicas, runFleet(t, cfg, Options{SDUpdateEvery: -1}))
-	}
+	replicas := runReplicas(t, yamlFor, Options{SDUpdateEvery: -1})
 	owners := func() map[string][]int {
 		owned := map[string][]int{}
 		for i, r := range replicas {
@@ -103,21 +89,7 @@ sinks: [{name: out, type: stdout, max_request_bytes: 65536}]
 	for _, rs := range owners() {
 		perReplica[rs[0]]++
 	}
-	awaitCond(t, "every pod scraped", func() bool {
-		for p := range want {
-			if !fl.scraped(p) {
-				return false
-			}
-		}
-		return true
-	})
-	for _, r := range replicas {
-		r.stop()
-	}
-	for p, by := range fl.scrapes() {
-		if len(by) != 1 {
-			t.Errorf("%s scraped by replicas %v, want exactly one", p, by)
-		}
-	}
+	fl.awaitScraped(t, "every pod scraped", want)
+	fl.stopThenCheckScrapedOnce(t, replicas, nil)
 	t.Logf("pods per replica: %v", perReplica)
 }

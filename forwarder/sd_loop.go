@@ -38,9 +38,7 @@ func (f *Forwarder) runSDLocked(r *sdRunner) {
 	ctx, cancel := context.WithCancel(f.life)
 	r.cancel = cancel
 	if cfgs := r.src.Discoverers(); r.set == nil && len(cfgs) > 0 {
-		set, err := discovery.Start(f.life, r.src.Name, cfgs, discovery.Options{
-			Logger: r.log, Metrics: f.sdm, Clock: f.clock, DNS: f.sdDNS,
-		})
+		set, err := discovery.Start(f.life, r.src.Name, cfgs, f.sdOptions(r))
 		if err != nil {
 			// The configs passed validation; what fails here is
 			// environmental (a kubeconfig that went away): the source's
@@ -124,4 +122,9 @@ func groupsEqual(a, b []config.TargetGroup) bool {
 		return true
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+// sdOptions are the options r's discoverers start with.
+func (f *Forwarder) sdOptions(r *sdRunner) discovery.Options {
+	return discovery.Options{Logger: r.log, Metrics: f.sdm, Clock: f.clock, DNS: f.sdDNS}
 }

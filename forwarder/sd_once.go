@@ -26,9 +26,7 @@ func (f *Forwarder) discoverOnce(ctx context.Context) {
 		if len(cfgs) == 0 {
 			continue
 		}
-		set, err := discovery.Start(ctx, r.src.Name, cfgs, discovery.Options{
-			Logger: r.log, Metrics: f.sdm, Clock: f.clock, DNS: f.sdDNS,
-		})
+		set, err := discovery.Start(ctx, r.src.Name, cfgs, f.sdOptions(r))
 		if err != nil {
 			r.log.Error("discovery not started", zap.Error(err))
 			continue

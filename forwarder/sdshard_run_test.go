@@ -2,16 +2,12 @@ package forwarder
 
 import (
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
 
 	"github.com/promfwd/promfwd/forwarder/discovery/sdtest"
-	"github.com/promfwd/promfwd/sinks/stdout"
 )
 
 // TestShardsCoverDiscoveredTargetsOnce: three replicas discover the same
@@ -80,17 +76,7 @@ sinks: [{name: out, type: stdout, max_request_bytes: 65536}]
 		return b.String()
 	}
 
-	dir := t.TempDir()
-	var replicas []*running
-	for i := range 3 {
-		cfg, err := loadWith(filepath.Join(dir, "promfwd.yaml"), []byte(yamlFor(i)),
-			testEnv(map[string]string{"REPLICA": fmt.Sprint(i)}), os.Hostname)
-		if err != nil {
-			t.Fatalf("load replica %d: %v\n%s", i, err, yamlFor(i))
-		}
-		cfg.Sinks[0].Settings.(*stdout.Config).Writer = io.Discard
-		replicas = append(replicas, runFleet(t, cfg, Options{SDUpdateEvery: -1, DNS: ns.ClientConfig()}))
-	}
+	replicas := runReplicas(t, yamlFor, Options{SDUpdateEvery: -1, DNS: ns.ClientConfig()})
 	// By URL: target names number same-address targets (#2, #3) in the
 	// order each replica keeps them, so with hashmod they differ.
 	owners := func() map[string][]int {
@@ -112,24 +98,7 @@ sinks: [{name: out, type: stdout, max_request_bytes: 65536}]
 		}
 		perReplica[rs[0]]++
 	}
-	awaitCond(t, "every target scraped", func() bool {
-		for p := range want {
-			if !fl.scraped(p) {
-				return false
-			}
-		}
-		return true
-	})
-	for _, r := range replicas {
-		r.stop()
-	}
-	for p, by := range fl.scrapes() {
-		if !want[p] {
-			t.Errorf("unexpected path scraped: %s", p)
-		}
-		if len(by) != 1 {
-			t.Errorf("%s scraped by replicas %v, want exactly one", p, by)
-		}
-	}
+	fl.awaitScraped(t, "every target scraped", want)
+	fl.stopThenCheckScrapedOnce(t, replicas, want)
 	t.Logf("targets per replica: %v", perReplica)
 }

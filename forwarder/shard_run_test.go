@@ -78,25 +78,8 @@ func TestShardsCoverEveryTargetOnce(t *testing.T) {
 			t.Errorf("target %s owned by replicas %v", n, rs)
 		}
 	}
-	awaitCond(t, "every target scraped", func() bool {
-		for p := range want {
-			if !fl.scraped(p) {
-				return false
-			}
-		}
-		return true
-	})
-	for _, r := range replicas {
-		r.stop()
-	}
-	for p, by := range fl.scrapes() {
-		if !want[p] {
-			t.Errorf("unexpected path scraped: %s", p)
-		}
-		if len(by) != 1 {
-			t.Errorf("%s scraped by replicas %v, want exactly one", p, by)
-		}
-	}
+	fl.awaitScraped(t, "every target scraped", want)
+	fl.stopThenCheckScrapedOnce(t, replicas, want)
 }
 
 // TestReloadKeepsFileSDTargetsAndReshards: a reload with the same file_sd
