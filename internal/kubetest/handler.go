@@ -10,8 +10,11 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -118,6 +121,14 @@ func zeroObject(res *resource) Object {
 		return &corev1.Service{}
 	case "Node":
 		return &corev1.Node{}
+	case "Namespace":
+		return &corev1.Namespace{}
+	case "Ingress":
+		return &networkingv1.Ingress{}
+	case "ReplicaSet":
+		return &appsv1.ReplicaSet{}
+	case "Job":
+		return &batchv1.Job{}
 	default:
 		return &discoveryv1.EndpointSlice{}
 	}
