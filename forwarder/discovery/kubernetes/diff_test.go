@@ -251,3 +251,7 @@ func newOurs(t *testing.T, c *SDConfig) promdisc.Discoverer {
 	}
 	return d
 }
+
+func discovererOptions(c *SDConfig) promdisc.DiscovererOptions {
+	return promdisc.DiscovererOptions{Logger: slog.New(slog.DiscardHandler), Metrics: c.NewDiscovererMetrics(prometheus.NewRegistry(), nil)}
+}
