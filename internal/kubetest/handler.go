@@ -62,7 +62,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.watch(w, r, q)
 		return
 	}
-	s.list(w, q)
+	s.list(w, r, q)
 }
 
 // parseQuery maps /api/v1/[namespaces/NS/]RES and
@@ -149,14 +149,24 @@ func (s *Server) snapshotLocked(q *query) []*stored {
 	return out
 }
 
-func (s *Server) list(w http.ResponseWriter, q *query) {
+// list answers a list, a page of limit items when limit is set: the
+// continue token carries the offset of the next page (a simplification:
+// the pages are cut from the current objects, not from a snapshot).
+func (s *Server) list(w http.ResponseWriter, r *http.Request, q *query) {
 	s.lists.Add(1)
 	s.mu.Lock()
 	items := s.snapshotLocked(q)
 	rv := s.rv
 	s.mu.Unlock()
+	v := r.URL.Query()
+	offset, _ := strconv.Atoi(v.Get("continue"))
+	items = items[min(max(offset, 0), len(items)):]
+	cont := ""
+	if limit, err := strconv.Atoi(v.Get("limit")); err == nil && limit > 0 && limit < len(items) {
+		items, cont = items[:limit], strconv.Itoa(offset+limit)
+	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, `{"kind":%q,"apiVersion":%q,"metadata":{"resourceVersion":"%d"},"items":[`, q.res.kind+"List", q.res.apiVersion(), rv)
+	fmt.Fprintf(&b, `{"kind":%q,"apiVersion":%q,"metadata":{"resourceVersion":"%d","continue":%q},"items":[`, q.res.kind+"List", q.res.apiVersion(), rv, cont)
 	for i, st := range items {
 		if i > 0 {
 			b.WriteByte(',')

@@ -61,7 +61,8 @@ func (w *watcher) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if errors.Is(err, errGone) {
+		var se *statusError
+		if errors.Is(err, errGone) || (errors.As(err, &se) && se.code == http.StatusGone) {
 			w.log.Debug("watch expired, listing again", "resource", w.kind.String(), "namespace", w.ns)
 			continue
 		}
@@ -93,33 +94,60 @@ func (w *watcher) query() url.Values {
 	return q
 }
 
-// list fetches every object and hands them to the loop; it returns the
-// list's resource version.
+// listPageSize bounds a list answer as client-go's reflector does: a big
+// cluster's pods come in pages, not in one body held whole.
+const listPageSize = 500
+
+// list fetches every object, page by page, and hands them to the loop; it
+// returns the list's resource version.
 func (w *watcher) list(ctx context.Context) (string, error) {
-	resp, err := w.c.get(ctx, w.path(), w.query())
+	all := map[string]object{}
+	var rv, cont string
+	for {
+		q := w.query()
+		q.Set("limit", strconv.Itoa(listPageSize))
+		if cont != "" {
+			q.Set("continue", cont)
+		}
+		page, err := w.listPage(ctx, q, all)
+		if err != nil {
+			return "", err
+		}
+		rv, cont = page.ResourceVersion, page.Continue
+		if cont == "" {
+			break
+		}
+	}
+	w.backoff.reset()
+	return rv, w.send(ctx, event{kind: w.kind, typ: evReplace, ns: w.ns, all: all})
+}
+
+type listMeta struct {
+	ResourceVersion string `json:"resourceVersion"`
+	Continue        string `json:"continue"`
+}
+
+func (w *watcher) listPage(ctx context.Context, q url.Values, into map[string]object) (*listMeta, error) {
+	resp, err := w.c.get(ctx, w.path(), q)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	var l struct {
-		Metadata struct {
-			ResourceVersion string `json:"resourceVersion"`
-		} `json:"metadata"`
-		Items []json.RawMessage `json:"items"`
+		Metadata listMeta          `json:"metadata"`
+		Items    []json.RawMessage `json:"items"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
-		return "", fmt.Errorf("list %s: decode: %w", w.kind, err)
+		return nil, fmt.Errorf("list %s: decode: %w", w.kind, err)
 	}
-	all := make(map[string]object, len(l.Items))
 	for _, raw := range l.Items {
 		o := kinds[w.kind].decode()
 		if err := json.Unmarshal(raw, o); err != nil {
-			return "", fmt.Errorf("list %s: decode item: %w", w.kind, err)
+			return nil, fmt.Errorf("list %s: decode item: %w", w.kind, err)
 		}
-		all[key(o)] = o
+		into[key(o)] = o
 	}
-	w.backoff.reset()
-	return l.Metadata.ResourceVersion, w.send(ctx, event{kind: w.kind, typ: evReplace, ns: w.ns, all: all})
+	return &l.Metadata, nil
 }
 
 // watch streams changes after rv until the server ends the stream; it

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -95,4 +96,26 @@ func TestRunStops(t *testing.T) {
 	cancel()
 	wg.Wait()
 	waitFor(t, "watches closed", func() bool { return api.Stats().OpenWatches == 0 })
+}
+
+// TestListPages: a list comes in pages of listPageSize, all of them kept.
+func TestListPages(t *testing.T) {
+	api := kubetest.NewServer(kubetest.Options{})
+	t.Cleanup(api.Close)
+	const n = 2*listPageSize + 7
+	for i := range n {
+		p := testPod("default", fmt.Sprintf("p-%04d", i), "n1", fmt.Sprintf("10.0.%d.%d", i/250, i%250+1), corev1.PodRunning, corev1.ConditionTrue, nil)
+		if _, err := api.Apply(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	col := startOurs(t, decodeConfig(t, `{role: pod, api_server: `+api.URL()+`}`))
+	waitFor(t, "every pod", func() bool {
+		col.mu.Lock()
+		defer col.mu.Unlock()
+		return len(col.groups) == n
+	})
+	if got := api.Stats().Lists; got != 3 {
+		t.Errorf("%d list requests for %d pods, want 3 pages", got, n)
+	}
 }
