@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	promdisc "github.com/prometheus/prometheus/discovery"
 	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 
@@ -177,4 +180,50 @@ func TestKubeconfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSecretsNotLogged: failing requests with a bearer token and basic
+// auth are logged (resource, namespace, status) without the credentials.
+func TestSecretsNotLogged(t *testing.T) {
+	api := apiWithPods(t, kubetest.Options{Token: "the-right-token"})
+	var buf lockedBuffer
+	for _, auth := range []string{`bearer_token: wrong-secret-token`, `basic_auth: {username: u, password: wrong-secret-pass}`} {
+		c := decodeConfig(t, `{role: pod, api_server: "`+strings.Replace(api.URL(), "http://", "http://user:url-secret@", 1)+`", `+auth+`}`)
+		m := c.NewDiscovererMetrics(prometheus.NewRegistry(), nil)
+		d, err := c.NewDiscoverer(promdisc.DiscovererOptions{Logger: slog.New(slog.NewTextHandler(&buf, nil)), Metrics: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		runDiscoverer(ctx, &wg, d)
+		waitFor(t, "a logged failure", func() bool { return strings.Contains(buf.String(), "401") })
+		cancel()
+		wg.Wait()
+	}
+	for _, secret := range []string{"wrong-secret-token", "wrong-secret-pass", "url-secret"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("the log carries %q:\n%s", secret, buf.String())
+		}
+	}
+	if !strings.Contains(buf.String(), "resource=pods") {
+		t.Errorf("the log does not name the resource:\n%s", buf.String())
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
