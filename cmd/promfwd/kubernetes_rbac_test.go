@@ -6,9 +6,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/prometheus/prometheus/discovery/kubernetes"
-
 	"github.com/promfwd/promfwd/forwarder/config"
+	"github.com/promfwd/promfwd/forwarder/discovery/kubernetes"
 )
 
 // roleNeeds is what each kubernetes_sd_configs role lists and watches

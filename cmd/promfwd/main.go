@@ -22,7 +22,6 @@ import (
 	"github.com/promfwd/promfwd/configs"
 	"github.com/promfwd/promfwd/forwarder"
 	"github.com/promfwd/promfwd/forwarder/config"
-	"github.com/promfwd/promfwd/forwarder/discovery"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -149,7 +148,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer func() { _ = log.Sync() }()
-	discovery.RouteKlog(log) // kubernetes_sd_configs' client-go logs through klog
 	opts := forwarder.Options{Logger: log, Version: version()}
 	if cmd == "once" {
 		cfg.Server.Listen = ""

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"debug/buildinfo"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -9,10 +11,12 @@ import (
 )
 
 // TestLeanBinaries: the .deb and the Docker plugin ship the binary built
-// without Kubernetes discovery (~14 MiB less mapped into every process);
-// the standalone binary and the image keep it. k8s.io/api (the typed API
-// objects client-go's informers decode) marks it: Prometheus' discovery
-// core links a small part of client-go in both.
+// without Kubernetes discovery; the standalone binary and the image keep
+// it. Kubernetes discovery is promfwd's own client
+// (forwarder/discovery/kubernetes, marked by its User-Agent string), not
+// client-go's clientset: k8s.io/api (the typed API objects) is linked in
+// neither. Prometheus' discovery core links a small part of client-go
+// (tools/metrics, util/workqueue) in both.
 func TestLeanBinaries(t *testing.T) {
 	a := artifacts(t)
 	for _, c := range []struct {
@@ -23,7 +27,14 @@ func TestLeanBinaries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		linked := slices.ContainsFunc(bi.Deps, func(m *debug.Module) bool { return m.Path == "k8s.io/api" })
+		if slices.ContainsFunc(bi.Deps, func(m *debug.Module) bool { return m.Path == "k8s.io/api" }) {
+			t.Errorf("%s: k8s.io/api is linked", c.path)
+		}
+		data, err := os.ReadFile(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		linked := bytes.Contains(data, []byte(kubernetesUserAgent))
 		tags := ""
 		for _, s := range bi.Settings {
 			if s.Key == "-tags" {
@@ -31,7 +42,7 @@ func TestLeanBinaries(t *testing.T) {
 			}
 		}
 		if linked != c.kubernetes || strings.Contains(tags, "nokubernetes") == c.kubernetes {
-			t.Errorf("%s: k8s.io/api linked %v, -tags %q; want Kubernetes discovery %v", c.path, linked, tags, c.kubernetes)
+			t.Errorf("%s: Kubernetes discovery linked %v, -tags %q; want %v", c.path, linked, tags, c.kubernetes)
 		}
 	}
 	needCommand(t, "dpkg-deb", "dpkg")
@@ -40,3 +51,6 @@ func TestLeanBinaries(t *testing.T) {
 		t.Errorf("the .deb's %s is not the lean binary", debBinary)
 	}
 }
+
+// kubernetesUserAgent is the User-Agent of forwarder/discovery/kubernetes.
+const kubernetesUserAgent = "promfwd/kubernetes-sd"

@@ -7,19 +7,20 @@ import (
 	"strings"
 
 	"github.com/prometheus/prometheus/discovery"
-	"github.com/prometheus/prometheus/discovery/kubernetes"
+
+	"github.com/promfwd/promfwd/forwarder/discovery/kubernetes"
 )
 
-// KubernetesSD is kubernetes_sd_configs, inlined into SDConfigs: Prometheus'
-// own config and discoverer (roles pod, endpoints, endpointslice, service,
-// node and ingress; namespaces; selectors; attach_metadata), talking to the
-// API server in-cluster (the pod's ServiceAccount), through a
-// kubeconfig_file, or at api_server with the HTTP client keys.
+// KubernetesSD is kubernetes_sd_configs, inlined into SDConfigs: promfwd's
+// own Kubernetes discovery (forwarder/discovery/kubernetes) with
+// Prometheus' keys, targets and labels (roles pod, endpoints,
+// endpointslice, service, node and ingress; namespaces; selectors;
+// attach_metadata), talking to the API server in-cluster (the pod's
+// ServiceAccount), through a kubeconfig_file, or at api_server with the
+// HTTP client keys.
 //
-// client-go is most of promfwd's binary (+39 MB) and adds ~16 MiB of idle
-// RSS whether or not a source uses it: `go build -tags nokubernetes` leaves
-// it out (sd_kubernetes_off.go), and kubernetes_sd_configs is then an
-// unknown key.
+// `go build -tags nokubernetes` still leaves it out (sd_kubernetes_off.go),
+// and kubernetes_sd_configs is then refused at its key.
 type KubernetesSD struct {
 	KubernetesSDConfigs []*kubernetes.SDConfig `yaml:"kubernetes_sd_configs,omitempty"`
 }

@@ -5,7 +5,7 @@ package config
 import "github.com/prometheus/prometheus/discovery"
 
 // KubernetesSD in a build without Kubernetes discovery (-tags nokubernetes;
-// see sd_kubernetes.go): client-go is not linked, and a source that asks
+// see sd_kubernetes.go): forwarder/discovery/kubernetes is not linked, and a source that asks
 // for kubernetes_sd_configs is told so at the key, not that the key is
 // unknown.
 type KubernetesSD struct {

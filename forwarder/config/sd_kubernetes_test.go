@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/prometheus/discovery/kubernetes"
+	"github.com/promfwd/promfwd/forwarder/discovery/kubernetes"
 )
 
 // TestKubernetesSDConfig: kubernetes_sd_configs decodes into Prometheus'

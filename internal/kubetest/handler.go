@@ -10,8 +10,11 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -59,7 +62,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.watch(w, r, q)
 		return
 	}
-	s.list(w, q)
+	s.list(w, r, q)
 }
 
 // parseQuery maps /api/v1/[namespaces/NS/]RES and
@@ -118,6 +121,14 @@ func zeroObject(res *resource) Object {
 		return &corev1.Service{}
 	case "Node":
 		return &corev1.Node{}
+	case "Namespace":
+		return &corev1.Namespace{}
+	case "Ingress":
+		return &networkingv1.Ingress{}
+	case "ReplicaSet":
+		return &appsv1.ReplicaSet{}
+	case "Job":
+		return &batchv1.Job{}
 	default:
 		return &discoveryv1.EndpointSlice{}
 	}
@@ -138,14 +149,24 @@ func (s *Server) snapshotLocked(q *query) []*stored {
 	return out
 }
 
-func (s *Server) list(w http.ResponseWriter, q *query) {
+// list answers a list, a page of limit items when limit is set: the
+// continue token carries the offset of the next page (a simplification:
+// the pages are cut from the current objects, not from a snapshot).
+func (s *Server) list(w http.ResponseWriter, r *http.Request, q *query) {
 	s.lists.Add(1)
 	s.mu.Lock()
 	items := s.snapshotLocked(q)
 	rv := s.rv
 	s.mu.Unlock()
+	v := r.URL.Query()
+	offset, _ := strconv.Atoi(v.Get("continue"))
+	items = items[min(max(offset, 0), len(items)):]
+	cont := ""
+	if limit, err := strconv.Atoi(v.Get("limit")); err == nil && limit > 0 && limit < len(items) {
+		items, cont = items[:limit], strconv.Itoa(offset+limit)
+	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, `{"kind":%q,"apiVersion":%q,"metadata":{"resourceVersion":"%d"},"items":[`, q.res.kind+"List", q.res.apiVersion(), rv)
+	fmt.Fprintf(&b, `{"kind":%q,"apiVersion":%q,"metadata":{"resourceVersion":"%d","continue":%q},"items":[`, q.res.kind+"List", q.res.apiVersion(), rv, cont)
 	for i, st := range items {
 		if i > 0 {
 			b.WriteByte(',')

@@ -1,6 +1,7 @@
 // Package kubetest is a Kubernetes API server for tests, without a cluster:
 // an HTTP server on 127.0.0.1 that speaks the API's JSON for pods,
-// endpoints, endpointslices, services and nodes, with list and watch
+// endpoints, endpointslices, services, nodes, namespaces, ingresses,
+// replicasets and jobs, with list and watch
 // (chunked watch events, resource versions, label and field selectors,
 // watch-list streaming with the initial-events-end bookmark, 410 Gone for
 // compacted versions), enough for client-go's informers and so for
@@ -18,8 +19,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,7 +32,9 @@ import (
 )
 
 // Object is what the server stores: any of *corev1.Pod, *corev1.Endpoints,
-// *corev1.Service, *corev1.Node and *discoveryv1.EndpointSlice.
+// *corev1.Service, *corev1.Node, *corev1.Namespace,
+// *discoveryv1.EndpointSlice, *networkingv1.Ingress, *appsv1.ReplicaSet and
+// *batchv1.Job.
 type Object interface {
 	metav1.Object
 	runtime.Object
@@ -255,14 +261,18 @@ type resource struct {
 	namespaced                   bool
 }
 
-// resources the server serves: the ones Prometheus' Kubernetes discovery
-// watches for the roles pod, endpoints, endpointslice, service and node.
+// resources the server serves: the ones Kubernetes discovery watches for
+// its six roles and attach_metadata.
 var resources = [...]resource{
 	{"", "v1", "pods", "Pod", true},
 	{"", "v1", "endpoints", "Endpoints", true},
 	{"", "v1", "services", "Service", true},
 	{"", "v1", "nodes", "Node", false},
+	{"", "v1", "namespaces", "Namespace", false},
 	{"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true},
+	{"networking.k8s.io", "v1", "ingresses", "Ingress", true},
+	{"apps", "v1", "replicasets", "ReplicaSet", true},
+	{"batch", "v1", "jobs", "Job", true},
 }
 
 func (r *resource) apiVersion() string {
@@ -285,6 +295,14 @@ func resourceOf(obj Object) (*resource, error) {
 		kind = "Node"
 	case *discoveryv1.EndpointSlice:
 		kind = "EndpointSlice"
+	case *corev1.Namespace:
+		kind = "Namespace"
+	case *networkingv1.Ingress:
+		kind = "Ingress"
+	case *appsv1.ReplicaSet:
+		kind = "ReplicaSet"
+	case *batchv1.Job:
+		kind = "Job"
 	default:
 		return nil, fmt.Errorf("kubetest: %T is not served", obj)
 	}
@@ -314,6 +332,8 @@ func (r *resource) fieldSet(obj Object) fields.Set {
 		f["status.nominatedNodeName"] = o.Status.NominatedNodeName
 	case *corev1.Node:
 		f["spec.unschedulable"] = strconv.FormatBool(o.Spec.Unschedulable)
+	case *corev1.Namespace:
+		f["status.phase"] = string(o.Status.Phase)
 	case *discoveryv1.EndpointSlice:
 		f["addressType"] = string(o.AddressType)
 	}
