@@ -100,11 +100,25 @@ func (d *Dedupe) Filter(in []scrape.Sample) (out []scrape.Sample, skipped int) {
 	if !d.Enabled() || len(in) == 0 {
 		return in, 0
 	}
-	now := d.clock.Now()
-	nowNs := now.UnixNano()
-
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	skipped = d.filterLocked(in)
+	switch {
+	case skipped == 0:
+		return in, 0
+	case len(d.runs) == 0:
+		return nil, skipped
+	case len(d.runs) == 2:
+		return in[d.runs[0]:d.runs[1]:d.runs[1]], skipped
+	}
+	return d.joinRuns(in, skipped), skipped
+}
+
+// filterLocked decides in's groups, records what is sent, and leaves the
+// runs of in to send in d.runs; it returns how many samples it skipped.
+func (d *Dedupe) filterLocked(in []scrape.Sample) (skipped int) {
+	now := d.clock.Now()
+	nowNs := now.UnixNano()
 	if d.t.outOfRange(nowNs, d.resendAfter) {
 		// Only entries older than 3 x resend_after go, which this call's
 		// own sweep would drop anyway; they are expired for every decision.
@@ -152,22 +166,7 @@ func (d *Dedupe) Filter(in []scrape.Sample) (out []scrape.Sample, skipped int) {
 		i = end
 	}
 	d.maybeSweep(now)
-	switch {
-	case skipped == 0:
-		return in, 0
-	case len(d.runs) == 0:
-		return nil, skipped
-	case len(d.runs) == 2:
-		return in[d.runs[0]:d.runs[1]:d.runs[1]], skipped
-	}
-	out = make([]scrape.Sample, 0, len(in)-skipped)
-	for k := 0; k < len(d.runs); k += 2 {
-		out = append(out, in[d.runs[k]:d.runs[k+1]]...)
-	}
-	if cap(d.runs) > 2*len(d.runs)+64 {
-		d.runs = nil // a fragmented batch once must not pin its scratch
-	}
-	return out, skipped
+	return skipped
 }
 
 // maybeSweep forgets series not sent for three heartbeats: they vanished

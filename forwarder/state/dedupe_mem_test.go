@@ -202,3 +202,65 @@ func TestSentClockUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestDedupeFilterParts: the parts hold what Filter returns, in order; long
+// runs are views of the batch, many short ones one exact copy.
+func TestDedupeFilterParts(t *testing.T) {
+	const n = 2000
+	batch := func(changed func(i int) bool, v float64) []scrape.Sample {
+		in := make([]scrape.Sample, n)
+		for i := range in {
+			in[i] = scrape.Sample{Name: "m", Value: 1, Hash: uint64(i + 1)}
+			if changed(i) {
+				in[i].Value = v
+			}
+		}
+		return in
+	}
+	for _, tc := range []struct {
+		name    string
+		changed func(i int) bool
+		parts   int // 0: none sent
+		views   bool
+	}{
+		{"all changed", func(int) bool { return true }, 1, true},
+		{"none changed", func(int) bool { return false }, 0, false},
+		{"report samples unchanged", func(i int) bool { return i < n-5 || i == n-3 }, 2, true},
+		{"long runs", func(i int) bool { return i%500 < 400 }, 4, true},
+		{"short runs", func(i int) bool { return i%2 == 0 }, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := clockwork.NewFakeClock()
+			dp, df := NewDedupe(time.Hour, clock), NewDedupe(time.Hour, clock)
+			first := batch(tc.changed, 1)
+			dp.FilterParts(first)
+			df.Filter(first)
+			in := batch(tc.changed, 2)
+			keep := bytes.Clone(sampleBytes(in))
+			parts, skipped := dp.FilterParts(in)
+			want, wantSkipped := df.Filter(in)
+			var got []scrape.Sample
+			for _, p := range parts {
+				if cap(p) != len(p) {
+					t.Errorf("part of %d samples has capacity %d", len(p), cap(p))
+				}
+				got = append(got, p...)
+			}
+			if skipped != wantSkipped || !bytes.Equal(sampleBytes(got), sampleBytes(want)) {
+				t.Fatalf("parts hold %d samples (skipped %d), Filter %d (skipped %d)", len(got), skipped, len(want), wantSkipped)
+			}
+			if len(parts) != tc.parts {
+				t.Fatalf("%d parts, want %d", len(parts), tc.parts)
+			}
+			if len(parts) > 0 {
+				view := &parts[0][0] == &in[0]
+				if view != tc.views {
+					t.Errorf("first part is a view of the batch: %v, want %v", view, tc.views)
+				}
+			}
+			if !bytes.Equal(keep, sampleBytes(in)) {
+				t.Error("FilterParts wrote into the batch")
+			}
+		})
+	}
+}
