@@ -21,8 +21,9 @@ import (
 // bucket, quantile, sum or count changed, the whole group goes out, so a sink
 // never receives half of a histogram at one timestamp.
 //
-// Entries live in a slice in the order their series were first seen, with a
-// map from series hash to position. A target repeats its series in the same
+// Entries (20 bytes: hash, value, time; dedupe_store.go) live in pages in
+// the order their series were first seen, with an index from series hash to
+// position (dedupe_index.go). A target repeats its series in the same
 // order every scrape, so the entry after the last one used is nearly always
 // the next sample's: that one comparison replaces a probe of a map holding
 // every series of every source (random memory access, the cost that mattered
