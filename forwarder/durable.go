@@ -50,10 +50,10 @@ func (st *sinkState) admit(samples []scrape.Sample) (offered, skipped int) {
 		d.AdmitLock()
 		defer d.AdmitUnlock()
 	}
-	samples = st.stages.apply(samples) // aggregate.go: per-sink transform chain
-	out, skipped := st.dedupe.Filter(samples)
-	if len(out) > 0 {
-		st.runner.Submit(out)
+	samples = st.stages.apply(samples)               // aggregate.go: per-sink transform chain
+	parts, skipped := st.dedupe.FilterParts(samples) // views of samples, not a copy
+	for _, p := range parts {
+		st.runner.Submit(p)
 	}
 	return len(samples), skipped
 }

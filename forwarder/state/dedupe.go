@@ -21,8 +21,9 @@ import (
 // bucket, quantile, sum or count changed, the whole group goes out, so a sink
 // never receives half of a histogram at one timestamp.
 //
-// Entries live in a slice in the order their series were first seen, with a
-// map from series hash to position. A target repeats its series in the same
+// Entries (20 bytes: hash, value, time; dedupe_store.go) live in pages in
+// the order their series were first seen, with an index from series hash to
+// position (dedupe_index.go). A target repeats its series in the same
 // order every scrape, so the entry after the last one used is nearly always
 // the next sample's: that one comparison replaces a probe of a map holding
 // every series of every source (random memory access, the cost that mattered
@@ -32,21 +33,14 @@ type Dedupe struct {
 	clock       clockwork.Clock
 
 	mu        sync.Mutex
-	idx       seriesIndex // series hash -> position in ents (live entries only); dedupe_index.go
-	ents      []dedupeEntry
-	dead      int   // entries in ents no longer in idx
-	hint      int32 // position after the entry used last
+	idx       seriesIndex   // series hash -> position in ents (live entries only); dedupe_index.go
+	ents      dedupeEntries // dedupe_store.go
+	t         sentClock     // what ents' times count in; dedupe_store.go
+	dead      int           // entries in ents no longer in idx
+	hint      int32         // position after the entry used last
 	lastSweep time.Time
+	runs      []int32 // Filter's scratch: [start, end) of the runs it sends
 }
-
-type dedupeEntry struct {
-	hash   uint64
-	bits   uint64 // math.Float64bits of the value sent
-	sentAt int64  // unix nanoseconds, wall clock; deadSentAt once forgotten
-}
-
-// deadSentAt marks an entry whose series was forgotten (a stale marker).
-const deadSentAt = math.MinInt64
 
 // dedupeMinKeep is the number of dead entries below which ents is never
 // compacted outside a sweep.
@@ -58,7 +52,7 @@ func NewDedupe(resendAfter time.Duration, clock clockwork.Clock) *Dedupe {
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	return &Dedupe{resendAfter: resendAfter, clock: clock}
+	return &Dedupe{resendAfter: resendAfter, clock: clock, t: newSentClock(resendAfter)}
 }
 
 // Enabled reports whether the dedupe filters anything.
@@ -67,51 +61,73 @@ func (d *Dedupe) Enabled() bool { return d != nil && d.resendAfter > 0 }
 // find returns the position of h's live entry, or -1.
 func (d *Dedupe) find(h uint64) int32 {
 	i := d.hint
-	if int(i) < len(d.ents) && d.ents[i].hash == h && d.ents[i].sentAt != deadSentAt {
+	if i < d.ents.len() && d.ents.hash(i) == h && d.ents.at(i) != atDead {
 		d.hint = i + 1
 		return i
 	}
-	i = d.idx.find(d.ents, h)
+	i = d.idx.find(&d.ents, h)
 	if i >= 0 {
 		d.hint = i + 1
 	}
 	return i
 }
 
-// record remembers that h was sent with value bits at nowNs.
-func (d *Dedupe) record(h, bits uint64, nowNs int64) {
+// record remembers that h was sent with value bits at unit at.
+func (d *Dedupe) record(h, bits uint64, at uint32) {
 	if i := d.find(h); i >= 0 {
-		d.ents[i].bits, d.ents[i].sentAt = bits, nowNs
+		d.ents.set(i, bits, at)
 		return
 	}
-	i := int32(len(d.ents))
-	d.ents = append(d.ents, dedupeEntry{hash: h, bits: bits, sentAt: nowNs})
-	d.idx.insert(d.ents, i)
+	i := d.ents.add(h, bits, at)
+	d.idx.insert(&d.ents, i)
 	d.hint = i + 1
 }
 
 // forget drops h's entry (its series went stale).
 func (d *Dedupe) forget(h uint64) {
 	if i := d.find(h); i >= 0 {
-		d.idx.remove(d.ents, h)
-		d.ents[i].sentAt = deadSentAt
+		d.idx.remove(&d.ents, h)
+		d.ents.kill(i)
 		d.dead++
 	}
 }
 
 // Filter returns the samples to send and how many were skipped. When nothing
-// is skipped it returns in itself (shared read-only with other sinks);
-// otherwise a new slice. Stale markers always pass and forget the series.
+// is skipped it returns in itself (shared read-only with other sinks), when
+// one run of in is sent that run (capacity capped, so an append cannot write
+// into in), otherwise a new slice of exactly the samples sent. Stale markers
+// always pass and forget the series.
 func (d *Dedupe) Filter(in []scrape.Sample) (out []scrape.Sample, skipped int) {
 	if !d.Enabled() || len(in) == 0 {
 		return in, 0
 	}
-	now := d.clock.Now()
-	nowNs := now.UnixNano()
-	horizon := nowNs - int64(d.resendAfter)
-
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	skipped = d.filterLocked(in)
+	switch {
+	case skipped == 0:
+		return in, 0
+	case len(d.runs) == 0:
+		return nil, skipped
+	case len(d.runs) == 2:
+		return in[d.runs[0]:d.runs[1]:d.runs[1]], skipped
+	}
+	return d.joinRuns(in, skipped), skipped
+}
+
+// filterLocked decides in's groups, records what is sent, and leaves the
+// runs of in to send in d.runs; it returns how many samples it skipped.
+func (d *Dedupe) filterLocked(in []scrape.Sample) (skipped int) {
+	now := d.clock.Now()
+	nowNs := now.UnixNano()
+	if d.t.outOfRange(nowNs, d.resendAfter) {
+		// Only entries older than 3 x resend_after go, which this call's
+		// own sweep would drop anyway; they are expired for every decision.
+		d.sweep(now)
+	}
+	at := d.t.unit(nowNs)
+	horizon := d.t.rel(nowNs - int64(d.resendAfter)) // sent at or before: expired
+	d.runs = d.runs[:0]
 	for i := 0; i < len(in); {
 		end := scrape.GroupEnd(in, i)
 		hint := d.hint
@@ -123,7 +139,12 @@ func (d *Dedupe) Filter(in []scrape.Sample) (out []scrape.Sample, skipped int) {
 				break
 			}
 			k := d.find(s.Hash)
-			send = k < 0 || d.ents[k].bits != math.Float64bits(s.Value) || d.ents[k].sentAt <= horizon
+			if k < 0 {
+				send = true
+				break
+			}
+			_, bits, sent := d.ents.get(k)
+			send = bits != math.Float64bits(s.Value) || int64(sent) <= horizon
 		}
 		if send {
 			d.hint = hint // walk the group's entries again, in order
@@ -133,25 +154,20 @@ func (d *Dedupe) Filter(in []scrape.Sample) (out []scrape.Sample, skipped int) {
 					d.forget(s.Hash)
 					continue
 				}
-				d.record(s.Hash, math.Float64bits(s.Value), nowNs)
+				d.record(s.Hash, math.Float64bits(s.Value), at)
 			}
-			if out != nil {
-				out = append(out, in[i:end]...)
+			if n := len(d.runs); n > 0 && d.runs[n-1] == int32(i) {
+				d.runs[n-1] = int32(end)
+			} else {
+				d.runs = append(d.runs, int32(i), int32(end))
 			}
 		} else {
-			if out == nil {
-				out = make([]scrape.Sample, i, len(in))
-				copy(out, in[:i])
-			}
 			skipped += end - i
 		}
 		i = end
 	}
 	d.maybeSweep(now)
-	if out == nil {
-		return in, 0
-	}
-	return out, skipped
+	return skipped
 }
 
 // maybeSweep forgets series not sent for three heartbeats: they vanished
@@ -160,39 +176,52 @@ func (d *Dedupe) Filter(in []scrape.Sample) (out []scrape.Sample, skipped int) {
 func (d *Dedupe) maybeSweep(now time.Time) {
 	if now.Sub(d.lastSweep) < d.resendAfter {
 		if d.dead > d.idx.live+dedupeMinKeep {
-			d.compact(deadSentAt + 1)
+			d.compact(atDead + 1)
 		}
 		return
 	}
+	d.sweep(now)
+}
+
+// sweep drops the entries sent before now - 3 x resendAfter and moves the
+// time base to there.
+func (d *Dedupe) sweep(now time.Time) {
 	d.lastSweep = now
-	d.compact(now.Add(-3 * d.resendAfter).UnixNano())
-}
-
-// compact keeps the live entries sent at or after cutoff, in their order,
-// and rebuilds the index when anything went.
-func (d *Dedupe) compact(cutoff int64) {
-	n := 0
-	for _, e := range d.ents {
-		if e.sentAt >= cutoff {
-			n++
-		}
-	}
-	if n == len(d.ents) {
+	cutoffNs := now.Add(-3 * d.resendAfter).UnixNano()
+	if !d.t.set {
+		d.t.base, d.t.set = (cutoffNs-int64(d.resendAfter))>>d.t.shift, true
 		return
 	}
-	d.set(d.ents, n, cutoff)
+	d.compact(d.t.unit(cutoffNs))
+	d.rebase(cutoffNs >> d.t.shift)
 }
 
-// set replaces the entries with the n of src sent at or after cutoff.
-func (d *Dedupe) set(src []dedupeEntry, n int, cutoff int64) {
-	ents := make([]dedupeEntry, 0, n)
-	for _, e := range src {
-		if e.sentAt >= cutoff {
-			ents = append(ents, e)
+// rebase moves unit 1 to unit number base (ns >> shift), keeping every
+// live entry's time (clamped into the range when base moves down).
+func (d *Dedupe) rebase(base int64) {
+	delta := base - d.t.base
+	if delta == 0 {
+		return
+	}
+	d.t.base = base
+	for i := range d.ents.len() {
+		if _, bits, at := d.ents.get(i); at != atDead {
+			d.ents.set(i, bits, clampUnit(int64(at)-delta))
 		}
 	}
-	d.idx.rebuild(ents, len(ents))
-	d.ents, d.dead, d.hint = ents, 0, 0
+}
+
+// compact keeps the live entries sent at or after unit cutoff, in their
+// order, and rebuilds the index when anything went.
+func (d *Dedupe) compact(cutoff uint32) {
+	cutoff = max(cutoff, atDead+1)
+	n := d.ents.len()
+	d.ents.keep(func(at uint32) bool { return at >= cutoff })
+	if d.ents.len() == n {
+		return
+	}
+	d.idx.rebuild(&d.ents)
+	d.dead, d.hint = 0, 0
 }
 
 // Len is the number of series remembered.

@@ -1,13 +1,23 @@
 package state
 
-import "math/rand/v2"
+import (
+	"math/bits"
+	"math/rand/v2"
+)
 
 // seriesIndex maps a series hash to the position of its live entry in a
 // Dedupe's entries. It replaces a map[uint64]int32, which costs about 30
 // bytes per series, with an open-addressing table of positions (linear
-// probing, load at most 3/4): 5 to 11 bytes per series. Dedupe holds one
-// entry per series per sink, so at a million series that is about 20 MB
+// probing): about 5.5 bytes per series. Dedupe holds one entry per series
 // per sink.
+//
+// The table is not a power of two: a probe starts at the mixed hash scaled
+// into the table (the high half of hash x len), so a rebuild sizes it to
+// what it holds, at load 0.64, and it grows again at load 0.8. A power of
+// two table that doubles sits anywhere between load 0.375 and 0.75. Most
+// lookups never reach the index (Dedupe.find tries the entry after the
+// last one used first); the longer probes of a fuller table cost only new
+// series and reordered scrapes.
 //
 // A slot holds the position plus one; 0 is free and -1 a tombstone left by
 // remove (probes walk past it; the next rebuild drops it). Probes start at
@@ -15,11 +25,10 @@ import "math/rand/v2"
 // names and labels a target chooses, and must not be able to pile up in
 // one run of the table.
 type seriesIndex struct {
-	seed  uint64
-	tab   []int32
-	shift uint // 64 - log2(len(tab))
-	live  int  // entries indexed
-	used  int  // live entries plus tombstones
+	seed uint64
+	tab  []int32
+	live int // entries indexed
+	used int // live entries plus tombstones
 }
 
 const (
@@ -27,38 +36,42 @@ const (
 	slotTombstone = -1
 )
 
-func (x *seriesIndex) start(h uint64) uint64 {
-	return ((h ^ x.seed) * 0x9E3779B97F4A7C15) >> x.shift
+func (x *seriesIndex) start(h uint64) int {
+	hi, _ := bits.Mul64((h^x.seed)*0x9E3779B97F4A7C15, uint64(len(x.tab)))
+	return int(hi)
 }
 
 // find returns the position of h's entry in ents, or -1.
-func (x *seriesIndex) find(ents []dedupeEntry, h uint64) int32 {
+func (x *seriesIndex) find(ents *dedupeEntries, h uint64) int32 {
 	if x.live == 0 {
 		return -1
 	}
-	mask := uint64(len(x.tab) - 1)
-	for j := x.start(h); ; j = (j + 1) & mask {
+	for j := x.start(h); ; {
 		switch v := x.tab[j]; v {
 		case slotFree:
 			return -1
 		case slotTombstone:
 		default:
-			if ents[v-1].hash == h {
+			if ents.hash(v-1) == h {
 				return v - 1
 			}
+		}
+		if j++; j == len(x.tab) {
+			j = 0
 		}
 	}
 }
 
-// insert indexes ents[i], whose hash has no entry in the index.
-func (x *seriesIndex) insert(ents []dedupeEntry, i int32) {
-	if (x.used+1)*4 > len(x.tab)*3 {
-		x.rebuild(ents[:i], 2*(x.live+1))
+// insert indexes entry i, whose hash has no entry in the index.
+func (x *seriesIndex) insert(ents *dedupeEntries, i int32) {
+	if (x.used+1)*5 > len(x.tab)*4 {
+		x.build(ents, i, x.live+1)
 	}
-	mask := uint64(len(x.tab) - 1)
-	j := x.start(ents[i].hash)
+	j := x.start(ents.hash(i))
 	for x.tab[j] != slotFree && x.tab[j] != slotTombstone {
-		j = (j + 1) & mask
+		if j++; j == len(x.tab) {
+			j = 0
+		}
 	}
 	if x.tab[j] == slotFree {
 		x.used++
@@ -68,50 +81,69 @@ func (x *seriesIndex) insert(ents []dedupeEntry, i int32) {
 }
 
 // remove drops h's entry from the index; it reports whether there was one.
-func (x *seriesIndex) remove(ents []dedupeEntry, h uint64) bool {
+func (x *seriesIndex) remove(ents *dedupeEntries, h uint64) bool {
 	if x.live == 0 {
 		return false
 	}
-	mask := uint64(len(x.tab) - 1)
-	for j := x.start(h); ; j = (j + 1) & mask {
+	for j := x.start(h); ; {
 		switch v := x.tab[j]; v {
 		case slotFree:
 			return false
 		case slotTombstone:
 		default:
-			if ents[v-1].hash == h {
+			if ents.hash(v-1) == h {
 				x.tab[j] = slotTombstone
 				x.live--
 				return true
 			}
 		}
+		if j++; j == len(x.tab) {
+			j = 0
+		}
 	}
 }
 
-// rebuild indexes the live entries of ents (sentAt != deadSentAt) in a
-// fresh table with room for at least want entries. insert asks for twice
-// what it holds, so rebuilds stay rare (amortised O(1) per insert).
-func (x *seriesIndex) rebuild(ents []dedupeEntry, want int) {
+// rebuild indexes the live entries of ents in a table sized for them.
+func (x *seriesIndex) rebuild(ents *dedupeEntries) {
+	x.build(ents, ents.len(), 0)
+}
+
+// build indexes the live entries among the first n of ents in a fresh
+// table with room for at least want entries at load 0.64. Growing by a
+// quarter and more per rebuild keeps inserts amortised O(1).
+func (x *seriesIndex) build(ents *dedupeEntries, n int32, want int) {
 	if x.seed == 0 {
 		x.seed = rand.Uint64() | 1
 	}
-	size, shift := 16, uint(60)
-	for size*3 < want*4 {
-		size *= 2
-		shift--
+	live := 0
+	for i := range n {
+		if ents.at(i) != atDead {
+			live++
+		}
 	}
-	x.tab, x.shift, x.live, x.used = make([]int32, size), shift, 0, 0
-	mask := uint64(size - 1)
-	for i := range ents {
-		if ents[i].sentAt == deadSentAt {
+	want = max(want, live)
+	size := want*25/16 + 8
+	if len(x.tab) < size || len(x.tab) > 2*size {
+		x.tab = make([]int32, size)
+	} else {
+		clear(x.tab) // a compaction: reuse the table
+	}
+	x.live, x.used = 0, 0
+	for i := range n {
+		if ents.at(i) == atDead {
 			continue
 		}
-		j := x.start(ents[i].hash)
+		j := x.start(ents.hash(i))
 		for x.tab[j] != slotFree {
-			j = (j + 1) & mask
+			if j++; j == len(x.tab) {
+				j = 0
+			}
 		}
-		x.tab[j] = int32(i) + 1
+		x.tab[j] = i + 1
 		x.live++
 		x.used++
 	}
 }
+
+// bytes is the memory the index holds.
+func (x *seriesIndex) bytes() int { return 4 * cap(x.tab) }

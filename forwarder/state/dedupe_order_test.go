@@ -93,7 +93,8 @@ func orderBatch(rng *rand.Rand, universe [][]scrape.Sample, values map[uint64]fl
 	return out
 }
 
-func TestDedupeMatchesMapModel(t *testing.T) {
+// modelUniverse is 60 series: gauges and every sixth a 3-bucket histogram.
+func modelUniverse() [][]scrape.Sample {
 	hm := &scrape.Meta{Family: "h", Type: scrape.TypeHistogram}
 	var universe [][]scrape.Sample
 	for i := range 60 {
@@ -108,38 +109,52 @@ func TestDedupeMatchesMapModel(t *testing.T) {
 		}
 		universe = append(universe, []scrape.Sample{mk("g", 0, scrape.KindGauge, nil, "id", id)})
 	}
-	for _, seed := range []uint64{1, 2, 3, 4} {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 0))
-			clock := clockwork.NewFakeClock()
-			d := NewDedupe(time.Minute, clock)
-			ref := &refDedupe{resendAfter: time.Minute, last: map[uint64][2]uint64{}}
-			values := map[uint64]float64{}
-			for step := range 400 {
-				in := orderBatch(rng, universe, values)
-				out, skipped := d.Filter(in)
-				wantSent, wantSkipped := ref.filter(in, clock.Now())
-				if got := names(out); skipped != wantSkipped || !slices.Equal(got, wantSent) {
-					t.Fatalf("step %d: sent %v skipped %d, want %v skipped %d", step, got, skipped, wantSent, wantSkipped)
-				}
-				if d.Len() != len(ref.last) {
-					t.Fatalf("step %d: Len %d, want %d", step, d.Len(), len(ref.last))
-				}
-				switch rng.IntN(20) {
-				case 0:
-					clock.Advance(time.Duration(rng.IntN(150)) * time.Second)
-				case 1: // a restart: the snapshot must carry exactly the live entries
-					r := NewDedupe(time.Minute, clock)
-					if err := r.Restore(d.Snapshot()); err != nil {
-						t.Fatalf("step %d: restore: %v", step, err)
+	return universe
+}
+
+func TestDedupeMatchesMapModel(t *testing.T) {
+	universe := modelUniverse()
+	// unit scales the clock steps to resend_after (1s at 1m); now and
+	// then the clock jumps far past the time base's range (sentClock).
+	for _, resend := range []time.Duration{time.Minute, 30 * 24 * time.Hour} {
+		unit := resend / 60
+		for _, seed := range []uint64{1, 2, 3, 4} {
+			t.Run(fmt.Sprintf("resend=%v/seed=%d", resend, seed), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(seed, 0))
+				clock := clockwork.NewFakeClock()
+				d := NewDedupe(resend, clock)
+				ref := &refDedupe{resendAfter: resend, last: map[uint64][2]uint64{}}
+				values := map[uint64]float64{}
+				for step := range 400 {
+					in := orderBatch(rng, universe, values)
+					out, skipped := d.Filter(in)
+					wantSent, wantSkipped := ref.filter(in, clock.Now())
+					if got := names(out); skipped != wantSkipped || !slices.Equal(got, wantSent) {
+						t.Fatalf("step %d: sent %v skipped %d, want %v skipped %d", step, got, skipped, wantSent, wantSkipped)
 					}
-					r.lastSweep = d.lastSweep
-					d = r
-				default:
-					clock.Advance(time.Second)
+					if d.Len() != len(ref.last) {
+						t.Fatalf("step %d: Len %d, want %d", step, d.Len(), len(ref.last))
+					}
+					switch rng.IntN(20) {
+					case 0:
+						clock.Advance(time.Duration(rng.IntN(150)) * unit)
+					case 1: // a restart: the snapshot must carry exactly the live entries
+						r := NewDedupe(resend, clock)
+						if err := r.Restore(d.Snapshot()); err != nil {
+							t.Fatalf("step %d: restore: %v", step, err)
+						}
+						r.lastSweep = d.lastSweep
+						d = r
+					case 2:
+						if rng.IntN(5) == 0 { // idle for 5 to 20 heartbeats
+							clock.Advance(time.Duration(5+rng.IntN(16)) * resend)
+						}
+					default:
+						clock.Advance(unit)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -157,8 +172,8 @@ func TestDedupeCompactsForgottenEntries(t *testing.T) {
 	}
 	kept := mk("kept", 7, scrape.KindGauge, nil)
 	d.Filter([]scrape.Sample{kept})
-	if len(d.ents) > dedupeMinKeep+2 || d.Len() != 1 {
-		t.Fatalf("%d entries held for %d live series", len(d.ents), d.Len())
+	if d.ents.len() > dedupeMinKeep+2 || d.Len() != 1 {
+		t.Fatalf("%d entries held for %d live series", d.ents.len(), d.Len())
 	}
 	if out, skipped := d.Filter([]scrape.Sample{kept}); len(out) != 0 || skipped != 1 {
 		t.Fatalf("unchanged value after compaction: sent %d skipped %d, want skipped", len(out), skipped)
@@ -214,5 +229,39 @@ func TestStalenessMatchesSetModel(t *testing.T) {
 			}
 		}
 		prev = cur
+	}
+}
+
+// TestDedupeWallClockJumps: the wall clock may step back (NTP) or far
+// ahead; whatever the time base does then, every decision stays the map
+// model's. (How many series are remembered may differ: a jump can move a
+// sweep, which only drops series already expired.)
+func TestDedupeWallClockJumps(t *testing.T) {
+	universe := modelUniverse()
+	const resend = time.Minute
+	for _, seed := range []uint64{5, 6, 7} {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 0))
+			clock := clockwork.NewFakeClock()
+			d := NewDedupe(resend, clock)
+			ref := &refDedupe{resendAfter: resend, last: map[uint64][2]uint64{}}
+			values := map[uint64]float64{}
+			for step := range 400 {
+				in := orderBatch(rng, universe, values)
+				out, skipped := d.Filter(in)
+				wantSent, wantSkipped := ref.filter(in, clock.Now())
+				if got := names(out); skipped != wantSkipped || !slices.Equal(got, wantSent) {
+					t.Fatalf("step %d: sent %v skipped %d, want %v skipped %d", step, got, skipped, wantSent, wantSkipped)
+				}
+				switch rng.IntN(12) {
+				case 0: // back by up to 10 heartbeats
+					clock.Advance(-time.Duration(rng.IntN(600)) * time.Second)
+				case 1: // ahead by up to 30
+					clock.Advance(time.Duration(rng.IntN(1800)) * time.Second)
+				default:
+					clock.Advance(time.Duration(rng.IntN(30)) * time.Second)
+				}
+			}
+		})
 	}
 }

@@ -12,5 +12,5 @@ func (d *Dedupe) Reset() {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.set(nil, 0, 0)
+	d.ents, d.idx, d.dead, d.hint = dedupeEntries{}, seriesIndex{}, 0, 0
 }

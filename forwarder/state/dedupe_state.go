@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -20,16 +21,22 @@ const (
 var errBadDedupeState = errors.New("dedupe: restore: malformed snapshot")
 
 // Snapshot encodes the last-sent values and times (versioned binary).
+// Times are whole units of the dedupe's clock (sentClock), which version 1
+// carries as nanoseconds, so older and newer builds read each other's files.
 func (d *Dedupe) Snapshot() []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	live := make([]dedupeEntry, 0, d.idx.live)
-	for _, e := range d.ents {
-		if e.sentAt != deadSentAt {
-			live = append(live, e)
+	type saved struct {
+		hash, bits uint64
+		sentAt     int64
+	}
+	live := make([]saved, 0, d.idx.live)
+	for i := range d.ents.len() {
+		if h, bits, at := d.ents.get(i); at != atDead {
+			live = append(live, saved{h, bits, d.t.ns(at)})
 		}
 	}
-	slices.SortFunc(live, func(a, b dedupeEntry) int { return cmp.Compare(a.hash, b.hash) })
+	slices.SortFunc(live, func(a, b saved) int { return cmp.Compare(a.hash, b.hash) })
 	b := make([]byte, 0, len(dedupeMagic)+1+binary.MaxVarintLen64+len(live)*(16+binary.MaxVarintLen64))
 	b = append(b, dedupeMagic...)
 	b = append(b, dedupeVersion)
@@ -58,34 +65,39 @@ func (d *Dedupe) Restore(b []byte) error {
 		return errBadDedupeState
 	}
 	b = b[k:]
-	ents := make([]dedupeEntry, 0, n)
-	pos := make(map[uint64]int, n)
+	// Entries older than 4 x resend_after (which the first sweep drops)
+	// start at unit 1; see sentClock.
+	t := newSentClock(d.resendAfter)
+	t.base, t.set = d.clock.Now().Add(-4*d.resendAfter).UnixNano()>>t.shift, true
+	var ents dedupeEntries
+	pos := make(map[uint64]int32, n)
 	for range n {
 		if len(b) < 16 {
 			return errBadDedupeState
 		}
 		h := binary.LittleEndian.Uint64(b)
-		e := dedupeEntry{hash: h, bits: binary.LittleEndian.Uint64(b[8:])}
+		bits := binary.LittleEndian.Uint64(b[8:])
 		b = b[16:]
-		if e.sentAt, k = binary.Varint(b); k <= 0 {
+		sentAt, k := binary.Varint(b)
+		if k <= 0 {
 			return errBadDedupeState
 		}
 		b = b[k:]
-		if e.sentAt == deadSentAt {
-			continue // long expired; the marker value is reserved
+		if sentAt == math.MinInt64 {
+			continue // long expired; the marker value was reserved
 		}
 		if i, dup := pos[h]; dup {
-			ents[i] = e // the last one wins, as it did in a map
+			ents.set(i, bits, t.unit(sentAt)) // the last one wins, as it did in a map
 			continue
 		}
-		pos[h] = len(ents)
-		ents = append(ents, e)
+		pos[h] = ents.add(h, bits, t.unit(sentAt))
 	}
 	if len(b) != 0 {
 		return errBadDedupeState
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.set(ents, len(ents), deadSentAt+1)
+	d.ents, d.t, d.dead, d.hint = ents, t, 0, 0
+	d.idx.rebuild(&d.ents)
 	return nil
 }

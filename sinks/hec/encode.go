@@ -26,13 +26,15 @@ type encoder struct {
 	gzip      bool
 	head      []byte // `,"event":"metric",...,"fields":{` written after the time
 
-	req    []byte // plain body of the request being built
+	req    []byte // plain body of the request being built (its tail once streaming; body.go)
 	size   int    // bytes the request will have once finalized
 	events int
 	count  int // samples in the request
 	grp    []byte
 	zbuf   bytes.Buffer
-	zw     *gzip.Writer
+	zw     *gzip.Writer // BestSpeed, for bodies that spill (body.go)
+	zs     *gzip.Writer // stateless, for small bodies
+	stream bool         // the open request's start is in zw
 	out    []sinks.Request
 
 	// multi-metric state for the open request
@@ -178,7 +180,7 @@ func (e *encoder) addGroupSingle(samples []scrape.Sample, i, end int) (dropped i
 	if e.events > 0 && (e.size+len(e.grp) > e.maxBytes || e.events+n > e.maxEvents) {
 		e.flush()
 	}
-	e.req = append(e.req, e.grp...)
+	e.write(e.grp)
 	e.size += len(e.grp)
 	e.events += n
 	e.count += n
@@ -320,7 +322,6 @@ func (e *encoder) flush() {
 		return
 	}
 	if e.multi {
-		e.req = e.req[:0]
 		for i := range e.evs {
 			ev := &e.evs[i]
 			e.req = append(e.req, `{"time":`...)
@@ -337,6 +338,7 @@ func (e *encoder) flush() {
 			}
 			e.req = append(e.req, e.arena[ev.dimsOff:ev.dimsOff+ev.dimsLen]...)
 			e.req = append(e.req, "}}\n"...)
+			e.maybeSpill()
 		}
 		e.arena = e.arena[:0]
 		e.evs = e.evs[:0]
@@ -348,22 +350,4 @@ func (e *encoder) flush() {
 	e.shard++ // round-robin: HEC needs no order between requests
 	e.req = e.req[:0]
 	e.size, e.events, e.count = 0, 0, 0
-}
-
-// body returns an owned copy of the request body, gzipped when configured.
-func (e *encoder) body() []byte {
-	if !e.gzip {
-		return bytes.Clone(e.req)
-	}
-	e.zbuf.Reset()
-	if e.zw == nil {
-		// NewWriterLevel only fails for an invalid level.
-		e.zw, _ = gzip.NewWriterLevel(&e.zbuf, gzipLevel)
-	} else {
-		e.zw.Reset(&e.zbuf)
-	}
-	// Writes to a bytes.Buffer cannot fail.
-	_, _ = e.zw.Write(e.req)
-	_ = e.zw.Close()
-	return bytes.Clone(e.zbuf.Bytes())
 }
