@@ -217,9 +217,9 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 		p.syms, p.rotate, p.set, p.lab = newSymTable(opt.TargetLabels), false, nil, labelArena{}
 		p.lines.forget()
 	}
-	p.lab.hint = 2*p.lastLabels + 1024
+	p.lab.hint = hintBytes(p.lastLabels)
 	if p.lastSamples == 0 {
-		p.lab.hint = 12 * n
+		p.lab.hint = hintBytes(6 * n)
 	}
 }
 

@@ -1,10 +1,8 @@
 package scrape
 
 import (
-	"math/bits"
 	"strings"
 	"unicode/utf8"
-	"unsafe"
 )
 
 const (
@@ -186,47 +184,12 @@ func (t *symTable) countLive(sets func(yield func(LabelSet) bool)) int {
 		if s.syms == nil || s.syms.tab != t {
 			continue
 		}
-		for _, r := range unsafe.Slice((*uint32)(s.p), 2*s.own()) {
+		for r := range s.ownRefs {
 			mark(r)
 		}
 	}
 	t.live = live
 	return live
-}
-
-// labelArena hands out the parser's compact label storage: refs of many
-// series share one chunk, which lives as long as any of its sets. Chunks
-// are sized from the last Parse's new labels (hint), so that a steady
-// target's few new series do not pin a large one.
-type labelArena struct {
-	chunk []uint32
-	hint  int // refs the last Parse stored: a small target gets small chunks
-}
-
-const labelArenaChunk = 16 << 10 // uint32s: 64 KiB
-
-// encode stores ls as a compact LabelSet in t: when ls holds each of t's
-// target labels, only the others (and a mask of where those go).
-func (a *labelArena) encode(t *symTable, ls Labels) LabelSet {
-	if len(ls) == 0 {
-		return LabelSet{}
-	}
-	mask := targetMask(ls, t.tl)
-	need := 2 * (len(ls) - bits.OnesCount32(mask))
-	if cap(a.chunk)-len(a.chunk) < need {
-		a.chunk = make([]uint32, 0, max(need, min(labelArenaChunk, a.hint)))
-	}
-	start := len(a.chunk)
-	for i, l := range ls {
-		if mask>>uint(i)&1 == 0 {
-			a.chunk = append(a.chunk, t.ref(l.Name), t.ref(l.Value))
-		}
-	}
-	meta := uint64(len(ls)) | uint64(mask)<<32
-	if need == 0 {
-		return LabelSet{syms: t.view, p: unsafe.Pointer(&t.view.tl[0]), meta: meta} // p unused: every label is the table's
-	}
-	return LabelSet{syms: t.view, p: unsafe.Pointer(&a.chunk[start]), meta: meta}
 }
 
 // targetMask returns the positions in ls of the target labels tl when ls
