@@ -167,25 +167,18 @@ func (a *labelArena) encode(t *symTable, ls Labels) LabelSet {
 		// empty set by a nil one) but never read.
 		return LabelSet{syms: t.view, p: unsafe.Pointer(&t.view.tl[0]), meta: meta}
 	}
-	var refs [2 * 32]uint32
-	own := refs[:0]
-	if len(ls) > 32 {
-		own = make([]uint32, 0, 2*len(ls))
-	}
-	need := 0
-	for i, l := range ls {
-		if mask>>uint(i)&1 == 0 {
-			n, v := t.ref(l.Name), t.ref(l.Value)
-			own = append(own, n, v)
-			need += varintLen(n) + varintLen(v)
-		}
-	}
-	if cap(a.chunk)-len(a.chunk) < need {
-		a.chunk = make([]byte, 0, max(need, min(labelArenaChunk, a.hint)))
+	// Room for the longest encoding, so that one pass looks the
+	// symbols up and writes them (a chunk so wastes at most that much).
+	worst := 2 * maxVarint * (len(ls) - bits.OnesCount32(mask))
+	if cap(a.chunk)-len(a.chunk) < worst {
+		a.chunk = make([]byte, 0, max(worst, min(labelArenaChunk, a.hint)))
 	}
 	start := len(a.chunk)
-	for _, r := range own {
-		a.chunk = appendVarint(a.chunk, r)
+	for i, l := range ls {
+		if mask>>uint(i)&1 == 0 {
+			a.chunk = appendVarint(a.chunk, t.ref(l.Name))
+			a.chunk = appendVarint(a.chunk, t.ref(l.Value))
+		}
 	}
 	return LabelSet{syms: t.view, p: unsafe.Pointer(&a.chunk[start]), meta: meta}
 }
