@@ -38,8 +38,12 @@ func appendVarint(b []byte, r uint32) []byte {
 func at(p unsafe.Pointer, i int) byte { return *(*byte)(unsafe.Add(p, i)) }
 
 // varint reads the reference at offset i of p and returns it and the
-// offset after it. The one-byte case is inlined; p must hold a complete
-// encoding.
+// offset after it; one- and two-byte references inline. p must hold a
+// complete encoding, and nothing past it is read.
+//
+// A branch-free decoder (four bytes loaded at once, the length from the
+// stop bits) was no faster on sets of random shapes (47 against 44 ns a
+// set in BenchmarkLabelSetRead/AppendTo) and reads past the encoding.
 func varint(p unsafe.Pointer, i int) (uint32, int) {
 	b := at(p, i)
 	if b < 0x80 {

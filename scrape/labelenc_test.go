@@ -26,16 +26,18 @@ func TestVarintRefs(t *testing.T) {
 			}
 			// Followed by another reference: the reader stops where it ends.
 			b = appendVarint(b, 5)
+			end := len(b)
+			b = append(b, 0xff, 0xff, 0xff) // bytes after it must not count
 			p := unsafe.Pointer(&b[0])
 			r, i := varint(p, 1)
 			if r != tc.ref || i != 1+tc.size {
 				t.Fatalf("read %d ending at %d, want %d ending at %d", r, i, tc.ref, 1+tc.size)
 			}
-			if r, i := varint(p, i); r != 5 || i != len(b) {
+			if r, i := varint(p, i); r != 5 || i != end {
 				t.Fatalf("next read %d ending at %d", r, i)
 			}
-			if got := skipVarints(p, 1, 2); got != len(b) {
-				t.Fatalf("skipVarints ends at %d, want %d", got, len(b))
+			if got := skipVarints(p, 1, 2); got != end {
+				t.Fatalf("skipVarints ends at %d, want %d", got, end)
 			}
 			o := appendVarint(appendVarint([]byte{0}, tc.ref), 5)
 			if !equalVarints(unsafe.Pointer(&b[1]), unsafe.Pointer(&o[1]), 2) {

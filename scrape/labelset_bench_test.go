@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -14,12 +15,13 @@ func benchSets(n int) []LabelSet {
 	var a labelArena
 	a.hint = 1 << 20 // full chunks (capped), in either unit
 	sets := make([]LabelSet, n)
+	r := rand.New(rand.NewPCG(1, 2)) // shapes vary as the workload's, unpredictably
 	for i := range sets {
 		ls := Labels{{"exported_instance", "bench-0"}, {"instance", "target:9100"}, {"job", "bench"}}
-		for j := 2; j < 2+i%4; j++ {
-			ls = append(ls, Label{fmt.Sprintf("l%d", j), fmt.Sprintf("value-%d-%d", j, i%50)})
+		for j := 2; j < 2+r.IntN(4); j++ {
+			ls = append(ls, Label{fmt.Sprintf("l%d", j), fmt.Sprintf("value-%d-%d", j, r.IntN(50))})
 		}
-		ls = append(ls, Label{"series", fmt.Sprint(i)})
+		ls = append(ls, Label{"series", fmt.Sprint(r.IntN(n))})
 		sets[i] = a.encode(tab, ls)
 	}
 	return sets

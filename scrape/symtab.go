@@ -42,25 +42,31 @@ type symView struct {
 	gen    uint32 // views of a table in the order they were made
 	pages  []*symPage
 	chunks [][]byte
-	tl     []uint32 // the table's target labels, name and value refs, sorted
+	bases  []unsafe.Pointer // the first byte of each chunk
+	tl     []uint32         // the table's target labels, name and value refs, sorted
 }
 
+// str returns symbol r. An empty string is chunk 0's first byte, length
+// 0 (a table always has a chunk).
 func (v *symView) str(r uint32) string {
 	loc := v.pages[r>>symPageBits][r&(symPageSize-1)]
-	c := v.chunks[loc>>32]
-	switch n := int(loc & 0xffff); n {
-	case 0:
-		return ""
-	case symLong:
-		return unsafe.String(unsafe.SliceData(c), len(c))
-	default:
-		return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(c)), loc>>16&0xffff)), n)
+	if n := loc & 0xffff; n != symLong {
+		return unsafe.String((*byte)(unsafe.Add(v.bases[loc>>32], loc>>16&0xffff)), int(n))
 	}
+	c := v.chunks[loc>>32]
+	return unsafe.String(unsafe.SliceData(c), len(c))
 }
 
-// next returns a copy of v with the given lists, as the table's newest view.
-func (v *symView) next(pages []*symPage, chunks [][]byte) *symView {
-	return &symView{tab: v.tab, gen: v.gen + 1, pages: pages, chunks: chunks, tl: v.tl}
+// next returns a copy of v with the given pages, as the table's newest
+// view; with chunk c too, when not nil.
+func (v *symView) next(pages []*symPage, c []byte) *symView {
+	n := &symView{tab: v.tab, gen: v.gen + 1, pages: pages, chunks: v.chunks, bases: v.bases, tl: v.tl}
+	if c != nil {
+		k := len(v.chunks)
+		n.chunks = append(v.chunks[:k:k], c)
+		n.bases = append(v.bases[:k:k], unsafe.Pointer(unsafe.SliceData(c)))
+	}
+	return n
 }
 
 // symTable holds a target's label names and values, each once, numbered
@@ -87,8 +93,8 @@ type symTable struct {
 
 // newSymTable returns a table for a target with labels tl (sorted).
 func newSymTable(tl Labels) *symTable {
-	t := &symTable{live: -1}
-	t.view = &symView{tab: t}
+	t := &symTable{live: -1, chunk: symChunkMin}
+	t.view = (&symView{tab: t}).next(nil, make([]byte, symChunkMin))
 	var refs []uint32
 	for _, l := range tl {
 		if l.Value != "" {
@@ -145,7 +151,7 @@ func (t *symTable) add(b []byte) uint32 {
 	r := t.n
 	v := t.view
 	if pg := int(r >> symPageBits); pg == len(v.pages) {
-		v = v.next(append(v.pages[:pg:pg], new(symPage)), v.chunks)
+		v = v.next(append(v.pages[:pg:pg], new(symPage)), nil)
 	}
 	var loc uint64
 	last := len(v.chunks) - 1
@@ -153,12 +159,12 @@ func (t *symTable) add(b []byte) uint32 {
 	case len(b) == 0:
 	case len(b) > symSharedMax:
 		loc = uint64(last+1)<<32 | symLong
-		v = v.next(v.pages, append(v.chunks[:last+1:last+1], slices.Clone(b)))
+		v = v.next(v.pages, slices.Clone(b))
 		t.fill = len(b) // the next short string starts a shared chunk
 	default:
-		if last < 0 || len(v.chunks[last])-t.fill < len(b) {
-			t.chunk = min(max(2*t.chunk, symChunkMin), symChunkMax)
-			v = v.next(v.pages, append(v.chunks[:last+1:last+1], make([]byte, t.chunk)))
+		if len(v.chunks[last])-t.fill < len(b) {
+			t.chunk = min(2*t.chunk, symChunkMax)
+			v = v.next(v.pages, make([]byte, t.chunk))
 			last, t.fill = last+1, 0
 		}
 		// Bytes past fill are no reader's yet: writing them in place
