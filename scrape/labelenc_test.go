@@ -184,3 +184,52 @@ func checkSetReads(t *testing.T, s LabelSet, want Labels) {
 		t.Fatalf("String/SeriesHash/EqualLabels differ from the plain form's: %s", s)
 	}
 }
+
+// TestSymTableChunks adds strings across chunk boundaries, an empty one and
+// long ones (a chunk of their own): every symbol reads back through the
+// view it was added under and through every later one, the index finds
+// it, and strings handed out do not alias the caller's bytes.
+func TestSymTableChunks(t *testing.T) {
+	tab := newSymTable(nil)
+	type added struct {
+		r    uint32
+		s    string
+		view *symView
+	}
+	var all []added
+	lengths := []int{0, 1, symSharedMax, symSharedMax + 1, 70000, 3}
+	for i := range 3000 { // about 40 KB of short strings: several chunks
+		lengths = append(lengths, 5+i%29)
+	}
+	for i, n := range lengths {
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = 'a' + byte((i+j)%26)
+		}
+		want := string(b)
+		s, ok := tab.bytes(b)
+		if !ok || s != want {
+			t.Fatalf("bytes(%d bytes) = %q, %v", n, s, ok)
+		}
+		clear(b) // the table's copy must not be the caller's
+		r := tab.ref(want)
+		all = append(all, added{r, want, tab.view})
+	}
+	if len(tab.view.chunks) < 5 {
+		t.Fatalf("%d chunks: the test did not cross chunk boundaries", len(tab.view.chunks))
+	}
+	for _, a := range all {
+		if got := a.view.str(a.r); got != a.s {
+			t.Fatalf("symbol %d through its own view: %d bytes, want %d", a.r, len(got), len(a.s))
+		}
+		if got := tab.view.str(a.r); got != a.s {
+			t.Fatalf("symbol %d through the newest view differs", a.r)
+		}
+	}
+	tab.idx = nil // dropped, then rebuilt from the chunks
+	for _, a := range all {
+		if r := tab.ref(a.s); r != a.r {
+			t.Fatalf("reindexed %d bytes as %d, want %d", len(a.s), r, a.r)
+		}
+	}
+}
