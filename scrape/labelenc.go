@@ -38,26 +38,27 @@ func appendVarint(b []byte, r uint32) []byte {
 func at(p unsafe.Pointer, i int) byte { return *(*byte)(unsafe.Add(p, i)) }
 
 // varint reads the reference at offset i of p and returns it and the
-// offset after it; one- and two-byte references inline. p must hold a
-// complete encoding, and nothing past it is read.
+// offset after it. p must hold a complete encoding; nothing past it is
+// read. The one-byte case (a target's names and first values) is inlined
+// where it matters by hand (LabelSet.AppendTo): with the call for longer
+// ones, varint is over the inliner's budget. varintLong is quick for two
+// bytes.
 //
 // A branch-free decoder (four bytes loaded at once, the length from the
 // stop bits) was no faster on sets of random shapes (47 against 44 ns a
 // set in BenchmarkLabelSetRead/AppendTo) and reads past the encoding.
 func varint(p unsafe.Pointer, i int) (uint32, int) {
-	b := at(p, i)
-	if b < 0x80 {
+	if b := at(p, i); b < 0x80 {
 		return uint32(b), i + 1
-	}
-	if c := at(p, i+1); c < 0x80 {
-		return uint32(b&0x7f) | uint32(c)<<7, i + 2
 	}
 	return varintLong(p, i)
 }
 
 //go:noinline
-
 func varintLong(p unsafe.Pointer, i int) (uint32, int) {
+	if c := at(p, i+1); c < 0x80 {
+		return uint32(at(p, i)&0x7f) | uint32(c)<<7, i + 2
+	}
 	var r uint32
 	for shift := uint(0); ; shift += 7 {
 		b := at(p, i)

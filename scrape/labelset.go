@@ -163,8 +163,23 @@ func (s LabelSet) AppendTo(dst Labels) Labels {
 			name, val = v.tl[k], v.tl[k+1]
 			k += 2
 		} else {
-			name, j = varint(p, j)
-			val, j = varint(p, j)
+			// varint, its one- and two-byte cases inlined by
+			// hand (with its call it is over the inliner's
+			// budget)
+			if b := at(p, j); b < 0x80 {
+				name, j = uint32(b), j+1
+			} else if c := at(p, j+1); c < 0x80 {
+				name, j = uint32(b&0x7f)|uint32(c)<<7, j+2
+			} else {
+				name, j = varintLong(p, j)
+			}
+			if b := at(p, j); b < 0x80 {
+				val, j = uint32(b), j+1
+			} else if c := at(p, j+1); c < 0x80 {
+				val, j = uint32(b&0x7f)|uint32(c)<<7, j+2
+			} else {
+				val, j = varintLong(p, j)
+			}
 		}
 		m >>= 1
 		out[i] = Label{Name: v.str(name), Value: v.str(val)}
