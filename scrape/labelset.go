@@ -3,6 +3,7 @@ package scrape
 import (
 	"iter"
 	"math/bits"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -15,18 +16,20 @@ import (
 //
 //   - plain: a view of a Labels slice (SetOf), for labels built by hand,
 //     by relabeling outside the parser or by aggregation;
-//   - compact: what the parser makes of a scraped series, two 4-byte
+//   - compact: what the parser makes of a scraped series, two varint
 //     symbol references per label into its target's symbol table
-//     (symtab.go), 8 bytes per label instead of Label's 32, the strings
-//     themselves held once per target. The target's own labels (job,
-//     instance, ...), which every series of the target carries, are held
-//     once by the table: a set stores only where they go (a bit mask).
+//     (symtab.go, labelenc.go), 2 to 3 bytes per label instead of Label's
+//     32, the strings themselves held once per target. The target's own
+//     labels (job, instance, ...), which every series of the target
+//     carries, are held once by the table: a set stores only where they
+//     go (a bit mask).
 //
-// Read it with Len/At (the fast loop), All, Get or AppendTo; compare with
-// Equal. The zero LabelSet is empty.
+// Read it with AppendTo (the fast way to read every label), All, Get or
+// Has; At reads a compact set from its start, so a loop over At costs
+// quadratic time. Compare with Equal. The zero LabelSet is empty.
 type LabelSet struct {
 	syms *symView       // compact form: the symbols the refs index; nil when plain
-	p    unsafe.Pointer // plain: *Label, the first of Len; compact: *uint32, the first of 2*own refs
+	p    unsafe.Pointer // plain: *Label, the first of Len; compact: the first byte of its own refs' encoding
 	// meta is Len in the low 32 bits and, for a compact set that leaves
 	// its table's target labels to the table, the positions they take
 	// (bit i: label i is one) in the high 32.
@@ -69,9 +72,10 @@ func (s LabelSet) refs(i int) (name, value uint32) {
 	if m>>uint(i)&1 != 0 {
 		return s.syms.tl[2*below], s.syms.tl[2*below+1]
 	}
-	own := unsafe.Slice((*uint32)(s.p), 2*s.own())
-	j := i - below
-	return own[2*j], own[2*j+1]
+	j := skipVarints(s.p, 0, 2*(i-below))
+	name, j = varint(s.p, j)
+	value, _ = varint(s.p, j)
+	return name, value
 }
 
 // At returns label i (0 <= i < Len()).
@@ -101,8 +105,9 @@ func (s LabelSet) Name(i int) string {
 // All yields each label with its index, in order.
 func (s LabelSet) All() iter.Seq2[int, Label] {
 	return func(yield func(int, Label) bool) {
+		r := s.reader()
 		for i := range s.Len() {
-			if !yield(i, s.At(i)) {
+			if !yield(i, r.next()) {
 				return
 			}
 		}
@@ -132,8 +137,9 @@ func (s LabelSet) lookup(name string) (string, bool) {
 		}
 		return "", false
 	}
-	for i := range s.Len() {
-		if n, v := s.refs(i); s.syms.str(n) == name {
+	c := s.cursor()
+	for range s.Len() {
+		if n, v := c.next(); s.syms.str(n) == name {
 			return s.syms.str(v), true
 		}
 	}
@@ -146,17 +152,37 @@ func (s LabelSet) AppendTo(dst Labels) Labels {
 	if s.syms == nil {
 		return append(dst, unsafe.Slice((*Label)(s.p), s.Len())...)
 	}
-	m, v := s.mask(), s.syms
-	own := unsafe.Slice((*uint32)(s.p), 2*s.own())
+	m, v, p := s.mask(), s.syms, s.p
+	n := len(dst)
+	dst = slices.Grow(dst, s.Len())[:n+s.Len()]
+	out := dst[n:]
 	j, k := 0, 0
-	for i := range s.Len() {
-		if m>>uint(i)&1 != 0 {
-			dst = append(dst, Label{Name: v.str(v.tl[2*k]), Value: v.str(v.tl[2*k+1])})
-			k++
+	for i := range out {
+		var name, val uint32
+		if m&1 != 0 {
+			name, val = v.tl[k], v.tl[k+1]
+			k += 2
 		} else {
-			dst = append(dst, Label{Name: v.str(own[2*j]), Value: v.str(own[2*j+1])})
-			j++
+			// varint, its one- and two-byte cases inlined by
+			// hand (with its call it is over the inliner's
+			// budget)
+			if b := at(p, j); b < 0x80 {
+				name, j = uint32(b), j+1
+			} else if c := at(p, j+1); c < 0x80 {
+				name, j = uint32(b&0x7f)|uint32(c)<<7, j+2
+			} else {
+				name, j = varintLong(p, j)
+			}
+			if b := at(p, j); b < 0x80 {
+				val, j = uint32(b), j+1
+			} else if c := at(p, j+1); c < 0x80 {
+				val, j = uint32(b&0x7f)|uint32(c)<<7, j+2
+			} else {
+				val, j = varintLong(p, j)
+			}
 		}
+		m >>= 1
+		out[i] = Label{Name: v.str(name), Value: v.str(val)}
 	}
 	return dst
 }
@@ -187,17 +213,13 @@ func (s LabelSet) Equal(o LabelSet) bool {
 		return true
 	}
 	if s.syms != nil && o.syms != nil && s.syms.tab == o.syms.tab && s.meta == o.meta {
-		// One table holds each string once: equal refs, equal strings.
-		a, b := unsafe.Slice((*uint32)(s.p), 2*s.own()), unsafe.Slice((*uint32)(o.p), 2*o.own())
-		for i := range a {
-			if a[i] != b[i] {
-				return false
-			}
-		}
-		return true
+		// One table holds each string once and a reference has one
+		// encoding: equal bytes, equal strings.
+		return equalVarints(s.p, o.p, 2*s.own())
 	}
-	for i := range s.Len() {
-		if s.At(i) != o.At(i) {
+	a, b := s.reader(), o.reader()
+	for range s.Len() {
+		if a.next() != b.next() {
 			return false
 		}
 	}
@@ -214,12 +236,17 @@ func (s LabelSet) sameButBounds(o LabelSet) (same, ok bool) {
 	if s.syms == nil || o.syms == nil || s.syms.tab != o.syms.tab || s.meta != o.meta {
 		return false, false
 	}
-	a, b := unsafe.Slice((*uint32)(s.p), 2*s.own()), unsafe.Slice((*uint32)(o.p), 2*o.own())
-	for i := 0; i < len(a); i += 2 {
+	i, j := 0, 0
+	for range s.own() {
+		var an, av, bn, bv uint32
+		an, i = varint(s.p, i)
+		av, i = varint(s.p, i)
+		bn, j = varint(o.p, j)
+		bv, j = varint(o.p, j)
 		switch {
-		case a[i] != b[i]:
+		case an != bn:
 			return false, false
-		case a[i+1] != b[i+1] && !isBoundName(s.syms.str(a[i])):
+		case av != bv && !isBoundName(s.syms.str(an)):
 			return false, true
 		}
 	}
@@ -231,8 +258,9 @@ func (s LabelSet) EqualLabels(ls Labels) bool {
 	if s.Len() != len(ls) {
 		return false
 	}
+	r := s.reader()
 	for i := range ls {
-		if s.At(i) != ls[i] {
+		if r.next() != ls[i] {
 			return false
 		}
 	}
@@ -243,8 +271,9 @@ func (s LabelSet) EqualLabels(ls Labels) bool {
 func (s LabelSet) String() string {
 	var b strings.Builder
 	b.WriteByte('{')
+	r := s.reader()
 	for i := range s.Len() {
-		l := s.At(i)
+		l := r.next()
 		if i > 0 {
 			b.WriteByte(',')
 		}
@@ -263,8 +292,8 @@ func (s LabelSet) SeriesHash(name string) uint64 {
 	d := xxhash.New()
 	_, _ = d.WriteString(name)
 	_, _ = d.Write(sep)
-	for i := range s.Len() {
-		l := s.At(i)
+	var buf [16]Label // most sets: read at once, on the stack
+	for _, l := range s.AppendTo(buf[:0]) {
 		_, _ = d.WriteString(l.Name)
 		_, _ = d.Write(sep)
 		_, _ = d.WriteString(l.Value)

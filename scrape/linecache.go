@@ -61,9 +61,10 @@ type lineCache struct {
 	// position (keys[i], a steady scrape), cur is not written and own is
 	// false; the first that differs copies keys[:n] into cur (materialize).
 	// A steady scrape so keeps one array of keys, not two.
-	cur []lineKey
-	n   int
-	own bool
+	cur  []lineKey
+	n    int
+	own  bool
+	hint int // the samples the Parse expects: the size of a first cur
 	// tracked is set once the Parse leaves the last one's order (a line
 	// found elsewhere, or not found): from then on mark records, by
 	// position in prev, 1 + the index in the Parse's output of that
@@ -184,8 +185,8 @@ func (c *lineCache) end(out []Sample, set *SeriesSet, ok bool) {
 // records as the cache's).
 func (c *lineCache) finalKeys() []lineKey {
 	if c.own {
-		c.lines = c.curLines
-		return c.cur
+		c.lines = fitted(c.curLines)
+		return fitted(c.cur)
 	}
 	if c.rw != nil {
 		c.lines = c.lines[:c.n]
@@ -200,7 +201,7 @@ func (c *lineCache) materialize() {
 		return
 	}
 	c.own = true
-	size := max(c.n, len(c.keys)) + c.n/16 + 16
+	size := max(c.n, len(c.keys), c.hint) + c.n/16 + 16
 	c.cur = append(make([]lineKey, 0, size), c.keys[:c.n]...)
 	if c.rw != nil {
 		c.curLines = append(make([]rwLine, 0, size), c.lines[:c.n]...)

@@ -217,9 +217,9 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 		p.syms, p.rotate, p.set, p.lab = newSymTable(opt.TargetLabels), false, nil, labelArena{}
 		p.lines.forget()
 	}
-	p.lab.hint = 2*p.lastLabels + 1024
+	p.lab.hint, p.lines.hint = hintBytes(p.lastLabels), 0
 	if p.lastSamples == 0 {
-		p.lab.hint = 12 * n
+		p.lab.hint, p.lines.hint = hintBytes(6*n), n
 	}
 }
 

@@ -207,18 +207,24 @@ func sameGroupLabels(a, b LabelSet) bool {
 	if same, ok := a.sameButBounds(b); ok {
 		return same
 	}
+	ra, rb := a.reader(), b.reader()
 	i, j := 0, 0
+	var la, lb Label
 	for {
-		for i < a.Len() && isBoundName(a.Name(i)) {
-			i++
+		for ; i < a.Len(); i++ {
+			if la = ra.next(); !isBoundName(la.Name) {
+				break
+			}
 		}
-		for j < b.Len() && isBoundName(b.Name(j)) {
-			j++
+		for ; j < b.Len(); j++ {
+			if lb = rb.next(); !isBoundName(lb.Name) {
+				break
+			}
 		}
 		if i == a.Len() || j == b.Len() {
 			return i == a.Len() && j == b.Len()
 		}
-		if a.At(i) != b.At(j) {
+		if la != lb {
 			return false
 		}
 		i++

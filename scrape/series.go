@@ -70,7 +70,7 @@ func packView(samples []Sample) *symView {
 		case ls.Len() == 0:
 		case ls.syms == nil || ls.Len() > 0xff || ls.mask() >= 1<<24 || v != nil && ls.syms.tab != v.tab:
 			return nil
-		case v == nil || len(ls.syms.pages) > len(v.pages):
+		case v == nil || ls.syms.gen > v.gen:
 			v = ls.syms // the newest view reads every older one's symbols
 		}
 	}

@@ -1,8 +1,7 @@
 package scrape
 
 import (
-	"math/bits"
-	"strings"
+	"slices"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -18,20 +17,57 @@ const (
 	symSteadyDrop = 2
 )
 
-type symPage [symPageSize]string
+// symPage locates its symbols' bytes: chunk index << 32 | offset << 16 |
+// length, or symLong as the length for a string that has a chunk of its
+// own. 8 bytes a symbol where a string header took 16, and the bytes
+// packed in chunks without a heap object each; nothing for the garbage
+// collector to scan.
+type symPage [symPageSize]uint64
 
-// symView is what a compact LabelSet reads its strings from: the pages of
-// one table as they were when the set was made. Pages are appended, never
-// moved, and a slot is written once, before any set refers to it, so a view
-// stays valid and race-free while the parser goes on adding symbols (a new
-// page makes a new view; the old one keeps its own page list).
+const (
+	symLong      = 0xffff   // length field: the string is its whole chunk
+	symChunkMax  = 64 << 10 // bytes of a shared chunk (offsets are 16 bits)
+	symChunkMin  = 1 << 10  // the first chunk's; each next one doubles
+	symSharedMax = 1 << 10  // longer strings get a chunk of their own
+)
+
+// symView is what a compact LabelSet reads its strings from: the pages and
+// chunks of one table as they were when the set was made. Pages and chunks
+// are appended, never moved, and a slot (and the bytes it locates) is
+// written once, before any set refers to it, so a view stays valid and
+// race-free while the parser goes on adding symbols (a new page or chunk
+// makes a new view; the old one keeps its own lists).
 type symView struct {
-	tab   *symTable
-	pages []*symPage
-	tl    []uint32 // the table's target labels, name and value refs, sorted
+	tab    *symTable
+	gen    uint32 // views of a table in the order they were made
+	pages  []*symPage
+	chunks [][]byte
+	bases  []unsafe.Pointer // the first byte of each chunk
+	tl     []uint32         // the table's target labels, name and value refs, sorted
 }
 
-func (v *symView) str(r uint32) string { return v.pages[r>>symPageBits][r&(symPageSize-1)] }
+// str returns symbol r. An empty string is chunk 0's first byte, length
+// 0 (a table always has a chunk).
+func (v *symView) str(r uint32) string {
+	loc := v.pages[r>>symPageBits][r&(symPageSize-1)]
+	if n := loc & 0xffff; n != symLong {
+		return unsafe.String((*byte)(unsafe.Add(v.bases[loc>>32], loc>>16&0xffff)), int(n))
+	}
+	c := v.chunks[loc>>32]
+	return unsafe.String(unsafe.SliceData(c), len(c))
+}
+
+// next returns a copy of v with the given pages, as the table's newest
+// view; with chunk c too, when not nil.
+func (v *symView) next(pages []*symPage, c []byte) *symView {
+	n := &symView{tab: v.tab, gen: v.gen + 1, pages: pages, chunks: v.chunks, bases: v.bases, tl: v.tl}
+	if c != nil {
+		k := len(v.chunks)
+		n.chunks = append(v.chunks[:k:k], c)
+		n.bases = append(v.bases[:k:k], unsafe.Pointer(unsafe.SliceData(c)))
+	}
+	return n
+}
 
 // symTable holds a target's label names and values, each once, numbered
 // in the order they were first seen. The parser's compact LabelSets refer to
@@ -51,12 +87,14 @@ type symTable struct {
 	used   bool // the index was used in this Parse
 	steady int  // Parses in a row that did not use the index
 	live   int  // symbols in use at the last check; -1 until the first Parse into the table ends
+	chunk  int  // size of the last shared chunk
+	fill   int  // bytes used of the last chunk
 }
 
 // newSymTable returns a table for a target with labels tl (sorted).
 func newSymTable(tl Labels) *symTable {
-	t := &symTable{live: -1}
-	t.view = &symView{tab: t}
+	t := &symTable{live: -1, chunk: symChunkMin}
+	t.view = (&symView{tab: t}).next(nil, make([]byte, symChunkMin))
 	var refs []uint32
 	for _, l := range tl {
 		if l.Value != "" {
@@ -74,7 +112,7 @@ func (t *symTable) ref(s string) uint32 {
 	if r, ok := t.index()[s]; ok {
 		return r
 	}
-	return t.add(s)
+	return t.addString(s)
 }
 
 // bytes returns the table's copy of b, adding a copy when new, or ok=false
@@ -88,9 +126,7 @@ func (t *symTable) bytes(b []byte) (s string, ok bool) {
 	if !utf8.Valid(b) {
 		return "", false
 	}
-	s = string(b)
-	t.add(s)
-	return s, true
+	return t.view.str(t.add(b)), true
 }
 
 // string is bytes for a string the caller already owns (protobuf decoding):
@@ -102,34 +138,53 @@ func (t *symTable) string(s string) (string, bool) {
 	if !utf8.ValidString(s) {
 		return "", false
 	}
-	t.add(s)
-	return s, true
+	return t.view.str(t.addString(s)), true
 }
 
-// own returns the table's copy of s when it has one, else a copy of s for
-// ref to add.
-func (t *symTable) own(s string) string {
-	if r, hit := t.index()[s]; hit {
-		return t.view.str(r)
-	}
-	return strings.Clone(s)
-}
+// own returns the table's copy of s, adding one when new.
+func (t *symTable) own(s string) string { return t.view.str(t.ref(s)) }
 
 // add appends s as a new symbol. Only valid UTF-8 is indexed: bytes and
 // string never return an unchecked string (a rewriter's output, which is
 // stored but may be invalid, gets a number of its own each time).
-func (t *symTable) add(s string) uint32 {
+func (t *symTable) add(b []byte) uint32 {
 	r := t.n
-	if pg := int(r >> symPageBits); pg == len(t.view.pages) {
-		pages := append(t.view.pages[:pg:pg], new(symPage))
-		t.view = &symView{tab: t, pages: pages, tl: t.view.tl}
+	v := t.view
+	if pg := int(r >> symPageBits); pg == len(v.pages) {
+		v = v.next(append(v.pages[:pg:pg], new(symPage)), nil)
 	}
-	t.view.pages[r>>symPageBits][r&(symPageSize-1)] = s
+	var loc uint64
+	last := len(v.chunks) - 1
+	switch {
+	case len(b) == 0:
+	case len(b) > symSharedMax:
+		loc = uint64(last+1)<<32 | symLong
+		v = v.next(v.pages, slices.Clone(b))
+		t.fill = len(b) // the next short string starts a shared chunk
+	default:
+		if len(v.chunks[last])-t.fill < len(b) {
+			t.chunk = min(2*t.chunk, symChunkMax)
+			v = v.next(v.pages, make([]byte, t.chunk))
+			last, t.fill = last+1, 0
+		}
+		// Bytes past fill are no reader's yet: writing them in place
+		// changes nothing a view shows.
+		copy(v.chunks[last][t.fill:], b)
+		loc = uint64(last)<<32 | uint64(t.fill)<<16 | uint64(len(b))
+		t.fill += len(b)
+	}
+	v.pages[r>>symPageBits][r&(symPageSize-1)] = loc
+	t.view = v
 	t.n++
-	if utf8.ValidString(s) {
+	if s := v.str(r); utf8.ValidString(s) {
 		t.idx[s] = r
 	}
 	return r
+}
+
+// addString is add for a string.
+func (t *symTable) addString(s string) uint32 {
+	return t.add(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 // index returns the string index, rebuilt from the pages when it was
@@ -186,47 +241,12 @@ func (t *symTable) countLive(sets func(yield func(LabelSet) bool)) int {
 		if s.syms == nil || s.syms.tab != t {
 			continue
 		}
-		for _, r := range unsafe.Slice((*uint32)(s.p), 2*s.own()) {
+		for r := range s.ownRefs {
 			mark(r)
 		}
 	}
 	t.live = live
 	return live
-}
-
-// labelArena hands out the parser's compact label storage: refs of many
-// series share one chunk, which lives as long as any of its sets. Chunks
-// are sized from the last Parse's new labels (hint), so that a steady
-// target's few new series do not pin a large one.
-type labelArena struct {
-	chunk []uint32
-	hint  int // refs the last Parse stored: a small target gets small chunks
-}
-
-const labelArenaChunk = 16 << 10 // uint32s: 64 KiB
-
-// encode stores ls as a compact LabelSet in t: when ls holds each of t's
-// target labels, only the others (and a mask of where those go).
-func (a *labelArena) encode(t *symTable, ls Labels) LabelSet {
-	if len(ls) == 0 {
-		return LabelSet{}
-	}
-	mask := targetMask(ls, t.tl)
-	need := 2 * (len(ls) - bits.OnesCount32(mask))
-	if cap(a.chunk)-len(a.chunk) < need {
-		a.chunk = make([]uint32, 0, max(need, min(labelArenaChunk, a.hint)))
-	}
-	start := len(a.chunk)
-	for i, l := range ls {
-		if mask>>uint(i)&1 == 0 {
-			a.chunk = append(a.chunk, t.ref(l.Name), t.ref(l.Value))
-		}
-	}
-	meta := uint64(len(ls)) | uint64(mask)<<32
-	if need == 0 {
-		return LabelSet{syms: t.view, p: unsafe.Pointer(&t.view.tl[0]), meta: meta} // p unused: every label is the table's
-	}
-	return LabelSet{syms: t.view, p: unsafe.Pointer(&a.chunk[start]), meta: meta}
 }
 
 // targetMask returns the positions in ls of the target labels tl when ls

@@ -15,8 +15,7 @@ func appendLine(b []byte, s *scrape.Sample) []byte {
 	b = append(b, `,"name":`...)
 	b = jsonw.AppendString(b, s.Name)
 	b = append(b, `,"labels":{`...)
-	for i := range s.Labels.Len() {
-		l := s.Labels.At(i)
+	for i, l := range s.Labels.All() { // At reads a compact set from its start
 		if i > 0 {
 			b = append(b, ',')
 		}
