@@ -120,18 +120,10 @@ func TestDedupeMatchesMapModel(t *testing.T) {
 		unit := resend / 60
 		for _, seed := range []uint64{1, 2, 3, 4} {
 			t.Run(fmt.Sprintf("resend=%v/seed=%d", resend, seed), func(t *testing.T) {
-				rng := rand.New(rand.NewPCG(seed, 0))
-				clock := clockwork.NewFakeClock()
-				d := NewDedupe(resend, clock)
-				ref := &refDedupe{resendAfter: resend, last: map[uint64][2]uint64{}}
-				values := map[uint64]float64{}
+				m := newModelRun(seed, resend)
+				rng, clock, d, ref := m.rng, m.clock, m.d, m.ref
 				for step := range 400 {
-					in := orderBatch(rng, universe, values)
-					out, skipped := d.Filter(in)
-					wantSent, wantSkipped := ref.filter(in, clock.Now())
-					if got := names(out); skipped != wantSkipped || !slices.Equal(got, wantSent) {
-						t.Fatalf("step %d: sent %v skipped %d, want %v skipped %d", step, got, skipped, wantSent, wantSkipped)
-					}
+					m.step(t, step, universe)
 					if d.Len() != len(ref.last) {
 						t.Fatalf("step %d: Len %d, want %d", step, d.Len(), len(ref.last))
 					}
@@ -144,7 +136,7 @@ func TestDedupeMatchesMapModel(t *testing.T) {
 							t.Fatalf("step %d: restore: %v", step, err)
 						}
 						r.lastSweep = d.lastSweep
-						d = r
+						d, m.d = r, r
 					case 2:
 						if rng.IntN(5) == 0 { // idle for 5 to 20 heartbeats
 							clock.Advance(time.Duration(5+rng.IntN(16)) * resend)
@@ -241,18 +233,10 @@ func TestDedupeWallClockJumps(t *testing.T) {
 	const resend = time.Minute
 	for _, seed := range []uint64{5, 6, 7} {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 0))
-			clock := clockwork.NewFakeClock()
-			d := NewDedupe(resend, clock)
-			ref := &refDedupe{resendAfter: resend, last: map[uint64][2]uint64{}}
-			values := map[uint64]float64{}
+			m := newModelRun(seed, resend)
+			rng, clock := m.rng, m.clock
 			for step := range 400 {
-				in := orderBatch(rng, universe, values)
-				out, skipped := d.Filter(in)
-				wantSent, wantSkipped := ref.filter(in, clock.Now())
-				if got := names(out); skipped != wantSkipped || !slices.Equal(got, wantSent) {
-					t.Fatalf("step %d: sent %v skipped %d, want %v skipped %d", step, got, skipped, wantSent, wantSkipped)
-				}
+				m.step(t, step, universe)
 				switch rng.IntN(12) {
 				case 0: // back by up to 10 heartbeats
 					clock.Advance(-time.Duration(rng.IntN(600)) * time.Second)
@@ -263,5 +247,36 @@ func TestDedupeWallClockJumps(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// modelRun drives a Dedupe and the map model with the same random batches.
+type modelRun struct {
+	rng    *rand.Rand
+	clock  *clockwork.FakeClock
+	d      *Dedupe
+	ref    *refDedupe
+	values map[uint64]float64
+}
+
+func newModelRun(seed uint64, resend time.Duration) *modelRun {
+	clock := clockwork.NewFakeClock()
+	return &modelRun{
+		rng:    rand.New(rand.NewPCG(seed, 0)),
+		clock:  clock,
+		d:      NewDedupe(resend, clock),
+		ref:    &refDedupe{resendAfter: resend, last: map[uint64][2]uint64{}},
+		values: map[uint64]float64{},
+	}
+}
+
+// step filters one random batch through both and fails on any difference.
+func (m *modelRun) step(t *testing.T, step int, universe [][]scrape.Sample) {
+	t.Helper()
+	in := orderBatch(m.rng, universe, m.values)
+	out, skipped := m.d.Filter(in)
+	wantSent, wantSkipped := m.ref.filter(in, m.clock.Now())
+	if got := names(out); skipped != wantSkipped || !slices.Equal(got, wantSent) {
+		t.Fatalf("step %d: sent %v skipped %d, want %v skipped %d", step, got, skipped, wantSent, wantSkipped)
 	}
 }
