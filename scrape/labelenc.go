@@ -162,6 +162,10 @@ const (
 	arenaHeader     = 2        // bytes before each encoding: its offset, little-endian
 )
 
+// tl0 is the target labels' first byte, which a set of only target labels
+// points past (tl holds at least 8 bytes).
+func (v *symView) tl0() unsafe.Pointer { return unsafe.Pointer(&v.tl[0]) }
+
 // arenaChunk returns the first byte of the chunk that holds the encoding
 // at p, and the offset of its header in it.
 func arenaChunk(p unsafe.Pointer) (chunk unsafe.Pointer, off uint32) {
@@ -183,8 +187,9 @@ func (a *labelArena) encode(t *symTable, ls Labels) LabelSet {
 	meta := uint64(len(ls)) | uint64(mask)<<32
 	if len(ls) == bits.OnesCount32(mask) {
 		// Every label is the table's: p is set (a SeriesSet tells an
-		// empty set by a nil one) but never read.
-		return LabelSet{syms: t.view, p: unsafe.Pointer(&t.view.tl[0]), meta: meta}
+		// empty set by a nil one) but never read. It is where a
+		// SeriesSet entry finds it, as if tl0 were a chunk.
+		return LabelSet{syms: t.view, p: unsafe.Add(t.view.tl0(), arenaHeader), meta: meta}
 	}
 	// Room for the longest encoding, so that one pass looks the
 	// symbols up and writes them (a chunk so wastes at most that much).

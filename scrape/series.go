@@ -1,7 +1,6 @@
 package scrape
 
 import (
-	"math/bits"
 	"sort"
 	"unsafe"
 )
@@ -30,7 +29,7 @@ import (
 // staleness tracker share one.
 type SeriesSet struct {
 	refs    []seriesRef
-	runs    []seriesRun // in order of start; the first starts at 0
+	runs    []seriesRun // in order of start, the first at 0; the last (start: Len) ends the one before
 	entries []seriesEntry
 	chunks  []unsafe.Pointer // compact entries: the arena chunks of their sets
 	view    *symView         // compact entries: the symbols of their sets
@@ -50,7 +49,7 @@ type seriesRun struct{ start, ref uint32 }
 // seriesEntry is one sample's identity.
 type seriesEntry struct {
 	hash uint64
-	pos  uint32 // compact set with labels of its own: chunk index << 16 | offset of its arena header
+	pos  uint32 // compact set: chunk index << 16 | offset of its arena header (arenaChunk)
 	lm   uint32 // compact set: its Len (low 8 bits) and target mask (high 24 bits)
 }
 
@@ -60,33 +59,36 @@ func (s *SeriesSet) labels(i int) LabelSet {
 		return s.wide[i]
 	}
 	e := &s.entries[i]
-	n, mask := e.lm&0xff, e.lm>>8
-	switch {
-	case n == 0:
+	if e.lm == 0 {
 		return LabelSet{}
-	case bits.OnesCount32(mask) == int(n): // every label is the table's
-		return LabelSet{syms: s.view, p: unsafe.Pointer(&s.view.tl[0]), meta: uint64(n) | uint64(mask)<<32}
 	}
 	p := unsafe.Add(s.chunks[e.pos>>16], e.pos&0xffff+arenaHeader)
-	return LabelSet{syms: s.view, p: p, meta: uint64(n) | uint64(mask)<<32}
+	return LabelSet{syms: s.view, p: p, meta: uint64(e.lm&0xff) | uint64(e.lm>>8)<<32}
 }
 
 // ref returns the reference of sample i. *k is the run to try first (the
 // last sample's, for a sequential read) and is set to sample i's.
 func (s *SeriesSet) ref(i int, k *int) *seriesRef {
-	j := *k
-	if !s.inRun(i, j) {
-		if j++; !s.inRun(i, j) {
-			j = sort.Search(len(s.runs), func(j int) bool { return int(s.runs[j].start) > i }) - 1
-		}
-		*k = j
+	if j := *k; s.inRun(i, j) {
+		return &s.refs[s.runs[j].ref]
 	}
+	return s.findRef(i, k)
+}
+
+// findRef is ref when sample i is not in run *k: the next run, else a
+// binary search.
+func (s *SeriesSet) findRef(i int, k *int) *seriesRef {
+	j := *k + 1
+	if !s.inRun(i, j) {
+		j = sort.Search(len(s.runs), func(j int) bool { return int(s.runs[j].start) > i }) - 1
+	}
+	*k = j
 	return &s.refs[s.runs[j].ref]
 }
 
 // inRun reports whether sample i is in run j.
 func (s *SeriesSet) inRun(i, j int) bool {
-	return uint(j) < uint(len(s.runs)) && int(s.runs[j].start) <= i && (j+1 == len(s.runs) || i < int(s.runs[j+1].start))
+	return j >= 0 && j+1 < len(s.runs) && int(s.runs[j].start) <= i && i < int(s.runs[j+1].start)
 }
 
 // packView returns the view compact entries can share for samples' label
@@ -134,6 +136,7 @@ func NewSeriesSet(samples []Sample) *SeriesSet {
 		}
 		s.entries[i].hash = sm.Hash
 	}
+	s.runs = append(s.runs, seriesRun{start: uint32(len(samples))})
 	if s.view != nil && !s.pack(samples) {
 		s.view, s.chunks = nil, nil
 	}
@@ -158,10 +161,13 @@ func (s *SeriesSet) pack(samples []Sample) bool {
 		}
 		e := &s.entries[i]
 		e.lm = uint32(ls.Len()) | ls.mask()<<8
-		if ls.own() == 0 {
-			continue
+		var base unsafe.Pointer
+		var off uint32
+		if ls.own() > 0 {
+			base, off = arenaChunk(ls.p)
+		} else {
+			base = ls.syms.tl0() // a set of only target labels: its table's
 		}
-		base, off := arenaChunk(ls.p)
 		if ci < 0 || s.chunks[ci] != base {
 			ok := false
 			if idx != nil {
@@ -298,12 +304,8 @@ func (s *SeriesSet) Next(out []Sample) *SeriesSet {
 	// one now have different ones, references are rebuilt.
 	nrefs := make([]seriesRef, len(s.refs))
 	set := make([]bool, len(s.refs))
-	for j, run := range s.runs {
-		end := len(out)
-		if j+1 < len(s.runs) {
-			end = int(s.runs[j+1].start)
-		}
-		for i := int(run.start); i < end; i++ {
+	for j, run := range s.runs[:len(s.runs)-1] {
+		for i := int(run.start); i < int(s.runs[j+1].start); i++ {
 			m := out[i].Meta
 			switch r := run.ref; {
 			case !set[r]:
