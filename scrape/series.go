@@ -185,14 +185,14 @@ func (s *SeriesSet) pack(samples []Sample) bool {
 				}
 				ci = len(s.chunks)
 				s.chunks = append(s.chunks, base)
-				if idx != nil || len(s.chunks) > 8 {
-					if idx == nil {
-						idx = make(map[unsafe.Pointer]int)
-						for k, c := range s.chunks {
-							idx[c] = k
-						}
-					}
+				switch {
+				case idx != nil:
 					idx[base] = ci
+				case len(s.chunks) > 8:
+					idx = make(map[unsafe.Pointer]int)
+					for k, c := range s.chunks {
+						idx[c] = k
+					}
 				}
 			}
 		}

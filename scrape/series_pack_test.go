@@ -99,3 +99,23 @@ func TestArenaOffsets(t *testing.T) {
 		t.Fatal("small sets not packed")
 	}
 }
+
+// TestSeriesSetChunkLimit: an entry numbers up to 65,536 chunks; a set
+// whose labels span more keeps them whole.
+func TestSeriesSetChunkLimit(t *testing.T) {
+	tab := newSymTable(nil)
+	a := labelArena{hint: 1} // a chunk per set
+	in := make([]Sample, 1<<16+1)
+	for i := range in {
+		in[i] = Sample{Name: "a", Labels: a.encode(tab, Labels{{"x", "1"}})}
+	}
+	for _, n := range []int{1 << 16, 1<<16 + 1} {
+		s := NewSeriesSet(in[:n])
+		if packed := s.wide == nil; packed != (n <= 1<<16) {
+			t.Fatalf("%d chunks: packed %v", n, packed)
+		}
+		if !s.labels(n-1).Equal(in[n-1].Labels) || !s.Describes(in[:n]) {
+			t.Fatalf("%d chunks: labels differ", n)
+		}
+	}
+}
