@@ -148,13 +148,31 @@ func (r *reader) next() Label {
 // labelArena hands out the parser's compact label storage: the encodings of
 // many series share one chunk, which lives as long as any of its sets.
 // Chunks are sized from the last Parse's new labels (hint), so that a
-// steady target's few new series do not pin a large one.
+// steady target's few new series do not pin a large one. Each encoding
+// follows a 2-byte header, its offset in the chunk, so that a SeriesSet
+// can keep the chunk and a 32-bit position instead of a pointer
+// (arenaChunk); offsets so stay below 64 KiB.
 type labelArena struct {
 	chunk []byte
 	hint  int // bytes the next Parse is expected to store
 }
 
-const labelArenaChunk = 32 << 10 // bytes
+const (
+	labelArenaChunk = 32 << 10 // bytes
+	arenaHeader     = 2        // bytes before each encoding: its offset, little-endian
+)
+
+// tl0 is the target labels' first byte, which a set of only target labels
+// points past (tl holds at least 8 bytes).
+func (v *symView) tl0() unsafe.Pointer { return unsafe.Pointer(&v.tl[0]) }
+
+// arenaChunk returns the first byte of the chunk that holds the encoding
+// at p, and the offset of its header in it.
+func arenaChunk(p unsafe.Pointer) (chunk unsafe.Pointer, off uint32) {
+	h := unsafe.Add(p, -arenaHeader)
+	off = uint32(*(*byte)(h)) | uint32(*(*byte)(unsafe.Add(h, 1)))<<8
+	return unsafe.Add(h, -int(off)), off
+}
 
 // hintBytes is the arena hint for a Parse expected to store labels labels.
 func hintBytes(labels int) int { return 3*labels + 256 }
@@ -169,15 +187,17 @@ func (a *labelArena) encode(t *symTable, ls Labels) LabelSet {
 	meta := uint64(len(ls)) | uint64(mask)<<32
 	if len(ls) == bits.OnesCount32(mask) {
 		// Every label is the table's: p is set (a SeriesSet tells an
-		// empty set by a nil one) but never read.
-		return LabelSet{syms: t.view, p: unsafe.Pointer(&t.view.tl[0]), meta: meta}
+		// empty set by a nil one) but never read. It is where a
+		// SeriesSet entry finds it, as if tl0 were a chunk.
+		return LabelSet{syms: t.view, p: unsafe.Add(t.view.tl0(), arenaHeader), meta: meta}
 	}
 	// Room for the longest encoding, so that one pass looks the
 	// symbols up and writes them (a chunk so wastes at most that much).
-	worst := 2 * maxVarint * (len(ls) - bits.OnesCount32(mask))
-	if cap(a.chunk)-len(a.chunk) < worst {
+	worst := arenaHeader + 2*maxVarint*(len(ls)-bits.OnesCount32(mask))
+	if cap(a.chunk)-len(a.chunk) < worst || len(a.chunk) > 0xffff {
 		a.chunk = make([]byte, 0, max(worst, min(labelArenaChunk, a.hint)))
 	}
+	a.chunk = append(a.chunk, byte(len(a.chunk)), byte(len(a.chunk)>>8))
 	start := len(a.chunk)
 	for i, l := range ls {
 		if mask>>uint(i)&1 == 0 {

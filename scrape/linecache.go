@@ -17,14 +17,13 @@ import (
 // so sharing is safe).
 //
 // The cache keeps no copy of what it remembers: it holds the last Parse's
-// SeriesSet (its samples' identities, 40 bytes per series, shared with the
+// SeriesSet (its samples' identities, 16 bytes per series, shared with the
 // caller's staleness tracking; not the samples, which the caller frees once
 // its sinks have encoded them) plus one 16-byte key per sample, by
 // position, with no pointers for the garbage collector to scan: a scrape
 // that repeats the last one's lines writes no keys of its own, and one that
 // does not builds a new array, 32 bytes per series until it ends. A Parse
-// whose
-// lines leave the last one's order, or bring a line the cache does not know,
+// whose lines leave the last one's order, or bring a line it does not know,
 // also builds indexes from key and from series hash to position and a mark
 // per position for duplicate detection (about 4 to 11 bytes per series
 // each); they are kept while scrapes need them and dropped by a steady one.
@@ -45,6 +44,7 @@ type lineCache struct {
 	hseed uint64
 
 	prev *SeriesSet // the identities of the last successful Parse's samples
+	run  int        // the run of prev read last (SeriesSet.ref)
 	keys []lineKey  // keys[i]: the series text of sample i of prev
 	// unique: prev holds each series once. Not so when an exposition
 	// repeats a series with increasing timestamps.
@@ -265,9 +265,8 @@ func (c *lineCache) lookup(st *lineState, line []byte, end, labelsStart int) boo
 	if c.rw != nil {
 		return c.hitRewritten(st, i)
 	}
-	e := &c.prev.entries[i]
-	r := &c.prev.refs[e.ref()]
-	st.hit, st.pos, st.entry = true, i, lineEntry{name: r.name, labels: c.prev.labels(int(i)), hash: e.hash, kind: r.kind}
+	r := c.prev.ref(int(i), &c.run)
+	st.hit, st.pos, st.entry = true, i, lineEntry{name: r.name, labels: c.prev.labels(int(i)), hash: c.prev.entries[i].hash, kind: r.kind}
 	return true
 }
 

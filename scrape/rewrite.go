@@ -90,7 +90,7 @@ func (c *lineCache) hitRewritten(st *lineState, i int32) bool {
 	st.hit, st.pos = true, i
 	st.entry = lineEntry{hash: l.in, kind: l.kind}
 	if l.state == lineKept && !l.renamed {
-		st.entry.name = c.prev.name(l.out)
+		st.entry.name = c.prev.ref(int(l.out), &c.run).name
 	}
 	return true
 }
@@ -127,8 +127,7 @@ func (p *Parser) emitRewritten(name string, kind Kind, v float64, ts int64, expl
 	if p.lc.hit {
 		l = c.lines[p.lc.pos]
 		if l.state == lineKept {
-			e := &c.prev.entries[l.out]
-			smp.Name, smp.Labels, smp.Hash = c.prev.refs[e.ref()].name, c.prev.labels(int(l.out)), e.hash
+			smp.Name, smp.Labels, smp.Hash = c.prev.ref(int(l.out), &c.run).name, c.prev.labels(int(l.out)), c.prev.entries[l.out].hash
 		}
 		c.rwSteady = c.rwSteady && int(p.lc.pos) == c.n
 	} else {

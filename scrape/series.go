@@ -1,6 +1,7 @@
 package scrape
 
 import (
+	"sort"
 	"unsafe"
 )
 
@@ -10,25 +11,29 @@ import (
 // the []Sample batch so that the batch can be freed as soon as every sink
 // has encoded it.
 //
-// A Sample is 80 bytes; an entry here is 24: the label set's storage, the
-// series hash, and its label count and target-label mask packed with a
-// 4-byte reference to the sample's name, Meta and Kind (which the samples
-// of one family share). That holds when every set is the parser's compact
-// form of one symbol table (the set keeps its newest view); otherwise the
-// label sets are kept whole beside the entries (24 bytes more each). A
-// steady exposition keeps its set from scrape to scrape: a Parse whose
-// samples have the identities of the last one's, in the same order,
-// returns the same *SeriesSet (or one that shares its entries, when only a
-// family's Meta is new), so it costs one comparison pass and no
-// allocation.
+// A Sample is 80 bytes; an entry here is 16 and holds no pointer: the
+// series hash, where the label set's encoding is (an index into the set's
+// list of the label arena's chunks, which keeps them alive, and an offset)
+// and its label count and target-label mask. The sample's name, Meta and
+// Kind, which the samples of one family share, are a reference held once
+// per run of samples that share it (runs). That holds when every set is
+// the parser's compact form of one symbol table (the set keeps its newest
+// view); otherwise the label sets are kept whole beside the entries (24
+// bytes more each). A steady exposition keeps its set from scrape to
+// scrape: a Parse whose samples have the identities of the last one's, in
+// the same order, returns the same *SeriesSet (or one that shares its
+// entries, when only a family's Meta is new), so it costs one comparison
+// pass and no allocation.
 //
 // A SeriesSet is immutable: the parser, its Target and the forwarder's
 // staleness tracker share one.
 type SeriesSet struct {
 	refs    []seriesRef
+	runs    []seriesRun // in order of start, the first at 0; the last (start: Len) ends the one before
 	entries []seriesEntry
-	view    *symView   // compact entries: the symbols of their sets
-	wide    []LabelSet // the label sets, when they cannot be packed; else nil
+	chunks  []unsafe.Pointer // compact entries: the arena chunks of their sets
+	view    *symView         // compact entries: the symbols of their sets
+	wide    []LabelSet       // the label sets, when they cannot be packed; else nil
 }
 
 // seriesRef is what the samples of one family and kind share.
@@ -38,14 +43,15 @@ type seriesRef struct {
 	kind Kind
 }
 
+// seriesRun: the entries from start up to the next run's take refs[ref].
+type seriesRun struct{ start, ref uint32 }
+
 // seriesEntry is one sample's identity.
 type seriesEntry struct {
-	p    unsafe.Pointer // the compact label set's storage
 	hash uint64
-	bits uint64 // the ref (low 32 bits), the set's Len (8 bits), its target mask (high 24 bits)
+	pos  uint32 // compact set: chunk index << 16 | offset of its arena header (arenaChunk)
+	lm   uint32 // compact set: its Len (low 8 bits) and target mask (high 24 bits)
 }
-
-func (e *seriesEntry) ref() uint32 { return uint32(e.bits) }
 
 // labels returns the label set of sample i.
 func (s *SeriesSet) labels(i int) LabelSet {
@@ -53,10 +59,36 @@ func (s *SeriesSet) labels(i int) LabelSet {
 		return s.wide[i]
 	}
 	e := &s.entries[i]
-	if e.p == nil {
+	if e.lm == 0 {
 		return LabelSet{}
 	}
-	return LabelSet{syms: s.view, p: e.p, meta: e.bits>>32&0xff | e.bits>>40<<32}
+	p := unsafe.Add(s.chunks[e.pos>>16], e.pos&0xffff+arenaHeader)
+	return LabelSet{syms: s.view, p: p, meta: uint64(e.lm&0xff) | uint64(e.lm>>8)<<32}
+}
+
+// ref returns the reference of sample i. *k is the run to try first (the
+// last sample's, for a sequential read) and is set to sample i's.
+func (s *SeriesSet) ref(i int, k *int) *seriesRef {
+	if j := *k; s.inRun(i, j) {
+		return &s.refs[s.runs[j].ref]
+	}
+	return s.findRef(i, k)
+}
+
+// findRef is ref when sample i is not in run *k: the next run, else a
+// binary search.
+func (s *SeriesSet) findRef(i int, k *int) *seriesRef {
+	j := *k + 1
+	if !s.inRun(i, j) {
+		j = sort.Search(len(s.runs), func(j int) bool { return int(s.runs[j].start) > i }) - 1
+	}
+	*k = j
+	return &s.refs[s.runs[j].ref]
+}
+
+// inRun reports whether sample i is in run j.
+func (s *SeriesSet) inRun(i, j int) bool {
+	return j >= 0 && j+1 < len(s.runs) && int(s.runs[j].start) <= i && i < int(s.runs[j+1].start)
 }
 
 // packView returns the view compact entries can share for samples' label
@@ -83,9 +115,6 @@ func packView(samples []Sample) *symView {
 // NewSeriesSet returns the identities of samples, in order.
 func NewSeriesSet(samples []Sample) *SeriesSet {
 	s := &SeriesSet{entries: make([]seriesEntry, len(samples)), view: packView(samples)}
-	if s.view == nil {
-		s.wide = make([]LabelSet, len(samples))
-	}
 	var idx map[seriesRef]uint32
 	last := -1
 	for i := range samples {
@@ -103,16 +132,73 @@ func NewSeriesSet(samples []Sample) *SeriesSet {
 				idx[r] = k
 			}
 			last = int(k)
+			s.runs = append(s.runs, seriesRun{start: uint32(i), ref: k})
 		}
-		s.entries[i] = seriesEntry{hash: sm.Hash, bits: uint64(last)}
-		if s.wide != nil {
-			s.wide[i] = sm.Labels
-		} else if ls := sm.Labels; ls.Len() > 0 {
-			s.entries[i].p = ls.p
-			s.entries[i].bits |= uint64(ls.Len())<<32 | uint64(ls.mask())<<40
+		s.entries[i].hash = sm.Hash
+	}
+	s.runs = append(s.runs, seriesRun{start: uint32(len(samples))})
+	if s.view != nil && !s.pack(samples) {
+		s.view, s.chunks = nil, nil
+	}
+	if s.view == nil {
+		s.wide = make([]LabelSet, len(samples))
+		for i := range samples {
+			s.wide[i] = samples[i].Labels
 		}
 	}
 	return s
+}
+
+// pack stores where the compact label sets of samples are, or reports
+// false when they span more chunks than an entry can number.
+func (s *SeriesSet) pack(samples []Sample) bool {
+	var idx map[unsafe.Pointer]int // chunk -> index, once there are a few
+	ci := -1
+	for i := range samples {
+		ls := samples[i].Labels
+		if ls.Len() == 0 {
+			continue
+		}
+		e := &s.entries[i]
+		e.lm = uint32(ls.Len()) | ls.mask()<<8
+		var base unsafe.Pointer
+		var off uint32
+		if ls.own() > 0 {
+			base, off = arenaChunk(ls.p)
+		} else {
+			base = ls.syms.tl0() // a set of only target labels: its table's
+		}
+		if ci < 0 || s.chunks[ci] != base {
+			ok := false
+			if idx != nil {
+				ci, ok = idx[base]
+			} else {
+				for ci = range s.chunks {
+					if ok = s.chunks[ci] == base; ok {
+						break
+					}
+				}
+			}
+			if !ok {
+				if len(s.chunks) == 1<<16 {
+					return false
+				}
+				ci = len(s.chunks)
+				s.chunks = append(s.chunks, base)
+				switch {
+				case idx != nil:
+					idx[base] = ci
+				case len(s.chunks) > 8:
+					idx = make(map[unsafe.Pointer]int)
+					for k, c := range s.chunks {
+						idx[c] = k
+					}
+				}
+			}
+		}
+		e.pos = uint32(ci)<<16 | off
+	}
+	return true
 }
 
 // Len returns the number of samples described; 0 for a nil set.
@@ -129,21 +215,25 @@ func (s *SeriesSet) Hash(i int) uint64 { return s.entries[i].hash }
 // Sample returns sample i's identity: Name, Labels, Kind, Meta and Hash,
 // the value and timestamp zero.
 func (s *SeriesSet) Sample(i int) Sample {
-	e := &s.entries[i]
-	r := &s.refs[e.ref()]
-	return Sample{Name: r.name, Labels: s.labels(i), Kind: r.kind, Meta: r.meta, Hash: e.hash}
+	k := -1
+	r := s.ref(i, &k)
+	return Sample{Name: r.name, Labels: s.labels(i), Kind: r.kind, Meta: r.meta, Hash: s.entries[i].hash}
 }
 
 // name returns sample i's name, for the line cache.
-func (s *SeriesSet) name(i int32) string { return s.refs[s.entries[i].ref()].name }
+func (s *SeriesSet) name(i int32) string {
+	k := -1
+	return s.ref(int(i), &k).name
+}
 
 // Describes reports whether s is the identity of samples, in order.
 func (s *SeriesSet) Describes(samples []Sample) bool {
 	if s.Len() != len(samples) {
 		return false
 	}
+	k := 0
 	for i := range samples {
-		if !s.same(i, &samples[i], true) {
+		if !s.same(i, &k, &samples[i], true) {
 			return false
 		}
 	}
@@ -151,11 +241,11 @@ func (s *SeriesSet) Describes(samples []Sample) bool {
 }
 
 // same reports whether sample i of s has sm's identity (its Meta too,
-// when meta).
-func (s *SeriesSet) same(i int, sm *Sample, meta bool) bool {
+// when meta); *k is as for ref.
+func (s *SeriesSet) same(i int, k *int, sm *Sample, meta bool) bool {
 	e := &s.entries[i]
-	r := &s.refs[e.ref()]
-	return e.hash == sm.Hash && r.kind == sm.Kind && r.name == sm.Name && (!meta || r.meta == sm.Meta) &&
+	r := s.ref(i, k)
+	return e.hash == sm.Hash && r.kind == sm.Kind && sameString(r.name, sm.Name) && (!meta || r.meta == sm.Meta) &&
 		sameLabels(s.labels(i), sm.Labels)
 }
 
@@ -200,37 +290,33 @@ func (s *SeriesSet) Next(out []Sample) *SeriesSet {
 		return NewSeriesSet(out)
 	}
 	metaSame := true
-	entries, refs := s.entries[:len(out)], s.refs
+	k := 0
 	for i := range out {
-		e, sm := &entries[i], &out[i]
-		if e.hash != sm.Hash {
+		if !s.same(i, &k, &out[i], false) {
 			return NewSeriesSet(out)
 		}
-		r := &refs[e.ref()]
-		if r.kind != sm.Kind || !sameString(r.name, sm.Name) || !sameLabels(s.labels(i), sm.Labels) {
-			return NewSeriesSet(out)
-		}
-		metaSame = metaSame && r.meta == sm.Meta
+		metaSame = metaSame && s.refs[s.runs[k].ref].meta == out[i].Meta
 	}
 	if metaSame {
 		return s
 	}
 	// Each reference must take one Meta; when two samples that shared
 	// one now have different ones, references are rebuilt.
-	nrefs := make([]seriesRef, len(refs))
-	set := make([]bool, len(refs))
-	for i := range out {
-		k := entries[i].ref()
-		m := out[i].Meta
-		switch {
-		case !set[k]:
-			nrefs[k], set[k] = refs[k], true
-			nrefs[k].meta = m
-		case nrefs[k].meta != m:
-			return NewSeriesSet(out)
+	nrefs := make([]seriesRef, len(s.refs))
+	set := make([]bool, len(s.refs))
+	for j, run := range s.runs[:len(s.runs)-1] {
+		for i := int(run.start); i < int(s.runs[j+1].start); i++ {
+			m := out[i].Meta
+			switch r := run.ref; {
+			case !set[r]:
+				nrefs[r], set[r] = s.refs[r], true
+				nrefs[r].meta = m
+			case nrefs[r].meta != m:
+				return NewSeriesSet(out)
+			}
 		}
 	}
-	return &SeriesSet{refs: nrefs, entries: s.entries, view: s.view, wide: s.wide}
+	return &SeriesSet{refs: nrefs, runs: s.runs, entries: s.entries, chunks: s.chunks, view: s.view, wide: s.wide}
 }
 
 // labelSets yields the label set of each entry.

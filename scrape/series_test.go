@@ -185,7 +185,7 @@ func BenchmarkSeriesSetNext(b *testing.B) {
 	}
 }
 
-// TestSeriesSetLayouts: a set packs its entries (24 bytes, the labels read
+// TestSeriesSetLayouts: a set packs its entries (16 bytes, the labels read
 // through one view) only when every label set is the compact form of one
 // table; mixed forms or two tables keep the sets whole. Either way each
 // sample's labels and identity come back, and Next keeps the set for the
