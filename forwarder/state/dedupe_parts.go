@@ -21,10 +21,10 @@ const (
 // stay unchanged, so Filter copies a whole batch for them whenever the
 // scraped series changed; FilterParts hands out the batch in two views.
 func (d *Dedupe) FilterParts(in []scrape.Sample) (parts [][]scrape.Sample, skipped int) {
-	if !d.Enabled() || len(in) == 0 {
-		if len(in) == 0 {
-			return nil, 0
-		}
+	if len(in) == 0 {
+		return nil, 0
+	}
+	if !d.Enabled() {
 		return [][]scrape.Sample{in}, 0
 	}
 	d.mu.Lock()

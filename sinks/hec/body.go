@@ -36,13 +36,7 @@ func (e *encoder) maybeSpill() {
 		return
 	}
 	if !e.stream {
-		e.zbuf.Reset()
-		if e.zw == nil {
-			// NewWriterLevel only fails for an invalid level.
-			e.zw, _ = gzip.NewWriterLevel(&e.zbuf, gzipLevel)
-		} else {
-			e.zw.Reset(&e.zbuf)
-		}
+		e.startGzip(&e.zw, gzipLevel)
 		e.stream = true
 	}
 	// Writes to a bytes.Buffer cannot fail.
@@ -58,16 +52,22 @@ func (e *encoder) body() []byte {
 	}
 	zw := e.zw
 	if !e.stream {
-		e.zbuf.Reset()
-		if e.zs == nil {
-			e.zs, _ = gzip.NewWriterLevel(&e.zbuf, gzip.StatelessCompression)
-		} else {
-			e.zs.Reset(&e.zbuf)
-		}
-		zw = e.zs
+		zw = e.startGzip(&e.zs, gzip.StatelessCompression)
 	}
 	e.stream = false
 	_, _ = zw.Write(e.req)
 	_ = zw.Close()
 	return bytes.Clone(e.zbuf.Bytes())
+}
+
+// startGzip empties zbuf and points *zw (built at level on first use) at it.
+func (e *encoder) startGzip(zw **gzip.Writer, level int) *gzip.Writer {
+	e.zbuf.Reset()
+	if *zw == nil {
+		// NewWriterLevel only fails for an invalid level.
+		*zw, _ = gzip.NewWriterLevel(&e.zbuf, level)
+	} else {
+		(*zw).Reset(&e.zbuf)
+	}
+	return *zw
 }

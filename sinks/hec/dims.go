@@ -35,10 +35,19 @@ type dimNamer struct {
 	ls    scrape.Labels // the sample's labels, read once
 }
 
+// read decodes set into d's scratch; the result is valid until the next read.
+func (d *dimNamer) read(set scrape.LabelSet) scrape.Labels {
+	d.ls = set.AppendTo(d.ls[:0])
+	return d.ls
+}
+
 // appendDims appends `,"name":"value"` for every label.
 func (d *dimNamer) appendDims(dst []byte, set scrape.LabelSet) []byte {
-	d.ls = set.AppendTo(d.ls[:0])
-	ls := d.ls
+	return d.appendLabels(dst, d.read(set))
+}
+
+// appendLabels is appendDims for labels already decoded.
+func (d *dimNamer) appendLabels(dst []byte, ls scrape.Labels) []byte {
 	renames := false
 	for i := range ls {
 		if needsRename(ls[i].Name) {

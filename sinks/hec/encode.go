@@ -205,11 +205,12 @@ func (e *encoder) addGroupMulti(samples []scrape.Sample, i, end int) (dropped in
 		if !ok {
 			continue
 		}
-		p := pending{idx: j, key: e.seriesKey(s), name: name, segOff: len(e.grp)}
+		ls := e.dims.read(s.Labels) // decoded once: the key and the dimensions
+		p := pending{idx: j, key: e.seriesKey(s.TimestampMs, ls), name: name, segOff: len(e.grp)}
 		e.grp = appendMetricField(e.grp, name, s.Value)
 		p.segLen = len(e.grp) - p.segOff
 		p.dimsOff = len(e.grp)
-		e.grp = e.dims.appendDims(e.grp, s.Labels)
+		e.grp = e.dims.appendLabels(e.grp, ls)
 		p.dimsLen = len(e.grp) - p.dimsOff
 		worst += e.eventOverhead(s.TimestampMs) + p.dimsLen + p.segLen
 		e.pend = append(e.pend, p)
@@ -250,14 +251,13 @@ func appendMetricField(dst []byte, name string, v float64) []byte {
 
 // seriesKey hashes a sample's timestamp and labels: samples with equal keys
 // (verified, since hashes can collide) share one multi-metric event.
-func (e *encoder) seriesKey(s *scrape.Sample) uint64 {
+func (e *encoder) seriesKey(ts int64, ls scrape.Labels) uint64 {
 	d := e.digest
 	d.Reset()
 	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(s.TimestampMs))
+	binary.LittleEndian.PutUint64(b[:], uint64(ts))
 	_, _ = d.Write(b[:])
-	e.dims.ls = s.Labels.AppendTo(e.dims.ls[:0])
-	for _, l := range e.dims.ls {
+	for _, l := range ls {
 		_, _ = d.WriteString(l.Name)
 		_, _ = d.Write([]byte{0xff})
 		_, _ = d.WriteString(l.Value)
