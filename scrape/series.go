@@ -220,12 +220,6 @@ func (s *SeriesSet) Sample(i int) Sample {
 	return Sample{Name: r.name, Labels: s.labels(i), Kind: r.kind, Meta: r.meta, Hash: s.entries[i].hash}
 }
 
-// name returns sample i's name, for the line cache.
-func (s *SeriesSet) name(i int32) string {
-	k := -1
-	return s.ref(int(i), &k).name
-}
-
 // Describes reports whether s is the identity of samples, in order.
 func (s *SeriesSet) Describes(samples []Sample) bool {
 	if s.Len() != len(samples) {
