@@ -3,6 +3,7 @@ package scrape
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"testing"
 	"unsafe"
@@ -135,19 +136,11 @@ func TestLabelSetEncodings(t *testing.T) {
 			for r := range s.ownRefs {
 				live = append(live, r)
 			}
-			if want := 2 * (len(tc.ls) - popcount(tc.mask)); len(live) != want {
+			if want := 2 * (len(tc.ls) - bits.OnesCount32(tc.mask)); len(live) != want {
 				t.Fatalf("%d own refs, want %d", len(live), want)
 			}
 		})
 	}
-}
-
-func popcount(m uint32) int {
-	n := 0
-	for ; m != 0; m &= m - 1 {
-		n++
-	}
-	return n
 }
 
 // checkSetReads checks every reader of s against want.

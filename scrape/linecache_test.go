@@ -164,7 +164,7 @@ func TestLineCacheForgetsGoneSeries(t *testing.T) {
 	if _, err := p.Parse(FormatText, []byte("kept 1\nbad{ 2\n"), ParseOptions{NowMs: ptNow}); err == nil {
 		t.Fatal("broken body parsed")
 	}
-	if len(p.lines.keys) != 1 || p.lines.prev.name(0) != "kept" {
+	if len(p.lines.keys) != 1 || p.lines.prev.Sample(0).Name != "kept" {
 		t.Fatalf("a failed parse changed the cache: %d keys", len(p.lines.keys))
 	}
 }

@@ -71,8 +71,8 @@ func checkLabelLimits(lim *Limits, name string, ls LabelSet) error {
 		return &LimitError{Limit: "label", Max: lim.MaxLabels}
 	}
 	if lim.MaxLabelNameLen > 0 {
-		for i := range ls.Len() {
-			if len(ls.Name(i)) > lim.MaxLabelNameLen {
+		for _, l := range ls.All() { // Name(i) would read a compact set from its start each time
+			if len(l.Name) > lim.MaxLabelNameLen {
 				return &LimitError{Limit: "label name length", Max: lim.MaxLabelNameLen}
 			}
 		}

@@ -220,12 +220,6 @@ func (s *SeriesSet) Sample(i int) Sample {
 	return Sample{Name: r.name, Labels: s.labels(i), Kind: r.kind, Meta: r.meta, Hash: s.entries[i].hash}
 }
 
-// name returns sample i's name, for the line cache.
-func (s *SeriesSet) name(i int32) string {
-	k := -1
-	return s.ref(int(i), &k).name
-}
-
 // Describes reports whether s is the identity of samples, in order.
 func (s *SeriesSet) Describes(samples []Sample) bool {
 	if s.Len() != len(samples) {
@@ -246,7 +240,7 @@ func (s *SeriesSet) same(i int, k *int, sm *Sample, meta bool) bool {
 	e := &s.entries[i]
 	r := s.ref(i, k)
 	return e.hash == sm.Hash && r.kind == sm.Kind && sameString(r.name, sm.Name) && (!meta || r.meta == sm.Meta) &&
-		sameLabels(s.labels(i), sm.Labels)
+		s.labels(i).Equal(sm.Labels) // a steady scrape's: Same, checked first
 }
 
 // sameString is a == b, without a call when both are the same interned
@@ -256,12 +250,6 @@ func sameString(a, b string) bool {
 		return false
 	}
 	return unsafe.StringData(a) == unsafe.StringData(b) || a == b
-}
-
-// sameLabels reports whether a and b are the same label set; the sets
-// of a steady scrape are the same memory, which is checked first.
-func sameLabels(a, b LabelSet) bool {
-	return a.Same(b) || a.Equal(b)
 }
 
 // SameSeries reports whether s and o hold the same series (by hash) in

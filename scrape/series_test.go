@@ -145,7 +145,7 @@ func TestSeriesSetNext(t *testing.T) {
 				got := n.Sample(i)
 				want := tc.out[i]
 				want.Value, want.TimestampMs = 0, 0
-				if got.Name != want.Name || got.Meta != want.Meta || got.Kind != want.Kind || got.Hash != want.Hash || !sameLabels(got.Labels, want.Labels) {
+				if got.Name != want.Name || got.Meta != want.Meta || got.Kind != want.Kind || got.Hash != want.Hash || !got.Labels.Equal(want.Labels) {
 					t.Errorf("sample %d: %+v, want %+v", i, got, want)
 				}
 			}
