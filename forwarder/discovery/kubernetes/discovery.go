@@ -105,21 +105,23 @@ func (d *Discovery) watchSpecs() []watchScope {
 	return out
 }
 
-// selectorOf is the selector applied to watches of kind k.
+// primaryKind is the kind of the objects each role's targets come from.
+var primaryKind = map[Role]kind{
+	RolePod:           kindPod,
+	RoleService:       kindService,
+	RoleEndpoint:      kindEndpoints,
+	RoleEndpointSlice: kindEndpointSlice,
+	RoleIngress:       kindIngress,
+	RoleNode:          kindNode,
+}
+
+// selectorOf is the selector applied to watches of kind k: that of the
+// role whose primary kind k is.
 func (d *Discovery) selectorOf(k kind) SelectorConfig {
-	switch k {
-	case kindPod:
-		return d.selectors[RolePod]
-	case kindService:
-		return d.selectors[RoleService]
-	case kindEndpoints:
-		return d.selectors[RoleEndpoint]
-	case kindEndpointSlice:
-		return d.selectors[RoleEndpointSlice]
-	case kindIngress:
-		return d.selectors[RoleIngress]
-	case kindNode:
-		return d.selectors[RoleNode]
+	for r, pk := range primaryKind {
+		if pk == k {
+			return d.selectors[r]
+		}
 	}
 	return SelectorConfig{}
 }
