@@ -29,7 +29,6 @@ type Discovery struct {
 	// Owned by Run's loop.
 	stores  [numKinds]map[string]object
 	synced  map[watchScope]bool
-	needed  int
 	dirty   map[string]bool
 	ordered []string // dirty keys in the order they were touched
 }
@@ -136,7 +135,7 @@ func (d *Discovery) Run(ctx context.Context, ch chan<- []*targetgroup.Group) {
 	}()
 	events := make(chan event)
 	specs := d.watchSpecs()
-	d.synced, d.needed, d.dirty = map[watchScope]bool{}, len(specs), map[string]bool{}
+	d.synced, d.dirty = map[watchScope]bool{}, map[string]bool{}
 	for i := range d.stores {
 		d.stores[i] = map[string]object{}
 	}
@@ -151,7 +150,7 @@ func (d *Discovery) Run(ctx context.Context, ch chan<- []*targetgroup.Group) {
 	}
 	var pending []*targetgroup.Group
 	for {
-		if pending == nil && len(d.synced) == d.needed && len(d.ordered) > 0 {
+		if pending == nil && len(d.synced) == len(specs) && len(d.ordered) > 0 {
 			pending = d.flush()
 		}
 		var out chan<- []*targetgroup.Group
