@@ -10,11 +10,6 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -102,36 +97,13 @@ func parseQuery(r *http.Request) (*query, int, string) {
 	if q.fields, err = fields.ParseSelector(v.Get("fieldSelector")); err != nil {
 		return nil, http.StatusBadRequest, fmt.Sprintf("invalid field selector: %v", err)
 	}
-	known := q.res.fieldSet(zeroObject(q.res))
+	known := q.res.fieldSet(q.res.zero)
 	for _, req := range q.fields.Requirements() {
 		if _, ok := known[req.Field]; !ok {
 			return nil, http.StatusBadRequest, fmt.Sprintf("field label not supported: %s", req.Field)
 		}
 	}
 	return q, 0, ""
-}
-
-func zeroObject(res *resource) Object {
-	switch res.kind {
-	case "Pod":
-		return &corev1.Pod{}
-	case "Endpoints":
-		return &corev1.Endpoints{} //nolint:staticcheck // the endpoints role reads it
-	case "Service":
-		return &corev1.Service{}
-	case "Node":
-		return &corev1.Node{}
-	case "Namespace":
-		return &corev1.Namespace{}
-	case "Ingress":
-		return &networkingv1.Ingress{}
-	case "ReplicaSet":
-		return &appsv1.ReplicaSet{}
-	case "Job":
-		return &batchv1.Job{}
-	default:
-		return &discoveryv1.EndpointSlice{}
-	}
 }
 
 // snapshotLocked returns the matching objects sorted by key, as the API

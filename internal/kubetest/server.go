@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -259,20 +260,21 @@ func (s *Server) recordLocked(e event) {
 type resource struct {
 	group, version, plural, kind string
 	namespaced                   bool
+	zero                         Object // an empty object of the Go type served; never modified
 }
 
 // resources the server serves: the ones Kubernetes discovery watches for
 // its six roles and attach_metadata.
 var resources = [...]resource{
-	{"", "v1", "pods", "Pod", true},
-	{"", "v1", "endpoints", "Endpoints", true},
-	{"", "v1", "services", "Service", true},
-	{"", "v1", "nodes", "Node", false},
-	{"", "v1", "namespaces", "Namespace", false},
-	{"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true},
-	{"networking.k8s.io", "v1", "ingresses", "Ingress", true},
-	{"apps", "v1", "replicasets", "ReplicaSet", true},
-	{"batch", "v1", "jobs", "Job", true},
+	{"", "v1", "pods", "Pod", true, &corev1.Pod{}},
+	{"", "v1", "endpoints", "Endpoints", true, &corev1.Endpoints{}}, //nolint:staticcheck // the endpoints role reads it
+	{"", "v1", "services", "Service", true, &corev1.Service{}},
+	{"", "v1", "nodes", "Node", false, &corev1.Node{}},
+	{"", "v1", "namespaces", "Namespace", false, &corev1.Namespace{}},
+	{"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, &discoveryv1.EndpointSlice{}},
+	{"networking.k8s.io", "v1", "ingresses", "Ingress", true, &networkingv1.Ingress{}},
+	{"apps", "v1", "replicasets", "ReplicaSet", true, &appsv1.ReplicaSet{}},
+	{"batch", "v1", "jobs", "Job", true, &batchv1.Job{}},
 }
 
 func (r *resource) apiVersion() string {
@@ -283,35 +285,13 @@ func (r *resource) apiVersion() string {
 }
 
 func resourceOf(obj Object) (*resource, error) {
-	var kind string
-	switch obj.(type) {
-	case *corev1.Pod:
-		kind = "Pod"
-	case *corev1.Endpoints: //nolint:staticcheck // the endpoints role reads it
-		kind = "Endpoints"
-	case *corev1.Service:
-		kind = "Service"
-	case *corev1.Node:
-		kind = "Node"
-	case *discoveryv1.EndpointSlice:
-		kind = "EndpointSlice"
-	case *corev1.Namespace:
-		kind = "Namespace"
-	case *networkingv1.Ingress:
-		kind = "Ingress"
-	case *appsv1.ReplicaSet:
-		kind = "ReplicaSet"
-	case *batchv1.Job:
-		kind = "Job"
-	default:
-		return nil, fmt.Errorf("kubetest: %T is not served", obj)
-	}
+	t := reflect.TypeOf(obj)
 	for i := range resources {
-		if resources[i].kind == kind {
+		if reflect.TypeOf(resources[i].zero) == t {
 			return &resources[i], nil
 		}
 	}
-	panic("kubetest: no resource for " + kind) // the table above lists every case
+	return nil, fmt.Errorf("kubetest: %T is not served", obj)
 }
 
 // fieldSet is what field selectors match, as the API server offers it for

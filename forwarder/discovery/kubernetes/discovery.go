@@ -29,7 +29,6 @@ type Discovery struct {
 	// Owned by Run's loop.
 	stores  [numKinds]map[string]object
 	synced  map[watchScope]bool
-	needed  int
 	dirty   map[string]bool
 	ordered []string // dirty keys in the order they were touched
 }
@@ -105,21 +104,23 @@ func (d *Discovery) watchSpecs() []watchScope {
 	return out
 }
 
-// selectorOf is the selector applied to watches of kind k.
+// primaryKind is the kind of the objects each role's targets come from.
+var primaryKind = map[Role]kind{
+	RolePod:           kindPod,
+	RoleService:       kindService,
+	RoleEndpoint:      kindEndpoints,
+	RoleEndpointSlice: kindEndpointSlice,
+	RoleIngress:       kindIngress,
+	RoleNode:          kindNode,
+}
+
+// selectorOf is the selector applied to watches of kind k: that of the
+// role whose primary kind k is.
 func (d *Discovery) selectorOf(k kind) SelectorConfig {
-	switch k {
-	case kindPod:
-		return d.selectors[RolePod]
-	case kindService:
-		return d.selectors[RoleService]
-	case kindEndpoints:
-		return d.selectors[RoleEndpoint]
-	case kindEndpointSlice:
-		return d.selectors[RoleEndpointSlice]
-	case kindIngress:
-		return d.selectors[RoleIngress]
-	case kindNode:
-		return d.selectors[RoleNode]
+	for r, pk := range primaryKind {
+		if pk == k {
+			return d.selectors[r]
+		}
 	}
 	return SelectorConfig{}
 }
@@ -134,7 +135,7 @@ func (d *Discovery) Run(ctx context.Context, ch chan<- []*targetgroup.Group) {
 	}()
 	events := make(chan event)
 	specs := d.watchSpecs()
-	d.synced, d.needed, d.dirty = map[watchScope]bool{}, len(specs), map[string]bool{}
+	d.synced, d.dirty = map[watchScope]bool{}, map[string]bool{}
 	for i := range d.stores {
 		d.stores[i] = map[string]object{}
 	}
@@ -149,7 +150,7 @@ func (d *Discovery) Run(ctx context.Context, ch chan<- []*targetgroup.Group) {
 	}
 	var pending []*targetgroup.Group
 	for {
-		if pending == nil && len(d.synced) == d.needed && len(d.ordered) > 0 {
+		if pending == nil && len(d.synced) == len(specs) && len(d.ordered) > 0 {
 			pending = d.flush()
 		}
 		var out chan<- []*targetgroup.Group

@@ -12,32 +12,21 @@ func (d *Discovery) changed(k kind, t eventType, old, cur object) {
 	if o == nil {
 		o = old
 	}
+	own := primaryKind[d.role]
+	switch k {
+	case own:
+		d.count(d.role, t)
+		d.touch(key(o))
+		return
+	case kindNamespace:
+		if t == evUpdate {
+			d.touchNamespace(own, o.meta().Name)
+		}
+		return
+	}
 	switch d.role {
 	case RolePod:
-		d.podChanged(k, t, o)
-	case RoleService:
-		switch k {
-		case kindService:
-			d.count(RoleService, t)
-			d.touch(key(o))
-		case kindNamespace:
-			if t == evUpdate {
-				d.touchNamespace(kindService, o.meta().Name)
-			}
-		}
-	case RoleIngress:
-		switch k {
-		case kindIngress:
-			d.count(RoleIngress, t)
-			d.touch(key(o))
-		case kindNamespace:
-			if t == evUpdate {
-				d.touchNamespace(kindIngress, o.meta().Name)
-			}
-		}
-	case RoleNode:
-		d.count(RoleNode, t)
-		d.touch(key(o))
+		d.podChanged(k, o)
 	case RoleEndpoint:
 		d.endpointsChanged(k, t, old, cur)
 	case RoleEndpointSlice:
@@ -45,18 +34,12 @@ func (d *Discovery) changed(k kind, t eventType, old, cur object) {
 	}
 }
 
-func (d *Discovery) podChanged(k kind, t eventType, o object) {
+// podChanged handles the joins of the pod role.
+func (d *Discovery) podChanged(k kind, o object) {
 	switch k {
-	case kindPod:
-		d.count(RolePod, t)
-		d.touch(key(o))
 	case kindNode:
 		name := o.meta().Name
 		d.touchMatching(kindPod, func(x object) bool { return x.(*pod).Spec.NodeName == name })
-	case kindNamespace:
-		if t == evUpdate {
-			d.touchNamespace(kindPod, o.meta().Name)
-		}
 	case kindReplicaSet, kindJob:
 		ownerKind := "ReplicaSet"
 		if k == kindJob {
@@ -76,9 +59,6 @@ func (d *Discovery) endpointsChanged(k kind, t eventType, old, cur object) {
 		o = old
 	}
 	switch k {
-	case kindEndpoints:
-		d.count(RoleEndpoint, t)
-		d.touch(key(o))
 	case kindService:
 		d.count(RoleService, t)
 		if _, ok := d.stores[kindEndpoints][key(o)]; ok {
@@ -115,18 +95,11 @@ func (d *Discovery) endpointsChanged(k kind, t eventType, old, cur object) {
 			}
 			return false
 		})
-	case kindNamespace:
-		if t == evUpdate {
-			d.touchNamespace(kindEndpoints, o.meta().Name)
-		}
 	}
 }
 
 func (d *Discovery) sliceChanged(k kind, t eventType, o object) {
 	switch k {
-	case kindEndpointSlice:
-		d.count(RoleEndpointSlice, t)
-		d.touch(key(o))
 	case kindService:
 		d.count(RoleService, t)
 		ns, name := o.meta().Namespace, o.meta().Name
@@ -144,10 +117,6 @@ func (d *Discovery) sliceChanged(k kind, t eventType, o object) {
 			}
 			return false
 		})
-	case kindNamespace:
-		if t == evUpdate {
-			d.touchNamespace(kindEndpointSlice, o.meta().Name)
-		}
 	}
 }
 
