@@ -19,19 +19,6 @@ import (
 	"github.com/promfwd/promfwd/forwarder/discovery/sdtest"
 )
 
-// waitFor polls cond every 10ms for up to 30s; only the outcome is
-// checked, not how long it took.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // addresses lists every target's __address__ per group source.
 func addresses(groups []*targetgroup.Group) map[string][]string {
 	out := map[string][]string{}
@@ -71,7 +58,7 @@ func TestDNSSet(t *testing.T) {
 		"a.svc.test":       {"127.0.0.1:8080", "127.0.0.2:8080"},
 		"v6.svc.test":      {"[::1]:8443"},
 	}
-	waitFor(t, "every name resolved", func() bool { return equalMaps(addresses(s.Groups()), want) })
+	sdtest.WaitFor(t, "every name resolved", func() bool { return equalMaps(addresses(s.Groups()), want) })
 	for _, g := range s.Groups() {
 		if g.Source != "_m._tcp.svc.test" {
 			continue
@@ -88,13 +75,13 @@ func TestDNSSet(t *testing.T) {
 	srv.Set("_m._tcp.svc.test", dns.TypeSRV, sdtest.SRV("127.0.0.1", 9100))
 	srv.Delete("a.svc.test", dns.TypeA)
 	want = map[string][]string{"_m._tcp.svc.test": {"127.0.0.1:9100"}, "v6.svc.test": {"[::1]:8443"}}
-	waitFor(t, "the changed answers", func() bool { return equalMaps(addresses(s.Groups()), want) })
+	sdtest.WaitFor(t, "the changed answers", func() bool { return equalMaps(addresses(s.Groups()), want) })
 
 	// The server fails: the groups stay; one warning for three discoverers
 	// failing many times each... per discoverer, once.
 	srv.Fail(true)
 	q := srv.Queries()
-	waitFor(t, "ten failed queries", func() bool { return srv.Queries() >= q+10 })
+	sdtest.WaitFor(t, "ten failed queries", func() bool { return srv.Queries() >= q+10 })
 	if got := addresses(s.Groups()); !equalMaps(got, want) {
 		t.Errorf("groups while the server fails = %v, want the last good %v", got, want)
 	}
@@ -110,7 +97,7 @@ func TestDNSSet(t *testing.T) {
 		t.Errorf("recovery logged %d times while every lookup failed", n)
 	}
 	srv.Fail(false)
-	waitFor(t, "recovery logged", func() bool { return logs.FilterMessageSnippet("discovery working again").Len() > 0 })
+	sdtest.WaitFor(t, "recovery logged", func() bool { return logs.FilterMessageSnippet("discovery working again").Len() > 0 })
 }
 
 func equalMaps(a, b map[string][]string) bool {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -17,20 +16,9 @@ import (
 	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/promfwd/promfwd/forwarder/discovery/sdtest"
 	"github.com/promfwd/promfwd/internal/kubetest"
 )
-
-// waitFor polls cond every 10ms for up to 30s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // startOurs runs our discoverer of c until the test ends.
 func startOurs(t *testing.T, c *SDConfig) *collector {
@@ -109,7 +97,7 @@ func TestInCluster(t *testing.T) {
 		wg.Wait()
 	})
 	col := runDiscoverer(ctx, &wg, d)
-	waitFor(t, "requests refused with the expired token", func() bool {
+	sdtest.WaitFor(t, "requests refused with the expired token", func() bool {
 		var m dto.Metric
 		return opts.Metrics.(*metrics).failures.Write(&m) == nil && m.GetCounter().GetValue() >= 1
 	})
@@ -117,7 +105,7 @@ func TestInCluster(t *testing.T) {
 		t.Fatalf("listed with the expired token: %s", col.state())
 	}
 	write("token", "fresh-token")
-	waitFor(t, "the own namespace's pod with the rotated token", func() bool { return col.has("pod/apps/b") })
+	sdtest.WaitFor(t, "the own namespace's pod with the rotated token", func() bool { return col.has("pod/apps/b") })
 	if col.has("pod/default/a") {
 		t.Error("own_namespace watched another namespace")
 	}
@@ -140,7 +128,7 @@ func TestKubeconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	col := startOurs(t, decodeConfig(t, `{role: pod, kubeconfig_file: `+good+`}`))
-	waitFor(t, "pods through the kubeconfig", func() bool { return col.has("pod/default/a") && col.has("pod/apps/b") })
+	sdtest.WaitFor(t, "pods through the kubeconfig", func() bool { return col.has("pod/default/a") && col.has("pod/apps/b") })
 
 	data, err := os.ReadFile(good)
 	if err != nil {
@@ -154,7 +142,7 @@ func TestKubeconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	col2 := startOurs(t, decodeConfig(t, `{role: pod, kubeconfig_file: `+viaFile+`}`))
-	waitFor(t, "pods with a tokenFile relative to the kubeconfig", func() bool { return col2.has("pod/default/a") })
+	sdtest.WaitFor(t, "pods with a tokenFile relative to the kubeconfig", func() bool { return col2.has("pod/default/a") })
 
 	for name, tc := range map[string]struct{ file, want string }{
 		"exec": {strings.Replace(string(data), `user: {token: "kube-secret-token"}`,
@@ -197,7 +185,7 @@ func TestSecretsNotLogged(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		runDiscoverer(ctx, &wg, d)
-		waitFor(t, "a logged failure", func() bool { return strings.Contains(buf.String(), "401") })
+		sdtest.WaitFor(t, "a logged failure", func() bool { return strings.Contains(buf.String(), "401") })
 		cancel()
 		wg.Wait()
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/promfwd/promfwd/forwarder/discovery/sdtest"
 	"github.com/promfwd/promfwd/internal/kubetest"
 )
 
@@ -54,7 +55,7 @@ func TestWatchExpired(t *testing.T) {
 func TestOutageRelists(t *testing.T) {
 	api := apiWithPods(t, kubetest.Options{})
 	col := startOurs(t, decodeConfig(t, `{role: pod, api_server: `+api.URL()+`}`))
-	waitFor(t, "both pods", func() bool { return col.has("pod/default/a") && col.has("pod/apps/b") })
+	sdtest.WaitFor(t, "both pods", func() bool { return col.has("pod/default/a") && col.has("pod/apps/b") })
 	lists := api.Stats().Lists
 
 	api.Fail(http.StatusServiceUnavailable)
@@ -69,12 +70,12 @@ func TestOutageRelists(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "requests failing", func() bool { return api.Stats().Failed >= 2 })
+	sdtest.WaitFor(t, "requests failing", func() bool { return api.Stats().Failed >= 2 })
 	if !col.has("pod/default/a") {
 		t.Error("a group was dropped during the outage")
 	}
 	api.Fail(0)
-	waitFor(t, "the changes made during the outage", func() bool {
+	sdtest.WaitFor(t, "the changes made during the outage", func() bool {
 		col.mu.Lock()
 		defer col.mu.Unlock()
 		a, b := col.groups["pod/default/a"], col.groups["pod/apps/b"]
@@ -92,10 +93,10 @@ func TestRunStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	runDiscoverer(ctx, &wg, newOurs(t, c))
-	waitFor(t, "five watches open", func() bool { return api.Stats().OpenWatches == 5 })
+	sdtest.WaitFor(t, "five watches open", func() bool { return api.Stats().OpenWatches == 5 })
 	cancel()
 	wg.Wait()
-	waitFor(t, "watches closed", func() bool { return api.Stats().OpenWatches == 0 })
+	sdtest.WaitFor(t, "watches closed", func() bool { return api.Stats().OpenWatches == 0 })
 }
 
 // TestListPages: a list comes in pages of listPageSize, all of them kept.
@@ -110,7 +111,7 @@ func TestListPages(t *testing.T) {
 		}
 	}
 	col := startOurs(t, decodeConfig(t, `{role: pod, api_server: `+api.URL()+`}`))
-	waitFor(t, "every pod", func() bool {
+	sdtest.WaitFor(t, "every pod", func() bool {
 		col.mu.Lock()
 		defer col.mu.Unlock()
 		return len(col.groups) == n
