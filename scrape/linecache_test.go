@@ -199,23 +199,24 @@ func TestLineCacheNewSeriesPinsLittle(t *testing.T) {
 // at the same slot, and is rebuilt to the right size.
 func TestLineIndex(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		check func(i int) uint64
+		name string
+		key  func(i int) lineKey
 	}{
-		{"spread", func(i int) uint64 { return uint64(i) * 0x9e3779b97f4a7c15 }},
-		{"colliding", func(i int) uint64 { return uint64(i%7) << 40 }},
+		{"spread", func(i int) lineKey { return lineKey(uint64(i+1) * 0x9e3779b97f4a7c15) }},
+		// Probes start at key>>32: these share seven starts.
+		{"colliding", func(i int) lineKey { return lineKey(uint64(i%7)<<40 | uint64(i)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var x lineIndex
 			var keys []lineKey
 			const n = 3000
 			for i := range n {
-				keys = append(keys, lineKey{key: uint64(i) + 1, check: tc.check(i)})
+				keys = append(keys, tc.key(i))
 			}
 			find := func(keys []lineKey, k lineKey) int32 {
-				return x.find(k.check, func(i int32) bool { return keys[i] == k })
+				return x.find(uint64(k), func(i int32) bool { return keys[i] == k })
 			}
-			x.rebuild(len(keys), func(i int) uint64 { return keys[i].check })
+			x.rebuild(len(keys), func(i int) uint64 { return uint64(keys[i]) })
 			if n*4 > len(x.tab)*3 {
 				t.Fatalf("%d keys in a table of %d", n, len(x.tab))
 			}
@@ -224,14 +225,15 @@ func TestLineIndex(t *testing.T) {
 					t.Fatalf("find(%d) = %d", i, got)
 				}
 			}
-			if got := find(keys, lineKey{n + 1, tc.check(n)}); got != -1 {
+			if got := find(keys, tc.key(n)); got != -1 {
 				t.Fatalf("absent key found at %d", got)
 			}
-			if got := find(keys, lineKey{1, tc.check(2)}); got != -1 { // right key, wrong check
-				t.Fatalf("key with another check found at %d", got)
+			// An absent key whose probe starts where present ones do.
+			if got := find(keys, keys[2]^1<<20); got != -1 {
+				t.Fatalf("key sharing a probe start found at %d", got)
 			}
 			half := keys[n/2:]
-			x.rebuild(len(half), func(i int) uint64 { return half[i].check })
+			x.rebuild(len(half), func(i int) uint64 { return uint64(half[i]) })
 			for i := range half {
 				if got := find(half, half[i]); got != int32(i) {
 					t.Fatalf("after rebuild find(%d) = %d", i, got)
@@ -279,10 +281,10 @@ func TestLineCacheOrder(t *testing.T) {
 }
 
 // The cache is per-series state that lives as long as its target: for a
-// steady exposition, keys (two sets, by position) stay within 40 bytes per
-// series (a table of its own copies of names, labels, hashes and
-// duplicate-detection state took about 140). A scrape whose order changed
-// also keeps the indexes and the marks, within 64.
+// steady exposition, one 8-byte key per series by position, within 12 bytes
+// (two 16-byte keys per series took 32; a table of its own copies of names,
+// labels, hashes and duplicate-detection state about 140). A scrape whose
+// order changed also keeps the indexes and the marks, within 40.
 func TestLineCacheBytesPerSeries(t *testing.T) {
 	body := ptEncode(t, ptGenFamilies(6000, 3), FormatText)
 	lines := strings.SplitAfter(string(body), "\n")
@@ -302,9 +304,9 @@ func TestLineCacheBytesPerSeries(t *testing.T) {
 		t.Logf("parse %d: %d bytes per series (%d series; keys %d+%d, key index %d, hash index %d, marks %d)",
 			i+1, per, n, cap(c.keys), cap(c.cur), len(c.kidx.tab), len(c.hidx.tab), cap(c.mark))
 		switch {
-		case i == 1 && per > 64:
+		case i == 1 && per > 40:
 			t.Fatalf("after a reordered scrape the line cache holds %d bytes per series", per)
-		case i == 3 && per > 40:
+		case i == 3 && per > 12:
 			t.Fatalf("a steady line cache holds %d bytes per series", per)
 		}
 	}
@@ -313,5 +315,5 @@ func TestLineCacheBytesPerSeries(t *testing.T) {
 // lcBytes is what the line cache itself holds (not the samples it reads,
 // which their caller keeps anyway).
 func lcBytes(c *lineCache) int {
-	return (cap(c.keys)+cap(c.cur))*int(unsafe.Sizeof(lineKey{})) + 4*(len(c.kidx.tab)+len(c.hidx.tab)+cap(c.mark))
+	return (cap(c.keys)+cap(c.cur))*int(unsafe.Sizeof(lineKey(0))) + 4*(len(c.kidx.tab)+len(c.hidx.tab)+cap(c.mark))
 }
