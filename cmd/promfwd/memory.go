@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"math"
 	"runtime/debug"
 	"strconv"
@@ -26,8 +27,9 @@ const cgroupLimitRatio = 0.9
 // gcSettings is what run does to the garbage collector at start. A zero
 // field leaves that setting alone.
 type gcSettings struct {
-	gogc       int   // SetGCPercent
-	limit      int64 // SetMemoryLimit, bytes
+	gogc       int          // SetGCPercent
+	headroom   headroomRule // with gogc: lower it as the live heap grows (gctuner.go)
+	limit      int64        // SetMemoryLimit, bytes
 	limitFrom  string
 	cgroupSeen uint64 // the container's limit, when there is one
 }
@@ -39,7 +41,7 @@ type gcSettings struct {
 func decideGC(getenv func(string) string, configLimit int64, cgroup func() uint64) gcSettings {
 	var s gcSettings
 	if getenv("GOGC") == "" {
-		s.gogc = defaultGOGC
+		s.gogc, s.headroom = defaultGOGC, adaptiveHeadroom()
 	}
 	if getenv("GOMEMLIMIT") != "" {
 		return s
@@ -55,10 +57,16 @@ func decideGC(getenv func(string) string, configLimit int64, cgroup func() uint6
 	return s
 }
 
-// apply sets what s says and logs it once.
-func (s gcSettings) apply(log *zap.Logger) {
+// apply sets what s says and logs it once. An adaptive headroom follows
+// the live heap until ctx ends.
+func (s gcSettings) apply(ctx context.Context, log *zap.Logger) {
 	fields := []zap.Field{}
-	if s.gogc > 0 {
+	switch {
+	case s.headroom.maxHeadroom > 0:
+		startGCTuner(ctx, s.headroom)
+		fields = append(fields, zap.Int("gogc", s.headroom.maxPercent), zap.Int("gogc_min", s.headroom.minPercent),
+			zap.Uint64("gc_headroom_max_bytes", s.headroom.maxHeadroom))
+	case s.gogc > 0:
 		debug.SetGCPercent(s.gogc)
 		fields = append(fields, zap.Int("gogc", s.gogc))
 	}
