@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync/atomic"
+	"time"
 )
 
 // headroomRule is how much the heap may grow past what is live before the
@@ -52,17 +54,46 @@ func (r headroomRule) percent(live uint64) int {
 	return int(p)
 }
 
+// Releasing free heap to the OS: after a spike (the first scrapes of many
+// series build indexes they drop later, and batches queue while the CPU is
+// busy parsing) the runtime keeps the freed pages and its background
+// scavenger returns them at a few MiB/s: at 1M series RSS stayed 30-140 MiB
+// above the heap goal for 20-30 s. A forced release (debug.FreeOSMemory: one
+// extra cycle and the madvise calls) once free pages pass both limits below
+// costs ~20 ms; it is done at most once per releaseEvery.
+const (
+	releaseMinFree = 32 << 20 // bytes free before a release is worth a cycle
+	releaseEvery   = 10 * time.Second
+)
+
+// heapState is what the tuner reads after a cycle.
+type heapState struct {
+	live uint64 // marked live by the last cycle
+	goal uint64 // the next cycle's heap goal
+	free uint64 // free pages the runtime still holds (not yet returned)
+}
+
+// shouldRelease: free pages above both releaseMinFree and half the heap
+// goal are more than the next cycles can reuse.
+func shouldRelease(h heapState) bool {
+	return h.free >= releaseMinFree && h.free >= h.goal/2
+}
+
 // gcTuner applies a headroomRule after every collection. It has no
 // goroutine and no ticker: a finalizer on an unreachable sentinel runs once
-// per completed cycle, reads the live heap the cycle found and re-arms
-// itself, so an idle process pays nothing between its (rare) collections.
+// per completed cycle, reads the heap the cycle found and re-arms itself, so
+// an idle process pays nothing between its (rare) collections.
 type gcTuner struct {
-	ctx     context.Context
-	rule    headroomRule
-	live    func() uint64 // the live heap after the last cycle
-	set     func(int) int // debug.SetGCPercent
-	percent int           // what was set last
-	done    chan struct{} // closed when the tuner has stopped
+	ctx         context.Context
+	rule        headroomRule
+	read        func() heapState
+	set         func(int) int // debug.SetGCPercent
+	release     func()        // debug.FreeOSMemory, on its own goroutine
+	now         func() time.Time
+	percent     int       // what was set last
+	lastRelease time.Time // when the last release started
+	releasing   atomic.Bool
+	done        chan struct{} // closed when the tuner has stopped
 }
 
 // sentinel is what the tuner hangs its finalizer on. The pointer field keeps
@@ -71,17 +102,17 @@ type gcTuner struct {
 type sentinel struct{ _ *int }
 
 // startGCTuner sets the rule's percentage for a small heap and follows the
-// live heap until ctx is done (checked at each collection).
+// heap until ctx is done (checked at each collection).
 func startGCTuner(ctx context.Context, rule headroomRule) *gcTuner {
-	t := newGCTuner(ctx, rule, liveHeap, debug.SetGCPercent)
+	t := newGCTuner(ctx, rule, readHeap, debug.SetGCPercent, debug.FreeOSMemory, time.Now)
 	t.set(rule.maxPercent)
 	t.percent = rule.maxPercent
 	t.arm()
 	return t
 }
 
-func newGCTuner(ctx context.Context, rule headroomRule, live func() uint64, set func(int) int) *gcTuner {
-	return &gcTuner{ctx: ctx, rule: rule, live: live, set: set, done: make(chan struct{})}
+func newGCTuner(ctx context.Context, rule headroomRule, read func() heapState, set func(int) int, release func(), now func() time.Time) *gcTuner {
+	return &gcTuner{ctx: ctx, rule: rule, read: read, set: set, release: release, now: now, done: make(chan struct{})}
 }
 
 func (t *gcTuner) arm() {
@@ -99,28 +130,43 @@ func (t *gcTuner) afterGC() {
 }
 
 // adjust sets the percentage the rule gives for the current live heap, if
-// it changed (SetGCPercent recomputes the heap goal at once).
+// it changed (SetGCPercent recomputes the heap goal at once), and starts a
+// release of free pages when shouldRelease says so. The release runs on a
+// goroutine of its own (it collects, which a finalizer should not wait
+// for); it ends by itself, and no second one starts while it runs.
 func (t *gcTuner) adjust() {
-	live := t.live()
-	p := t.rule.percent(live)
-	if p == t.percent {
+	h := t.read()
+	if p := t.rule.percent(h.live); p != t.percent {
+		t.set(p)
+		t.percent = p
+	}
+	now := t.now()
+	if !shouldRelease(h) || (!t.lastRelease.IsZero() && now.Sub(t.lastRelease) < releaseEvery) || !t.releasing.CompareAndSwap(false, true) {
 		return
 	}
-	t.set(p)
-	t.percent = p
+	t.lastRelease = now
+	go func() {
+		defer t.releasing.Store(false)
+		t.release()
+	}()
 }
 
 // Done is closed once the tuner has seen its context end.
 func (t *gcTuner) Done() <-chan struct{} { return t.done }
 
-const liveHeapSample = "/gc/heap/live:bytes"
-
-// liveHeap is the heap the last collection marked live.
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: liveHeapSample}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+// readHeap reads the runtime's figures for the last cycle.
+func readHeap() heapState {
+	s := []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/gc/heap/goal:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
 	}
-	return s[0].Value.Uint64()
+	metrics.Read(s)
+	v := func(i int) uint64 {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[i].Value.Uint64()
+	}
+	return heapState{live: v(0), goal: v(1), free: v(2)}
 }

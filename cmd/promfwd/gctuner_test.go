@@ -41,7 +41,8 @@ func TestGCTunerAdjust(t *testing.T) {
 	r := headroomRule{maxPercent: 50, minPercent: 20, maxHeadroom: 10 * mib}
 	var live uint64
 	var sets []int
-	tu := newGCTuner(context.Background(), r, func() uint64 { return live }, func(p int) int { sets = append(sets, p); return 0 })
+	tu := newGCTuner(context.Background(), r, func() heapState { return heapState{live: live} },
+		func(p int) int { sets = append(sets, p); return 0 }, func() { t.Error("released with nothing free") }, time.Now)
 	tu.percent = r.maxPercent
 	for _, l := range []uint64{5 * mib, 20 * mib, 20 * mib, 25 * mib, 100 * mib, 200 * mib, 10 * mib} {
 		live = l
@@ -60,6 +61,78 @@ func TestGCTunerAdjust(t *testing.T) {
 	}
 }
 
+func TestShouldRelease(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name       string
+		free, goal uint64
+		want       bool
+	}{
+		{"nothing free", 0, 0, false},
+		{"small heap, all free", 31 * mib, 10 * mib, false},
+		{"half the goal", 32 * mib, 64 * mib, true},
+		{"under half the goal", 32 * mib, 65 * mib, false},
+		{"after a start-up spike", 150 * mib, 84 * mib, true},
+		{"steady 1M series", 20 * mib, 84 * mib, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := shouldRelease(heapState{free: tc.free, goal: tc.goal}); got != tc.want {
+				t.Fatalf("shouldRelease(free %d MiB, goal %d MiB) = %v, want %v", tc.free/mib, tc.goal/mib, got, tc.want)
+			}
+		})
+	}
+}
+
+// releaseStep is one cycle: the fake clock and the free pages.
+type releaseStep struct {
+	at   time.Duration
+	free uint64
+}
+
+// TestGCTunerRelease: free pages are released when shouldRelease says so,
+// at most once per releaseEvery (a fake clock).
+func TestGCTunerRelease(t *testing.T) {
+	const mib = 1 << 20
+	t0 := time.Unix(1_000_000, 0)
+	for _, tc := range []struct {
+		name  string
+		steps []releaseStep
+		want  int
+	}{
+		{"nothing to release", []releaseStep{{0, 10 * mib}, {time.Minute, 39 * mib}}, 0},
+		{"once per interval", []releaseStep{{0, 60 * mib}, {5 * time.Second, 60 * mib}, {releaseEvery, 60 * mib}, {releaseEvery + time.Second, 60 * mib}, {3 * releaseEvery, 10 * mib}}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			released := make(chan struct{}, len(tc.steps))
+			var now time.Time
+			var h heapState
+			tu := newGCTuner(context.Background(), adaptiveHeadroom(), func() heapState { return h }, func(int) int { return 0 },
+				func() { released <- struct{}{} }, func() time.Time { return now })
+			for _, st := range tc.steps {
+				now, h = t0.Add(st.at), heapState{live: 60 * mib, goal: 80 * mib, free: st.free}
+				tu.adjust()
+				waitReleased(t, tu)
+			}
+			if len(released) != tc.want {
+				t.Fatalf("released %d times, want %d", len(released), tc.want)
+			}
+		})
+	}
+}
+
+// waitReleased waits until no release is running (the release goroutine
+// reports before it clears the flag).
+func waitReleased(t *testing.T, tu *gcTuner) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for tu.releasing.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("release still running")
+		}
+		runtime.Gosched()
+	}
+}
+
 // TestGCTunerFollowsCollections runs the tuner on the real collector: each
 // cycle's finalizer reads the (fake) live heap and sets the percentage, and
 // once the context ends the tuner stops and sets nothing more.
@@ -72,8 +145,9 @@ func TestGCTunerFollowsCollections(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tu := newGCTuner(ctx, r,
-		func() uint64 { mu.Lock(); defer mu.Unlock(); return live },
-		func(p int) int { mu.Lock(); defer mu.Unlock(); sets = append(sets, p); return 0 })
+		func() heapState { mu.Lock(); defer mu.Unlock(); return heapState{live: live} },
+		func(p int) int { mu.Lock(); defer mu.Unlock(); sets = append(sets, p); return 0 },
+		func() {}, time.Now)
 	tu.percent = r.maxPercent
 	tu.arm()
 	mu.Lock()
