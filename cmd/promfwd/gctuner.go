@@ -14,9 +14,9 @@ import (
 // headroom (GOGC=50) suits a small heap, but at scale promfwd's live heap is
 // mostly per-series state in large pointer-free pages (series entries,
 // label references, symbol chunks, dedupe pages, line keys): the collector
-// marks such a page without scanning it, so a cycle costs about the same
-// whether 200k or 1M series are live, and half the live heap as headroom
-// is memory held for nothing. The rule gives at most maxHeadroom bytes of
+// marks such a page without scanning it, so a cycle's cost grows far more
+// slowly than the series count, and half the live heap as headroom is
+// memory held for nothing. The rule gives at most maxHeadroom bytes of
 // headroom, but never less than minPercent of the live heap, so that the
 // number of collections per sample stays bounded however large it grows
 // (README, "Memory").

@@ -16,7 +16,8 @@ import (
 // stays put (parsed label sets, the line cache, dedupe), and what it
 // allocates per scrape is small next to it, so collecting earlier costs
 // little CPU and takes about a quarter off the RSS (README, "Memory").
-// vmagent does the same (GOGC=50 unless set).
+// vmagent does the same (GOGC=50 unless set). Past 32 MiB live the
+// headroom narrows (adaptiveHeadroom, gctuner.go).
 const defaultGOGC = 50
 
 // cgroupLimitRatio is the part of a container's memory limit that becomes
