@@ -29,7 +29,7 @@ type headroomRule struct {
 // adaptiveHeadroom is the rule `promfwd run` uses when GOGC is not set:
 // GOGC=50 up to 32 MiB live (about 300k series with one sink), a fixed
 // 16 MiB of headroom above that, and 20% from 80 MiB live on. A cycle
-// costs ~5 ms of CPU at 20 MiB live and ~8 ms at 68 MiB (gctrace, 200k
+// costs ~5 ms of CPU at 20 MiB live and ~6-13 ms at 68 MiB (gctrace, 200k
 // and 1M series) while promfwd allocates ~170 B per sample either way, so
 // the collector's CPU per sample is about allocation × cycle cost /
 // headroom: GOGC=50 at 200k series (10 MiB headroom) costs ~90 ms per 1M
