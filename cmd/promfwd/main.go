@@ -165,7 +165,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	decideGC(os.Getenv, int64(cfg.MemoryLimit), cgroupMemoryLimit).apply(log) // memory.go
+	gcCtx, stopGC := context.WithCancel(context.Background())
+	defer stopGC()
+	decideGC(os.Getenv, int64(cfg.MemoryLimit), cgroupMemoryLimit).apply(gcCtx, log) // memory.go
 	opts.DockerPluginSocket = *pluginSocket
 	out := &syncWriter{w: stdout}
 	useStdout(cfg, out)

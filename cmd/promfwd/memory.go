@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"math"
 	"runtime/debug"
 	"strconv"
@@ -15,7 +16,8 @@ import (
 // stays put (parsed label sets, the line cache, dedupe), and what it
 // allocates per scrape is small next to it, so collecting earlier costs
 // little CPU and takes about a quarter off the RSS (README, "Memory").
-// vmagent does the same (GOGC=50 unless set).
+// vmagent does the same (GOGC=50 unless set). Past 32 MiB live the
+// headroom narrows (adaptiveHeadroom, gctuner.go).
 const defaultGOGC = 50
 
 // cgroupLimitRatio is the part of a container's memory limit that becomes
@@ -26,8 +28,9 @@ const cgroupLimitRatio = 0.9
 // gcSettings is what run does to the garbage collector at start. A zero
 // field leaves that setting alone.
 type gcSettings struct {
-	gogc       int   // SetGCPercent
-	limit      int64 // SetMemoryLimit, bytes
+	gogc       int          // SetGCPercent
+	headroom   headroomRule // with gogc: lower it as the live heap grows (gctuner.go)
+	limit      int64        // SetMemoryLimit, bytes
 	limitFrom  string
 	cgroupSeen uint64 // the container's limit, when there is one
 }
@@ -39,7 +42,7 @@ type gcSettings struct {
 func decideGC(getenv func(string) string, configLimit int64, cgroup func() uint64) gcSettings {
 	var s gcSettings
 	if getenv("GOGC") == "" {
-		s.gogc = defaultGOGC
+		s.gogc, s.headroom = defaultGOGC, adaptiveHeadroom()
 	}
 	if getenv("GOMEMLIMIT") != "" {
 		return s
@@ -55,10 +58,16 @@ func decideGC(getenv func(string) string, configLimit int64, cgroup func() uint6
 	return s
 }
 
-// apply sets what s says and logs it once.
-func (s gcSettings) apply(log *zap.Logger) {
+// apply sets what s says and logs it once. An adaptive headroom follows
+// the live heap until ctx ends.
+func (s gcSettings) apply(ctx context.Context, log *zap.Logger) {
 	fields := []zap.Field{}
-	if s.gogc > 0 {
+	switch {
+	case s.headroom.maxHeadroom > 0:
+		startGCTuner(ctx, s.headroom)
+		fields = append(fields, zap.Int("gogc", s.headroom.maxPercent), zap.Int("gogc_min", s.headroom.minPercent),
+			zap.Uint64("gc_headroom_max_bytes", s.headroom.maxHeadroom))
+	case s.gogc > 0:
 		debug.SetGCPercent(s.gogc)
 		fields = append(fields, zap.Int("gogc", s.gogc))
 	}

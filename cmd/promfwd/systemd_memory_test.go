@@ -12,7 +12,7 @@ import (
 
 // The memory model documented in README "Memory" and in the unit, from
 // promfwd-bench: 200k series ~55 MiB steady RSS with remote-write, ~62 MiB
-// with HEC (dedupe on), 1M series ~155 MiB (peak ~220 MiB), ~20.5 MiB idle.
+// with HEC (dedupe on), 1M series ~110 MiB (peak ~165 MiB), ~20.5 MiB idle.
 const (
 	memBase      = 21 << 20
 	memPerSeries = 205 // 0.2 KiB
