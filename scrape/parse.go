@@ -230,6 +230,7 @@ func (p *Parser) finish(ok bool) {
 		p.set = p.set.Next(p.out)
 	}
 	p.lines.end(p.out, p.set, ok)
+	p.seen.end(ok && p.lines.prev != nil && p.lines.rw == nil && p.format != FormatProtobuf)
 	p.syms.endParse()
 	if ok && p.syms.live < 0 {
 		// The first Parse into a new table: what it added is the
