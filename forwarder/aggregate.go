@@ -161,25 +161,44 @@ func (st *sinkState) finalFlush() {
 	}
 }
 
-// scheduleAggregateTick adds the job that flushes due windows of every
-// aggregating sink when no scrape arrives to do it.
-func (f *Forwarder) scheduleAggregateTick() error {
-	f.sched.add("aggregate-tick", aggregateTick, 0, func(context.Context) {
-		f.mu.Lock()
-		var due []*sinkState
-		for _, st := range f.sinks {
-			if st.stages != nil {
-				due = append(due, st)
-			}
+// syncAggregateTickLocked runs the job that flushes due windows of every
+// aggregating sink when no scrape arrives to do it, while some sink
+// aggregates, and stops it when none does: it would otherwise wake an idle
+// process every second for nothing (README, "Memory"). Run and every
+// reload call it with f.mu held.
+func (f *Forwarder) syncAggregateTickLocked() {
+	need := false
+	for _, st := range f.sinks {
+		if st.stages != nil && st.stages.agg != nil {
+			need = true
+			break
 		}
-		f.mu.Unlock()
-		for _, st := range due {
-			if offered, skipped := st.admit(nil); offered > 0 {
-				f.feed.counted(st.name, offered, skipped) // status_feed.go
-			}
+	}
+	switch {
+	case need && f.aggTick == nil:
+		f.aggTick = f.sched.add("aggregate-tick", aggregateTick, 0, f.flushDueWindows)
+	case !need && f.aggTick != nil:
+		f.aggTick.remove()
+		f.aggTick = nil
+	}
+}
+
+// flushDueWindows admits nothing to every sink with stages, which emits
+// the aggregation windows that are due.
+func (f *Forwarder) flushDueWindows(context.Context) {
+	f.mu.Lock()
+	var due []*sinkState
+	for _, st := range f.sinks {
+		if st.stages != nil {
+			due = append(due, st)
 		}
-	})
-	return nil
+	}
+	f.mu.Unlock()
+	for _, st := range due {
+		if offered, skipped := st.admit(nil); offered > 0 {
+			f.feed.counted(st.name, offered, skipped) // status_feed.go
+		}
+	}
 }
 
 // aggMetricVecs are the per-rule aggregation self-metrics.

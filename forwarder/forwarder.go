@@ -69,6 +69,7 @@ type Forwarder struct {
 	sources   map[string]*sourceJob // static sources and discovered targets this shard owns
 	sdRunners map[string]*sdRunner  // by discovering source name
 	sched     *scheduler            // schedule.go; nil until Run
+	aggTick   *schedJob             // aggregate.go; nil while no sink aggregates
 	toggle    *dockerplugin.Toggle  // nil unless DockerPluginSocket is set
 	srv       *server
 	life      context.Context // lives until shutdown completes: runners retry under it
@@ -313,7 +314,8 @@ func (f *Forwarder) Run(ctx context.Context, ready func()) error {
 			return err
 		}
 	}
-	if err := errors.Join(f.scheduleHeartbeat(), f.scheduleAggregateTick()); err != nil {
+	f.syncAggregateTickLocked() // aggregate.go
+	if err := f.scheduleHeartbeat(); err != nil {
 		f.mu.Unlock()
 		_ = sched.shutdown()
 		f.closeAll()

@@ -57,6 +57,7 @@ func (f *Forwarder) reload(cfg *config.Config) error {
 		return fmt.Errorf("forwarder: reload: %w", err)
 	}
 	f.commitReloadLocked(p)
+	f.syncAggregateTickLocked() // aggregate.go
 	f.logCredentialProblemsLocked()
 	return nil
 }

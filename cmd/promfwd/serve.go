@@ -73,6 +73,7 @@ func serve(cfg *config.Config, file string, opts forwarder.Options, statusEvery 
 			defer wg.Done()
 			signals(ctx, f, file, out, n, hup, statusEvery, log)
 		}()
+		dropStartupPages(log, "start") // startpages.go
 	}
 	if err := f.Run(ctx, ready); err != nil {
 		log.Error("promfwd stopped", zap.Error(err))
@@ -103,6 +104,7 @@ func signals(ctx context.Context, f *forwarder.Forwarder, file string, out io.Wr
 			if !reload(f, file, out, log) {
 				note = "reload failed, running the previous config (see log)"
 			}
+			dropStartupPages(log, "reload")
 			notify(log, "READY", n.Ready(statusLine(f, note)))
 		case <-status:
 			notify(log, "STATUS", n.Status(statusLine(f, "")))
