@@ -126,12 +126,21 @@ func (e *encoder) encode(samples []scrape.Sample) (sinks.Encoded, error) {
 // sorted byte-wise by name, names unique. It records in e.changed whether
 // that set differs from the sample's own name and labels, and reports false
 // when the sample has no metric name and cannot be sent.
+//
+// The parser's label sets say whether every name is a legacy name and every
+// value valid UTF-8 (scrape.StrProps); such a set in order needs no check
+// per label, and is read straight into e.lbls after __name__.
 func (e *encoder) resolve(s *scrape.Sample) bool {
 	name := e.metricMemo.escape(s.Name)
 	changed := name != s.Name
-	ls := e.lbls[:0]
+	ls, names, values := s.Labels.AppendToProps(append(e.lbls[:0], scrape.Label{Name: metricNameLabel, Value: name}))
+	if names&scrape.PropLegacyName != 0 && values&scrape.PropUTF8 != 0 && cleanOrder(ls) {
+		e.lbls, e.changed = ls, changed
+		return name != ""
+	}
+	e.in = append(e.in[:0], ls[1:]...)
+	ls = ls[:0]
 	inserted := false
-	e.in = s.Labels.AppendTo(e.in[:0])
 	for _, l := range e.in {
 		if l.Name == "" || l.Value == "" {
 			changed = true
@@ -158,6 +167,18 @@ func (e *encoder) resolve(s *scrape.Sample) bool {
 	}
 	e.lbls, e.changed = ls, changed
 	return name != ""
+}
+
+// cleanOrder reports whether ls (__name__ first, then a set's labels) is
+// sorted with unique names and has no empty value: a resolved label set
+// as it is.
+func cleanOrder(ls []scrape.Label) bool {
+	for i := 1; i < len(ls); i++ {
+		if ls[i].Value == "" || nameGE(ls[i-1].Name, ls[i].Name) {
+			return false
+		}
+	}
+	return true
 }
 
 // nameGE is a >= b, deciding on the first byte when it differs (nearly

@@ -20,6 +20,7 @@ func Reparse(tb testing.TB, samples []scrape.Sample, tl scrape.Labels) []scrape.
 	tb.Helper()
 	var b strings.Builder
 	var meta *scrape.Meta
+	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 	for i := range samples {
 		s := &samples[i]
 		if s.Meta != nil && s.Meta != meta {
@@ -47,8 +48,9 @@ func Reparse(tb testing.TB, samples []scrape.Sample, tl scrape.Labels) []scrape.
 				b.WriteByte(',')
 			}
 			b.WriteString(quoteName(l.Name, false))
-			b.WriteByte('=')
-			b.WriteString(quoteValue(l.Value))
+			b.WriteString(`="`)
+			b.WriteString(esc.Replace(l.Value))
+			b.WriteByte('"')
 		}
 		b.WriteString("} ")
 		b.WriteString(strconv.FormatFloat(s.Value, 'g', -1, 64))
