@@ -63,13 +63,13 @@ type builder struct {
 	index    map[uint64]int32 // identity hash -> series
 	overflow map[string]int32 // series whose identity hash collided
 	series   []labelRange
-	labels   []scrape.Label // arena holding every series' final labels
+	labels   []byte // every series' final labels, encoded (appendLabels)
 	points   []point
 	exs      []exPoint // exemplars to send, when the sink sends them
 	samples  int
 }
 
-type labelRange struct{ lo, hi int32 }
+type labelRange struct{ lo, hi int }
 
 type point struct {
 	series int32
@@ -281,43 +281,47 @@ func (e *encoder) groupMember() bool {
 }
 
 // seriesID returns the builder's index for the series with labels ls and
-// identity hash h, adding the series when it is new.
+// identity hash h, adding the series when it is new. The labels are
+// encoded at the end of b.labels first: a new series keeps them there, a
+// known one compares them with its own and takes them back.
 func (b *builder) seriesID(h uint64, ls []scrape.Label) int32 {
+	lo := len(b.labels)
+	b.labels = appendLabels(b.labels, ls)
 	id, ok := b.index[h]
 	if !ok {
-		id = b.addSeries(ls)
+		id = b.addSeries(lo)
 		b.index[h] = id
 		return id
 	}
-	r := b.series[id]
-	if slices.Equal(b.labels[r.lo:r.hi], ls) {
+	enc := b.labels[lo:]
+	if r := b.series[id]; bytes.Equal(b.labels[r.lo:r.hi], enc) {
+		b.labels = b.labels[:lo]
 		return id
 	}
-	// A 64-bit hash collision: fall back to the full identity.
-	key := scrape.Labels(ls).String()
-	if id, ok := b.overflow[key]; ok {
+	// A 64-bit hash collision: fall back to the full identity, the
+	// labels' encoding (one per label set).
+	if id, ok := b.overflow[string(enc)]; ok {
+		b.labels = b.labels[:lo]
 		return id
 	}
 	if b.overflow == nil {
 		b.overflow = make(map[string]int32)
 	}
-	id = b.addSeries(ls)
-	b.overflow[key] = id
+	id = b.addSeries(lo)
+	b.overflow[string(enc)] = id
 	return id
 }
 
-func (b *builder) addSeries(ls []scrape.Label) int32 {
-	lo := int32(len(b.labels))
-	b.labels = append(b.labels, ls...)
-	b.series = append(b.series, labelRange{lo: lo, hi: int32(len(b.labels))})
+// addSeries adds the series whose labels b.labels holds from lo on.
+func (b *builder) addSeries(lo int) int32 {
+	b.series = append(b.series, labelRange{lo: lo, hi: len(b.labels)})
 	return int32(len(b.series) - 1)
 }
 
 func (b *builder) reset() {
 	clear(b.index)
 	clear(b.overflow)
-	clear(b.labels) // drop references to the batch's strings
-	clear(b.exs)    // drop references to the batch's exemplars
+	clear(b.exs) // drop references to the batch's exemplars
 	b.series, b.labels, b.points, b.exs, b.samples = b.series[:0], b.labels[:0], b.points[:0], b.exs[:0], 0
 }
 
