@@ -47,6 +47,7 @@ type encoder struct {
 	digest *xxhash.Digest
 
 	shard  uint32 // the next request's Shard
+	times  timeMemo
 	dims   dimNamer
 	mnames names
 	// collisions counts samples of the current encode dropped because
@@ -110,8 +111,7 @@ func newEncoder(cfg Config, host string) *encoder {
 // eventOverhead is the size of an event apart from its fields' contents:
 // `{"time":T` + head + `}}\n`.
 func (e *encoder) eventOverhead(ts int64) int {
-	var tmp [32]byte
-	return len(`{"time":`) + len(appendTime(tmp[:0], ts)) + len(e.head) + len("}}\n")
+	return len(`{"time":`) + e.times.size(ts) + len(e.head) + len("}}\n")
 }
 
 // encode returns the requests for samples, each within maxBytes and
@@ -164,7 +164,7 @@ func (e *encoder) addGroupSingle(samples []scrape.Sample, i, end int) (dropped i
 			continue
 		}
 		e.grp = append(e.grp, `{"time":`...)
-		e.grp = appendTime(e.grp, s.TimestampMs)
+		e.grp = e.times.append(e.grp, s.TimestampMs)
 		e.grp = append(e.grp, e.head...)
 		e.grp = append(e.grp, `"metric_name":"`...)
 		e.grp = append(e.grp, name...) // JSON-plain: see metricName
@@ -326,7 +326,7 @@ func (e *encoder) flush() {
 		for i := range e.evs {
 			ev := &e.evs[i]
 			e.req = append(e.req, `{"time":`...)
-			e.req = appendTime(e.req, ev.ts)
+			e.req = e.times.append(e.req, ev.ts)
 			e.req = append(e.req, e.head...)
 			first := true
 			for si := ev.segHead; si >= 0; si = e.segs[si].next {

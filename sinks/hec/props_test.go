@@ -186,3 +186,14 @@ func TestNamesMemoForgetsOnClear(t *testing.T) {
 		t.Errorf("after the clear, a-b = %q, %v; want a_b, true (first seen owns it)", out, ok)
 	}
 }
+
+// TestTimeMemo: the memo writes what appendTime writes, whether the time
+// repeats, changes or comes back.
+func TestTimeMemo(t *testing.T) {
+	var m timeMemo
+	for _, ms := range []int64{1700000000123, 1700000000123, 1700000005000, 0, -1500, 1700000000123, 9, 9} {
+		if got, want := string(m.append([]byte("x"), ms)), "x"+string(appendTime(nil, ms)); got != want {
+			t.Errorf("memo(%d) = %q, want %q", ms, got, want)
+		}
+	}
+}
