@@ -187,6 +187,52 @@ func (s LabelSet) AppendTo(dst Labels) Labels {
 	return dst
 }
 
+// AppendToProps is AppendTo that also reports the properties that every
+// name (names) and every value (values) of the set has, so that an encoder
+// can skip its per-string checks when they say a set is clean. Only the
+// parser's compact sets know them; a plain set (and the empty set) reports
+// none, and its strings must be checked.
+func (s LabelSet) AppendToProps(dst Labels) (out Labels, names, values StrProps) {
+	if s.syms == nil {
+		return append(dst, unsafe.Slice((*Label)(s.p), s.Len())...), 0, 0
+	}
+	names, values = PropsAll, PropsAll
+	m, v, p := s.mask(), s.syms, s.p
+	n := len(dst)
+	dst = slices.Grow(dst, s.Len())[:n+s.Len()]
+	set := dst[n:]
+	j, k := 0, 0
+	for i := range set {
+		var name, val uint32
+		if m&1 != 0 {
+			name, val = v.tl[k], v.tl[k+1]
+			k += 2
+		} else {
+			// as in AppendTo
+			if b := at(p, j); b < 0x80 {
+				name, j = uint32(b), j+1
+			} else if c := at(p, j+1); c < 0x80 {
+				name, j = uint32(b&0x7f)|uint32(c)<<7, j+2
+			} else {
+				name, j = varintLong(p, j)
+			}
+			if b := at(p, j); b < 0x80 {
+				val, j = uint32(b), j+1
+			} else if c := at(p, j+1); c < 0x80 {
+				val, j = uint32(b&0x7f)|uint32(c)<<7, j+2
+			} else {
+				val, j = varintLong(p, j)
+			}
+		}
+		m >>= 1
+		ns, np := v.strProps(name)
+		vs, vp := v.strProps(val)
+		names, values = names&np, values&vp
+		set[i] = Label{Name: ns, Value: vs}
+	}
+	return dst, names, values
+}
+
 // Labels returns a new slice holding the labels.
 func (s LabelSet) Labels() Labels {
 	if s.Len() == 0 {

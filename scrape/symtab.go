@@ -18,18 +18,25 @@ const (
 )
 
 // symPage locates its symbols' bytes: chunk index << 32 | offset << 16 |
-// length, or symLong as the length for a string that has a chunk of its
-// own. 8 bytes a symbol where a string header took 16, and the bytes
-// packed in chunks without a heap object each; nothing for the garbage
-// collector to scan.
+// props << propShift | length, or symLong as the length for a string that
+// has a chunk of its own. 8 bytes a symbol where a string header took 16,
+// and the bytes packed in chunks without a heap object each; nothing for
+// the garbage collector to scan. A shared string is at most symSharedMax
+// bytes, so the length takes 11 of its 16 bits and the string's StrProps,
+// computed once when it is added (strprops.go), sit above it at no cost
+// to reading the string.
 type symPage [symPageSize]uint64
 
 const (
-	symLong      = 0xffff   // length field: the string is its whole chunk
+	symLenMask   = 0x7ff    // the length bits of a slot
+	symLong      = 0x7ff    // length field: the string is its whole chunk
 	symChunkMax  = 64 << 10 // bytes of a shared chunk (offsets are 16 bits)
 	symChunkMin  = 1 << 10  // the first chunk's; each next one doubles
 	symSharedMax = 1 << 10  // longer strings get a chunk of their own
 )
+
+// A shared string's length stays below symLong (a compile-time check).
+const _ = uint(symLong - symSharedMax - 1)
 
 // symView is what a compact LabelSet reads its strings from: the pages and
 // chunks of one table as they were when the set was made. Pages and chunks
@@ -49,12 +56,19 @@ type symView struct {
 // str returns symbol r. An empty string is chunk 0's first byte, length
 // 0 (a table always has a chunk).
 func (v *symView) str(r uint32) string {
+	s, _ := v.strProps(r)
+	return s
+}
+
+// strProps returns symbol r and its properties.
+func (v *symView) strProps(r uint32) (string, StrProps) {
 	loc := v.pages[r>>symPageBits][r&(symPageSize-1)]
-	if n := loc & 0xffff; n != symLong {
-		return unsafe.String((*byte)(unsafe.Add(v.bases[loc>>32], loc>>16&0xffff)), int(n))
+	p := StrProps(loc >> propShift & propMask)
+	if n := loc & symLenMask; n != symLong {
+		return unsafe.String((*byte)(unsafe.Add(v.bases[loc>>32], loc>>16&0xffff)), int(n)), p
 	}
 	c := v.chunks[loc>>32]
-	return unsafe.String(unsafe.SliceData(c), len(c))
+	return unsafe.String(unsafe.SliceData(c), len(c)), p
 }
 
 // next returns a copy of v with the given pages, as the table's newest
@@ -173,10 +187,10 @@ func (t *symTable) add(b []byte) uint32 {
 		loc = uint64(last)<<32 | uint64(t.fill)<<16 | uint64(len(b))
 		t.fill += len(b)
 	}
-	v.pages[r>>symPageBits][r&(symPageSize-1)] = loc
+	v.pages[r>>symPageBits][r&(symPageSize-1)] = loc | uint64(propsOf(b))<<propShift
 	t.view = v
 	t.n++
-	if s := v.str(r); utf8.ValidString(s) {
+	if s, p := v.strProps(r); p&PropUTF8 != 0 {
 		t.idx[s] = r
 	}
 	return r
@@ -200,7 +214,7 @@ func (t *symTable) index() map[string]uint32 {
 func (t *symTable) reindex() {
 	t.idx = make(map[string]uint32, t.n)
 	for r := range t.n {
-		if s := t.view.str(r); utf8.ValidString(s) {
+		if s, p := t.view.strProps(r); p&PropUTF8 != 0 {
 			t.idx[s] = r
 		}
 	}

@@ -35,19 +35,25 @@ type dimNamer struct {
 	ls    scrape.Labels // the sample's labels, read once
 }
 
-// read decodes set into d's scratch; the result is valid until the next read.
-func (d *dimNamer) read(set scrape.LabelSet) scrape.Labels {
-	d.ls = set.AppendTo(d.ls[:0])
-	return d.ls
+// read decodes set into d's scratch; the result is valid until the next
+// read. plain reports that every name and value is JSON-plain
+// (scrape.PropJSONPlain, known for the parser's sets only), so that
+// appendLabels copies them without checking a byte.
+func (d *dimNamer) read(set scrape.LabelSet) (ls scrape.Labels, plain bool) {
+	ls, names, values := set.AppendToProps(d.ls[:0])
+	d.ls = ls
+	return ls, names&values&scrape.PropJSONPlain != 0
 }
 
 // appendDims appends `,"name":"value"` for every label.
 func (d *dimNamer) appendDims(dst []byte, set scrape.LabelSet) []byte {
-	return d.appendLabels(dst, d.read(set))
+	ls, plain := d.read(set)
+	return d.appendLabels(dst, ls, plain)
 }
 
-// appendLabels is appendDims for labels already decoded.
-func (d *dimNamer) appendLabels(dst []byte, ls scrape.Labels) []byte {
+// appendLabels is appendDims for labels already decoded; plain as read
+// returns it.
+func (d *dimNamer) appendLabels(dst []byte, ls scrape.Labels, plain bool) []byte {
 	renames := false
 	for i := range ls {
 		if needsRename(ls[i].Name) {
@@ -68,6 +74,15 @@ func (d *dimNamer) appendLabels(dst []byte, ls scrape.Labels) []byte {
 		name := l.Name
 		if renames && needsRename(name) {
 			name = d.rename(name)
+		}
+		if plain {
+			// A rename only adds RenamePrefix: still plain.
+			dst = append(dst, ',', '"')
+			dst = append(dst, name...)
+			dst = append(dst, '"', ':', '"')
+			dst = append(dst, l.Value...)
+			dst = append(dst, '"')
+			continue
 		}
 		dst = append(dst, ',')
 		dst = jsonw.AppendString(dst, name)

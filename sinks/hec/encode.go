@@ -47,6 +47,7 @@ type encoder struct {
 	digest *xxhash.Digest
 
 	shard  uint32 // the next request's Shard
+	times  timeMemo
 	dims   dimNamer
 	mnames names
 	// collisions counts samples of the current encode dropped because
@@ -110,8 +111,7 @@ func newEncoder(cfg Config, host string) *encoder {
 // eventOverhead is the size of an event apart from its fields' contents:
 // `{"time":T` + head + `}}\n`.
 func (e *encoder) eventOverhead(ts int64) int {
-	var tmp [32]byte
-	return len(`{"time":`) + len(appendTime(tmp[:0], ts)) + len(e.head) + len("}}\n")
+	return len(`{"time":`) + e.times.size(ts) + len(e.head) + len("}}\n")
 }
 
 // encode returns the requests for samples, each within maxBytes and
@@ -164,10 +164,11 @@ func (e *encoder) addGroupSingle(samples []scrape.Sample, i, end int) (dropped i
 			continue
 		}
 		e.grp = append(e.grp, `{"time":`...)
-		e.grp = appendTime(e.grp, s.TimestampMs)
+		e.grp = e.times.append(e.grp, s.TimestampMs)
 		e.grp = append(e.grp, e.head...)
-		e.grp = append(e.grp, `"metric_name":`...)
-		e.grp = jsonw.AppendString(e.grp, name)
+		e.grp = append(e.grp, `"metric_name":"`...)
+		e.grp = append(e.grp, name...) // JSON-plain: see metricName
+		e.grp = append(e.grp, '"')
 		e.grp = append(e.grp, `,"_value":`...)
 		e.grp = jsonw.AppendFloat(e.grp, s.Value)
 		e.grp = e.dims.appendDims(e.grp, s.Labels)
@@ -205,12 +206,12 @@ func (e *encoder) addGroupMulti(samples []scrape.Sample, i, end int) (dropped in
 		if !ok {
 			continue
 		}
-		ls := e.dims.read(s.Labels) // decoded once: the key and the dimensions
+		ls, plain := e.dims.read(s.Labels) // decoded once: the key and the dimensions
 		p := pending{idx: j, key: e.seriesKey(s.TimestampMs, ls), name: name, segOff: len(e.grp)}
 		e.grp = appendMetricField(e.grp, name, s.Value)
 		p.segLen = len(e.grp) - p.segOff
 		p.dimsOff = len(e.grp)
-		e.grp = e.dims.appendLabels(e.grp, ls)
+		e.grp = e.dims.appendLabels(e.grp, ls, plain)
 		p.dimsLen = len(e.grp) - p.dimsOff
 		worst += e.eventOverhead(s.TimestampMs) + p.dimsLen + p.segLen
 		e.pend = append(e.pend, p)
@@ -244,7 +245,7 @@ func (e *encoder) metricName(scraped string) (string, bool) {
 // appendMetricField appends `,"metric_name:<name>":<value>`.
 func appendMetricField(dst []byte, name string, v float64) []byte {
 	dst = append(dst, `,"metric_name:`...)
-	dst = jsonw.AppendStringContent(dst, name)
+	dst = append(dst, name...) // JSON-plain: see metricName
 	dst = append(dst, '"', ':')
 	return jsonw.AppendFloat(dst, v)
 }
@@ -325,7 +326,7 @@ func (e *encoder) flush() {
 		for i := range e.evs {
 			ev := &e.evs[i]
 			e.req = append(e.req, `{"time":`...)
-			e.req = appendTime(e.req, ev.ts)
+			e.req = e.times.append(e.req, ev.ts)
 			e.req = append(e.req, e.head...)
 			first := true
 			for si := ev.segHead; si >= 0; si = e.segs[si].next {

@@ -2,6 +2,7 @@ package hec
 
 import (
 	"strings"
+	"unsafe"
 )
 
 // MetricPrefix is prepended to metric names that Splunk would refuse
@@ -18,7 +19,9 @@ const (
 
 // metricName maps a Prometheus metric name onto Splunk's metric name rules:
 // letters, digits, '_', '.' and ':' only, not starting with '_' or a digit,
-// never containing "metric_name". The mapping is deterministic:
+// never containing "metric_name". So its result is JSON-plain (nothing a
+// JSON string escapes): the encoder writes it without a check. The
+// mapping is deterministic:
 //  1. every other character (a UTF-8 name's) becomes '_';
 //  2. each "metric_name" becomes "metric__name";
 //  3. a name starting with '_' or a digit gets the prefix "prom_".
@@ -77,6 +80,24 @@ const nameCacheMax = 1 << 16
 type names struct {
 	mapped map[string]string // scraped -> sent
 	owner  map[string]string // sent -> scraped
+	// memo holds recent answers by the identity of the scraped string's
+	// bytes: the parser interns names and a batch holds each family's
+	// samples together, so a hit (a pointer comparison) spares two map
+	// lookups, which hash the whole name, for nearly every sample. Sound
+	// as remotewrite's nameMemo is: a slot keeps its string alive and
+	// immutable. An answer holds until the maps are cleared, which clears
+	// the memo.
+	memo [namesMemoSize]namesMemoSlot
+}
+
+const (
+	namesMemoBits = 4 // 16 slots; a histogram's names take 3
+	namesMemoSize = 1 << namesMemoBits
+)
+
+type namesMemoSlot struct {
+	scraped, out string
+	ok           bool
 }
 
 func newNames() names {
@@ -86,12 +107,28 @@ func newNames() names {
 // lookup returns the name to send for scraped, and false when that name
 // already belongs to another scraped name.
 func (n *names) lookup(scraped string) (string, bool) {
+	if scraped == "" {
+		return n.find(scraped)
+	}
+	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(scraped))))
+	m := &n.memo[(p*0x9E3779B97F4A7C15)>>(64-namesMemoBits)]
+	if unsafe.StringData(m.scraped) == unsafe.StringData(scraped) && len(m.scraped) == len(scraped) {
+		return m.out, m.ok
+	}
+	out, ok := n.find(scraped)
+	*m = namesMemoSlot{scraped: scraped, out: out, ok: ok}
+	return out, ok
+}
+
+// find is lookup without the memo.
+func (n *names) find(scraped string) (string, bool) {
 	if out, ok := n.mapped[scraped]; ok {
 		return out, n.owner[out] == scraped
 	}
 	if len(n.mapped) >= nameCacheMax {
 		clear(n.mapped)
 		clear(n.owner)
+		n.memo = [namesMemoSize]namesMemoSlot{}
 	}
 	out := metricName(scraped)
 	n.mapped[scraped] = out

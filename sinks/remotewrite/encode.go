@@ -63,13 +63,13 @@ type builder struct {
 	index    map[uint64]int32 // identity hash -> series
 	overflow map[string]int32 // series whose identity hash collided
 	series   []labelRange
-	labels   []scrape.Label // arena holding every series' final labels
+	labels   []byte // every series' final labels, encoded (appendLabels)
 	points   []point
 	exs      []exPoint // exemplars to send, when the sink sends them
 	samples  int
 }
 
-type labelRange struct{ lo, hi int32 }
+type labelRange struct{ lo, hi int }
 
 type point struct {
 	series int32
@@ -126,12 +126,21 @@ func (e *encoder) encode(samples []scrape.Sample) (sinks.Encoded, error) {
 // sorted byte-wise by name, names unique. It records in e.changed whether
 // that set differs from the sample's own name and labels, and reports false
 // when the sample has no metric name and cannot be sent.
+//
+// The parser's label sets say whether every name is a legacy name and every
+// value valid UTF-8 (scrape.StrProps); such a set in order needs no check
+// per label, and is read straight into e.lbls after __name__.
 func (e *encoder) resolve(s *scrape.Sample) bool {
 	name := e.metricMemo.escape(s.Name)
 	changed := name != s.Name
-	ls := e.lbls[:0]
+	ls, names, values := s.Labels.AppendToProps(append(e.lbls[:0], scrape.Label{Name: metricNameLabel, Value: name}))
+	if names&scrape.PropLegacyName != 0 && values&scrape.PropUTF8 != 0 && cleanOrder(ls) {
+		e.lbls, e.changed = ls, changed
+		return name != ""
+	}
+	e.in = append(e.in[:0], ls[1:]...)
+	ls = ls[:0]
 	inserted := false
-	e.in = s.Labels.AppendTo(e.in[:0])
 	for _, l := range e.in {
 		if l.Name == "" || l.Value == "" {
 			changed = true
@@ -158,6 +167,18 @@ func (e *encoder) resolve(s *scrape.Sample) bool {
 	}
 	e.lbls, e.changed = ls, changed
 	return name != ""
+}
+
+// cleanOrder reports whether ls (__name__ first, then a set's labels) is
+// sorted with unique names and has no empty value: a resolved label set
+// as it is.
+func cleanOrder(ls []scrape.Label) bool {
+	for i := 1; i < len(ls); i++ {
+		if ls[i].Value == "" || nameGE(ls[i-1].Name, ls[i].Name) {
+			return false
+		}
+	}
+	return true
 }
 
 // nameGE is a >= b, deciding on the first byte when it differs (nearly
@@ -260,43 +281,47 @@ func (e *encoder) groupMember() bool {
 }
 
 // seriesID returns the builder's index for the series with labels ls and
-// identity hash h, adding the series when it is new.
+// identity hash h, adding the series when it is new. The labels are
+// encoded at the end of b.labels first: a new series keeps them there, a
+// known one compares them with its own and takes them back.
 func (b *builder) seriesID(h uint64, ls []scrape.Label) int32 {
+	lo := len(b.labels)
+	b.labels = appendLabels(b.labels, ls)
 	id, ok := b.index[h]
 	if !ok {
-		id = b.addSeries(ls)
+		id = b.addSeries(lo)
 		b.index[h] = id
 		return id
 	}
-	r := b.series[id]
-	if slices.Equal(b.labels[r.lo:r.hi], ls) {
+	enc := b.labels[lo:]
+	if r := b.series[id]; bytes.Equal(b.labels[r.lo:r.hi], enc) {
+		b.labels = b.labels[:lo]
 		return id
 	}
-	// A 64-bit hash collision: fall back to the full identity.
-	key := scrape.Labels(ls).String()
-	if id, ok := b.overflow[key]; ok {
+	// A 64-bit hash collision: fall back to the full identity, the
+	// labels' encoding (one per label set).
+	if id, ok := b.overflow[string(enc)]; ok {
+		b.labels = b.labels[:lo]
 		return id
 	}
 	if b.overflow == nil {
 		b.overflow = make(map[string]int32)
 	}
-	id = b.addSeries(ls)
-	b.overflow[key] = id
+	id = b.addSeries(lo)
+	b.overflow[string(enc)] = id
 	return id
 }
 
-func (b *builder) addSeries(ls []scrape.Label) int32 {
-	lo := int32(len(b.labels))
-	b.labels = append(b.labels, ls...)
-	b.series = append(b.series, labelRange{lo: lo, hi: int32(len(b.labels))})
+// addSeries adds the series whose labels b.labels holds from lo on.
+func (b *builder) addSeries(lo int) int32 {
+	b.series = append(b.series, labelRange{lo: lo, hi: len(b.labels)})
 	return int32(len(b.series) - 1)
 }
 
 func (b *builder) reset() {
 	clear(b.index)
 	clear(b.overflow)
-	clear(b.labels) // drop references to the batch's strings
-	clear(b.exs)    // drop references to the batch's exemplars
+	clear(b.exs) // drop references to the batch's exemplars
 	b.series, b.labels, b.points, b.exs, b.samples = b.series[:0], b.labels[:0], b.points[:0], b.exs[:0], 0
 }
 

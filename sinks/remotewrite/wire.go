@@ -25,30 +25,10 @@ const (
 	tagSampleTS    = 2<<3 | byte(protowire.VarintType)  // Sample.timestamp = 2 (int64 ms)
 )
 
-// appendTimeSeries appends one length-delimited TimeSeries (field 1 of
-// WriteRequest). pts are one series' points sorted by timestamp; of equal
-// timestamps only the last is written. Zero values are omitted as proto3
-// does; the value is written by its bits, so stale markers survive intact.
-// exemplars, already encoded as TimeSeries.exemplars fields, follow the
-// samples.
-func appendTimeSeries(buf []byte, ls []scrape.Label, pts []point, exemplars []byte) []byte {
-	size := len(exemplars)
-	for _, l := range ls {
-		ln := labelSize(l)
-		if ln < 0x80 {
-			size += 2 + ln
-		} else {
-			size += 1 + protowire.SizeBytes(ln)
-		}
-	}
-	for k := range pts {
-		if k+1 < len(pts) && pts[k+1].ts == pts[k].ts {
-			continue
-		}
-		size += 2 + sampleSize(pts[k]) // a Sample is at most 20 bytes: one-byte length
-	}
-	buf = append(buf, tagTimeSeries)
-	buf = appendVarint(buf, uint64(size))
+// appendLabels appends ls as TimeSeries.labels fields (field 1, one
+// length-delimited Label each). The builder encodes a series' labels once,
+// when the series joins a request, and keeps the bytes.
+func appendLabels(buf []byte, ls []scrape.Label) []byte {
 	for _, l := range ls {
 		if ln := labelSize(l); ln < 0x80 {
 			// Every length fits one byte: write the three headers at once.
@@ -67,6 +47,26 @@ func appendTimeSeries(buf []byte, ls []scrape.Label, pts []point, exemplars []by
 		buf = appendVarint(buf, uint64(len(l.Value)))
 		buf = append(buf, l.Value...)
 	}
+	return buf
+}
+
+// appendTimeSeries appends one length-delimited TimeSeries (field 1 of
+// WriteRequest): labels as appendLabels wrote them, then pts, one series'
+// points sorted by timestamp; of equal timestamps only the last is
+// written. Zero values are omitted as proto3 does; the value is written by
+// its bits, so stale markers survive intact. exemplars, already encoded as
+// TimeSeries.exemplars fields, follow the samples.
+func appendTimeSeries(buf []byte, labels []byte, pts []point, exemplars []byte) []byte {
+	size := len(labels) + len(exemplars)
+	for k := range pts {
+		if k+1 < len(pts) && pts[k+1].ts == pts[k].ts {
+			continue
+		}
+		size += 2 + sampleSize(pts[k]) // a Sample is at most 20 bytes: one-byte length
+	}
+	buf = append(buf, tagTimeSeries)
+	buf = appendVarint(buf, uint64(size))
+	buf = append(buf, labels...)
 	for k, p := range pts {
 		if k+1 < len(pts) && pts[k+1].ts == p.ts {
 			continue
