@@ -11,8 +11,9 @@ import (
 )
 
 // The memory model documented in README "Memory" and in the unit, from
-// promfwd-bench: 200k series ~55 MiB steady RSS with remote-write, ~62 MiB
-// with HEC (dedupe on), 1M series ~110 MiB (peak ~165 MiB), ~20.5 MiB idle.
+// promfwd-bench: 200k series ~47 MiB steady RSS with remote-write, ~55 MiB
+// with HEC (dedupe on), 1M series ~99 MiB (peak ~119 MiB; HEC ~129 MiB),
+// ~17 MiB idle (~21 MiB counting the binary's page cache, as a cgroup does).
 const (
 	memBase      = 21 << 20
 	memPerSeries = 205 // 0.2 KiB
