@@ -169,7 +169,7 @@ func (st *sinkState) finalFlush() {
 func (f *Forwarder) syncAggregateTickLocked() {
 	need := false
 	for _, st := range f.sinks {
-		if st.stages != nil && st.stages.agg != nil {
+		if st.aggregates() {
 			need = true
 			break
 		}
@@ -183,13 +183,16 @@ func (f *Forwarder) syncAggregateTickLocked() {
 	}
 }
 
-// flushDueWindows admits nothing to every sink with stages, which emits
+// aggregates reports whether st has an aggregation stage.
+func (st *sinkState) aggregates() bool { return st.stages != nil && st.stages.agg != nil }
+
+// flushDueWindows admits nothing to every aggregating sink, which emits
 // the aggregation windows that are due.
 func (f *Forwarder) flushDueWindows(context.Context) {
 	f.mu.Lock()
 	var due []*sinkState
 	for _, st := range f.sinks {
-		if st.stages != nil {
+		if st.aggregates() {
 			due = append(due, st)
 		}
 	}

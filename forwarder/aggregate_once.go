@@ -12,7 +12,7 @@ import (
 // closes every open window at once, so the sink's aggregated series show,
 // with a note on what one scrape can tell.
 func (st *sinkState) showAggregates(w io.Writer, samples []scrape.Sample) []scrape.Sample {
-	if st.stages == nil || st.stages.agg == nil {
+	if !st.aggregates() {
 		return samples
 	}
 	passed := st.stages.apply(samples)

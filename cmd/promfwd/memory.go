@@ -28,8 +28,7 @@ const cgroupLimitRatio = 0.9
 // gcSettings is what run does to the garbage collector at start. A zero
 // field leaves that setting alone.
 type gcSettings struct {
-	gogc       int          // SetGCPercent
-	headroom   headroomRule // with gogc: lower it as the live heap grows (gctuner.go)
+	headroom   headroomRule // GOGC, lowered as the live heap grows (gctuner.go)
 	limit      int64        // SetMemoryLimit, bytes
 	limitFrom  string
 	cgroupSeen uint64 // the container's limit, when there is one
@@ -42,7 +41,7 @@ type gcSettings struct {
 func decideGC(getenv func(string) string, configLimit int64, cgroup func() uint64) gcSettings {
 	var s gcSettings
 	if getenv("GOGC") == "" {
-		s.gogc, s.headroom = defaultGOGC, adaptiveHeadroom()
+		s.headroom = adaptiveHeadroom()
 	}
 	if getenv("GOMEMLIMIT") != "" {
 		return s
@@ -62,14 +61,10 @@ func decideGC(getenv func(string) string, configLimit int64, cgroup func() uint6
 // the live heap until ctx ends.
 func (s gcSettings) apply(ctx context.Context, log *zap.Logger) {
 	fields := []zap.Field{}
-	switch {
-	case s.headroom.maxHeadroom > 0:
+	if s.headroom.maxHeadroom > 0 {
 		startGCTuner(ctx, s.headroom)
 		fields = append(fields, zap.Int("gogc", s.headroom.maxPercent), zap.Int("gogc_min", s.headroom.minPercent),
 			zap.Uint64("gc_headroom_max_bytes", s.headroom.maxHeadroom))
-	case s.gogc > 0:
-		debug.SetGCPercent(s.gogc)
-		fields = append(fields, zap.Int("gogc", s.gogc))
 	}
 	if s.limit > 0 {
 		debug.SetMemoryLimit(s.limit)

@@ -12,14 +12,14 @@ func TestDecideGC(t *testing.T) {
 		cgroup      uint64
 		want        gcSettings
 	}{
-		{"defaults, no container", nil, 0, 0, gcSettings{gogc: defaultGOGC, headroom: adaptiveHeadroom()}},
+		{"defaults, no container", nil, 0, 0, gcSettings{headroom: adaptiveHeadroom()}},
 		{"GOGC from the environment wins", map[string]string{"GOGC": "100"}, 0, 0, gcSettings{}},
 		{"GOGC=off from the environment wins", map[string]string{"GOGC": "off"}, 0, 0, gcSettings{}},
 		{"GOGC and a container limit", map[string]string{"GOGC": "80"}, 0, 2 * gib, gcSettings{limit: int64(2 * gib * ratio), limitFrom: "cgroup", cgroupSeen: 2 * gib}},
-		{"container limit", nil, 0, 2 * gib, gcSettings{gogc: defaultGOGC, headroom: adaptiveHeadroom(), limit: int64(2 * gib * ratio), limitFrom: "cgroup", cgroupSeen: 2 * gib}},
-		{"config limit over the container's", nil, 512 << 20, 2 * gib, gcSettings{gogc: defaultGOGC, headroom: adaptiveHeadroom(), limit: 512 << 20, limitFrom: "config"}},
-		{"GOMEMLIMIT wins over both", map[string]string{"GOMEMLIMIT": "1GiB"}, 512 << 20, 2 * gib, gcSettings{gogc: defaultGOGC, headroom: adaptiveHeadroom()}},
-		{"unlimited cgroup", nil, 0, 1<<63 - 1, gcSettings{gogc: defaultGOGC, headroom: adaptiveHeadroom()}},
+		{"container limit", nil, 0, 2 * gib, gcSettings{headroom: adaptiveHeadroom(), limit: int64(2 * gib * ratio), limitFrom: "cgroup", cgroupSeen: 2 * gib}},
+		{"config limit over the container's", nil, 512 << 20, 2 * gib, gcSettings{headroom: adaptiveHeadroom(), limit: 512 << 20, limitFrom: "config"}},
+		{"GOMEMLIMIT wins over both", map[string]string{"GOMEMLIMIT": "1GiB"}, 512 << 20, 2 * gib, gcSettings{headroom: adaptiveHeadroom()}},
+		{"unlimited cgroup", nil, 0, 1<<63 - 1, gcSettings{headroom: adaptiveHeadroom()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := decideGC(func(k string) string { return tc.env[k] }, tc.configLimit, func() uint64 { return tc.cgroup })

@@ -2,7 +2,8 @@ package hec
 
 import (
 	"strings"
-	"unsafe"
+
+	"github.com/promfwd/promfwd/sinks/internal/idmemo"
 )
 
 // MetricPrefix is prepended to metric names that Splunk would refuse
@@ -80,43 +81,34 @@ const nameCacheMax = 1 << 16
 type names struct {
 	mapped map[string]string // scraped -> sent
 	owner  map[string]string // sent -> scraped
-	// memo holds recent answers by the identity of the scraped string's
-	// bytes: the parser interns names and a batch holds each family's
+	// memo holds recent answers by the identity of the scraped string
+	// (idmemo): the parser interns names and a batch holds each family's
 	// samples together, so a hit (a pointer comparison) spares two map
-	// lookups, which hash the whole name, for nearly every sample. Sound
-	// as remotewrite's nameMemo is: a slot keeps its string alive and
-	// immutable. An answer holds until the maps are cleared, which clears
-	// the memo.
-	memo [namesMemoSize]namesMemoSlot
+	// lookups, which hash the whole name, for nearly every sample. An
+	// answer holds until the maps are cleared, which clears the memo.
+	memo idmemo.Memo[namesAnswer]
 }
 
-const (
-	namesMemoBits = 4 // 16 slots; a histogram's names take 3
-	namesMemoSize = 1 << namesMemoBits
-)
+// namesMemoSize is the memo's slots; a histogram's names take 3.
+const namesMemoSize = 16
 
-type namesMemoSlot struct {
-	scraped, out string
-	ok           bool
+type namesAnswer struct {
+	out string
+	ok  bool
 }
 
 func newNames() names {
-	return names{mapped: make(map[string]string), owner: make(map[string]string)}
+	return names{mapped: make(map[string]string), owner: make(map[string]string), memo: idmemo.New[namesAnswer](namesMemoSize)}
 }
 
 // lookup returns the name to send for scraped, and false when that name
 // already belongs to another scraped name.
 func (n *names) lookup(scraped string) (string, bool) {
-	if scraped == "" {
-		return n.find(scraped)
-	}
-	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(scraped))))
-	m := &n.memo[(p*0x9E3779B97F4A7C15)>>(64-namesMemoBits)]
-	if unsafe.StringData(m.scraped) == unsafe.StringData(scraped) && len(m.scraped) == len(scraped) {
-		return m.out, m.ok
+	if a, hit := n.memo.Get(scraped); hit {
+		return a.out, a.ok
 	}
 	out, ok := n.find(scraped)
-	*m = namesMemoSlot{scraped: scraped, out: out, ok: ok}
+	n.memo.Put(scraped, namesAnswer{out, ok})
 	return out, ok
 }
 
@@ -128,7 +120,7 @@ func (n *names) find(scraped string) (string, bool) {
 	if len(n.mapped) >= nameCacheMax {
 		clear(n.mapped)
 		clear(n.owner)
-		n.memo = [namesMemoSize]namesMemoSlot{}
+		n.memo.Clear()
 	}
 	out := metricName(scraped)
 	n.mapped[scraped] = out

@@ -71,7 +71,8 @@ func AppendStringContent(dst []byte, s string) []byte {
 // encoding/json does (exponent only below 1e-6 or from 1e21). Callers handle
 // NaN and ±Inf, which JSON cannot carry.
 func AppendFloat(dst []byte, f float64) []byte {
-	// Integral values (most counters) below 2^53 print as their exact
+	// Integral values (most counters) below 10^15 in magnitude (exact in a
+	// float64, whose integers are exact up to 2^53) print as their exact
 	// digits, which AppendInt writes at a fraction of the cost of the
 	// shortest-float search. Zero keeps the slow path for -0.
 	if f > -1e15 && f < 1e15 {

@@ -1,9 +1,6 @@
 package remotewrite
 
-import (
-	"math/bits"
-	"unsafe"
-)
+import "github.com/promfwd/promfwd/sinks/internal/idmemo"
 
 // Slots of the encoder's memos (powers of two). Expositions have few
 // distinct label names, so a table holds them all. Metric names are many
@@ -16,42 +13,28 @@ const (
 )
 
 // nameMemo remembers the escaped form of recently seen names by the
-// identity of the string's bytes. The scraper interns names, so every
-// sample of a series (and every series with the same label name) carries
-// the very same string, and a hit is one pointer comparison instead of a
-// byte-by-byte charset check of every label name of every sample (about
-// 5% of promfwd's CPU at 200k series per scrape, perf of promfwd-bench).
-//
-// Identity is sound because the slot holds the string it remembers: its
-// bytes stay alive and immutable, so another string with the same data
-// pointer and length has the same contents.
+// identity of the string's bytes (idmemo): a hit is one pointer comparison
+// instead of a byte-by-byte charset check of every label name of every
+// sample (about 5% of promfwd's CPU at 200k series per scrape, perf of
+// promfwd-bench).
 type nameMemo struct {
 	colonOK bool
-	shift   uint           // 64 - log2(len(slots))
-	slots   []nameMemoSlot // len is a power of two
+	memo    idmemo.Memo[string]
 }
 
 func newNameMemo(size int, colonOK bool) nameMemo {
-	return nameMemo{colonOK: colonOK, shift: uint(64 - bits.TrailingZeros(uint(size))), slots: make([]nameMemoSlot, size)}
-}
-
-type nameMemoSlot struct {
-	name, escaped string
+	return nameMemo{colonOK: colonOK, memo: idmemo.New[string](size)}
 }
 
 // escape returns escape(s, m.colonOK), remembering it.
 func (m *nameMemo) escape(s string) string {
+	if esc, ok := m.memo.Get(s); ok {
+		return esc
+	}
 	if s == "" {
 		return s
 	}
-	// Fibonacci hashing of the address: short names share 16-byte tiny
-	// allocation blocks, so the low bits must count too.
-	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(s))))
-	slot := &m.slots[(p*0x9E3779B97F4A7C15)>>m.shift&uint64(len(m.slots)-1)]
-	if unsafe.StringData(slot.name) == unsafe.StringData(s) && len(slot.name) == len(s) {
-		return slot.escaped
-	}
 	esc := escape(s, m.colonOK)
-	*slot = nameMemoSlot{name: s, escaped: esc}
+	m.memo.Put(s, esc)
 	return esc
 }
