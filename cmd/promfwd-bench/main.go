@@ -83,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.latency, "receiver-latency", 0, "the receiver waits this long before answering each data request (a distant or busy destination)")
 	fs.BoolVar(&o.inProcess, "inprocess", false, "run the forwarder in this process (for -cpuprofile; CPU figures then include targets and receiver)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with -inprocess: write a CPU profile of the window here")
-	fs.StringVar(&o.memProfile, "memprofile", "", "with -inprocess: write a heap profile at the end of the window here (with -aggregate: FILE.off and FILE.on)")
+	fs.StringVar(&o.memProfile, "memprofile", "", "with -inprocess: write heap profiles at the end of the window: FILE after a forced collection, FILE.busy as of the last collection the workload triggered (with -aggregate: FILE.off and FILE.on)")
 	fs.StringVar(&env, "env", "", "extra environment for the child, comma-separated (e.g. GOGC=50,GOMEMLIMIT=100MiB)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (config, child log)")
 	fs.StringVar(&o.peer, "peer", "", "also run this peer on the same targets, alternating with promfwd: vmagent")
