@@ -16,35 +16,54 @@ import (
 // label references, symbol chunks, dedupe pages, line keys): the collector
 // marks such a page without scanning it, so a cycle's cost grows far more
 // slowly than the series count, and half the live heap as headroom is
-// memory held for nothing. The rule gives at most maxHeadroom bytes of
-// headroom, but never less than minPercent of the live heap, so that the
-// number of collections per sample stays bounded however large it grows
-// (README, "Memory").
+// memory held for nothing.
+//
+// What a headroom costs is the number of cycles: the process allocates at
+// some rate, and a cycle runs each time it has allocated the headroom. So
+// the rule paces the headroom by the allocation rate: what is allocated in
+// period (one cycle per period at most), between minHeadroom and
+// maxHeadroom bytes, and never more than maxPercent or less than
+// minPercent of the live heap (the floor bounds the cycles of a very large
+// heap, whose marking costs more). A steady promfwd allocates little per
+// sample (the scrape body, batch and request buffers are reused), so at
+// scale the headroom is a few MiB, where a fixed one had to be sized for
+// the worst rate (README, "Memory").
 type headroomRule struct {
-	maxPercent  int    // the percentage of a small heap: defaultGOGC
-	minPercent  int    // the floor at scale
-	maxHeadroom uint64 // bytes, between the two
+	maxPercent  int           // the percentage of a small heap: defaultGOGC
+	minPercent  int           // the floor at scale
+	minHeadroom uint64        // bytes: the least headroom a paced rule gives
+	maxHeadroom uint64        // bytes: the most, and the headroom before a rate is known
+	period      time.Duration // the spacing of cycles the headroom aims for
 }
 
 // adaptiveHeadroom is the rule `promfwd run` uses when GOGC is not set:
-// GOGC=50 up to 32 MiB live (about 300k series with one sink), a fixed
-// 16 MiB of headroom above that, and 20% from 80 MiB live on. A cycle
-// costs ~5 ms of CPU at 20 MiB live and ~6-13 ms at 68 MiB (gctrace, 200k
-// and 1M series) while promfwd allocates ~170 B per sample either way, so
-// the collector's CPU per sample is about allocation × cycle cost /
-// headroom: GOGC=50 at 200k series (10 MiB headroom) costs ~90 ms per 1M
-// samples, and this rule keeps 1M series at about the same (README,
-// "Memory").
+// the allocation of one second as headroom, between 4 and 16 MiB, as
+// GOGC between 5 and 50 (GOGC=50 for any heap under 8 MiB live). A cycle
+// costs ~5 ms of CPU at 20 MiB live and ~4-6 ms at 60 MiB (gctrace, 200k
+// and 1M series), so one cycle per second at most is under 1% of a core.
+// Before the rate is known (the first cycle) the headroom is 16 MiB
+// (README, "Memory").
 func adaptiveHeadroom() headroomRule {
-	return headroomRule{maxPercent: defaultGOGC, minPercent: 20, maxHeadroom: 16 << 20}
+	return headroomRule{maxPercent: defaultGOGC, minPercent: 5, minHeadroom: 4 << 20, maxHeadroom: 16 << 20, period: time.Second}
 }
 
-// percent is the GOGC for a live heap of live bytes (0: not known yet).
-func (r headroomRule) percent(live uint64) int {
+// headroom is the bytes of headroom for an allocation rate in bytes per
+// second (0: not known yet).
+func (r headroomRule) headroom(rate float64) uint64 {
+	if rate <= 0 || r.period <= 0 {
+		return r.maxHeadroom
+	}
+	h := uint64(rate * r.period.Seconds())
+	return min(max(h, r.minHeadroom), r.maxHeadroom)
+}
+
+// percent is the GOGC for a live heap of live bytes (0: not known yet) at
+// an allocation rate in bytes per second (0: not known yet).
+func (r headroomRule) percent(live uint64, rate float64) int {
 	if live == 0 {
 		return r.maxPercent
 	}
-	p := r.maxHeadroom * 100 / live
+	p := r.headroom(rate) * 100 / live
 	switch {
 	case p >= uint64(r.maxPercent):
 		return r.maxPercent
@@ -68,9 +87,10 @@ const (
 
 // heapState is what the tuner reads after a cycle.
 type heapState struct {
-	live uint64 // marked live by the last cycle
-	goal uint64 // the next cycle's heap goal
-	free uint64 // free pages the runtime still holds (not yet returned)
+	live   uint64 // marked live by the last cycle
+	goal   uint64 // the next cycle's heap goal
+	free   uint64 // free pages the runtime still holds (not yet returned)
+	allocs uint64 // bytes allocated since the process started
 }
 
 // shouldRelease: free pages above both releaseMinFree and half the heap
@@ -91,6 +111,7 @@ type gcTuner struct {
 	release     func()        // debug.FreeOSMemory, on its own goroutine
 	now         func() time.Time
 	percent     int       // what was set last
+	rate        allocRate // bytes allocated per second
 	lastRelease time.Time // when the last release started
 	releasing   atomic.Bool
 	done        chan struct{} // closed when the tuner has stopped
@@ -136,11 +157,11 @@ func (t *gcTuner) afterGC() {
 // for); it ends by itself, and no second one starts while it runs.
 func (t *gcTuner) adjust() {
 	h := t.read()
-	if p := t.rule.percent(h.live); p != t.percent {
+	now := t.now()
+	if p := t.rule.percent(h.live, t.rate.observe(now, h.allocs)); p != t.percent {
 		t.set(p)
 		t.percent = p
 	}
-	now := t.now()
 	if !shouldRelease(h) || (!t.lastRelease.IsZero() && now.Sub(t.lastRelease) < releaseEvery) || !t.releasing.CompareAndSwap(false, true) {
 		return
 	}
@@ -160,6 +181,7 @@ func readHeap() heapState {
 		{Name: "/gc/heap/live:bytes"},
 		{Name: "/gc/heap/goal:bytes"},
 		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/gc/heap/allocs:bytes"},
 	}
 	metrics.Read(s)
 	v := func(i int) uint64 {
@@ -168,5 +190,5 @@ func readHeap() heapState {
 		}
 		return s[i].Value.Uint64()
 	}
-	return heapState{live: v(0), goal: v(1), free: v(2)}
+	return heapState{live: v(0), goal: v(1), free: v(2), allocs: v(3)}
 }

@@ -14,23 +14,52 @@ func TestHeadroomRulePercent(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		live uint64
+		rate float64 // bytes per second
 		want int
 	}{
-		{"not known yet", 0, defaultGOGC},
-		{"idle", 6 * mib, defaultGOGC},
-		{"200k series", 20 * mib, defaultGOGC},
-		{"headroom reaches the cap", 32 * mib, defaultGOGC},
-		{"just past the cap", 33 * mib, 48},
-		{"1M series", 68 * mib, 23},
-		{"reaches the floor", 80 * mib, 20},
-		{"first scrapes of 1M series", 120 * mib, 20},
-		{"far past the floor", 4 << 30, 20},
+		{"not known yet", 0, 0, defaultGOGC},
+		{"idle", 6 * mib, 100 << 10, defaultGOGC},
+		{"200k series, rate unknown", 20 * mib, 0, defaultGOGC},
+		{"200k series, steady", 20 * mib, 3 * mib, 20},         // 4 MiB, the least
+		{"200k series, busy", 20 * mib, 6 * mib, 30},           // 6 MiB
+		{"rate unknown: 16 MiB", 33 * mib, 0, 48},              // as the fixed rule did
+		{"1M series, steady", 60 * mib, 5 * mib, 8},            // 5 MiB
+		{"1M series, allocating fast", 60 * mib, 80 * mib, 26}, // 16 MiB, the most
+		{"reaches the floor", 100 * mib, 1 * mib, 5},
+		{"far past the floor", 4 << 30, 0, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := r.percent(tc.live); got != tc.want {
-				t.Fatalf("percent(%d MiB) = %d, want %d", tc.live/mib, got, tc.want)
+			if got := r.percent(tc.live, tc.rate); got != tc.want {
+				t.Fatalf("percent(%d MiB, %.0f MiB/s) = %d, want %d", tc.live/mib, tc.rate/mib, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAllocRate: the estimate weights each interval by its length over
+// rateWindow and ignores readings that cannot be rates.
+func TestAllocRate(t *testing.T) {
+	const mib = 1 << 20
+	t0 := time.Unix(1_000_000, 0)
+	var a allocRate
+	steps := []struct {
+		at     time.Duration
+		allocs uint64
+		want   float64
+	}{
+		{0, 100 * mib, 0},                            // the first reading: no rate yet
+		{time.Second, 110 * mib, 10 * mib},           // the first rate is taken whole
+		{time.Second, 200 * mib, 10 * mib},           // no time passed: ignored, re-based
+		{6 * time.Second, 200 * mib, 5 * mib},        // 0 B/s for half the window
+		{11 * time.Second, 300 * mib, 12.5 * mib},    // 20 MiB/s for half
+		{31 * time.Second, 300 * mib, 0},             // idle longer than the window
+		{32 * time.Second, 10 * mib, 0},              // a counter that went back: re-based
+		{33 * time.Second, 20 * mib, 0.1 * 10 * mib}, // 10 MiB/s for a tenth
+	}
+	for i, st := range steps {
+		if got := a.observe(t0.Add(st.at), st.allocs); got != st.want {
+			t.Fatalf("step %d: rate %.0f B/s, want %.0f", i, got, st.want)
+		}
 	}
 }
 
@@ -38,7 +67,7 @@ func TestHeadroomRulePercent(t *testing.T) {
 // answer changes, and follows the live heap down as well as up.
 func TestGCTunerAdjust(t *testing.T) {
 	const mib = 1 << 20
-	r := headroomRule{maxPercent: 50, minPercent: 20, maxHeadroom: 10 * mib}
+	r := headroomRule{maxPercent: 50, minPercent: 20, minHeadroom: 10 * mib, maxHeadroom: 10 * mib}
 	var live uint64
 	var sets []int
 	tu := newGCTuner(context.Background(), r, func() heapState { return heapState{live: live} },
@@ -138,7 +167,7 @@ func waitReleased(t *testing.T, tu *gcTuner) {
 // once the context ends the tuner stops and sets nothing more.
 func TestGCTunerFollowsCollections(t *testing.T) {
 	const mib = 1 << 20
-	r := headroomRule{maxPercent: 50, minPercent: 20, maxHeadroom: 10 * mib}
+	r := headroomRule{maxPercent: 50, minPercent: 20, minHeadroom: 10 * mib, maxHeadroom: 10 * mib}
 	var mu sync.Mutex
 	live := uint64(5 * mib)
 	var sets []int

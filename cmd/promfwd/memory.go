@@ -64,7 +64,8 @@ func (s gcSettings) apply(ctx context.Context, log *zap.Logger) {
 	if s.headroom.maxHeadroom > 0 {
 		startGCTuner(ctx, s.headroom)
 		fields = append(fields, zap.Int("gogc", s.headroom.maxPercent), zap.Int("gogc_min", s.headroom.minPercent),
-			zap.Uint64("gc_headroom_max_bytes", s.headroom.maxHeadroom))
+			zap.Uint64("gc_headroom_min_bytes", s.headroom.minHeadroom), zap.Uint64("gc_headroom_max_bytes", s.headroom.maxHeadroom),
+			zap.Duration("gc_period", s.headroom.period))
 	}
 	if s.limit > 0 {
 		debug.SetMemoryLimit(s.limit)

@@ -23,7 +23,8 @@ import (
 //
 // Entries (20 bytes: hash, value, time; dedupe_store.go) live in pages in
 // the order their series were first seen, with an index from series hash to
-// position (dedupe_index.go). A target repeats its series in the same
+// position (dedupe_index.go; dropped while no lookup needs it,
+// dedupe_lookup.go). A target repeats its series in the same
 // order every scrape, so the entry after the last one used is nearly always
 // the next sample's: that one comparison replaces a probe of a map holding
 // every series of every source (random memory access, the cost that mattered
@@ -33,8 +34,12 @@ type Dedupe struct {
 	clock       clockwork.Clock
 
 	mu        sync.Mutex
-	idx       seriesIndex   // series hash -> position in ents (live entries only); dedupe_index.go
+	idx       seriesIndex // series hash -> position in ents (live entries only), when indexed; dedupe_index.go
+	indexed   bool        // idx is built (dedupe_lookup.go)
+	lookups   int         // index lookups since the last sweep
+	starts    map[uint64]int32
 	ents      dedupeEntries // dedupe_store.go
+	live      int           // live entries in ents
 	t         sentClock     // what ents' times count in; dedupe_store.go
 	dead      int           // entries in ents no longer in idx
 	hint      int32         // position after the entry used last
@@ -58,20 +63,6 @@ func NewDedupe(resendAfter time.Duration, clock clockwork.Clock) *Dedupe {
 // Enabled reports whether the dedupe filters anything.
 func (d *Dedupe) Enabled() bool { return d != nil && d.resendAfter > 0 }
 
-// find returns the position of h's live entry, or -1.
-func (d *Dedupe) find(h uint64) int32 {
-	i := d.hint
-	if i < d.ents.len() && d.ents.hash(i) == h && d.ents.at(i) != atDead {
-		d.hint = i + 1
-		return i
-	}
-	i = d.idx.find(&d.ents, h)
-	if i >= 0 {
-		d.hint = i + 1
-	}
-	return i
-}
-
 // record remembers that h was sent with value bits at unit at.
 func (d *Dedupe) record(h, bits uint64, at uint32) {
 	if i := d.find(h); i >= 0 {
@@ -79,16 +70,20 @@ func (d *Dedupe) record(h, bits uint64, at uint32) {
 		return
 	}
 	i := d.ents.add(h, bits, at)
-	d.idx.insert(&d.ents, i)
+	d.idx.insert(&d.ents, i) // find returned -1: the index is built
+	d.live++
 	d.hint = i + 1
 }
 
 // forget drops h's entry (its series went stale).
 func (d *Dedupe) forget(h uint64) {
 	if i := d.find(h); i >= 0 {
-		d.idx.remove(&d.ents, h)
+		if d.indexed {
+			d.idx.remove(&d.ents, h)
+		}
 		d.ents.kill(i)
 		d.dead++
+		d.live--
 	}
 }
 
@@ -175,7 +170,7 @@ func (d *Dedupe) filterLocked(in []scrape.Sample) (skipped int) {
 // forgotten entries pile up; called with mu held.
 func (d *Dedupe) maybeSweep(now time.Time) {
 	if now.Sub(d.lastSweep) < d.resendAfter {
-		if d.dead > d.idx.live+dedupeMinKeep {
+		if d.dead > d.live+dedupeMinKeep {
 			d.compact(atDead + 1)
 		}
 		return
@@ -194,6 +189,7 @@ func (d *Dedupe) sweep(now time.Time) {
 	}
 	d.compact(d.t.unit(cutoffNs))
 	d.rebase(cutoffNs >> d.t.shift)
+	d.afterSweep() // dedupe_lookup.go
 }
 
 // rebase moves unit 1 to unit number base (ns >> shift), keeping every
@@ -212,7 +208,7 @@ func (d *Dedupe) rebase(base int64) {
 }
 
 // compact keeps the live entries sent at or after unit cutoff, in their
-// order, and rebuilds the index when anything went.
+// order, and rebuilds the index (if built) when anything went.
 func (d *Dedupe) compact(cutoff uint32) {
 	cutoff = max(cutoff, atDead+1)
 	n := d.ents.len()
@@ -220,7 +216,10 @@ func (d *Dedupe) compact(cutoff uint32) {
 	if d.ents.len() == n {
 		return
 	}
-	d.idx.rebuild(&d.ents)
+	if d.indexed {
+		d.idx.rebuild(&d.ents)
+	}
+	d.live = int(d.ents.len())
 	d.dead, d.hint = 0, 0
 }
 
@@ -228,5 +227,5 @@ func (d *Dedupe) compact(cutoff uint32) {
 func (d *Dedupe) Len() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.idx.live
+	return d.live
 }

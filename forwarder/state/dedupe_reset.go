@@ -12,5 +12,6 @@ func (d *Dedupe) Reset() {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.ents, d.idx, d.dead, d.hint = dedupeEntries{}, seriesIndex{}, 0, 0
+	d.ents, d.dead, d.live, d.hint, d.starts = dedupeEntries{}, 0, 0, 0, nil
+	d.dropIndex()
 }

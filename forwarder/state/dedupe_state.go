@@ -30,7 +30,7 @@ func (d *Dedupe) Snapshot() []byte {
 		hash, bits uint64
 		sentAt     int64
 	}
-	live := make([]saved, 0, d.idx.live)
+	live := make([]saved, 0, d.live)
 	for i := range d.ents.len() {
 		if h, bits, at := d.ents.get(i); at != atDead {
 			live = append(live, saved{h, bits, d.t.ns(at)})
@@ -97,7 +97,7 @@ func (d *Dedupe) Restore(b []byte) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.ents, d.t, d.dead, d.hint = ents, t, 0, 0
-	d.idx.rebuild(&d.ents)
+	d.ents, d.t, d.dead, d.live, d.hint, d.starts = ents, t, 0, int(ents.len()), 0, nil
+	d.dropIndex() // built by the first lookup (dedupe_lookup.go)
 	return nil
 }
