@@ -39,6 +39,7 @@ type options struct {
 	latency    time.Duration
 	maxBatch   int
 	inProcess  bool
+	noDedupe   bool
 	cpuProfile string
 	memProfile string
 	env        []string
@@ -81,6 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.conc, "concurrency", 0, "the sink's concurrency key (0: promfwd's default)")
 	fs.IntVar(&o.maxBatch, "max-batch", 0, "the sink's max_batch_samples key (0: promfwd's default)")
 	fs.DurationVar(&o.latency, "receiver-latency", 0, "the receiver waits this long before answering each data request (a distant or busy destination)")
+	fs.BoolVar(&o.noDedupe, "no-dedupe", false, "turn promfwd's dedupe off (it is on, resend_after 1m, by default here): what its per-series state costs")
 	fs.BoolVar(&o.inProcess, "inprocess", false, "run the forwarder in this process (for -cpuprofile; CPU figures then include targets and receiver)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with -inprocess: write a CPU profile of the window here")
 	fs.StringVar(&o.memProfile, "memprofile", "", "with -inprocess: write heap profiles at the end of the window: FILE after a forced collection, FILE.busy as of the last collection the workload triggered (with -aggregate: FILE.off and FILE.on)")

@@ -49,7 +49,7 @@ func freeAddr() (string, error) {
 func writeConfig(path, listen, sink, sinkURL string, o options, urls []string) error {
 	var b strings.Builder
 	timeout := max(o.interval*8/10, 500*time.Millisecond)
-	fmt.Fprintf(&b, "server:\n  listen: %s\ndedupe:\n  enabled: true\n  resend_after: 1m\nsources:\n", listen)
+	fmt.Fprintf(&b, "server:\n  listen: %s\ndedupe:\n  enabled: %t\n  resend_after: 1m\nsources:\n", listen, !o.noDedupe)
 	for i, u := range urls {
 		if o.kubeAPI != "" {
 			b.WriteString(kubeSource(o)) // kube.go: the same targets, discovered
@@ -363,7 +363,7 @@ func upstreamReport(ctx context.Context, rwURL string, before selfMetrics) []str
 // so it shows in-flight batches and request bodies), then path after a
 // forced collection (the steady per-series state).
 func writeHeapProfile(path string) error {
-	if err := writeProfileFile(path+".busy"); err != nil {
+	if err := writeProfileFile(path + ".busy"); err != nil {
 		return err
 	}
 	runtime.GC()
