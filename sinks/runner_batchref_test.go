@@ -16,13 +16,22 @@ import (
 type gateSink struct {
 	entered chan int
 	gate    chan struct{}
+	done    chan struct{} // closed when the test ends: Encode no longer waits
 	mu      sync.Mutex
 	got     []scrape.Sample
 	calls   int
 }
 
 func newGateSink() *gateSink {
-	return &gateSink{entered: make(chan int), gate: make(chan struct{})}
+	return &gateSink{entered: make(chan int), gate: make(chan struct{}), done: make(chan struct{})}
+}
+
+// startGated starts a runner over g; the test's end opens g for good (before
+// the runner's Stop), so a failing test does not hang in Encode.
+func startGated(t *testing.T, g *gateSink, cfg RunnerConfig) *testRunner {
+	r := startRunner(t, g, cfg)
+	t.Cleanup(func() { close(g.done) })
+	return r
 }
 
 func (g *gateSink) Encode(samples []scrape.Sample) (Encoded, error) {
@@ -30,8 +39,14 @@ func (g *gateSink) Encode(samples []scrape.Sample) (Encoded, error) {
 	g.calls++
 	n := g.calls
 	g.mu.Unlock()
-	g.entered <- n
-	<-g.gate
+	select {
+	case g.entered <- n:
+		select {
+		case <-g.gate:
+		case <-g.done:
+		}
+	case <-g.done:
+	}
 	g.mu.Lock()
 	g.got = append(g.got, samples...)
 	g.mu.Unlock()
@@ -129,7 +144,7 @@ func TestRunnerReleasesBatchAfterEncode(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			pool := scrape.NewBatchPool(0, 0)
 			gs := newGateSink()
-			r := startRunner(t, gs, tc.cfg)
+			r := startGated(t, gs, tc.cfg)
 			watched := tc.submit(r, pool)
 			var stolen []*scrape.BatchRef
 			defer func() {
@@ -179,7 +194,7 @@ func TestRunnerBatchTwoSinks(t *testing.T) {
 	fast := newFakeSink()
 	slow := newGateSink()
 	rf := startRunner(t, fast, RunnerConfig{MaxBatchSamples: 10})
-	rs := startRunner(t, slow, RunnerConfig{MaxBatchSamples: 10})
+	rs := startGated(t, slow, RunnerConfig{MaxBatchSamples: 10})
 	a, job := pooledGauges(pool, "a", 10)
 	rf.SubmitBatch(a, job.Ref())
 	rs.SubmitBatch(a, job.Ref())
@@ -189,7 +204,7 @@ func TestRunnerBatchTwoSinks(t *testing.T) {
 	s, ref := pool.NewBatch(10)
 	defer ref.Release()
 	if sameArray(s, a) {
-		t.Fatal("array reused while the slow sink has not encoded it")
+		t.Error("array reused while the slow sink has not encoded it")
 	}
 	slow.gate <- struct{}{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
