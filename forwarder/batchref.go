@@ -1,6 +1,10 @@
 package forwarder
 
-import "github.com/promfwd/promfwd/scrape"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/promfwd/promfwd/scrape"
+)
 
 // Reuse of the parser's []Sample arrays (scrape.BatchPool, one per
 // Forwarder, shared by every target). A scrape's samples live in one
@@ -32,4 +36,21 @@ import "github.com/promfwd/promfwd/scrape"
 // to the sinks of the new config: reload_source.go).
 func (f *Forwarder) deliverTo(src *source, routes []*sinkState, samples []scrape.Sample) {
 	f.deliverBatch(src, routes, samples, nil)
+}
+
+// newBatchPool returns the Forwarder's pool of parse arrays, its contents
+// exported as promfwd_batch_pool_bytes and _arrays.
+func newBatchPool(reg prometheus.Registerer) *scrape.BatchPool {
+	p := scrape.NewBatchPool(0, 0)
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "promfwd_batch_pool_bytes",
+			Help: "Bytes of parsed-sample arrays held free for reuse by later scrapes.",
+		}, func() float64 { return float64(p.Stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "promfwd_batch_pool_arrays",
+			Help: "Parsed-sample arrays held free for reuse by later scrapes.",
+		}, func() float64 { return float64(p.Stats().Arrays) }),
+	)
+	return p
 }

@@ -135,7 +135,7 @@ func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 		reg:       reg,
 		sm:        newSourceMetrics(reg),
 		skm:       sinks.NewMetrics(reg),
-		batches:   scrape.NewBatchPool(0, 0),
+		batches:   newBatchPool(reg), // batchref.go
 		pm:        newProcessMetrics(reg, opts.Version, opts.Clock.Now()),
 		am:        newAggMetrics(reg),
 		cfg:       cfg,
