@@ -245,3 +245,41 @@ func TestRunnerBatchStopAndDrop(t *testing.T) {
 		t.Fatalf("a batch submitted after Stop was not released: %+v", st)
 	}
 }
+
+// TestRunnerBatchStopWhileEncoding: Stop (a reload retiring the runner,
+// or shutdown) while a batch's chunk is in Encode and more of it pending
+// releases the batch only after its last chunk is encoded.
+func TestRunnerBatchStopWhileEncoding(t *testing.T) {
+	pool := scrape.NewBatchPool(0, 0)
+	gs := newGateSink()
+	r := startGated(t, gs, RunnerConfig{MaxBatchSamples: 4})
+	a, ref := pooledGauges(pool, "a", 10) // chunks of 4, 4 and, at Stop, 2
+	r.SubmitBatch(a, ref)
+	<-gs.entered
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		r.Stop(ctx)
+	}()
+	var stolen []*scrape.BatchRef
+	for i := 1; i <= 3; i++ {
+		if i > 1 {
+			<-gs.entered
+		}
+		s, sref := pooledGauges(pool, "stolen", 10)
+		stolen = append(stolen, sref)
+		if sameArray(s, a) {
+			t.Errorf("encode %d: the batch's array was handed out during Stop before its last chunk was encoded", i)
+		}
+		gs.gate <- struct{}{}
+	}
+	<-stopped
+	for _, s := range stolen {
+		s.Release()
+	}
+	if got, want := gs.names(), wantNames("a", 0, 10); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("encoded %v\nwant    %v", got, want)
+	}
+}
