@@ -134,30 +134,43 @@ func batchConfig(t *testing.T, sinkNames []string, sources string) string {
 // unchanged), and two sinks of which only one is held. Afterwards the
 // arrays are reused.
 func TestScrapeBatchIntactWhileEncodeBlocked(t *testing.T) {
+	every := func(n, _ int) int { return n }
 	for _, tc := range []struct {
 		name  string
-		sinks []string
+		sinks []string // the first is held; all are checked
 		value func(n, s int) int
+		// successor: the source routes to sink "old", which a reload
+		// replaced by sinks[0] (reload_durable.go: admits go to next).
+		successor bool
 	}{
-		{"whole batch", []string{"out"}, func(n, _ int) int { return n }},
+		{"whole batch", []string{"out"}, every, false},
 		{"dedupe parts", []string{"out"}, func(n, s int) int {
 			if s < batchSeries/2 {
 				return 7 // unchanged: dedupe skips it after the first scrape
 			}
 			return n
-		}},
-		{"two sinks, one held", []string{"slow", "fast"}, func(n, _ int) int { return n }},
+		}, false},
+		{"two sinks, one held", []string{"slow", "fast"}, every, false},
+		{"reload successor", []string{"new"}, every, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := batchTarget(t, tc.value, nil)
 			// Without the per-target series (some of which dedupe skips),
 			// a scrape reaches the runner as one part, which it passes to
 			// Encode without copying.
-			cfg, out := loadRunConfig(t, batchConfig(t, tc.sinks, fmt.Sprintf(
-				"sources:\n  - name: s\n    url: %s/metrics\n    interval: 10s\n    target_series: false\n", srv.URL)))
+			source := fmt.Sprintf("sources:\n  - name: s\n    url: %s/metrics\n    interval: 10s\n    target_series: false\n", srv.URL)
+			all := tc.sinks
+			if tc.successor {
+				source += "    sinks: [old]\n"
+				all = append([]string{"old"}, tc.sinks...)
+			}
+			cfg, out := loadRunConfig(t, batchConfig(t, all, source))
 			f, err := New(cfg, Options{})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.successor {
+				f.sinks["old"].next = f.sinks[tc.sinks[0]]
 			}
 			gs := map[string]*gatedSink{}
 			for _, n := range tc.sinks {
