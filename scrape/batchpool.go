@@ -10,12 +10,15 @@ import (
 const sampleSize = int64(unsafe.Sizeof(Sample{}))
 
 // Defaults of a BatchPool. A scrape's batch lives from its parse until
-// every sink has encoded it (about FlushInterval), so at 1M series and 200k
-// samples/s a handful of arrays are in flight and the free list needs only
-// a few between one release and the next parse.
+// every sink has encoded it, so at 1M series (50 targets of 20k, 1.7 MB
+// arrays) a few arrays are in flight and the free list needs only one or
+// two between one release and the next parse. Every byte it holds is live
+// heap, which the collector's headroom adds to, so it is kept small; an
+// array above the byte bound (a target of more than ~50k samples) is not
+// kept at all.
 const (
 	DefaultPoolMaxArrays = 16
-	DefaultPoolMaxBytes  = 8 << 20
+	DefaultPoolMaxBytes  = 4 << 20
 	// poolMaxIdleGets: an array passed over by this many Gets (its size
 	// matches no target any more) is dropped.
 	poolMaxIdleGets = 64
@@ -24,9 +27,9 @@ const (
 // BatchPool is a free list of []Sample arrays shared by the targets of one
 // process, so that a parse can reuse the array of an earlier scrape once
 // every sink has encoded it instead of allocating ~80 bytes per sample.
-// It is bounded in arrays and bytes, hands out an array only to a parse of
-// at most twice fewer samples than it holds (targets range from a few
-// hundred to 100k series), and drops arrays that go unused. Arrays are
+// It is bounded in arrays and bytes, hands an array only to a parse that
+// needs at least about half of it (targets range from a few hundred to
+// 100k series), and drops arrays that go unused. Arrays are
 // zeroed when returned, so the free list keeps no label set, name or Meta
 // alive. Safe for concurrent use.
 type BatchPool struct {
@@ -88,13 +91,13 @@ func (p *BatchPool) get(n int) []Sample {
 	return make([]Sample, 0, n)
 }
 
-// put zeroes s's whole array and keeps it unless it is too large for the
-// pool; the least recently put arrays make room.
+// put zeroes s's whole array and keeps it unless it alone exceeds the
+// byte bound; the least recently put arrays make room.
 func (p *BatchPool) put(s []Sample) {
 	s = s[:cap(s)]
 	clear(s) // drop the names, label sets and Meta it points to
 	size := int64(cap(s)) * sampleSize
-	if size == 0 || size > p.maxBytes/2 {
+	if size == 0 || size > p.maxBytes {
 		return
 	}
 	p.mu.Lock()

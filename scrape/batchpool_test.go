@@ -58,10 +58,17 @@ func TestBatchPoolSizes(t *testing.T) {
 			t.Fatalf("count bound 2: pool holds %d", st.Arrays)
 		}
 		p = NewBatchPool(100, 100*sampleSize)
-		_, r := p.NewBatch(60) // more than half the byte bound: not kept
+		_, r := p.NewBatch(101) // alone above the byte bound: not kept
 		r.Release()
 		if st := p.Stats(); st.Arrays != 0 {
-			t.Fatalf("an array of more than half the byte bound was kept: %+v", st)
+			t.Fatalf("an array above the byte bound was kept: %+v", st)
+		}
+		_, r60 := p.NewBatch(60)
+		_, r50 := p.NewBatch(50)
+		r60.Release()
+		r50.Release() // does not fit beside the first: the first goes
+		if st := p.Stats(); st.Arrays != 1 || st.Bytes != 50*sampleSize {
+			t.Fatalf("byte bound: pool holds %+v, want only the last array", st)
 		}
 	})
 	t.Run("idle arrays dropped", func(t *testing.T) {
