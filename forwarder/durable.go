@@ -40,10 +40,17 @@ func (f *Forwarder) openDurable(st *sinkState, rc *sinks.RunnerConfig, dataDir s
 // unchanged: with an aggregating sink the offered ones are the aggregates
 // and passed-through series, not the raw input.
 func (st *sinkState) admit(samples []scrape.Sample) (offered, skipped int) {
+	return st.admitBatch(samples, nil)
+}
+
+// admitBatch is admit for samples read from a pooled batch (batchref.go):
+// each part submitted holds a reference of its own, which the runner
+// releases once the part is encoded or dropped. The caller keeps batch.
+func (st *sinkState) admitBatch(samples []scrape.Sample, batch *scrape.BatchRef) (offered, skipped int) {
 	st.swap.RLock()
 	if nx := st.next; nx != nil { // replaced by a reload (reload_durable.go)
 		st.swap.RUnlock()
-		return nx.admit(samples)
+		return nx.admitBatch(samples, batch)
 	}
 	defer st.swap.RUnlock()
 	if d := st.durable; d != nil {
@@ -53,7 +60,7 @@ func (st *sinkState) admit(samples []scrape.Sample) (offered, skipped int) {
 	samples = st.stages.apply(samples)               // aggregate.go: per-sink transform chain
 	parts, skipped := st.dedupe.FilterParts(samples) // views of samples, not a copy
 	for _, p := range parts {
-		st.runner.Submit(p)
+		st.runner.SubmitBatch(p, batch.Ref())
 	}
 	return len(samples), skipped
 }

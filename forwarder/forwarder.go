@@ -62,6 +62,8 @@ type Forwarder struct {
 	sdm       *discovery.Metrics
 	sdEvery   time.Duration
 	sdDNS     *discovery.DNSClientConfig
+	// batches: parse arrays, reused once every sink encoded them (batchref.go).
+	batches *scrape.BatchPool
 
 	mu        sync.Mutex // guards everything below during reloads
 	cfg       *config.Config
@@ -133,6 +135,7 @@ func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 		reg:       reg,
 		sm:        newSourceMetrics(reg),
 		skm:       sinks.NewMetrics(reg),
+		batches:   newBatchPool(reg), // batchref.go
 		pm:        newProcessMetrics(reg, opts.Version, opts.Clock.Now()),
 		am:        newAggMetrics(reg),
 		cfg:       cfg,
@@ -222,6 +225,7 @@ func (f *Forwarder) buildSource(sc config.SourceConfig) (*source, error) {
 		return nil, err // names the source, or is ErrTargetDropped
 	}
 	tc.Rewriter = metricRewriter(sc.MetricRelabelConfigs) // pipeline.go
+	tc.BatchPool = f.batches
 	t, err := scrape.NewTarget(tc)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", sc.Name, err)

@@ -42,6 +42,8 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 		f.sm.duration.WithLabelValues(src.name).Observe(res.Duration.Seconds())
 		f.sm.bytes.WithLabelValues(src.name).Add(float64(res.Bytes))
 	}
+	batch := res.Batch
+	defer batch.Release() // batchref.go: the job's own reference; each sink's part holds another
 	if res.Err != nil {
 		if ctx.Err() != nil {
 			return // shutting down mid-scrape: not a target failure
@@ -87,6 +89,7 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	src.last, src.lastRw, src.lastRwDone = nil, res.Rewrite, res.Rewritten
 	if now.Before(src.freshUntil) {
 		src.last = slices.Clip(res.Samples) // appendExtras writes past its end
+		batch.Pin()                         // kept beyond any reference: never reused
 	}
 	f.sm.samples.WithLabelValues(src.name).Add(float64(len(samples)))
 	f.sm.lastSamples.WithLabelValues(src.name).Set(float64(len(samples)))
@@ -96,8 +99,8 @@ func (f *Forwarder) scrapeOnce(ctx context.Context, src *source) {
 	rep := src.pipe.reportSamples(scrape.Report{Up: true, Duration: res.Duration, Scraped: res.Scraped(),
 		PostRelabel: len(samples), SeriesAdded: added}, nowMs)
 	samples = appendExtras(samples, markers, rep)
-	f.deliver(src, samples)
-	settle(ctx, src.routes()) // durable_intake.go: on disk before the job ends
+	f.deliverBatch(src, src.routes(), samples, batch) // batchref.go
+	settle(ctx, src.routes())                         // durable_intake.go: on disk before the job ends
 }
 
 // appendExtras appends a scrape's stale markers and per-target series to
@@ -144,13 +147,13 @@ func (f *Forwarder) deliver(src *source, samples []scrape.Sample) {
 	f.deliverTo(src, src.routes(), samples)
 }
 
-// deliverTo is deliver to the given sinks (a retired source's goodbye goes
-// to the sinks of the new config: reload_source.go).
-func (f *Forwarder) deliverTo(src *source, routes []*sinkState, samples []scrape.Sample) {
+// deliverBatch is deliverTo for samples read from a pooled batch: every
+// part a sink's runner takes holds its own reference (batchref.go).
+func (f *Forwarder) deliverBatch(src *source, routes []*sinkState, samples []scrape.Sample, batch *scrape.BatchRef) {
 	for _, st := range routes {
 		out, ws := src.pipe.forSink(st, st.cfg.WriteRelabelConfigs, samples)
 		f.countRelabel(src.name, st.name, ws)
-		offered, skipped := st.admit(out) // durable.go: stages, dedupe, then Submit
+		offered, skipped := st.admitBatch(out, batch) // durable.go: stages, dedupe, then Submit
 		if skipped > 0 {
 			f.sm.skippedUnchanged.WithLabelValues(src.name, st.name).Add(float64(skipped))
 		}

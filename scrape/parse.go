@@ -42,6 +42,10 @@ type ParseOptions struct {
 	// SeriesRewriter. Limits.MaxSamples then counts samples before
 	// rewriting. Protobuf parses ignore it.
 	Rewriter SeriesRewriter
+	// Alloc, when set, provides the output array instead of make: it
+	// returns an empty slice of capacity at least n (batchpool.go). The
+	// samples may outgrow it, so the caller compares it with the result.
+	Alloc func(n int) []Sample
 }
 
 // ParseError is a malformed exposition. Line is 1-based; for protobuf it is
@@ -209,7 +213,11 @@ func (p *Parser) begin(f Format, body []byte, opt ParseOptions) {
 	if opt.Limits.MaxSamples > 0 && n > opt.Limits.MaxSamples {
 		n = opt.Limits.MaxSamples
 	}
-	p.out = make([]Sample, 0, n)
+	if opt.Alloc != nil {
+		p.out = opt.Alloc(n)[:0]
+	} else {
+		p.out = make([]Sample, 0, n)
+	}
 	if p.syms == nil || p.rotate || !sameTargetLabels(p.syms.tl, opt.TargetLabels) {
 		// A new table: every series is encoded again, so the line
 		// cache and the last set (whose labels are in the old table)

@@ -36,6 +36,12 @@ type Result struct {
 	Rewritten bool
 	Rewrite   RewriteStats
 	Err       error // nil on success; on error Samples is nil
+	// Batch is the caller's reference to the pooled array behind Samples
+	// (TargetConfig.BatchPool; nil when not pooled): release it once
+	// nothing derived from Samples is read any more, after taking a
+	// reference (Batch.Ref) for every holder that reads them later. Never
+	// releasing it is harmless: the array is then not reused.
+	Batch *BatchRef
 }
 
 // Scraped is the number of samples the scrape yielded before any

@@ -55,6 +55,9 @@ type TargetConfig struct {
 	// Rewriter is ParseOptions.Rewriter (metric_relabel_configs): text
 	// and OpenMetrics samples come out rewritten (Result.Rewritten).
 	Rewriter SeriesRewriter
+	// BatchPool, when set, provides the arrays of parsed samples and takes
+	// them back once Result.Batch's references are all released.
+	BatchPool *BatchPool
 }
 
 // Target scrapes one source. It keeps the conditional-GET state and the
@@ -69,6 +72,7 @@ type Target struct {
 	maxBody int64
 	parser  *Parser
 	popts   ParseOptions
+	pool    *BatchPool // target_batch.go
 	// exemplars says whether parses keep exemplars (SetExemplars); read
 	// by Scrape, set by whoever routes the target's samples.
 	exemplars atomic.Bool
@@ -154,6 +158,7 @@ func NewTarget(cfg TargetConfig) (*Target, error) {
 		timeout: cfg.Timeout,
 		maxBody: cfg.MaxBodyBytes,
 		parser:  NewParser(),
+		pool:    cfg.BatchPool,
 		popts: ParseOptions{TargetLabels: cfg.TargetLabels, Limits: cfg.Limits,
 			HonorLabels: cfg.HonorLabels, IgnoreTimestamps: cfg.IgnoreTimestamps, Rewriter: cfg.Rewriter},
 	}, nil
@@ -194,24 +199,24 @@ func (t *Target) Scrape(ctx context.Context, now time.Time) (res Result) {
 		res.Duration = time.Since(began)
 	}()
 
-	samples, unchanged, n, maxAge, err := t.scrape(ctx, now)
+	samples, batch, unchanged, n, maxAge, err := t.scrape(ctx, now)
 	res.Bytes, res.MaxAge = n, maxAge
 	if err != nil {
 		res.Err = fmt.Errorf("scrape %s (%s): %w", t.name, t.ep.display, err)
 		return res
 	}
-	res.Samples, res.Unchanged, res.Dropped = samples, unchanged, t.prevDropped
+	res.Samples, res.Unchanged, res.Dropped, res.Batch = samples, unchanged, t.prevDropped, batch
 	res.Series = t.parser.Series()
 	res.Rewrite, res.Rewritten = t.prevRw, t.prevRwDone
 	return res
 }
 
-func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample, unchanged bool, n int64, maxAge time.Duration, err error) {
+func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample, batch *BatchRef, unchanged bool, n int64, maxAge time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(parent, t.timeout)
 	defer cancel()
 	resp, err := t.fetch(ctx)
 	if err != nil {
-		return nil, false, 0, 0, t.contextError(parent, ctx, err)
+		return nil, nil, false, 0, 0, t.contextError(parent, ctx, err)
 	}
 	// The parser copies what it keeps (interned strings), so the body
 	// buffer is free again once this scrape is done.
@@ -221,10 +226,10 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 		if t.prev == nil {
 			// Never asked with validators (none were given), or the
 			// last parse failed.
-			return nil, false, 0, maxAge, errors.New("target answered 304 Not Modified but there is no previous scrape")
+			return nil, nil, false, 0, maxAge, errors.New("target answered 304 Not Modified but there is no previous scrape")
 		}
 		t.remember(resp)
-		return t.restamp(now), true, 0, maxAge, nil
+		return t.restamp(now), nil, true, 0, maxAge, nil
 	}
 	h := xxhash.Sum64(resp.body)
 	opts := t.popts
@@ -233,11 +238,11 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 	same := t.parsed && h == t.prevHash && len(resp.body) == t.prevLen && resp.format == t.prevFormat && opts.Exemplars == t.prevEx
 	if same && t.prev != nil {
 		t.remember(resp)
-		return t.restamp(now), true, n, maxAge, nil
+		return t.restamp(now), nil, true, n, maxAge, nil
 	}
-	samples, err = t.parser.Parse(resp.format, resp.body, opts)
+	samples, batch, err = t.parsePooled(resp.format, resp.body, opts) // target_batch.go
 	if err != nil {
-		return nil, false, n, maxAge, resp.parseError(err) // fetch.go: names a foreign Content-Type
+		return nil, nil, false, n, maxAge, resp.parseError(err) // fetch.go: names a foreign Content-Type
 	}
 	t.parsed, t.prevFormat, t.prevHash, t.prevLen = true, resp.format, h, len(resp.body)
 	t.prevDropped, t.prevEx = t.parser.Dropped(), opts.Exemplars
@@ -252,8 +257,9 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 	t.prev = nil
 	if t.etag != "" || t.lastModified != "" {
 		t.prev = slices.Clip(samples) // a 304 may come; the caller may append past the samples
+		batch.Pin()                   // kept beyond any reference
 	}
-	return samples, same, n, maxAge, nil
+	return samples, batch, same, n, maxAge, nil
 }
 
 // remember keeps validators a 304 or identical answer refreshed.

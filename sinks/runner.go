@@ -154,6 +154,10 @@ type Runner struct {
 	syncWant chan struct{}
 
 	buf []scrape.Sample // batcher only: concatenation buffer
+	// releases are batch references whose samples nothing pending reads
+	// any more; the batcher releases them when it holds no chunk
+	// (runner_batchref.go). Guarded by mu.
+	releases []*scrape.BatchRef
 
 	// Batcher only: requests were queued since the last checkpoint, and when
 	// that checkpoint ran.
@@ -182,6 +186,7 @@ type Runner struct {
 type pendingBatch struct {
 	samples []scrape.Sample
 	at      time.Time
+	ref     *scrape.BatchRef // released once its last samples are encoded (runner_batchref.go)
 }
 
 // NewRunner builds the delivery loop for s. set is the sink's Settings (its
@@ -251,9 +256,15 @@ func (r *Runner) Start(ctx context.Context) {
 // It never blocks: when MaxPendingSamples would be exceeded the oldest
 // submitted batches are dropped (a batch larger than the bound on its own is
 // dropped whole); after Stop everything is dropped with reason "shutdown".
-func (r *Runner) Submit(samples []scrape.Sample) {
+func (r *Runner) Submit(samples []scrape.Sample) { r.SubmitBatch(samples, nil) }
+
+// SubmitBatch is Submit for samples read from a pooled batch: the Runner
+// takes over ref and releases it once the samples are encoded or dropped
+// (runner_batchref.go).
+func (r *Runner) SubmitBatch(samples []scrape.Sample, ref *scrape.BatchRef) {
 	n := len(samples)
 	if n == 0 {
+		ref.Release()
 		return
 	}
 	now := r.clock.Now()
@@ -262,16 +273,19 @@ func (r *Runner) Submit(samples []scrape.Sample) {
 	switch {
 	case r.closed:
 		r.mu.Unlock()
+		ref.Release()
 		r.c.shutdn.Add(float64(n))
 		return
 	case n > r.cfg.MaxPendingSamples:
 		dropped = n
+		r.releaseLaterLocked(ref)
 	default:
 		for r.pendingN+n > r.cfg.MaxPendingSamples {
 			b := r.popBatchLocked()
 			dropped += len(b.samples)
+			r.releaseLaterLocked(b.ref) // the batcher may be encoding a chunk of it
 		}
-		r.batches.Push(pendingBatch{samples: samples, at: now})
+		r.batches.Push(pendingBatch{samples: samples, at: now, ref: ref})
 		r.pendingN += n
 	}
 	signal := r.pendingN == n || r.pendingN >= r.cfg.MaxBatchSamples

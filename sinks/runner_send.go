@@ -74,9 +74,11 @@ func (r *Runner) encodeDue(force bool) {
 		if copied {
 			clear(chunk) // drop references to label strings until the next batch
 		}
+		r.releaseEncoded() // runner_batchref.go
 		r.mu.Lock()
 	}
 	r.mu.Unlock()
+	r.releaseEncoded() // batches evicted while idle
 }
 
 // takeLocked removes up to MaxBatchSamples samples from the intake, cutting
@@ -113,7 +115,7 @@ func (r *Runner) takeLocked() (chunk []scrape.Sample, copied bool) {
 func (r *Runner) consumeHeadLocked(n int) {
 	b := r.batches.Front()
 	if n == len(b.samples) {
-		r.popBatchLocked()
+		r.releaseLaterLocked(r.popBatchLocked().ref) // once this chunk is encoded
 		return
 	}
 	b.samples = b.samples[n:]
