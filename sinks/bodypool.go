@@ -18,12 +18,14 @@ type Recycler interface {
 }
 
 // Body pool bounds (per sink): BodyPool never holds more than this many
-// buffers nor more than this many bytes of capacity. At the default batch
-// (10,000 samples) a remote-write body is ~0.3 MiB and a gzipped HEC body
-// ~0.1 MiB, and a healthy sink has only a few requests between encode and
-// delivery, so a few buffers cover the steady state.
+// buffers nor more than this many bytes of capacity. One encode cycle
+// (10,000 samples by default) makes several requests at once (remote-write:
+// five or six of 2,000 samples, ~55 KiB each at 1M series), and the
+// scrapes of a few targets can land together, so a burst needs a dozen or
+// two bodies; the byte bound keeps large bodies (HEC's, up to 1 MiB) to a
+// few.
 const (
-	DefaultBodyPoolCount = 8
+	DefaultBodyPoolCount = 32
 	DefaultBodyPoolBytes = 4 << 20
 )
 
