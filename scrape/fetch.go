@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -64,7 +63,7 @@ const (
 // response is one answer, reduced to what Scrape needs.
 type response struct {
 	notModified  bool
-	body         []byte // from bodyPool; the caller hands it back with putBodyBuffer
+	body         []byte // from bodyBuffers (bodybuf.go); the caller hands it back with putBodyBuffer
 	format       Format
 	foreignType  string // the Content-Type, when it names no exposition format
 	etag         string
@@ -167,7 +166,7 @@ func (t *Target) readBody(resp *http.Response) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("unsupported Content-Encoding %q", enc)
 	}
-	body, err := readBounded(getBodyBuffer(), src, limit, hint)
+	body, err := readBounded(getBodyBuffer(hint), src, limit, hint)
 	if err != nil || wire.n > limit {
 		body = nil // never pool a buffer that hit the limit
 	}
@@ -191,7 +190,9 @@ func readBounded(buf []byte, r io.Reader, limit, hint int64) ([]byte, error) {
 		hint = limit + 1
 	}
 	if hint > int64(cap(buf)) {
-		buf = make([]byte, 0, hint)
+		// Room for the answer to grow a little, so that the next scrape
+		// of this size still fits this buffer when it is reused.
+		buf = make([]byte, 0, min(hint+hint/8, limit+1))
 	}
 	for {
 		if len(buf) == cap(buf) {
@@ -220,34 +221,6 @@ func readBounded(buf []byte, r io.Reader, limit, hint int64) ([]byte, error) {
 			return buf, err
 		}
 	}
-}
-
-// bodyPool shares body buffers between the targets of the process. Scrapes
-// of different sources rarely overlap (their start offsets are spread over
-// the interval), so the pool holds a few buffers where one buffer per target
-// used to stay live between scrapes: at 10 targets of 20k series that was
-// ~20 MB of heap. It is a cache, not state: nothing observable depends on it.
-var bodyPool sync.Pool // of *[]byte
-
-func getBodyBuffer() []byte {
-	if p, ok := bodyPool.Get().(*[]byte); ok {
-		return (*p)[:0]
-	}
-	return nil
-}
-
-// putBodyBuffer returns a body to the pool unless most of its capacity went
-// unused: a one-off huge answer is not held.
-func putBodyBuffer(b []byte) {
-	if !keepBodyBuffer(b) {
-		return
-	}
-	b = b[:0]
-	bodyPool.Put(&b)
-}
-
-func keepBodyBuffer(b []byte) bool {
-	return b != nil && cap(b) <= 4*len(b)+4*minBodyBuffer
 }
 
 // countingReader counts the bytes read through it.

@@ -121,10 +121,9 @@ func TestReadBodyBounded(t *testing.T) {
 	}
 }
 
-// Buffers go back to a sync.Pool, which may drop any item (it does so on
-// purpose under -race), so reuse itself is not asserted: what is checked is
-// that bodies of every size read correctly one after another through the
-// pool, and which buffers the pool is allowed to keep.
+// Bodies of every size read correctly one after another through the shared
+// free list (bodybuf.go; reuse itself is asserted in bodybuf_test.go), and
+// the list keeps only buffers worth keeping.
 func TestReadBodyPooledBuffer(t *testing.T) {
 	tg := tgtNew(t, "http://127.0.0.1:1", nil)
 	for _, size := range []int{300_000, 290_000, 8 << 20, 1000, 0} {

@@ -98,7 +98,7 @@ func NewHTTPClient(o ClientOptions) (*retryablehttp.Client, error) {
 	backoff := o.Health.trackBackoff(cappedBackoff(o.Backoff, o.MaxRetryAfter, log)) // health_detail.go
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           dialCopyConn((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext), // conn.go
 		TLSClientConfig:       tlsCfg,
 		TLSHandshakeTimeout:   10 * time.Second,
 		MaxIdleConnsPerHost:   16,

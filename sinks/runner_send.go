@@ -171,6 +171,7 @@ func (r *Runner) encode(samples []scrape.Sample) {
 		n := 0
 		for _, e := range evicted {
 			n += e.Samples
+			r.recycle(e) // runner_recycle.go
 		}
 		r.c.queueFull.Add(float64(n))
 		r.logDrop(DropQueueFull, n)
@@ -202,6 +203,7 @@ func (r *Runner) sendLoop(lane int) {
 			r.leftMu.Unlock()
 			return
 		}
+		r.recycle(req) // delivered or rejected: runner_recycle.go
 	}
 }
 

@@ -142,6 +142,7 @@ func newSink(cfg Config, set sinks.Settings, o options) (*Sink, error) {
 		},
 	}
 	s.splitPause = co.RetryWaitMin // 0: sinks.DefaultSplitPause
+	s.enc.comp.bodies = sinks.NewBodyPool(0, 0)
 	s.resourcesJSON = append([]byte(`[{"name":`), jsonw.AppendString(nil, cfg.Host)...)
 	s.resourcesJSON = append(s.resourcesJSON, `,"type":"host"}]`...)
 	for i, t := range cfg.Tags {
@@ -172,10 +173,11 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	r, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, body)
+	r, release, err := sinks.NewBodyRequest(ctx, http.MethodPost, s.endpoint, body)
 	if err != nil {
 		return fmt.Errorf("datadog: build request: %w", sinks.RedactURLError(err))
 	}
+	defer release() // runs after the answer is drained: no reader of body outlives Send
 	r.Header.Set("DD-API-KEY", key)
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Content-Encoding", s.cfg.Compression)
@@ -323,3 +325,7 @@ func credentialFailed(set sinks.Settings) func(error) {
 		}
 	}
 }
+
+// Recycle implements sinks.Recycler: the Runner hands back a body nothing
+// reads any more, and the next request's compressed body reuses it.
+func (s *Sink) Recycle(body []byte) { s.enc.comp.bodies.Put(body) }

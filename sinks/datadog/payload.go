@@ -94,6 +94,7 @@ func (s *Sink) emit(reqs []sinks.Request, dropped int, units []unit) ([]sinks.Re
 		return nil, 0, err
 	}
 	if len(body) > s.limits.compressed || len(raw)+len(envelopeOpen)+len(envelopeClose) > s.limits.uncompressed {
+		s.enc.comp.bodies.Put(body) // never queued
 		switch {
 		case len(units) > 1:
 			half := len(units) / 2
@@ -122,6 +123,10 @@ type compressor struct {
 	out      bytes.Buffer
 	gz       *gzip.Writer
 	zl       *zlib.Writer
+	// bodies holds request bodies the Runner handed back (Recycle); nil
+	// for the compressor of a split, whose halves are sent and dropped
+	// within one Send.
+	bodies *sinks.BodyPool
 }
 
 func newCompressor(encoding string) *compressor {
@@ -135,7 +140,8 @@ func newCompressor(encoding string) *compressor {
 	return c
 }
 
-// compress returns a fresh slice holding the compressed concatenation of parts.
+// compress returns the compressed concatenation of parts in a buffer of
+// its own (from the body pool).
 func (c *compressor) compress(parts ...[]byte) ([]byte, error) {
 	c.out.Reset()
 	var w io.WriteCloser
@@ -154,7 +160,9 @@ func (c *compressor) compress(parts ...[]byte) ([]byte, error) {
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("datadog: %s: %w", c.encoding, err)
 	}
-	return bytes.Clone(c.out.Bytes()), nil
+	body := c.bodies.Get(c.out.Len())
+	copy(body, c.out.Bytes())
+	return body, nil
 }
 
 // decompress reverses compress (used to split a body the intake refused as

@@ -1,8 +1,6 @@
 package hec
 
 import (
-	"bytes"
-
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -45,10 +43,10 @@ func (e *encoder) maybeSpill() {
 }
 
 // body returns an owned copy of the finished request body, gzipped when
-// configured.
+// configured, in a buffer from the body pool.
 func (e *encoder) body() []byte {
 	if !e.gzip {
-		return bytes.Clone(e.req)
+		return e.owned(e.req)
 	}
 	zw := e.zw
 	if !e.stream {
@@ -57,8 +55,22 @@ func (e *encoder) body() []byte {
 	e.stream = false
 	_, _ = zw.Write(e.req)
 	_ = zw.Close()
-	return bytes.Clone(e.zbuf.Bytes())
+	return e.owned(e.zbuf.Bytes())
 }
+
+// owned copies b into a buffer of the body pool, which the request then
+// owns until the Runner hands it back (Recycle).
+func (e *encoder) owned(b []byte) []byte {
+	out := e.bodies.Get(len(b))
+	copy(out, b)
+	return out
+}
+
+// Recycle implements sinks.Recycler: the Runner hands back a body nothing
+// reads any more (Send returned: with indexer acknowledgement only once the
+// ack came, and the acker keeps a hash of the body, never the bytes), and
+// the encoder's next request reuses it.
+func (s *Sink) Recycle(body []byte) { s.enc.bodies.Put(body) }
 
 // startGzip empties zbuf and points *zw (built at level on first use) at it.
 func (e *encoder) startGzip(zw **gzip.Writer, level int) *gzip.Writer {

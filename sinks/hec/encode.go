@@ -36,6 +36,9 @@ type encoder struct {
 	zs     *gzip.Writer // stateless, for small bodies
 	stream bool         // the open request's start is in zw
 	out    []sinks.Request
+	// bodies holds request bodies the Runner handed back (Recycle, body.go);
+	// nil when an encoder is built alone (fresh bodies).
+	bodies *sinks.BodyPool
 
 	// multi-metric state for the open request
 	arena  []byte

@@ -144,6 +144,7 @@ func New(cfg Config, set sinks.Settings, opts ...Option) (*Sink, error) {
 	if s.userAgent == "" {
 		s.userAgent = "promfwd"
 	}
+	s.enc.bodies = sinks.NewBodyPool(0, 0) // body.go
 	co := sinks.ClientOptions{
 		Logger:       log,
 		TLS:          cfg.TLS,

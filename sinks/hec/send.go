@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/hashicorp/go-retryablehttp"
 	"github.com/klauspost/compress/gzip"
 	"go.uber.org/zap"
 
@@ -100,10 +99,11 @@ func (s *Sink) deliverSplit(ctx context.Context, body []byte) error {
 // answer. It returns the ackId, or -1 when the answer carried none.
 func (s *Sink) post(ctx context.Context, body []byte) (int64, error) {
 	ctx, lastStatus := sinks.TrackStatus(ctx)
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.eventURL, body)
+	req, release, err := sinks.NewBodyRequest(ctx, http.MethodPost, s.eventURL, body)
 	if err != nil {
 		return -1, fmt.Errorf("hec: build request: %w", err)
 	}
+	defer release() // runs after the answer is drained: no reader of body outlives Send
 	if err := s.setHeaders(req.Request, isGzip(body)); err != nil {
 		return -1, err
 	}

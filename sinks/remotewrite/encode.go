@@ -46,6 +46,9 @@ type encoder struct {
 	// exemplars is nil unless the sink sends exemplars (send_exemplars).
 	exemplars *exMemo
 	exBuf     []byte // one series' encoded exemplars
+	// bodies holds request bodies the Runner handed back (Recycle); set
+	// once by New, nil in tests that build an encoder alone (fresh bodies).
+	bodies *sinks.BodyPool
 }
 
 func newEncoder(maxSamples, shards int) *encoder {
@@ -371,12 +374,15 @@ func (e *encoder) flush(b *builder) sinks.Request {
 	if n := s2.MaxEncodedLen(len(buf)); cap(e.snap) < n {
 		e.snap = make([]byte, n)
 	}
-	// Compress into scratch and copy out, so a queued request holds exactly
-	// its compressed size rather than the worst-case buffer.
+	// Compress into scratch and copy out, so a queued request holds its
+	// compressed size (rounded up to a size class of the body pool) rather
+	// than the worst-case buffer.
 	// s2.EncodeSnappy writes the snappy block format at s2's fastest level;
 	// klauspost's snappy.Encode uses its "better" level, which cost about
 	// twice the CPU (pprof of promfwd-bench) for a few percent of size.
-	body := bytes.Clone(s2.EncodeSnappy(e.snap[:cap(e.snap)], buf))
+	z := s2.EncodeSnappy(e.snap[:cap(e.snap)], buf)
+	body := e.bodies.Get(len(z))
+	copy(body, z)
 	req := sinks.Request{Body: body, Samples: b.samples, Shard: b.shard}
 	b.reset()
 	return req

@@ -136,8 +136,13 @@ func newSink(cfg Config, set sinks.Settings, tune func(*sinks.ClientOptions)) (*
 	if cfg.SendExemplars {
 		s.enc.exemplars = &exMemo{}
 	}
+	s.enc.bodies = sinks.NewBodyPool(0, 0)
 	return s, nil
 }
+
+// Recycle implements sinks.Recycler: the Runner hands back a body nothing
+// reads any more, and the encoder's next request reuses it.
+func (s *Sink) Recycle(body []byte) { s.enc.bodies.Put(body) }
 
 // Encode turns a batch into remote-write requests; see encoder.encode for
 // the guarantees (one TimeSeries per series per request, samples in time
@@ -258,10 +263,11 @@ func (s *Sink) split(ctx context.Context, body []byte, samples int, code int, re
 // answer's status and reason; an error means no final answer (ctx ended).
 func (s *Sink) post(ctx context.Context, body []byte) (int, string, error) {
 	ctx, lastStatus := sinks.TrackStatus(ctx)
-	hreq, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.url, body)
+	hreq, release, err := sinks.NewBodyRequest(ctx, http.MethodPost, s.url, body)
 	if err != nil {
 		return 0, "", fmt.Errorf("remotewrite: build request for %s: %w", s.shown, sinks.RedactURLError(err))
 	}
+	defer release() // runs after the answer is drained: no reader of body outlives Send
 	for k, v := range s.headers {
 		hreq.Header[k] = v
 	}
