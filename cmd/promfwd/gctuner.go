@@ -81,7 +81,7 @@ func (r headroomRule) percent(live uint64, rate float64) int {
 // extra cycle and the madvise calls) once free pages pass both limits below
 // costs ~20 ms; it is done at most once per releaseEvery.
 const (
-	releaseMinFree = 32 << 20 // bytes free before a release is worth a cycle
+	releaseMinFree = 16 << 20 // bytes free before a release is worth a cycle
 	releaseEvery   = 10 * time.Second
 )
 
@@ -93,10 +93,12 @@ type heapState struct {
 	allocs uint64 // bytes allocated since the process started
 }
 
-// shouldRelease: free pages above both releaseMinFree and half the heap
-// goal are more than the next cycles can reuse.
+// shouldRelease: free pages above both releaseMinFree and a quarter of the
+// heap goal are more than the next cycles can reuse. In steady state the
+// free pages are about the headroom (a few MiB, paced by the allocation
+// rate) plus fragments, so only a spike's leftovers pass.
 func shouldRelease(h heapState) bool {
-	return h.free >= releaseMinFree && h.free >= h.goal/2
+	return h.free >= releaseMinFree && h.free >= h.goal/4
 }
 
 // gcTuner applies a headroomRule after every collection. It has no

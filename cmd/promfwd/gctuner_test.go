@@ -98,11 +98,12 @@ func TestShouldRelease(t *testing.T) {
 		want       bool
 	}{
 		{"nothing free", 0, 0, false},
-		{"small heap, all free", 31 * mib, 10 * mib, false},
-		{"half the goal", 32 * mib, 64 * mib, true},
-		{"under half the goal", 32 * mib, 65 * mib, false},
+		{"small heap, all free", 15 * mib, 10 * mib, false},
+		{"a quarter of the goal", 16 * mib, 64 * mib, true},
+		{"under a quarter of the goal", 16 * mib, 65 * mib, false},
 		{"after a start-up spike", 150 * mib, 84 * mib, true},
-		{"steady 1M series", 20 * mib, 84 * mib, false},
+		{"steady 1M series", 10 * mib, 66 * mib, false},
+		{"steady 200k series", 9 * mib, 30 * mib, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := shouldRelease(heapState{free: tc.free, goal: tc.goal}); got != tc.want {
@@ -128,7 +129,7 @@ func TestGCTunerRelease(t *testing.T) {
 		steps []releaseStep
 		want  int
 	}{
-		{"nothing to release", []releaseStep{{0, 10 * mib}, {time.Minute, 39 * mib}}, 0},
+		{"nothing to release", []releaseStep{{0, 10 * mib}, {time.Minute, 19 * mib}}, 0},
 		{"once per interval", []releaseStep{{0, 60 * mib}, {5 * time.Second, 60 * mib}, {releaseEvery, 60 * mib}, {releaseEvery + time.Second, 60 * mib}, {3 * releaseEvery, 10 * mib}}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
