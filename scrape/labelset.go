@@ -16,10 +16,12 @@ import (
 //
 //   - plain: a view of a Labels slice (SetOf), for labels built by hand,
 //     by relabeling outside the parser or by aggregation;
-//   - compact: what the parser makes of a scraped series, two varint
-//     symbol references per label into its target's symbol table
-//     (symtab.go, labelenc.go), 2 to 3 bytes per label instead of Label's
-//     32, the strings themselves held once per target. The target's own
+//   - compact: what the parser makes of a scraped series, a varint
+//     reference to its shape (the label names, held once per table) and
+//     one varint symbol reference per value into its target's symbol
+//     table (symtab.go, shape.go, labelenc.go), 1 to 2 bytes per label
+//     instead of Label's 32, the strings themselves held once per target.
+//     The target's own
 //     labels (job, instance, ...), which every series of the target
 //     carries, are held once by the table: a set stores only where they
 //     go (a bit mask).
@@ -72,10 +74,10 @@ func (s LabelSet) refs(i int) (name, value uint32) {
 	if m>>uint(i)&1 != 0 {
 		return s.syms.tl[2*below], s.syms.tl[2*below+1]
 	}
-	j := skipVarints(s.p, 0, 2*(i-below))
-	name, j = varint(s.p, j)
+	sh, j := s.shapeOf()
+	j = skipVarints(s.p, j, i-below)
 	value, _ = varint(s.p, j)
-	return name, value
+	return sh.names[i-below], value
 }
 
 // At returns label i (0 <= i < Len()).
@@ -156,23 +158,23 @@ func (s LabelSet) AppendTo(dst Labels) Labels {
 	n := len(dst)
 	dst = slices.Grow(dst, s.Len())[:n+s.Len()]
 	out := dst[n:]
+	var names []uint32
 	j, k := 0, 0
+	if s.own() > 0 {
+		var sh *labelShape
+		sh, j = s.shapeOf()
+		names = sh.names
+	}
 	for i := range out {
 		var name, val uint32
 		if m&1 != 0 {
 			name, val = v.tl[k], v.tl[k+1]
 			k += 2
 		} else {
+			name, names = names[0], names[1:]
 			// varint, its one- and two-byte cases inlined by
 			// hand (with its call it is over the inliner's
 			// budget)
-			if b := at(p, j); b < 0x80 {
-				name, j = uint32(b), j+1
-			} else if c := at(p, j+1); c < 0x80 {
-				name, j = uint32(b&0x7f)|uint32(c)<<7, j+2
-			} else {
-				name, j = varintLong(p, j)
-			}
 			if b := at(p, j); b < 0x80 {
 				val, j = uint32(b), j+1
 			} else if c := at(p, j+1); c < 0x80 {
@@ -201,21 +203,21 @@ func (s LabelSet) AppendToProps(dst Labels) (out Labels, names, values StrProps)
 	n := len(dst)
 	dst = slices.Grow(dst, s.Len())[:n+s.Len()]
 	set := dst[n:]
+	var own []uint32 // the shape's names
 	j, k := 0, 0
+	if s.own() > 0 {
+		var sh *labelShape
+		sh, j = s.shapeOf()
+		own = sh.names
+	}
 	for i := range set {
 		var name, val uint32
 		if m&1 != 0 {
 			name, val = v.tl[k], v.tl[k+1]
 			k += 2
 		} else {
+			name, own = own[0], own[1:]
 			// as in AppendTo
-			if b := at(p, j); b < 0x80 {
-				name, j = uint32(b), j+1
-			} else if c := at(p, j+1); c < 0x80 {
-				name, j = uint32(b&0x7f)|uint32(c)<<7, j+2
-			} else {
-				name, j = varintLong(p, j)
-			}
 			if b := at(p, j); b < 0x80 {
 				val, j = uint32(b), j+1
 			} else if c := at(p, j+1); c < 0x80 {
@@ -259,9 +261,10 @@ func (s LabelSet) Equal(o LabelSet) bool {
 		return true
 	}
 	if s.syms != nil && o.syms != nil && s.syms.tab == o.syms.tab && s.meta == o.meta {
-		// One table holds each string once and a reference has one
-		// encoding: equal bytes, equal strings.
-		return equalVarints(s.p, o.p, 2*s.own())
+		// One table holds each string and each shape once and a
+		// reference has one encoding: equal bytes, equal strings.
+		own := s.own()
+		return own == 0 || equalVarints(s.p, o.p, 1+own)
 	}
 	a, b := s.reader(), o.reader()
 	for range s.Len() {
@@ -282,17 +285,19 @@ func (s LabelSet) sameButBounds(o LabelSet) (same, ok bool) {
 	if s.syms == nil || o.syms == nil || s.syms.tab != o.syms.tab || s.meta != o.meta {
 		return false, false
 	}
-	i, j := 0, 0
-	for range s.own() {
-		var an, av, bn, bv uint32
-		an, i = varint(s.p, i)
+	if s.own() == 0 {
+		return true, true
+	}
+	sa, i := varint(s.p, 0)
+	sb, j := varint(o.p, 0)
+	if sa != sb {
+		return false, false // a name differs: one shape per names
+	}
+	for _, an := range s.syms.shapes[sa].names {
+		var av, bv uint32
 		av, i = varint(s.p, i)
-		bn, j = varint(o.p, j)
 		bv, j = varint(o.p, j)
-		switch {
-		case an != bn:
-			return false, false
-		case av != bv && !isBoundName(s.syms.str(an)):
+		if av != bv && !isBoundName(s.syms.str(an)) {
 			return false, true
 		}
 	}

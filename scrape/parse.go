@@ -236,10 +236,10 @@ func (p *Parser) finish(ok bool) {
 		// The first Parse into a new table: what it added is the
 		// baseline (the labels of lines that are dropped or rewritten
 		// are in it too, and come back after any new table).
-		p.syms.live = int(p.syms.n)
+		p.syms.live = p.syms.size()
 	}
 	if ok && p.syms.wasteful() {
-		p.rotate = 2*p.syms.countLive(p.set.labelSets)+symMinKeep < int(p.syms.n)
+		p.rotate = 2*p.syms.countLive(p.set.labelSets)+symMinKeep < p.syms.size()
 	}
 	p.out, p.opt = nil, ParseOptions{}
 	clear(p.lbuf)
