@@ -110,10 +110,9 @@ type cursor struct {
 
 func (s LabelSet) cursor() cursor {
 	c := cursor{v: s.syms, p: s.p, m: s.mask()}
-	if s.own() > 0 {
-		var sh *labelShape
-		sh, c.i = s.shapeOf()
-		c.names = sh.names
+	if s.meta != uint64(s.Len())|uint64(1<<s.Len()-1)<<32 { // own labels
+		sh, i := s.shapeOf()
+		c.i, c.names = i, sh.names
 	}
 	return c
 }

@@ -139,11 +139,32 @@ func (s LabelSet) lookup(name string) (string, bool) {
 		}
 		return "", false
 	}
-	c := s.cursor()
+	v, m, p := s.syms, s.mask(), s.p
+	var names []uint32
+	j, k, o := 0, 0, 0
+	if s.own() > 0 {
+		var sh *labelShape
+		sh, j = s.shapeOf()
+		names = sh.names
+	}
 	for range s.Len() {
-		if n, v := c.next(); s.syms.str(n) == name {
-			return s.syms.str(v), true
+		if m&1 != 0 {
+			if v.str(v.tl[k]) == name {
+				return v.str(v.tl[k+1]), true
+			}
+			k += 2
+		} else {
+			if v.str(names[o]) == name {
+				val, _ := varint(p, j)
+				return v.str(val), true
+			}
+			o++
+			for at(p, j) >= 0x80 { // skip the value: names come from the shape
+				j++
+			}
+			j++
 		}
+		m >>= 1
 	}
 	return "", false
 }
@@ -159,11 +180,11 @@ func (s LabelSet) AppendTo(dst Labels) Labels {
 	dst = slices.Grow(dst, s.Len())[:n+s.Len()]
 	out := dst[n:]
 	var names []uint32
-	j, k := 0, 0
+	j, k, o := 0, 0, 0
 	if s.own() > 0 {
 		var sh *labelShape
 		sh, j = s.shapeOf()
-		names = sh.names
+		names = sh.names[:s.own()]
 	}
 	for i := range out {
 		var name, val uint32
@@ -171,7 +192,8 @@ func (s LabelSet) AppendTo(dst Labels) Labels {
 			name, val = v.tl[k], v.tl[k+1]
 			k += 2
 		} else {
-			name, names = names[0], names[1:]
+			name = names[o]
+			o++
 			// varint, its one- and two-byte cases inlined by
 			// hand (with its call it is over the inliner's
 			// budget)
@@ -204,11 +226,11 @@ func (s LabelSet) AppendToProps(dst Labels) (out Labels, names, values StrProps)
 	dst = slices.Grow(dst, s.Len())[:n+s.Len()]
 	set := dst[n:]
 	var own []uint32 // the shape's names
-	j, k := 0, 0
+	j, k, o := 0, 0, 0
 	if s.own() > 0 {
 		var sh *labelShape
 		sh, j = s.shapeOf()
-		own = sh.names
+		own = sh.names[:s.own()]
 	}
 	for i := range set {
 		var name, val uint32
@@ -216,7 +238,8 @@ func (s LabelSet) AppendToProps(dst Labels) (out Labels, names, values StrProps)
 			name, val = v.tl[k], v.tl[k+1]
 			k += 2
 		} else {
-			name, own = own[0], own[1:]
+			name = own[o]
+			o++
 			// as in AppendTo
 			if b := at(p, j); b < 0x80 {
 				val, j = uint32(b), j+1

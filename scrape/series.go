@@ -71,8 +71,10 @@ func (s *SeriesSet) labels(i int) LabelSet {
 		return LabelSet{syms: s.view, p: unsafe.Add(s.view.tl0(), arenaHeader), meta: uint64(n) | uint64(1<<n-1)<<32}
 	default:
 		p := unsafe.Add(s.chunks[pos>>16], pos&0xffff+arenaHeader)
-		id, _ := varint(p, 0)
-		return LabelSet{syms: s.view, p: p, meta: s.view.shapes[id].meta}
+		ls := LabelSet{syms: s.view, p: p}
+		sh, _ := ls.shapeOf()
+		ls.meta = sh.meta
+		return ls
 	}
 }
 
@@ -246,7 +248,18 @@ func (s *SeriesSet) Describes(samples []Sample) bool {
 func (s *SeriesSet) same(i int, k *int, sm *Sample, meta bool) bool {
 	r := s.ref(i, k)
 	return s.hashes[i] == sm.Hash && r.kind == sm.Kind && sameString(r.name, sm.Name) && (!meta || r.meta == sm.Meta) &&
-		s.labels(i).Equal(sm.Labels) // a steady scrape's: Same, checked first
+		(s.sameEncoding(i, sm.Labels) || s.labels(i).Equal(sm.Labels))
+}
+
+// sameEncoding reports whether ls is the compact set whose encoding entry
+// i locates (a steady scrape's), without reading it: an arena chunk holds
+// the sets of one table, and one encoding is one set.
+func (s *SeriesSet) sameEncoding(i int, ls LabelSet) bool {
+	if s.pos == nil || ls.syms == nil {
+		return false
+	}
+	pos := s.pos[i]
+	return pos < posTarget && unsafe.Add(s.chunks[pos>>16], pos&0xffff+arenaHeader) == ls.p
 }
 
 // sameString is a == b, without a call when both are the same interned

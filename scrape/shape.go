@@ -53,6 +53,14 @@ func (t *symTable) size() int { return int(t.n) + len(t.view.shapes) }
 // shapeOf returns the shape of compact set s, which stores labels of its
 // own, and the offset of its first value reference.
 func (s LabelSet) shapeOf() (*labelShape, int) {
-	id, j := varint(s.p, 0)
+	if id := *(*byte)(s.p); id < 0x80 { // a table's first 128 shapes
+		return &s.syms.shapes[id], 1
+	}
+	return s.shapeOfLong()
+}
+
+//go:noinline
+func (s LabelSet) shapeOfLong() (*labelShape, int) {
+	id, j := varintLong(s.p, 0)
 	return &s.syms.shapes[id], j
 }
