@@ -15,7 +15,7 @@ import (
 // so sharing is safe).
 //
 // The cache keeps no copy of what it remembers: it holds the last Parse's
-// SeriesSet (its samples' identities, 16 bytes per series, shared with the
+// SeriesSet (its samples' identities, 12 bytes per series, shared with the
 // caller's staleness tracking; not the samples, which the caller frees once
 // its sinks have encoded them) plus one 8-byte key per sample, by
 // position, with no pointers for the garbage collector to scan: a scrape
