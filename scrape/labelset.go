@@ -140,12 +140,12 @@ func (s LabelSet) lookup(name string) (string, bool) {
 		return "", false
 	}
 	v, m, p := s.syms, s.mask(), s.p
-	var names []uint32
+	var names []string
 	j, k, o := 0, 0, 0
 	if s.own() > 0 {
 		var sh *labelShape
 		sh, j = s.shapeOf()
-		names = sh.names
+		names = sh.strs
 	}
 	for range s.Len() {
 		if m&1 != 0 {
@@ -154,7 +154,7 @@ func (s LabelSet) lookup(name string) (string, bool) {
 			}
 			k += 2
 		} else {
-			if v.str(names[o]) == name {
+			if names[o] == name {
 				val, _ := varint(p, j)
 				return v.str(val), true
 			}
@@ -179,24 +179,22 @@ func (s LabelSet) AppendTo(dst Labels) Labels {
 	n := len(dst)
 	dst = slices.Grow(dst, s.Len())[:n+s.Len()]
 	out := dst[n:]
-	var names []uint32
+	var names []string
 	j, k, o := 0, 0, 0
 	if s.own() > 0 {
 		var sh *labelShape
 		sh, j = s.shapeOf()
-		names = sh.names[:s.own()]
+		names = sh.strs
 	}
 	for i := range out {
-		var name, val uint32
 		if m&1 != 0 {
-			name, val = v.tl[k], v.tl[k+1]
+			out[i] = Label{Name: v.str(v.tl[k]), Value: v.str(v.tl[k+1])}
 			k += 2
 		} else {
-			name = names[o]
-			o++
 			// varint, its one- and two-byte cases inlined by
 			// hand (with its call it is over the inliner's
 			// budget)
+			var val uint32
 			if b := at(p, j); b < 0x80 {
 				val, j = uint32(b), j+1
 			} else if c := at(p, j+1); c < 0x80 {
@@ -204,9 +202,10 @@ func (s LabelSet) AppendTo(dst Labels) Labels {
 			} else {
 				val, j = varintLong(p, j)
 			}
+			out[i] = Label{Name: names[o], Value: v.str(val)}
+			o++
 		}
 		m >>= 1
-		out[i] = Label{Name: v.str(name), Value: v.str(val)}
 	}
 	return dst
 }
@@ -225,21 +224,22 @@ func (s LabelSet) AppendToProps(dst Labels) (out Labels, names, values StrProps)
 	n := len(dst)
 	dst = slices.Grow(dst, s.Len())[:n+s.Len()]
 	set := dst[n:]
-	var own []uint32 // the shape's names
+	var own []string // the shape's names
 	j, k, o := 0, 0, 0
 	if s.own() > 0 {
 		var sh *labelShape
 		sh, j = s.shapeOf()
-		own = sh.names[:s.own()]
+		own, names = sh.strs, sh.props
 	}
 	for i := range set {
-		var name, val uint32
 		if m&1 != 0 {
-			name, val = v.tl[k], v.tl[k+1]
+			ns, np := v.strProps(v.tl[k])
+			vs, vp := v.strProps(v.tl[k+1])
+			names, values = names&np, values&vp
+			set[i] = Label{Name: ns, Value: vs}
 			k += 2
 		} else {
-			name = own[o]
-			o++
+			var val uint32
 			// as in AppendTo
 			if b := at(p, j); b < 0x80 {
 				val, j = uint32(b), j+1
@@ -248,12 +248,12 @@ func (s LabelSet) AppendToProps(dst Labels) (out Labels, names, values StrProps)
 			} else {
 				val, j = varintLong(p, j)
 			}
+			vs, vp := v.strProps(val)
+			values &= vp
+			set[i] = Label{Name: own[o], Value: vs}
+			o++
 		}
 		m >>= 1
-		ns, np := v.strProps(name)
-		vs, vp := v.strProps(val)
-		names, values = names&np, values&vp
-		set[i] = Label{Name: ns, Value: vs}
 	}
 	return dst, names, values
 }

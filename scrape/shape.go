@@ -18,6 +18,11 @@ import (
 type labelShape struct {
 	meta  uint64   // LabelSet.meta of the shape's sets
 	names []uint32 // name references of the labels a set stores itself, in order
+	// strs are those names' strings and props the properties all of
+	// them have: a set's reader takes them without looking the
+	// references up.
+	strs  []string
+	props StrProps
 }
 
 // shape returns the number of the shape with meta and names, adding it
@@ -40,7 +45,13 @@ func (t *symTable) shape(meta uint64, names []uint32) uint32 {
 	// place (when there is room) changes nothing an older view shows.
 	n := *v
 	n.gen++
-	n.shapes = append(v.shapes, labelShape{meta: meta, names: slices.Clone(names)})
+	sh := labelShape{meta: meta, names: slices.Clone(names), strs: make([]string, len(names)), props: PropsAll}
+	for i, r := range names {
+		var p StrProps
+		sh.strs[i], p = v.strProps(r)
+		sh.props &= p
+	}
+	n.shapes = append(v.shapes, sh)
 	t.view = &n
 	t.shapes[string(key)] = id
 	return id
