@@ -6,14 +6,16 @@ import (
 )
 
 // A compact LabelSet stores its own labels (those its table's target labels
-// do not cover) as a byte string: per label, the name's then the value's
-// symbol reference as an unsigned LEB128 varint (7 bits a byte, low bits
-// first, the high bit set on every byte but the last). A target's names and
-// its common values are its first symbols and take one byte; the values
-// of up to 16384 symbols take two, so a label costs 2 to 3 bytes where two
-// uint32s took 8. The encoding is canonical (a reference has one form), so
-// two sets of one table hold the same labels exactly when their bytes are
-// equal. Reading is sequential: a cursor walks the labels in order.
+// do not cover) as a byte string: its shape's number (shape.go: the names
+// of those labels, held once per table), then each label's value's symbol
+// reference, each an unsigned LEB128 varint (7 bits a byte, low bits
+// first, the high bit set on every byte but the last). A table's first
+// shapes and its common values are its first numbers and take one byte;
+// the values of up to 16384 symbols take two, so a label costs 1 to 2
+// bytes, plus a byte a set, where two uint32s took 8. The encoding is
+// canonical (a reference has one form, a shape one number), so two sets of
+// one table hold the same labels exactly when their bytes are equal.
+// Reading is sequential: a cursor walks the labels in order.
 
 // maxVarint is the longest encoding of a uint32.
 const maxVarint = 5
@@ -98,14 +100,22 @@ func equalVarints(a, b unsafe.Pointer, n int) bool {
 
 // cursor reads a compact set's label references in order.
 type cursor struct {
-	v *symView
-	p unsafe.Pointer // the set's own references
-	i int            // offset in p of the next one
-	m uint32         // target-label positions from the next label on (bit 0: the next)
-	k int            // index in v.tl of the next target label's name
+	v     *symView
+	p     unsafe.Pointer // the set's own references
+	i     int            // offset in p of the next value
+	m     uint32         // target-label positions from the next label on (bit 0: the next)
+	k     int            // index in v.tl of the next target label's name
+	names []uint32       // the shape's names of the set's own labels, from the next one on
 }
 
-func (s LabelSet) cursor() cursor { return cursor{v: s.syms, p: s.p, m: s.mask()} }
+func (s LabelSet) cursor() cursor {
+	c := cursor{v: s.syms, p: s.p, m: s.mask()}
+	if s.meta != uint64(s.Len())|uint64(1<<s.Len()-1)<<32 { // own labels
+		sh, i := s.shapeOf()
+		c.i, c.names = i, sh.names
+	}
+	return c
+}
 
 // next returns the next label's name and value references.
 func (c *cursor) next() (name, value uint32) {
@@ -116,7 +126,7 @@ func (c *cursor) next() (name, value uint32) {
 		return name, value
 	}
 	c.m >>= 1
-	name, c.i = varint(c.p, c.i)
+	name, c.names = c.names[0], c.names[1:]
 	value, c.i = varint(c.p, c.i)
 	return name, value
 }
@@ -154,7 +164,8 @@ func (r *reader) next() Label {
 // (arenaChunk); offsets so stay below 64 KiB.
 type labelArena struct {
 	chunk []byte
-	hint  int // bytes the next Parse is expected to store
+	hint  int      // bytes the next Parse is expected to store
+	names []uint32 // scratch: a set's own labels' names, then values
 }
 
 const (
@@ -191,30 +202,44 @@ func (a *labelArena) encode(t *symTable, ls Labels) LabelSet {
 		// SeriesSet entry finds it, as if tl0 were a chunk.
 		return LabelSet{syms: t.view, p: unsafe.Add(t.view.tl0(), arenaHeader), meta: meta}
 	}
-	// Room for the longest encoding, so that one pass looks the
-	// symbols up and writes them (a chunk so wastes at most that much).
-	worst := arenaHeader + 2*maxVarint*(len(ls)-bits.OnesCount32(mask))
+	own := len(ls) - bits.OnesCount32(mask)
+	refs := a.names[:0]
+	for i, l := range ls {
+		if mask>>uint(i)&1 == 0 {
+			refs = append(refs, t.ref(l.Name), t.ref(l.Value))
+		}
+	}
+	for i := range own { // names first, then values
+		refs = append(refs, refs[2*i])
+	}
+	a.names = refs
+	id := t.shape(meta, refs[2*own:])
+	// Room for the longest encoding, so that one pass writes it (a chunk
+	// so wastes at most that much).
+	worst := arenaHeader + maxVarint*(1+own)
 	if cap(a.chunk)-len(a.chunk) < worst || len(a.chunk) > 0xffff {
 		a.chunk = make([]byte, 0, max(worst, min(labelArenaChunk, a.hint)))
 	}
 	a.chunk = append(a.chunk, byte(len(a.chunk)), byte(len(a.chunk)>>8))
 	start := len(a.chunk)
-	for i, l := range ls {
-		if mask>>uint(i)&1 == 0 {
-			a.chunk = appendVarint(a.chunk, t.ref(l.Name))
-			a.chunk = appendVarint(a.chunk, t.ref(l.Value))
-		}
+	a.chunk = appendVarint(a.chunk, id)
+	for i := range own {
+		a.chunk = appendVarint(a.chunk, refs[2*i+1])
 	}
 	return LabelSet{syms: t.view, p: unsafe.Pointer(&a.chunk[start]), meta: meta}
 }
 
-// ownRefs yields the references a compact set stores itself.
+// ownRefs yields the name and value references of the labels a compact
+// set stores itself (the names from its shape), in order.
 func (s LabelSet) ownRefs(yield func(uint32) bool) {
-	i := 0
-	for range 2 * s.own() {
+	if s.own() == 0 {
+		return
+	}
+	sh, i := s.shapeOf()
+	for _, n := range sh.names {
 		var r uint32
 		r, i = varint(s.p, i)
-		if !yield(r) {
+		if !yield(n) || !yield(r) {
 			return
 		}
 	}

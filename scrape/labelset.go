@@ -16,10 +16,12 @@ import (
 //
 //   - plain: a view of a Labels slice (SetOf), for labels built by hand,
 //     by relabeling outside the parser or by aggregation;
-//   - compact: what the parser makes of a scraped series, two varint
-//     symbol references per label into its target's symbol table
-//     (symtab.go, labelenc.go), 2 to 3 bytes per label instead of Label's
-//     32, the strings themselves held once per target. The target's own
+//   - compact: what the parser makes of a scraped series, a varint
+//     reference to its shape (the label names, held once per table) and
+//     one varint symbol reference per value into its target's symbol
+//     table (symtab.go, shape.go, labelenc.go), 1 to 2 bytes per label
+//     instead of Label's 32, the strings themselves held once per target.
+//     The target's own
 //     labels (job, instance, ...), which every series of the target
 //     carries, are held once by the table: a set stores only where they
 //     go (a bit mask).
@@ -72,10 +74,10 @@ func (s LabelSet) refs(i int) (name, value uint32) {
 	if m>>uint(i)&1 != 0 {
 		return s.syms.tl[2*below], s.syms.tl[2*below+1]
 	}
-	j := skipVarints(s.p, 0, 2*(i-below))
-	name, j = varint(s.p, j)
+	sh, j := s.shapeOf()
+	j = skipVarints(s.p, j, i-below)
 	value, _ = varint(s.p, j)
-	return name, value
+	return sh.names[i-below], value
 }
 
 // At returns label i (0 <= i < Len()).
@@ -137,11 +139,32 @@ func (s LabelSet) lookup(name string) (string, bool) {
 		}
 		return "", false
 	}
-	c := s.cursor()
+	v, m, p := s.syms, s.mask(), s.p
+	var names []string
+	j, k, o := 0, 0, 0
+	if s.own() > 0 {
+		var sh *labelShape
+		sh, j = s.shapeOf()
+		names = sh.strs
+	}
 	for range s.Len() {
-		if n, v := c.next(); s.syms.str(n) == name {
-			return s.syms.str(v), true
+		if m&1 != 0 {
+			if v.str(v.tl[k]) == name {
+				return v.str(v.tl[k+1]), true
+			}
+			k += 2
+		} else {
+			if names[o] == name {
+				val, _ := varint(p, j)
+				return v.str(val), true
+			}
+			o++
+			for at(p, j) >= 0x80 { // skip the value: names come from the shape
+				j++
+			}
+			j++
 		}
+		m >>= 1
 	}
 	return "", false
 }
@@ -156,23 +179,22 @@ func (s LabelSet) AppendTo(dst Labels) Labels {
 	n := len(dst)
 	dst = slices.Grow(dst, s.Len())[:n+s.Len()]
 	out := dst[n:]
-	j, k := 0, 0
+	var names []string
+	j, k, o := 0, 0, 0
+	if s.own() > 0 {
+		var sh *labelShape
+		sh, j = s.shapeOf()
+		names = sh.strs
+	}
 	for i := range out {
-		var name, val uint32
 		if m&1 != 0 {
-			name, val = v.tl[k], v.tl[k+1]
+			out[i] = Label{Name: v.str(v.tl[k]), Value: v.str(v.tl[k+1])}
 			k += 2
 		} else {
 			// varint, its one- and two-byte cases inlined by
 			// hand (with its call it is over the inliner's
 			// budget)
-			if b := at(p, j); b < 0x80 {
-				name, j = uint32(b), j+1
-			} else if c := at(p, j+1); c < 0x80 {
-				name, j = uint32(b&0x7f)|uint32(c)<<7, j+2
-			} else {
-				name, j = varintLong(p, j)
-			}
+			var val uint32
 			if b := at(p, j); b < 0x80 {
 				val, j = uint32(b), j+1
 			} else if c := at(p, j+1); c < 0x80 {
@@ -180,9 +202,10 @@ func (s LabelSet) AppendTo(dst Labels) Labels {
 			} else {
 				val, j = varintLong(p, j)
 			}
+			out[i] = Label{Name: names[o], Value: v.str(val)}
+			o++
 		}
 		m >>= 1
-		out[i] = Label{Name: v.str(name), Value: v.str(val)}
 	}
 	return dst
 }
@@ -201,21 +224,23 @@ func (s LabelSet) AppendToProps(dst Labels) (out Labels, names, values StrProps)
 	n := len(dst)
 	dst = slices.Grow(dst, s.Len())[:n+s.Len()]
 	set := dst[n:]
-	j, k := 0, 0
+	var own []string // the shape's names
+	j, k, o := 0, 0, 0
+	if s.own() > 0 {
+		var sh *labelShape
+		sh, j = s.shapeOf()
+		own, names = sh.strs, sh.props
+	}
 	for i := range set {
-		var name, val uint32
 		if m&1 != 0 {
-			name, val = v.tl[k], v.tl[k+1]
+			ns, np := v.strProps(v.tl[k])
+			vs, vp := v.strProps(v.tl[k+1])
+			names, values = names&np, values&vp
+			set[i] = Label{Name: ns, Value: vs}
 			k += 2
 		} else {
+			var val uint32
 			// as in AppendTo
-			if b := at(p, j); b < 0x80 {
-				name, j = uint32(b), j+1
-			} else if c := at(p, j+1); c < 0x80 {
-				name, j = uint32(b&0x7f)|uint32(c)<<7, j+2
-			} else {
-				name, j = varintLong(p, j)
-			}
 			if b := at(p, j); b < 0x80 {
 				val, j = uint32(b), j+1
 			} else if c := at(p, j+1); c < 0x80 {
@@ -223,12 +248,12 @@ func (s LabelSet) AppendToProps(dst Labels) (out Labels, names, values StrProps)
 			} else {
 				val, j = varintLong(p, j)
 			}
+			vs, vp := v.strProps(val)
+			values &= vp
+			set[i] = Label{Name: own[o], Value: vs}
+			o++
 		}
 		m >>= 1
-		ns, np := v.strProps(name)
-		vs, vp := v.strProps(val)
-		names, values = names&np, values&vp
-		set[i] = Label{Name: ns, Value: vs}
 	}
 	return dst, names, values
 }
@@ -259,9 +284,10 @@ func (s LabelSet) Equal(o LabelSet) bool {
 		return true
 	}
 	if s.syms != nil && o.syms != nil && s.syms.tab == o.syms.tab && s.meta == o.meta {
-		// One table holds each string once and a reference has one
-		// encoding: equal bytes, equal strings.
-		return equalVarints(s.p, o.p, 2*s.own())
+		// One table holds each string and each shape once and a
+		// reference has one encoding: equal bytes, equal strings.
+		own := s.own()
+		return own == 0 || equalVarints(s.p, o.p, 1+own)
 	}
 	a, b := s.reader(), o.reader()
 	for range s.Len() {
@@ -282,17 +308,19 @@ func (s LabelSet) sameButBounds(o LabelSet) (same, ok bool) {
 	if s.syms == nil || o.syms == nil || s.syms.tab != o.syms.tab || s.meta != o.meta {
 		return false, false
 	}
-	i, j := 0, 0
-	for range s.own() {
-		var an, av, bn, bv uint32
-		an, i = varint(s.p, i)
+	if s.own() == 0 {
+		return true, true
+	}
+	sa, i := varint(s.p, 0)
+	sb, j := varint(o.p, 0)
+	if sa != sb {
+		return false, false // a name differs: one shape per names
+	}
+	for _, an := range s.syms.shapes[sa].names {
+		var av, bv uint32
 		av, i = varint(s.p, i)
-		bn, j = varint(o.p, j)
 		bv, j = varint(o.p, j)
-		switch {
-		case an != bn:
-			return false, false
-		case av != bv && !isBoundName(s.syms.str(an)):
+		if av != bv && !isBoundName(s.syms.str(an)) {
 			return false, true
 		}
 	}

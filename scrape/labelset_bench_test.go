@@ -42,6 +42,15 @@ func BenchmarkLabelSetRead(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(sets)), "ns/set")
 	})
+	b.Run("AppendToProps", func(b *testing.B) {
+		var buf Labels
+		for b.Loop() {
+			for _, s := range sets {
+				buf, _, _ = s.AppendToProps(buf[:0])
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(sets)), "ns/set")
+	})
 	b.Run("Get", func(b *testing.B) {
 		n := 0
 		for b.Loop() {

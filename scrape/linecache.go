@@ -15,7 +15,7 @@ import (
 // so sharing is safe).
 //
 // The cache keeps no copy of what it remembers: it holds the last Parse's
-// SeriesSet (its samples' identities, 16 bytes per series, shared with the
+// SeriesSet (its samples' identities, 12 bytes per series, shared with the
 // caller's staleness tracking; not the samples, which the caller frees once
 // its sinks have encoded them) plus one 8-byte key per sample, by
 // position, with no pointers for the garbage collector to scan: a scrape
@@ -268,7 +268,7 @@ func (c *lineCache) lookup(st *lineState, line []byte, end, labelsStart int) boo
 		return c.hitRewritten(st, i)
 	}
 	r := c.prev.ref(int(i), &c.run)
-	st.hit, st.pos, st.entry = true, i, lineEntry{name: r.name, labels: c.prev.labels(int(i)), hash: c.prev.entries[i].hash, kind: r.kind}
+	st.hit, st.pos, st.entry = true, i, lineEntry{name: r.name, labels: c.prev.labels(int(i)), hash: c.prev.hashes[i], kind: r.kind}
 	return true
 }
 
@@ -300,10 +300,10 @@ func (c *lineCache) seriesPos(st *lineState, h uint64) int32 {
 		st.pos = -1
 		if n := c.prev.Len(); n > 0 {
 			if !c.hidxOK {
-				c.hidx.rebuild(n, func(i int) uint64 { return c.prev.entries[i].hash * c.hseed })
+				c.hidx.rebuild(n, func(i int) uint64 { return c.prev.hashes[i] * c.hseed })
 				c.hidxOK = true
 			}
-			st.pos = c.hidx.find(h*c.hseed, func(i int32) bool { return c.prev.entries[i].hash == h })
+			st.pos = c.hidx.find(h*c.hseed, func(i int32) bool { return c.prev.hashes[i] == h })
 		}
 	}
 	return st.pos

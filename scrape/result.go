@@ -21,7 +21,7 @@ type Result struct {
 	MaxAge  time.Duration
 	Samples []Sample
 	// Series is the identity of Samples, in order (Parser.Series): what
-	// the next scrape needs of this one, 16 bytes per series against a
+	// the next scrape needs of this one, 12 bytes per series against a
 	// Sample's 80. Holding it instead of Samples frees the batch once the
 	// sinks have encoded it. Nil when Samples were not scraped by a
 	// Target (or for an error).

@@ -127,7 +127,7 @@ func (p *Parser) emitRewritten(name string, kind Kind, v float64, ts int64, expl
 	if p.lc.hit {
 		l = c.lines[p.lc.pos]
 		if l.state == lineKept {
-			smp.Name, smp.Labels, smp.Hash = c.prev.ref(int(l.out), &c.run).name, c.prev.labels(int(l.out)), c.prev.entries[l.out].hash
+			smp.Name, smp.Labels, smp.Hash = c.prev.ref(int(l.out), &c.run).name, c.prev.labels(int(l.out)), c.prev.hashes[l.out]
 		}
 		c.rwSteady = c.rwSteady && int(p.lc.pos) == c.n
 	} else {

@@ -11,10 +11,11 @@ import (
 // the []Sample batch so that the batch can be freed as soon as every sink
 // has encoded it.
 //
-// A Sample is 80 bytes; an entry here is 16 and holds no pointer: the
-// series hash, where the label set's encoding is (an index into the set's
-// list of the label arena's chunks, which keeps them alive, and an offset)
-// and its label count and target-label mask. The sample's name, Meta and
+// A Sample is 80 bytes; an entry here is 12 and holds no pointer: the
+// series hash and where the label set's encoding is (an index into the
+// set's list of the label arena's chunks, which keeps them alive, and an
+// offset), in two arrays. The set's label count and target-label mask are
+// its shape's (shape.go), whose number its encoding starts with. The sample's name, Meta and
 // Kind, which the samples of one family share, are a reference held once
 // per run of samples that share it (runs). That holds when every set is
 // the parser's compact form of one symbol table (the set keeps its newest
@@ -28,12 +29,13 @@ import (
 // A SeriesSet is immutable: the parser, its Target and the forwarder's
 // staleness tracker share one.
 type SeriesSet struct {
-	refs    []seriesRef
-	runs    []seriesRun // in order of start, the first at 0; the last (start: Len) ends the one before
-	entries []seriesEntry
-	chunks  []unsafe.Pointer // compact entries: the arena chunks of their sets
-	view    *symView         // compact entries: the symbols of their sets
-	wide    []LabelSet       // the label sets, when they cannot be packed; else nil
+	refs   []seriesRef
+	runs   []seriesRun      // in order of start, the first at 0; the last (start: Len) ends the one before
+	hashes []uint64         // the series hash of each sample
+	pos    []uint32         // compact entries: where each sample's set is (setPos); nil when wide
+	chunks []unsafe.Pointer // compact entries: the arena chunks of their sets
+	view   *symView         // compact entries: the symbols of their sets
+	wide   []LabelSet       // the label sets, when they cannot be packed; else nil
 }
 
 // seriesRef is what the samples of one family and kind share.
@@ -46,24 +48,34 @@ type seriesRef struct {
 // seriesRun: the entries from start up to the next run's take refs[ref].
 type seriesRun struct{ start, ref uint32 }
 
-// seriesEntry is one sample's identity.
-type seriesEntry struct {
-	hash uint64
-	pos  uint32 // compact set: chunk index << 16 | offset of its arena header (arenaChunk)
-	lm   uint32 // compact set: its Len (low 8 bits) and target mask (high 24 bits)
-}
+// A compact set's position: chunk index << 16 | offset of its arena header
+// (arenaChunk), or one of these for a set with no encoding. The chunk
+// index so stays below maxSetChunks.
+const (
+	posEmpty     = 0xffffffff // the empty set
+	posTarget    = 0xfffffffe // a set of only its table's target labels
+	maxSetChunks = 0xffff
+)
 
 // labels returns the label set of sample i.
 func (s *SeriesSet) labels(i int) LabelSet {
 	if s.wide != nil {
 		return s.wide[i]
 	}
-	e := &s.entries[i]
-	if e.lm == 0 {
+	switch pos := s.pos[i]; pos {
+	case posEmpty:
 		return LabelSet{}
+	case posTarget:
+		// Len and mask follow: every label is one of the table's.
+		n := len(s.view.tl) / 2
+		return LabelSet{syms: s.view, p: unsafe.Add(s.view.tl0(), arenaHeader), meta: uint64(n) | uint64(1<<n-1)<<32}
+	default:
+		p := unsafe.Add(s.chunks[pos>>16], pos&0xffff+arenaHeader)
+		ls := LabelSet{syms: s.view, p: p}
+		sh, _ := ls.shapeOf()
+		ls.meta = sh.meta
+		return ls
 	}
-	p := unsafe.Add(s.chunks[e.pos>>16], e.pos&0xffff+arenaHeader)
-	return LabelSet{syms: s.view, p: p, meta: uint64(e.lm&0xff) | uint64(e.lm>>8)<<32}
 }
 
 // ref returns the reference of sample i. *k is the run to try first (the
@@ -92,15 +104,14 @@ func (s *SeriesSet) inRun(i, j int) bool {
 }
 
 // packView returns the view compact entries can share for samples' label
-// sets, or nil when some set is not the compact form of one table with
-// fewer than 256 labels and its target labels among the first 24.
+// sets, or nil when some set is not the compact form of one table.
 func packView(samples []Sample) *symView {
 	var v *symView
 	for i := range samples {
 		ls := samples[i].Labels
 		switch {
 		case ls.Len() == 0:
-		case ls.syms == nil || ls.Len() > 0xff || ls.mask() >= 1<<24 || v != nil && ls.syms.tab != v.tab:
+		case ls.syms == nil || v != nil && ls.syms.tab != v.tab:
 			return nil
 		case v == nil || ls.syms.gen > v.gen:
 			v = ls.syms // the newest view reads every older one's symbols
@@ -114,7 +125,7 @@ func packView(samples []Sample) *symView {
 
 // NewSeriesSet returns the identities of samples, in order.
 func NewSeriesSet(samples []Sample) *SeriesSet {
-	s := &SeriesSet{entries: make([]seriesEntry, len(samples)), view: packView(samples)}
+	s := &SeriesSet{hashes: make([]uint64, len(samples)), view: packView(samples)}
 	var idx map[seriesRef]uint32
 	last := -1
 	for i := range samples {
@@ -134,11 +145,11 @@ func NewSeriesSet(samples []Sample) *SeriesSet {
 			last = int(k)
 			s.runs = append(s.runs, seriesRun{start: uint32(i), ref: k})
 		}
-		s.entries[i].hash = sm.Hash
+		s.hashes[i] = sm.Hash
 	}
 	s.runs = append(s.runs, seriesRun{start: uint32(len(samples))})
 	if s.view != nil && !s.pack(samples) {
-		s.view, s.chunks = nil, nil
+		s.view, s.chunks, s.pos = nil, nil, nil
 	}
 	if s.view == nil {
 		s.wide = make([]LabelSet, len(samples))
@@ -152,22 +163,20 @@ func NewSeriesSet(samples []Sample) *SeriesSet {
 // pack stores where the compact label sets of samples are, or reports
 // false when they span more chunks than an entry can number.
 func (s *SeriesSet) pack(samples []Sample) bool {
+	s.pos = make([]uint32, len(samples))
 	var idx map[unsafe.Pointer]int // chunk -> index, once there are a few
 	ci := -1
 	for i := range samples {
 		ls := samples[i].Labels
-		if ls.Len() == 0 {
+		switch {
+		case ls.Len() == 0:
+			s.pos[i] = posEmpty
+			continue
+		case ls.own() == 0:
+			s.pos[i] = posTarget
 			continue
 		}
-		e := &s.entries[i]
-		e.lm = uint32(ls.Len()) | ls.mask()<<8
-		var base unsafe.Pointer
-		var off uint32
-		if ls.own() > 0 {
-			base, off = arenaChunk(ls.p)
-		} else {
-			base = ls.syms.tl0() // a set of only target labels: its table's
-		}
+		base, off := arenaChunk(ls.p)
 		if ci < 0 || s.chunks[ci] != base {
 			ok := false
 			if idx != nil {
@@ -180,7 +189,7 @@ func (s *SeriesSet) pack(samples []Sample) bool {
 				}
 			}
 			if !ok {
-				if len(s.chunks) == 1<<16 {
+				if len(s.chunks) == maxSetChunks {
 					return false
 				}
 				ci = len(s.chunks)
@@ -196,7 +205,7 @@ func (s *SeriesSet) pack(samples []Sample) bool {
 				}
 			}
 		}
-		e.pos = uint32(ci)<<16 | off
+		s.pos[i] = uint32(ci)<<16 | off
 	}
 	return true
 }
@@ -206,18 +215,18 @@ func (s *SeriesSet) Len() int {
 	if s == nil {
 		return 0
 	}
-	return len(s.entries)
+	return len(s.hashes)
 }
 
 // Hash returns the series hash of sample i.
-func (s *SeriesSet) Hash(i int) uint64 { return s.entries[i].hash }
+func (s *SeriesSet) Hash(i int) uint64 { return s.hashes[i] }
 
 // Sample returns sample i's identity: Name, Labels, Kind, Meta and Hash,
 // the value and timestamp zero.
 func (s *SeriesSet) Sample(i int) Sample {
 	k := -1
 	r := s.ref(i, &k)
-	return Sample{Name: r.name, Labels: s.labels(i), Kind: r.kind, Meta: r.meta, Hash: s.entries[i].hash}
+	return Sample{Name: r.name, Labels: s.labels(i), Kind: r.kind, Meta: r.meta, Hash: s.hashes[i]}
 }
 
 // Describes reports whether s is the identity of samples, in order.
@@ -237,10 +246,20 @@ func (s *SeriesSet) Describes(samples []Sample) bool {
 // same reports whether sample i of s has sm's identity (its Meta too,
 // when meta); *k is as for ref.
 func (s *SeriesSet) same(i int, k *int, sm *Sample, meta bool) bool {
-	e := &s.entries[i]
 	r := s.ref(i, k)
-	return e.hash == sm.Hash && r.kind == sm.Kind && sameString(r.name, sm.Name) && (!meta || r.meta == sm.Meta) &&
-		s.labels(i).Equal(sm.Labels) // a steady scrape's: Same, checked first
+	return s.hashes[i] == sm.Hash && r.kind == sm.Kind && sameString(r.name, sm.Name) && (!meta || r.meta == sm.Meta) &&
+		(s.sameEncoding(i, sm.Labels) || s.labels(i).Equal(sm.Labels))
+}
+
+// sameEncoding reports whether ls is the compact set whose encoding entry
+// i locates (a steady scrape's), without reading it: an arena chunk holds
+// the sets of one table, and one encoding is one set.
+func (s *SeriesSet) sameEncoding(i int, ls LabelSet) bool {
+	if s.pos == nil || ls.syms == nil {
+		return false
+	}
+	pos := s.pos[i]
+	return pos < posTarget && unsafe.Add(s.chunks[pos>>16], pos&0xffff+arenaHeader) == ls.p
 }
 
 // sameString is a == b, without a call when both are the same interned
@@ -304,7 +323,7 @@ func (s *SeriesSet) Next(out []Sample) *SeriesSet {
 			}
 		}
 	}
-	return &SeriesSet{refs: nrefs, runs: s.runs, entries: s.entries, chunks: s.chunks, view: s.view, wide: s.wide}
+	return &SeriesSet{refs: nrefs, runs: s.runs, hashes: s.hashes, pos: s.pos, chunks: s.chunks, view: s.view, wide: s.wide}
 }
 
 // labelSets yields the label set of each entry.
@@ -312,7 +331,7 @@ func (s *SeriesSet) labelSets(yield func(LabelSet) bool) {
 	if s == nil {
 		return
 	}
-	for i := range s.entries {
+	for i := range s.hashes {
 		if !yield(s.labels(i)) {
 			return
 		}

@@ -4,19 +4,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"unsafe"
 )
 
 // TestSeriesSetPacked: a packed set reads back each sample's identity
 // when its label sets lie in many arena chunks, in any order (the set
 // numbers the chunks it uses, past the few it looks up linearly), and when
 // its families come in runs that repeat (a, b, a); read in order, at
-// random (the runs by binary search) and through Next. An entry is 16
-// bytes with no pointer.
+// random (the runs by binary search) and through Next.
 func TestSeriesSetPacked(t *testing.T) {
-	if n := unsafe.Sizeof(seriesEntry{}); n != 16 {
-		t.Fatalf("entry is %d bytes, want 16", n)
-	}
 	tl := Labels{{"instance", "h:1"}, {"job", "j"}}
 	tab := newSymTable(tl)
 	a := labelArena{hint: 64} // small chunks: a few sets each
@@ -72,7 +67,7 @@ func TestSeriesSetPacked(t *testing.T) {
 		}
 	}
 	n := s.Next(in)
-	if n == s || &n.entries[0] != &s.entries[0] || !n.Describes(in) {
+	if n == s || &n.hashes[0] != &s.hashes[0] || &n.pos[0] != &s.pos[0] || !n.Describes(in) {
 		t.Fatal("a new Meta did not share the entries")
 	}
 }
@@ -81,7 +76,7 @@ func TestSeriesSetPacked(t *testing.T) {
 // chunk, so that its header (and a SeriesSet entry) can hold its offset.
 func TestArenaOffsets(t *testing.T) {
 	tab := newSymTable(nil)
-	huge := make(Labels, 20000) // refs of 3 bytes: over 64 KiB of one chunk
+	huge := make(Labels, 30000) // value refs of 3 bytes: over 64 KiB of one chunk
 	for i := range huge {
 		huge[i] = Label{fmt.Sprintf("n%05d", i), fmt.Sprintf("v%05d", i)}
 	}
@@ -100,18 +95,19 @@ func TestArenaOffsets(t *testing.T) {
 	}
 }
 
-// TestSeriesSetChunkLimit: an entry numbers up to 65,536 chunks; a set
-// whose labels span more keeps them whole.
+// TestSeriesSetChunkLimit: an entry numbers up to 65,535 chunks (the
+// 65,536th index marks sets without an encoding); a set whose labels span
+// more keeps them whole.
 func TestSeriesSetChunkLimit(t *testing.T) {
 	tab := newSymTable(nil)
 	a := labelArena{hint: 1} // a chunk per set
-	in := make([]Sample, 1<<16+1)
+	in := make([]Sample, maxSetChunks+1)
 	for i := range in {
 		in[i] = Sample{Name: "a", Labels: a.encode(tab, Labels{{"x", "1"}})}
 	}
-	for _, n := range []int{1 << 16, 1<<16 + 1} {
+	for _, n := range []int{maxSetChunks, maxSetChunks + 1} {
 		s := NewSeriesSet(in[:n])
-		if packed := s.wide == nil; packed != (n <= 1<<16) {
+		if packed := s.wide == nil; packed != (n <= maxSetChunks) {
 			t.Fatalf("%d chunks: packed %v", n, packed)
 		}
 		if !s.labels(n-1).Equal(in[n-1].Labels) || !s.Describes(in[:n]) {

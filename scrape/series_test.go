@@ -137,7 +137,7 @@ func TestSeriesSetNext(t *testing.T) {
 			if (n == s) != tc.reuse {
 				t.Errorf("reused: %v, want %v", n == s, tc.reuse)
 			}
-			shared := n.Len() > 0 && &n.entries[0] == &s.entries[0]
+			shared := n.Len() > 0 && &n.hashes[0] == &s.hashes[0]
 			if shared != tc.share {
 				t.Errorf("entries shared: %v, want %v", shared, tc.share)
 			}

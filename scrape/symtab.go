@@ -51,6 +51,7 @@ type symView struct {
 	chunks [][]byte
 	bases  []unsafe.Pointer // the first byte of each chunk
 	tl     []uint32         // the table's target labels, name and value refs, sorted
+	shapes []labelShape     // the shapes of the table's sets, by number (shape.go)
 }
 
 // str returns symbol r. An empty string is chunk 0's first byte, length
@@ -74,7 +75,7 @@ func (v *symView) strProps(r uint32) (string, StrProps) {
 // next returns a copy of v with the given pages, as the table's newest
 // view; with chunk c too, when not nil.
 func (v *symView) next(pages []*symPage, c []byte) *symView {
-	n := &symView{tab: v.tab, gen: v.gen + 1, pages: pages, chunks: v.chunks, bases: v.bases, tl: v.tl}
+	n := &symView{tab: v.tab, gen: v.gen + 1, pages: pages, chunks: v.chunks, bases: v.bases, tl: v.tl, shapes: v.shapes}
 	if c != nil {
 		k := len(v.chunks)
 		n.chunks = append(v.chunks[:k:k], c)
@@ -103,6 +104,9 @@ type symTable struct {
 	live   int  // symbols in use at the last check; -1 until the first Parse into the table ends
 	chunk  int  // size of the last shared chunk
 	fill   int  // bytes used of the last chunk
+
+	shapes   map[string]uint32 // shape key (meta, names) -> number (shape.go)
+	shapeKey []byte            // scratch for a shape's key
 }
 
 // newSymTable returns a table for a target with labels tl (sorted).
@@ -235,12 +239,13 @@ func (t *symTable) endParse() {
 
 // wasteful reports whether the table has grown enough since its last check
 // that a check (counting the symbols in use) is due.
-func (t *symTable) wasteful() bool { return t.live >= 0 && int(t.n) > 2*t.live+symMinKeep }
+func (t *symTable) wasteful() bool { return t.live >= 0 && t.size() > 2*t.live+symMinKeep }
 
-// countLive counts the distinct symbols of this table that sets use, and
-// remembers it for wasteful.
+// countLive counts the distinct symbols and shapes of this table that sets
+// use, and remembers it for wasteful.
 func (t *symTable) countLive(sets func(yield func(LabelSet) bool)) int {
-	seen := make([]uint64, (t.n+63)/64)
+	nsh := uint32(len(t.view.shapes))
+	seen := make([]uint64, (t.n+nsh+63)/64)
 	live := 0
 	mark := func(r uint32) {
 		if seen[r/64]&(1<<(r%64)) == 0 {
@@ -252,9 +257,11 @@ func (t *symTable) countLive(sets func(yield func(LabelSet) bool)) int {
 		mark(r)
 	}
 	for s := range sets {
-		if s.syms == nil || s.syms.tab != t {
+		if s.syms == nil || s.syms.tab != t || s.own() == 0 {
 			continue
 		}
+		id, _ := varint(s.p, 0)
+		mark(t.n + id) // shapes count after the symbols
 		for r := range s.ownRefs {
 			mark(r)
 		}
