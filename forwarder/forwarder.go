@@ -64,6 +64,7 @@ type Forwarder struct {
 	sdDNS     *discovery.DNSClientConfig
 	// batches: parse arrays, reused once every sink encoded them (batchref.go).
 	batches *scrape.BatchPool
+	bodies  *scrape.BodyBuffers // scrape body buffers every target shares
 
 	mu        sync.Mutex // guards everything below during reloads
 	cfg       *config.Config
@@ -136,6 +137,7 @@ func New(cfg *config.Config, opts Options) (*Forwarder, error) {
 		sm:        newSourceMetrics(reg),
 		skm:       sinks.NewMetrics(reg),
 		batches:   newBatchPool(reg), // batchref.go
+		bodies:    scrape.NewBodyBuffers(),
 		pm:        newProcessMetrics(reg, opts.Version, opts.Clock.Now()),
 		am:        newAggMetrics(reg),
 		cfg:       cfg,
@@ -226,6 +228,7 @@ func (f *Forwarder) buildSource(sc config.SourceConfig) (*source, error) {
 	}
 	tc.Rewriter = metricRewriter(sc.MetricRelabelConfigs) // pipeline.go
 	tc.BatchPool = f.batches
+	tc.BodyBuffers = f.bodies
 	t, err := scrape.NewTarget(tc)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", sc.Name, err)

@@ -17,15 +17,19 @@ import "sync"
 // one time need, and a buffer much larger than its answer (a one-off huge
 // answer) is never kept (keepBodyBuffer). It is a cache, not state: nothing
 // observable depends on it.
+//
+// One list per process (the forwarder makes it and hands it to every
+// target through TargetConfig.BodyBuffers); a target without one allocates
+// each body.
 const (
-	maxFreeBodies    = 4
+	maxFreeBodies    = 2
 	maxFreeBodyBytes = 32 << 20
 	bodyIdleGets     = 256
 )
 
-var bodyBuffers = newBodyFreeList(maxFreeBodies, maxFreeBodyBytes, bodyIdleGets)
-
-type bodyFreeList struct {
+// BodyBuffers is a free list of scrape body buffers shared by targets.
+// Safe for concurrent use; a nil *BodyBuffers keeps nothing.
+type BodyBuffers struct {
 	maxCount, maxBytes int
 	idle               uint64
 
@@ -40,15 +44,23 @@ type freeBody struct {
 	at  uint64 // gets when it was put
 }
 
-func newBodyFreeList(maxCount, maxBytes int, idle uint64) *bodyFreeList {
-	return &bodyFreeList{maxCount: maxCount, maxBytes: maxBytes, idle: idle}
+// NewBodyBuffers returns an empty list with the default bounds.
+func NewBodyBuffers() *BodyBuffers {
+	return newBodyBuffers(maxFreeBodies, maxFreeBodyBytes, bodyIdleGets)
+}
+
+func newBodyBuffers(maxCount, maxBytes int, idle uint64) *BodyBuffers {
+	return &BodyBuffers{maxCount: maxCount, maxBytes: maxBytes, idle: idle}
 }
 
 // get returns an empty buffer for an answer of hint bytes (the expected
 // size + 1; 0 or less when unknown): the smallest free one that holds hint,
 // or with no hint the largest one. It returns nil when none fits (readBounded
 // then makes one).
-func (l *bodyFreeList) get(hint int64) []byte {
+func (l *BodyBuffers) get(hint int64) []byte {
+	if l == nil {
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.gets++
@@ -76,8 +88,8 @@ func (l *bodyFreeList) get(hint int64) []byte {
 
 // put hands b back. When the list is full the buffer idle the longest makes
 // room; b is dropped if it is not worth keeping or larger than the bound.
-func (l *bodyFreeList) put(b []byte) {
-	if !keepBodyBuffer(b) || cap(b) > l.maxBytes {
+func (l *BodyBuffers) put(b []byte) {
+	if l == nil || !keepBodyBuffer(b) || cap(b) > l.maxBytes {
 		return
 	}
 	l.mu.Lock()
@@ -90,14 +102,14 @@ func (l *bodyFreeList) put(b []byte) {
 }
 
 // trimLocked drops buffers nobody took during the last idle gets.
-func (l *bodyFreeList) trimLocked() {
+func (l *BodyBuffers) trimLocked() {
 	for len(l.free) > 0 && l.gets-l.free[0].at > l.idle {
 		l.removeLocked(0)
 	}
 }
 
 // removeLocked removes entry i, keeping the others in put order.
-func (l *bodyFreeList) removeLocked(i int) {
+func (l *BodyBuffers) removeLocked(i int) {
 	l.bytes -= cap(l.free[i].buf)
 	n := copy(l.free[i:], l.free[i+1:])
 	l.free[i+n] = freeBody{}
@@ -105,16 +117,11 @@ func (l *bodyFreeList) removeLocked(i int) {
 }
 
 // stats returns the buffers held and their capacity.
-func (l *bodyFreeList) stats() (count, bytes int) {
+func (l *BodyBuffers) stats() (count, bytes int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.free), l.bytes
 }
-
-func getBodyBuffer(hint int64) []byte { return bodyBuffers.get(hint) }
-
-// putBodyBuffer returns a body to the free list.
-func putBodyBuffer(b []byte) { bodyBuffers.put(b) }
 
 // keepBodyBuffer reports whether b is worth keeping: not when most of its
 // capacity went unused, so a one-off huge answer is not held.

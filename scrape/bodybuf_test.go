@@ -20,9 +20,9 @@ func TestBodyFreeList(t *testing.T) {
 	mk := func(c int) []byte { return make([]byte, c-mib/8, c) } // keepBodyBuffer: mostly used
 	cases := []struct {
 		name string
-		run  func(t *testing.T, l *bodyFreeList)
+		run  func(t *testing.T, l *BodyBuffers)
 	}{
-		{"survives garbage collections", func(t *testing.T, l *bodyFreeList) {
+		{"survives garbage collections", func(t *testing.T, l *BodyBuffers) {
 			b := mk(mib)
 			l.put(b)
 			runtime.GC()
@@ -31,7 +31,7 @@ func TestBodyFreeList(t *testing.T) {
 				t.Fatal("the buffer put before two collections was not handed out again")
 			}
 		}},
-		{"smallest that fits the hint, largest without one", func(t *testing.T, l *bodyFreeList) {
+		{"smallest that fits the hint, largest without one", func(t *testing.T, l *BodyBuffers) {
 			small, big := mk(mib), mk(2*mib)
 			l.put(big)
 			l.put(small)
@@ -53,7 +53,7 @@ func TestBodyFreeList(t *testing.T) {
 				t.Fatal("a buffer is handed out empty")
 			}
 		}},
-		{"count bound drops the oldest", func(t *testing.T, l *bodyFreeList) {
+		{"count bound drops the oldest", func(t *testing.T, l *BodyBuffers) {
 			var bufs [][]byte
 			for range 6 {
 				b := mk(mib)
@@ -70,7 +70,7 @@ func TestBodyFreeList(t *testing.T) {
 				}
 			}
 		}},
-		{"byte bound", func(t *testing.T, l *bodyFreeList) {
+		{"byte bound", func(t *testing.T, l *BodyBuffers) {
 			l.put(mk(2 * mib))
 			l.put(mk(3 * mib))
 			if n, by := l.stats(); n != 1 || by != 3*mib {
@@ -81,7 +81,7 @@ func TestBodyFreeList(t *testing.T) {
 				t.Fatalf("holds %d buffers, %d bytes after an oversized put", n, by)
 			}
 		}},
-		{"a buffer idle for the idle window is dropped", func(t *testing.T, l *bodyFreeList) {
+		{"a buffer idle for the idle window is dropped", func(t *testing.T, l *BodyBuffers) {
 			l.put(mk(mib))
 			for range 8 {
 				if l.get(int64(2*mib)) != nil { // never fits: the buffer stays idle
@@ -96,7 +96,7 @@ func TestBodyFreeList(t *testing.T) {
 				t.Fatalf("idle buffer kept: %d buffers, %d bytes", n, by)
 			}
 		}},
-		{"a mostly unused buffer is not kept", func(t *testing.T, l *bodyFreeList) {
+		{"a mostly unused buffer is not kept", func(t *testing.T, l *BodyBuffers) {
 			l.put(make([]byte, 1000, 3*mib))
 			l.put(nil)
 			if n, _ := l.stats(); n != 0 {
@@ -106,7 +106,7 @@ func TestBodyFreeList(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.run(t, newBodyFreeList(3, 4*mib, 8))
+			tc.run(t, newBodyBuffers(3, 4*mib, 8))
 		})
 	}
 }
@@ -130,7 +130,7 @@ func TestScrapeBodyBufferReusedAcrossGC(t *testing.T) {
 		_, _ = io.WriteString(w, page)
 	}))
 	defer srv.Close()
-	tg := tgtNew(t, srv.URL, nil)
+	tg := tgtNew(t, srv.URL, func(c *TargetConfig) { c.BodyBuffers = NewBodyBuffers() })
 	ctx := context.Background()
 	var prev int64
 	for i := range 4 {

@@ -63,7 +63,7 @@ const (
 // response is one answer, reduced to what Scrape needs.
 type response struct {
 	notModified  bool
-	body         []byte // from bodyBuffers (bodybuf.go); the caller hands it back with putBodyBuffer
+	body         []byte // from t.bodies (bodybuf.go); the caller hands it back with t.bodies.put
 	format       Format
 	foreignType  string // the Content-Type, when it names no exposition format
 	etag         string
@@ -166,7 +166,7 @@ func (t *Target) readBody(resp *http.Response) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("unsupported Content-Encoding %q", enc)
 	}
-	body, err := readBounded(getBodyBuffer(hint), src, limit, hint)
+	body, err := readBounded(t.bodies.get(hint), src, limit, hint)
 	if err != nil || wire.n > limit {
 		body = nil // never pool a buffer that hit the limit
 	}

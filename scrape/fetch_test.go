@@ -125,7 +125,7 @@ func TestReadBodyBounded(t *testing.T) {
 // free list (bodybuf.go; reuse itself is asserted in bodybuf_test.go), and
 // the list keeps only buffers worth keeping.
 func TestReadBodyPooledBuffer(t *testing.T) {
-	tg := tgtNew(t, "http://127.0.0.1:1", nil)
+	tg := tgtNew(t, "http://127.0.0.1:1", func(c *TargetConfig) { c.BodyBuffers = NewBodyBuffers() })
 	for _, size := range []int{300_000, 290_000, 8 << 20, 1000, 0} {
 		resp := &http.Response{StatusCode: 200, Header: http.Header{}, ContentLength: -1,
 			Body: io.NopCloser(io.LimitReader(&tgtEndless{}, int64(size)))}
@@ -133,7 +133,7 @@ func TestReadBodyPooledBuffer(t *testing.T) {
 		if err != nil || len(b) != size {
 			t.Fatalf("read %d: len %d, %v", size, len(b), err)
 		}
-		putBodyBuffer(b)
+		tg.bodies.put(b)
 	}
 	for _, tc := range []struct {
 		len, cap int

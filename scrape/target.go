@@ -58,6 +58,10 @@ type TargetConfig struct {
 	// BatchPool, when set, provides the arrays of parsed samples and takes
 	// them back once Result.Batch's references are all released.
 	BatchPool *BatchPool
+	// BodyBuffers, when set, is the free list of scrape body buffers the
+	// targets of a process share (bodybuf.go); nil: each scrape allocates
+	// its body.
+	BodyBuffers *BodyBuffers
 }
 
 // Target scrapes one source. It keeps the conditional-GET state and the
@@ -73,6 +77,7 @@ type Target struct {
 	parser  *Parser
 	popts   ParseOptions
 	pool    *BatchPool // target_batch.go
+	bodies  *BodyBuffers
 	// exemplars says whether parses keep exemplars (SetExemplars); read
 	// by Scrape, set by whoever routes the target's samples.
 	exemplars atomic.Bool
@@ -159,6 +164,7 @@ func NewTarget(cfg TargetConfig) (*Target, error) {
 		maxBody: cfg.MaxBodyBytes,
 		parser:  NewParser(),
 		pool:    cfg.BatchPool,
+		bodies:  cfg.BodyBuffers,
 		popts: ParseOptions{TargetLabels: cfg.TargetLabels, Limits: cfg.Limits,
 			HonorLabels: cfg.HonorLabels, IgnoreTimestamps: cfg.IgnoreTimestamps, Rewriter: cfg.Rewriter},
 	}, nil
@@ -220,7 +226,7 @@ func (t *Target) scrape(parent context.Context, now time.Time) (samples []Sample
 	}
 	// The parser copies what it keeps (interned strings), so the body
 	// buffer is free again once this scrape is done.
-	defer putBodyBuffer(resp.body)
+	defer t.bodies.put(resp.body)
 	n, maxAge = int64(len(resp.body)), resp.maxAge
 	if resp.notModified {
 		if t.prev == nil {
