@@ -98,12 +98,12 @@ func TestShouldRelease(t *testing.T) {
 		want       bool
 	}{
 		{"nothing free", 0, 0, false},
-		{"small heap, all free", 15 * mib, 10 * mib, false},
-		{"a quarter of the goal", 16 * mib, 64 * mib, true},
-		{"under a quarter of the goal", 16 * mib, 65 * mib, false},
+		{"idle heap, all free", 3 * mib, 6 * mib, false},
+		{"a sixteenth of the goal", 5 * mib, 80 * mib, true},
+		{"under a sixteenth of the goal", 5 * mib, 81 * mib, false},
 		{"after a start-up spike", 150 * mib, 84 * mib, true},
-		{"steady 1M series", 10 * mib, 66 * mib, false},
-		{"steady 200k series", 9 * mib, 30 * mib, false},
+		{"steady 1M series: the scavenger's 10%", 8 * mib, 78 * mib, true},
+		{"steady 200k series", 3 * mib, 30 * mib, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := shouldRelease(heapState{free: tc.free, goal: tc.goal}); got != tc.want {
@@ -129,8 +129,8 @@ func TestGCTunerRelease(t *testing.T) {
 		steps []releaseStep
 		want  int
 	}{
-		{"nothing to release", []releaseStep{{0, 10 * mib}, {time.Minute, 19 * mib}}, 0},
-		{"once per interval", []releaseStep{{0, 60 * mib}, {5 * time.Second, 60 * mib}, {releaseEvery, 60 * mib}, {releaseEvery + time.Second, 60 * mib}, {3 * releaseEvery, 10 * mib}}, 2},
+		{"nothing to release", []releaseStep{{0, 2 * mib}, {time.Minute, 4*mib - 1}}, 0},
+		{"once per interval", []releaseStep{{0, 60 * mib}, {5 * time.Second, 60 * mib}, {releaseEvery, 60 * mib}, {releaseEvery + time.Second, 60 * mib}, {3 * releaseEvery, 3 * mib}}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			released := make(chan struct{}, len(tc.steps))
