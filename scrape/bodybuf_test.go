@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/promfwd/promfwd/internal/allocprof"
 )
 
 func bodyAddr(b []byte) *byte { return &b[:1][0] }
@@ -140,41 +142,11 @@ func TestScrapeBodyBufferReusedAcrossGC(t *testing.T) {
 		}
 		runtime.GC() // the profile is as of the last collection
 		runtime.GC() // and a sync.Pool is empty after two
-		got := allocatedIn("scrape.readBounded")
+		got := allocprof.AllocatedIn("scrape.readBounded")
 		if i > 0 && got != prev {
 			t.Errorf("scrape %d after two collections allocated %d bytes in readBounded for a %d-byte page: the body buffer was not reused",
 				i, got-prev, len(page))
 		}
 		prev = got
 	}
-}
-
-// allocatedIn sums the bytes ever allocated (as of the last collection) by
-// stacks that pass through fn.
-func allocatedIn(fn string) int64 {
-	var recs []runtime.MemProfileRecord
-	n, _ := runtime.MemProfile(nil, true)
-	for {
-		recs = make([]runtime.MemProfileRecord, n+50)
-		var ok bool
-		if n, ok = runtime.MemProfile(recs, true); ok {
-			recs = recs[:n]
-			break
-		}
-	}
-	var sum int64
-	for _, r := range recs {
-		frames := runtime.CallersFrames(r.Stack())
-		for {
-			f, more := frames.Next()
-			if strings.HasSuffix(f.Function, fn) {
-				sum += r.AllocBytes
-				break
-			}
-			if !more {
-				break
-			}
-		}
-	}
-	return sum
 }

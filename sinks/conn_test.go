@@ -13,43 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
-)
 
-// allocatedIn sums the bytes ever allocated (as of the last collection) by
-// stacks that pass through a function whose name ends with fn. Callers set
-// runtime.MemProfileRate to 1 first.
-func allocatedIn(fn string) int64 {
-	n, _ := runtime.MemProfile(nil, true)
-	var recs []runtime.MemProfileRecord
-	for {
-		recs = make([]runtime.MemProfileRecord, n+50)
-		var ok bool
-		if n, ok = runtime.MemProfile(recs, true); ok {
-			recs = recs[:n]
-			break
-		}
-	}
-	var sum int64
-	for _, r := range recs {
-		frames := runtime.CallersFrames(r.Stack())
-		for {
-			f, more := frames.Next()
-			if strings.HasSuffix(f.Function, fn) {
-				sum += r.AllocBytes
-				break
-			}
-			if !more {
-				break
-			}
-		}
-	}
-	return sum
-}
+	"github.com/promfwd/promfwd/internal/allocprof"
+)
 
 // hashServer answers 204 with the SHA-256 of each body it read in a header,
 // and the protocol it was spoken to with.
@@ -99,13 +69,13 @@ func TestRequestBodyWriteAllocatesNoCopyBuffer(t *testing.T) {
 	body := bytes.Repeat([]byte("0123456789abcdef"), 16<<10) // 256 KiB
 	postBody(t, c, srv.URL, body)                            // dials; the first write makes the buffer
 	runtime.GC()
-	before := allocatedIn("net/http.persistConnWriter.ReadFrom")
+	before := allocprof.AllocatedIn("net/http.persistConnWriter.ReadFrom")
 	const requests = 20
 	for range requests {
 		postBody(t, c, srv.URL, body)
 	}
 	runtime.GC()
-	if got := allocatedIn("net/http.persistConnWriter.ReadFrom") - before; got >= copyBufSize {
+	if got := allocprof.AllocatedIn("net/http.persistConnWriter.ReadFrom") - before; got >= copyBufSize {
 		t.Fatalf("%d requests allocated %d bytes writing their bodies (%d per request)", requests, got, got/requests)
 	}
 }
