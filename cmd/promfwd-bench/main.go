@@ -85,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.noDedupe, "no-dedupe", false, "turn promfwd's dedupe off (it is on, resend_after 1m, by default here): what its per-series state costs")
 	fs.BoolVar(&o.inProcess, "inprocess", false, "run the forwarder in this process (for -cpuprofile; CPU figures then include targets and receiver)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with -inprocess: write a CPU profile of the window here")
-	fs.StringVar(&o.memProfile, "memprofile", "", "with -inprocess: write heap profiles at the end of the window: FILE after a forced collection, FILE.busy as of the last collection the workload triggered (with -aggregate: FILE.off and FILE.on)")
+	fs.StringVar(&o.memProfile, "memprofile", "", "with -inprocess: write a heap profile at the end of the window here (with -aggregate: FILE.off and FILE.on)")
 	fs.StringVar(&env, "env", "", "extra environment for the child, comma-separated (e.g. GOGC=50,GOMEMLIMIT=100MiB)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (config, child log)")
 	fs.StringVar(&o.peer, "peer", "", "also run this peer on the same targets, alternating with promfwd: vmagent")

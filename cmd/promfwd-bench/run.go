@@ -358,14 +358,9 @@ func upstreamReport(ctx context.Context, rwURL string, before selfMetrics) []str
 	return out
 }
 
-// writeHeapProfile writes two heap profiles: path.busy as of the last
-// collection the workload triggered itself (taken mid-scrape or mid-encode,
-// so it shows in-flight batches and request bodies), then path after a
-// forced collection (the steady per-series state).
+// writeHeapProfile writes a heap profile after a forced collection (the
+// steady per-series state).
 func writeHeapProfile(path string) error {
-	if err := writeProfileFile(path + ".busy"); err != nil {
-		return err
-	}
 	runtime.GC()
 	return writeProfileFile(path)
 }
