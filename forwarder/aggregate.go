@@ -167,13 +167,7 @@ func (st *sinkState) finalFlush() {
 // process every second for nothing (README, "Memory"). Run and every
 // reload call it with f.mu held.
 func (f *Forwarder) syncAggregateTickLocked() {
-	need := false
-	for _, st := range f.sinks {
-		if st.aggregates() {
-			need = true
-			break
-		}
-	}
+	need := len(f.aggregatingLocked()) > 0
 	switch {
 	case need && f.aggTick == nil:
 		f.aggTick = f.sched.add("aggregate-tick", aggregateTick, 0, f.flushDueWindows)
@@ -183,6 +177,17 @@ func (f *Forwarder) syncAggregateTickLocked() {
 	}
 }
 
+// aggregatingLocked returns the sinks with an aggregation stage; f.mu held.
+func (f *Forwarder) aggregatingLocked() []*sinkState {
+	var out []*sinkState
+	for _, st := range f.sinks {
+		if st.aggregates() {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // aggregates reports whether st has an aggregation stage.
 func (st *sinkState) aggregates() bool { return st.stages != nil && st.stages.agg != nil }
 
@@ -190,12 +195,7 @@ func (st *sinkState) aggregates() bool { return st.stages != nil && st.stages.ag
 // the aggregation windows that are due.
 func (f *Forwarder) flushDueWindows(context.Context) {
 	f.mu.Lock()
-	var due []*sinkState
-	for _, st := range f.sinks {
-		if st.aggregates() {
-			due = append(due, st)
-		}
-	}
+	due := f.aggregatingLocked()
 	f.mu.Unlock()
 	for _, st := range due {
 		if offered, skipped := st.admit(nil); offered > 0 {
