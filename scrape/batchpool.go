@@ -94,12 +94,12 @@ func (p *BatchPool) get(n int) []Sample {
 // put zeroes s's whole array and keeps it unless it alone exceeds the
 // byte bound; the least recently put arrays make room.
 func (p *BatchPool) put(s []Sample) {
-	s = s[:cap(s)]
-	clear(s) // drop the names, label sets and Meta it points to
 	size := int64(cap(s)) * sampleSize
 	if size == 0 || size > p.maxBytes {
-		return
+		return // not kept: nothing to clear
 	}
+	s = s[:cap(s)]
+	clear(s) // drop the names, label sets and Meta it points to
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(p.free) > 0 && (len(p.free) >= p.maxArrays || p.bytes+size > p.maxBytes) {

@@ -54,9 +54,9 @@ func newBodyBuffers(maxCount, maxBytes int, idle uint64) *BodyBuffers {
 }
 
 // get returns an empty buffer for an answer of hint bytes (the expected
-// size + 1; 0 or less when unknown): the smallest free one that holds hint,
-// or with no hint the largest one. It returns nil when none fits (readBounded
-// then makes one).
+// size + 1; 0 or less when unknown): the smallest free one that holds hint
+// and that put would keep after such an answer, or with no hint the
+// smallest one. It returns nil when none fits (readBounded then makes one).
 func (l *BodyBuffers) get(hint int64) []byte {
 	if l == nil {
 		return nil
@@ -69,12 +69,10 @@ func (l *BodyBuffers) get(hint int64) []byte {
 	for i, f := range l.free {
 		c := int64(cap(f.buf))
 		switch {
-		case hint > 0 && c < hint:
-		case best < 0:
-			best = i
-		case hint > 0 && c < int64(cap(l.free[best].buf)):
-			best = i
-		case hint <= 0 && c > int64(cap(l.free[best].buf)):
+		case hint > 0 && (c < hint || c > 4*hint+4*minBodyBuffer):
+			// Too small, or so large that put would drop it after this
+			// answer (keepBodyBuffer): it stays for the target it fits.
+		case best < 0 || c < int64(cap(l.free[best].buf)):
 			best = i
 		}
 	}

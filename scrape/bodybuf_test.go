@@ -33,7 +33,7 @@ func TestBodyFreeList(t *testing.T) {
 				t.Fatal("the buffer put before two collections was not handed out again")
 			}
 		}},
-		{"smallest that fits the hint, largest without one", func(t *testing.T, l *BodyBuffers) {
+		{"smallest that fits the hint, smallest without one", func(t *testing.T, l *BodyBuffers) {
 			small, big := mk(mib), mk(2*mib)
 			l.put(big)
 			l.put(small)
@@ -45,14 +45,25 @@ func TestBodyFreeList(t *testing.T) {
 				t.Fatal("small hint: want the small buffer")
 			}
 			l.put(small)
-			if got := l.get(-1); got == nil || bodyAddr(got) != bodyAddr(big) {
-				t.Fatal("no hint: want the largest buffer")
+			if got := l.get(-1); got == nil || bodyAddr(got) != bodyAddr(small) {
+				t.Fatal("no hint: want the smallest buffer")
 			}
+			l.put(small)
 			if got := l.get(int64(4 * mib)); got != nil {
 				t.Fatalf("nothing holds 4 MiB, got cap %d", cap(got))
 			}
 			if got := l.get(0); got == nil || len(got) != 0 {
 				t.Fatal("a buffer is handed out empty")
+			}
+		}},
+		{"a big target's buffer is not given to a small answer", func(t *testing.T, l *BodyBuffers) {
+			big := mk(3 * mib)
+			l.put(big)
+			if got := l.get(100 << 10); got != nil {
+				t.Fatalf("a 100 KiB answer got the %d-byte buffer, which put would then drop", cap(got))
+			}
+			if got := l.get(int64(2 * mib)); got == nil || bodyAddr(got) != bodyAddr(big) {
+				t.Fatal("the big buffer is still there for its own target")
 			}
 		}},
 		{"count bound drops the oldest", func(t *testing.T, l *BodyBuffers) {

@@ -142,6 +142,9 @@ func (t *Target) readBody(resp *http.Response) ([]byte, error) {
 	wire := &countingReader{r: io.LimitReader(resp.Body, limit+1)}
 	var src io.Reader = wire
 	hint := int64(-1)
+	if t.prevLen > 0 {
+		hint = int64(t.prevLen) + 1 // gzip, or no Content-Length: the last answer's size
+	}
 	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 		if resp.ContentLength >= 0 {

@@ -3,6 +3,7 @@ package scrape
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -103,14 +104,14 @@ func TestSeriesSetChunkLimit(t *testing.T) {
 	a := labelArena{hint: 1} // a chunk per set
 	in := make([]Sample, maxSetChunks+1)
 	for i := range in {
-		in[i] = Sample{Name: "a", Labels: a.encode(tab, Labels{{"x", "1"}})}
+		in[i] = Sample{Name: "a", Labels: a.encode(tab, Labels{{"x", strconv.Itoa(i)}})} // distinct: a wrong chunk shows
 	}
 	for _, n := range []int{maxSetChunks, maxSetChunks + 1} {
 		s := NewSeriesSet(in[:n])
 		if packed := s.wide == nil; packed != (n <= maxSetChunks) {
 			t.Fatalf("%d chunks: packed %v", n, packed)
 		}
-		if !s.labels(n-1).Equal(in[n-1].Labels) || !s.Describes(in[:n]) {
+		if !s.labels(n-1).Equal(in[n-1].Labels) || !s.labels(0).Equal(in[0].Labels) || !s.Describes(in[:n]) {
 			t.Fatalf("%d chunks: labels differ", n)
 		}
 	}
