@@ -141,7 +141,6 @@ type Batch struct {
 	arr    []Sample
 	refs   atomic.Int64
 	pinned atomic.Bool
-	freed  atomic.Bool
 }
 
 // BatchRef is one holder's reference to a Batch. A nil *BatchRef is valid
@@ -164,7 +163,7 @@ func (r *BatchRef) Ref() *BatchRef {
 	if r == nil {
 		return nil
 	}
-	if r.done.Load() || r.b.freed.Load() {
+	if r.done.Load() {
 		panic("scrape: batch reference taken from a released reference")
 	}
 	r.b.refs.Add(1)
@@ -174,14 +173,20 @@ func (r *BatchRef) Ref() *BatchRef {
 // Pin marks r's batch as kept by something references do not track (a
 // cached copy of the samples): it never goes back to the pool.
 func (r *BatchRef) Pin() {
-	if r != nil {
-		r.b.pinned.Store(true)
+	if r == nil {
+		return
 	}
+	if r.done.Load() {
+		panic("scrape: batch pinned through a released reference")
+	}
+	r.b.pinned.Store(true)
 }
 
 // Release drops r. The last release returns the batch's array to the pool
 // (zeroed), unless the batch is pinned. Releasing r twice panics: an extra
-// release would hand the array out while a holder still reads it.
+// release would hand the array out while a holder still reads it. As each
+// reference is released once and a new one is only taken from a held one,
+// the count reaches zero exactly once.
 func (r *BatchRef) Release() {
 	if r == nil {
 		return
@@ -190,18 +195,12 @@ func (r *BatchRef) Release() {
 		panic("scrape: batch reference released twice")
 	}
 	b := r.b
-	switch n := b.refs.Add(-1); {
-	case n < 0:
-		panic("scrape: batch released more often than referenced")
-	case n > 0:
+	if b.refs.Add(-1) > 0 {
 		return
-	}
-	if !b.freed.CompareAndSwap(false, true) {
-		panic("scrape: batch freed twice")
 	}
 	arr := b.arr
 	b.arr = nil
-	if !b.pinned.Load() && b.pool != nil {
+	if !b.pinned.Load() {
 		b.pool.put(arr)
 	}
 }
