@@ -2,8 +2,6 @@ package sinks
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net"
 )
@@ -73,15 +71,6 @@ func (c *copyConn) ReadFrom(r io.Reader) (int64, error) {
 	b := c.bufs.get()
 	defer c.bufs.put(b)
 	return io.CopyBuffer(writeOnly{c.Conn}, r, b[:])
-}
-
-// CloseWrite passes a half-close through (net/http uses it on upgraded
-// connections).
-func (c *copyConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return fmt.Errorf("sinks: CloseWrite on %T: %w", c.Conn, errors.ErrUnsupported)
 }
 
 // writeOnly hides every method of its writer but Write.

@@ -278,7 +278,7 @@ func (r *Runner) SubmitBatch(samples []scrape.Sample, ref *scrape.BatchRef) {
 		return
 	case n > r.cfg.MaxPendingSamples:
 		dropped = n
-		r.releaseLaterLocked(ref)
+		defer ref.Release() // never queued: no chunk can be reading it
 	default:
 		for r.pendingN+n > r.cfg.MaxPendingSamples {
 			b := r.popBatchLocked()

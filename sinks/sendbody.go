@@ -74,5 +74,5 @@ func (r *lentReader) Read(p []byte) (int, error) {
 func (r *lentReader) Len() int {
 	r.lb.mu.Lock()
 	defer r.lb.mu.Unlock()
-	return len(r.lb.body) - r.off
+	return max(len(r.lb.body)-r.off, 0) // 0 once released
 }
