@@ -112,11 +112,14 @@ func classOf(c int) int {
 }
 
 // Get returns a buffer of length n, recycled when one of n's size class is
-// free, else freshly made with the class's capacity. Its content is
-// undefined: the caller overwrites all n bytes. A nil pool makes a buffer.
+// free, else freshly made with the class's capacity. A body the pool would
+// not take back (a class over its byte bound) is made to size: rounding it
+// up would only waste memory.
+// Its content is undefined: the caller overwrites all n bytes. A nil pool
+// makes a buffer.
 func (p *BodyPool) Get(n int) []byte {
 	c := classFor(n)
-	if p == nil || c < 0 {
+	if p == nil || c < 0 || bodyClassSizes[c] > p.maxBytes {
 		return make([]byte, n)
 	}
 	p.mu.Lock()

@@ -119,3 +119,19 @@ func TestBodyClasses(t *testing.T) {
 		t.Error("a body over the largest class has a class")
 	}
 }
+
+// TestBodyPoolSizesUnpooledBodies: a body the pool would refuse on Put gets
+// exactly its size, not its class's capacity.
+func TestBodyPoolSizesUnpooledBodies(t *testing.T) {
+	p := NewBodyPool(4, 64<<10)
+	for _, tc := range []struct {
+		n, wantCap int
+	}{
+		{100 << 10, 100 << 10},                       // its class is over the byte bound
+		{10 << 10, bodyClassSizes[classFor(10<<10)]}, // pooled: the class's capacity
+	} {
+		if b := p.Get(tc.n); len(b) != tc.n || cap(b) != tc.wantCap {
+			t.Errorf("Get(%d): len %d cap %d, want cap %d", tc.n, len(b), cap(b), tc.wantCap)
+		}
+	}
+}
